@@ -1,0 +1,45 @@
+"""workbench: an interactive audit workbench for one language model in JupyterLab.
+
+>>> import workbench as wb
+>>> bench = wb.Workbench()          # doctest: +SKIP
+
+Importing the package is cheap: torch, transformers and nnsight are imported only
+when a Workbench is created.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (imported on first access)
+_EXPORTS = {
+    "ModelUnavailableError": "workbench.models",
+    "RenderedPrompt": "workbench.chat",
+    "Samples": "workbench.techniques.sampling",
+    "Workbench": "workbench.session",
+    "cache_dir": "workbench.models",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .chat import RenderedPrompt
+    from .models import ModelUnavailableError, cache_dir
+    from .session import Workbench
+    from .techniques.sampling import Samples
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

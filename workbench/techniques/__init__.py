@@ -1,0 +1,1 @@
+"""Auditing techniques: plain functions over a Workbench that return data (no widgets)."""

@@ -1,0 +1,1 @@
+"""Jupyter widgets over the techniques (one module per panel)."""
