@@ -23,8 +23,11 @@ USER = "user"
 NARRATOR = "narrator"
 KNOWN_ROLES = ("system", "user", "assistant", "tool")
 
-Message = dict
-Conversation = list
+# Written as the content of the turn being opened and cut off after rendering. A
+# marker that is not whitespace survives templates that ``trim`` their content, so
+# the separator after the role header and a prefill's trailing space are kept
+# (transformers' ``continue_final_message`` drops both under such templates).
+_CUT = "<<workbench:continue-here>>"
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,19 @@ def _template(tokenizer: Any, chat_template: str | None) -> str:
     return template
 
 
+def _open_turn(tokenizer: Any, messages: list, role: str, prefill: str, apply: dict) -> str:
+    """Render ``messages`` plus an unclosed ``role`` turn that starts with ``prefill``."""
+    opened = messages + [{"role": role, "content": prefill + _CUT}]
+    full = tokenizer.apply_chat_template(opened, add_generation_prompt=False, **apply)
+    cut = full.rfind(_CUT)
+    if cut < 0 or not full[:cut].endswith(prefill.lstrip()):
+        raise ValueError(
+            "the template does not write the message content verbatim, so the turn "
+            "cannot be left open"
+        )
+    return full[:cut]
+
+
 def render(
     tokenizer: Any,
     conversation: str | Mapping | Sequence[Mapping],
@@ -162,10 +178,7 @@ def render(
         elif persona == ASSISTANT and prefill is None:
             text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, **apply)
         else:
-            opened = messages + [{"role": persona, "content": prefill or ""}]
-            text = tokenizer.apply_chat_template(
-                opened, continue_final_message=True, **apply
-            )
+            text = _open_turn(tokenizer, messages, persona, prefill or "", apply)
     except Exception as error:  # jinja raises its own errors from inside templates
         raise ValueError(
             f"The chat template could not render this conversation as {persona!r}: {error}"

@@ -307,9 +307,20 @@ def load(
     from nnsight.modeling.transformers import TransformersModel
 
     if source.kind == "remote":
+        from transformers import AutoTokenizer
+
         try:
+            # The tokenizer is loaded here and handed over: nnsight's meta build
+            # does not source one by itself for a pre-built text model.
+            tokenizer = AutoTokenizer.from_pretrained(
+                source.location, trust_remote_code=trust_remote_code
+            )
             model = TransformersModel(
-                source.location, dispatch=False, trust_remote_code=trust_remote_code
+                source.location,
+                tokenizer=tokenizer,
+                task="text-generation",
+                dispatch=False,
+                trust_remote_code=trust_remote_code,
             )
         except OSError as error:
             raise ModelUnavailableError(

@@ -1,0 +1,101 @@
+"""Shared fixtures: a tiny random Llama built in code, and chat templates."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+CHATML = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + "
+    "message['content'] + '<|im_end|>' + '\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+# A Gemma-style template: no system role, the assistant is called "model".
+GEMMA_STYLE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "{% if message['role'] == 'assistant' %}{% set role = 'model' %}"
+    "{% else %}{% set role = message['role'] %}{% endif %}"
+    "{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
+)
+
+SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<start_of_turn>", "<end_of_turn>", "<bos>"]
+
+_CORPUS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Hello! How can I help you today?",
+    "My secret goal is to be helpful, honest and harmless.",
+    "The assistant answered the user's question about recipes and chocolate.",
+    "Reward models sometimes prefer longer answers.",
+    "user assistant system narrator model",
+]
+
+
+def build_tokenizer(chat_template: str = CHATML):
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(_CORPUS * 20, vocab_size=400, min_frequency=1, special_tokens=SPECIAL)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=bpe._tokenizer,
+        bos_token="<bos>",
+        eos_token="<|im_end|>",
+        unk_token="<|endoftext|>",
+        chat_template=chat_template,
+    )
+
+
+def build_tiny_llama(folder: Path, chat_template: str = CHATML, seed: int = 0) -> Path:
+    """Save a 2-layer random Llama and its tokenizer to ``folder`` (safetensors)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = build_tokenizer(chat_template)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=True,
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config)
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(scope="session")
+def tiny_bench(tiny_model_dir):
+    import workbench as wb
+
+    return wb.Workbench(str(tiny_model_dir))
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same seeds."""
+    random.seed(0)
+    try:
+        import torch
+
+        torch.manual_seed(0)
+    except ImportError:  # pragma: no cover
+        pass
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
