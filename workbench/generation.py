@@ -82,20 +82,24 @@ def generation_config(
     from transformers import GenerationConfig
 
     config = copy.deepcopy(base) if base is not None else GenerationConfig()
+    # transformers fills every ``None`` from the checkpoint's defaults, so each
+    # setting is given a neutral value rather than unset.
     sample = temperature > 0
     config.do_sample = sample
-    config.temperature = float(temperature) if sample else None
-    config.top_p = float(top_p) if sample else None
-    config.top_k = 0 if sample else None
-    config.min_p = None
-    config.typical_p = None
-    config.repetition_penalty = None
+    if sample:
+        config.temperature = float(temperature)
+        config.top_p = float(top_p)
+        config.top_k = 0
+        if config.min_p:
+            config.min_p = 0.0
+    config.typical_p = 1.0
+    config.repetition_penalty = 1.0
+    config.no_repeat_ngram_size = 0
     config.max_new_tokens = max_new_tokens
-    config.max_length = None
-    config.min_new_tokens = None
+    config.min_new_tokens = 0
     config.num_beams = 1
     config.num_return_sequences = 1
-    config.eos_token_id = list(stop_ids) if stop_ids else None
+    config.eos_token_id = list(stop_ids or [])  # [] decodes to max_new_tokens
     config.pad_token_id = pad_id
     return config
 

@@ -232,13 +232,17 @@ def _gguf_key(gguf: Path) -> str:
     return _sampled_digest(gguf, size)[:12]
 
 
-def converted_gguf_folder(gguf: Path, *, name: str | None = None) -> Path:
-    """The cache folder that holds (or will hold) the safetensors copy of ``gguf``."""
-    stem = (name or gguf.stem).lower().replace(" ", "-")
+def converted_gguf_folder(gguf: Path) -> Path:
+    """The cache folder that holds (or will hold) the safetensors copy of ``gguf``.
+
+    Keyed by the file's name and a sampled digest of its bytes, so the default
+    model and the same GGUF passed by path share one converted copy.
+    """
+    stem = gguf.stem.lower().replace(" ", "-")
     return cache_dir() / "models" / f"{stem}-{_gguf_key(gguf)}"
 
 
-def convert_gguf(gguf: Path, *, name: str | None = None) -> Path:
+def convert_gguf(gguf: Path) -> Path:
     """Convert a GGUF checkpoint once to a safetensors folder in the cache.
 
     Dequantizes through transformers' GGUF loader (slow: tens of seconds for the
@@ -259,7 +263,7 @@ def convert_gguf(gguf: Path, *, name: str | None = None) -> Path:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
 
-    dest = converted_gguf_folder(gguf, name=name)
+    dest = converted_gguf_folder(gguf)
     return ensure_converted(dest, build, source={"gguf": str(gguf), "key": dest.name})
 
 
@@ -333,8 +337,7 @@ def load(
 
     folder = source.location
     if source.kind in ("default", "gguf"):
-        name = DEFAULT_MODEL if source.kind == "default" else None
-        folder = str(convert_gguf(Path(source.location), name=name))
+        folder = str(convert_gguf(Path(source.location)))
     device = _pick_device(device)
     kwargs: dict[str, Any] = {
         "dtype": _pick_dtype(dtype, device),

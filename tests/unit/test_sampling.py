@@ -88,6 +88,8 @@ def test_user_and_narrator_personas(tiny_bench):
     assert user.prompt.endswith("<|im_start|>user\n") and user.persona == "user"
     narrator = tiny_bench.sample(conv, n=2, max_new_tokens=6, persona="narrator", seed=0, progress=False)
     assert narrator.prompt.endswith("Hello<|im_end|>\n")
+    assert [len(ids) for ids in narrator.token_ids] == [6, 6], "a narrator runs across turn ends"
+    assert narrator.finish_reasons == ["length", "length"]
 
 
 def test_narrator_is_not_stopped_by_end_of_turn():
