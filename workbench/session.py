@@ -7,46 +7,15 @@ notebook needs one object, and every widget shares the same loaded model.
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 from . import chat, models
+from .registry import Registry
+from .saes import SAERegistry
+
+DEFAULT_SAE = Path(__file__).parent / "data" / "saes" / "smollm2-135m-layer12"
 from .techniques import sampling
-
-
-class Registry:
-    """Named objects of one kind registered on a session (SAEs, vectors, probes)."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self._items: dict[str, Any] = {}
-
-    def register(self, name: str, item: Any) -> Any:
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"A {self.kind} needs a non-empty string name, not {name!r}.")
-        self._items[name] = item
-        return item
-
-    def __getitem__(self, name: str) -> Any:
-        try:
-            return self._items[name]
-        except KeyError:
-            known = ", ".join(sorted(self._items)) or "none yet"
-            raise KeyError(f"No {self.kind} named {name!r}; registered: {known}.") from None
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._items
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._items))
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def names(self) -> list[str]:
-        return sorted(self._items)
-
-    def __repr__(self) -> str:
-        return f"{self.kind}s[{', '.join(self.names())}]"
 
 
 class Workbench:
@@ -69,6 +38,8 @@ class Workbench:
         that has none).
     trust_remote_code : bool
         Run code shipped with the checkpoint. Off unless you ask for it.
+    load_default_sae : bool
+        With the embedded default model, register the embedded SAE as ``"default"``.
 
     Examples
     --------
@@ -86,6 +57,7 @@ class Workbench:
         dtype: Any = None,
         chat_template: str | None = None,
         trust_remote_code: bool = False,
+        load_default_sae: bool = True,
     ) -> None:
         self.source = models.resolve(model, remote=remote)
         self.remote = bool(remote)
@@ -97,9 +69,12 @@ class Workbench:
                 f"{self.source.name!r} has no tokenizer; the workbench needs one to render conversations."
             )
         self.chat_template = chat_template
-        self.saes = Registry("SAE")
+        self.saes = SAERegistry(self)
         self.vectors = Registry("vector")
         self.probes = Registry("probe")
+        self._feature_stats: dict = {}
+        if load_default_sae and self.source.kind == "default" and DEFAULT_SAE.is_dir():
+            self.saes.load_path(DEFAULT_SAE, name="default")
 
     # -- facts about the model ---------------------------------------------------
 
@@ -208,6 +183,47 @@ class Workbench:
             progress=progress,
         )
 
+    # -- activations and features ------------------------------------------------
+
+    def activations(self, text_or_conversation: Any, sae: str | None = None, k: int = 32):
+        """Per-token SAE latents and the logit lens of a text or conversation (one forward pass).
+
+        Parameters
+        ----------
+        text_or_conversation : str or list of dict
+            A string is run as is; a conversation is rendered through the chat template.
+        sae : str, optional
+            A registered SAE; default the first one (none registered: no latents).
+        k : int
+            Latents kept per token.
+
+        Returns
+        -------
+        TokenActivations
+
+        Examples
+        --------
+        >>> acts = bench.activations("The cat sat on the mat")   # doctest: +SKIP
+        >>> acts.top_features(2)                                  # doctest: +SKIP
+        """
+        from .techniques import activations
+
+        return activations.activations(self, text_or_conversation, sae=sae, k=k)
+
+    def feature_stats(self, sae: str | None = None, corpus: Sequence[str] | None = None, **kwargs: Any):
+        """Density, top examples and promoted tokens of every latent of an SAE (cached on disk).
+
+        Examples
+        --------
+        >>> bench.feature_stats().feature(7).examples[:3]         # doctest: +SKIP
+        """
+        from . import features
+
+        key = (self.saes.get(sae).name, id(corpus) if corpus is not None else None)
+        if key not in self._feature_stats:
+            self._feature_stats[key] = features.feature_stats(self, sae, corpus, **kwargs)
+        return self._feature_stats[key]
+
     def __repr__(self) -> str:
         where = "remote (NDIF)" if self.remote else self.device
         lines = [
@@ -215,7 +231,7 @@ class Workbench:
             f"  model: {type(self.model._module).__name__}, {self.n_layers} layers, "
             f"hidden size {self.hidden_size}, vocab {self.config.vocab_size}",
             f"  runs on: {where}",
-            f"  SAEs: {', '.join(self.saes.names()) or 'none'}",
+            f"  SAEs: {', '.join(repr(self.saes[n]) for n in self.saes.names()) or 'none'}",
             f"  vectors: {', '.join(self.vectors.names()) or 'none'}",
             f"  probes: {', '.join(self.probes.names()) or 'none'}",
         ]

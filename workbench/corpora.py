@@ -1,0 +1,48 @@
+"""Small corpora the project ships under ``workbench/data/`` (sources in SOURCES.md)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).parent / "data"
+SAE_CORPUS = DATA / "sae_corpus.jsonl.gz"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Records of a (possibly gzipped) JSON-lines file; a bad line is reported with its number."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    records = []
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except ValueError as error:
+                raise ValueError(f"{path}:{number}: not valid JSON ({error})") from None
+    return records
+
+
+def render_records(records: list[dict], tokenizer: Any, chat_template: str | None = None) -> list[str]:
+    """Texts of corpus records: plain ``text``, or ``messages`` rendered by the chat template."""
+    from . import chat
+
+    texts = []
+    for record in records:
+        if "messages" in record:
+            texts.append(chat.render(tokenizer, record["messages"], persona=chat.NARRATOR,
+                                     chat_template=chat_template).text)
+        else:
+            texts.append(record["text"])
+    return texts
+
+
+def sae_corpus(bench: Any, *, sources: tuple[str, ...] | None = None) -> list[str]:
+    """The shipped SAE corpus as texts ready for ``bench.saes.train`` (chat rendered with the model's template)."""
+    records = read_jsonl(SAE_CORPUS)
+    if sources is not None:
+        records = [r for r in records if r["source"] in sources]
+    return render_records(records, bench.tokenizer, bench.chat_template)

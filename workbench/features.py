@@ -1,0 +1,241 @@
+"""Feature statistics of an SAE over a corpus, cached on disk per (model, SAE, corpus).
+
+For every latent: how often it fires (density), its top-activating corpus examples
+with their context windows, and the output tokens its decoder direction promotes
+through the unembedding. A token or phrase can be looked up to the latents it
+activates most in the corpus.
+
+>>> stats = bench.feature_stats()              # doctest: +SKIP
+>>> stats.feature(123)                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from . import models, saes
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    import torch
+
+    from .saes import SAEEntry
+    from .session import Workbench
+
+TOP_EXAMPLES = 16
+PROMOTED = 10
+WINDOW = 64
+
+
+@dataclass
+class FeatureDetail:
+    """What is known about one latent."""
+
+    latent: int
+    density: float
+    promoted: list[tuple[str, float]]
+    examples: list[dict]
+
+    def to_dict(self) -> dict:
+        return {"latent": self.latent, "density": self.density, "promoted": self.promoted,
+                "examples": self.examples}
+
+
+class FeatureStats:
+    """Per-latent statistics of one SAE over one corpus (see module docstring)."""
+
+    def __init__(self, bench: "Workbench", entry: "SAEEntry", windows: "torch.Tensor",
+                 density: np.ndarray, top_values: np.ndarray, top_index: np.ndarray,
+                 promoted_ids: np.ndarray, promoted_values: np.ndarray) -> None:
+        self.bench, self.entry, self.windows = bench, entry, windows
+        self.density = density              # [d_sae] fraction of tokens where the latent fires
+        self.top_values = top_values        # [TOP_EXAMPLES, d_sae]
+        self.top_index = top_index          # [TOP_EXAMPLES, d_sae] flat token index into windows
+        self.promoted_ids = promoted_ids    # [d_sae, PROMOTED]
+        self.promoted_values = promoted_values
+
+    @property
+    def d_sae(self) -> int:
+        return int(self.density.shape[0])
+
+    def _check(self, latent: int) -> int:
+        if isinstance(latent, bool) or not isinstance(latent, (int, np.integer)) or not 0 <= latent < self.d_sae:
+            raise ValueError(f"latent must be a whole number in 0..{self.d_sae - 1}, not {latent!r}.")
+        return int(latent)
+
+    def promoted(self, latent: int) -> list[tuple[str, float]]:
+        """Output tokens the latent's decoder direction pushes up most (token, logit)."""
+        latent = self._check(latent)
+        decode = self.bench.tokenizer.decode
+        return [(decode([int(i)]), round(float(v), 4))
+                for i, v in zip(self.promoted_ids[latent], self.promoted_values[latent])]
+
+    def examples(self, latent: int, n: int = TOP_EXAMPLES, context: int = 12) -> list[dict]:
+        """Top-activating corpus tokens, each with ``context`` tokens either side."""
+        latent = self._check(latent)
+        width = self.windows.shape[1]
+        out = []
+        decode = self.bench.tokenizer.decode
+        for value, flat in zip(self.top_values[:n, latent], self.top_index[:n, latent]):
+            if value <= 0:
+                break
+            row, pos = divmod(int(flat), width)
+            ids = self.windows[row].tolist()
+            lo, hi = max(0, pos - context), min(width, pos + context + 1)
+            out.append({
+                "activation": round(float(value), 4),
+                "before": decode(ids[lo:pos]),
+                "token": decode([ids[pos]]),
+                "after": decode(ids[pos + 1 : hi]),
+            })
+        return out
+
+    def feature(self, latent: int) -> FeatureDetail:
+        """Density, promoted tokens and top examples of one latent."""
+        latent = self._check(latent)
+        return FeatureDetail(latent, round(float(self.density[latent]), 6), self.promoted(latent),
+                             self.examples(latent))
+
+    def lookup(self, phrase: str, n: int = 10) -> "pd.DataFrame":
+        """The latents a token or phrase activates most where it occurs in the corpus.
+
+        The activation is read at the phrase's last token, averaged over its
+        occurrences; a phrase absent from the corpus is run on its own.
+        """
+        import pandas as pd
+        import torch
+
+        if not isinstance(phrase, str) or not phrase.strip():
+            raise ValueError("phrase must be a non-empty string.")
+        ids = self.bench.tokenizer(phrase, add_special_tokens=False)["input_ids"]
+        variants = {tuple(ids)}
+        spaced = self.bench.tokenizer(" " + phrase.lstrip(), add_special_tokens=False)["input_ids"]
+        variants.add(tuple(spaced))
+        hits: dict[int, list[int]] = {}
+        rows = self.windows.tolist()
+        for r, row in enumerate(rows):
+            for variant in variants:
+                m = len(variant)
+                for p in range(1, len(row) - m + 1):  # position 0 is never encoded
+                    if tuple(row[p : p + m]) == variant:
+                        hits.setdefault(r, []).append(p + m - 1)
+        if hits:
+            chosen = sorted(hits)[:64]
+            acts = self.bench.saes.collect(self.entry.layer, self.windows[chosen], progress=False)
+            width = self.windows.shape[1] - 1
+            picks = [i * width + (p - 1) for i, r in enumerate(chosen) for p in hits[r]]
+            latents = saes.encode(self.entry.sae, acts[picks]).mean(0)
+            occurrences = len(picks)
+        else:
+            from .residual import layer_outputs
+
+            out = layer_outputs(self.bench, torch.tensor([ids]), layers=[self.entry.layer])[self.entry.layer]
+            latents = saes.encode(self.entry.sae, out[0, -1:]).mean(0)
+            occurrences = 0
+        values, latent_ids = latents.topk(min(n, latents.shape[0]))
+        keep = values > 0
+        return pd.DataFrame({
+            "latent": latent_ids[keep].numpy(),
+            "mean_activation": values[keep].numpy(),
+            "density": self.density[latent_ids[keep].numpy()],
+            "occurrences": occurrences,
+        })
+
+
+def _digest(*parts: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()[:16]
+
+
+def compute(bench: "Workbench", entry: "SAEEntry", windows: "torch.Tensor", *, batch: int = 16,
+            progress: bool = True, cancel: Any = None) -> dict[str, np.ndarray]:
+    """Density, top examples and promoted tokens of every latent (no caching)."""
+    import torch
+
+    d_sae = entry.d_sae
+    fired = torch.zeros(d_sae)
+    top_values = torch.zeros(TOP_EXAMPLES, d_sae)
+    top_index = torch.full((TOP_EXAMPLES, d_sae), -1, dtype=torch.long)
+    width = windows.shape[1]
+    total = 0
+    for start in range(0, windows.shape[0], batch):
+        chunk = windows[start : start + batch]
+        acts = bench.saes.collect(entry.layer, chunk, batch=batch, cancel=cancel, progress=False)
+        latents = saes.encode(entry.sae, acts)
+        fired += (latents > 0).sum(0)
+        total += latents.shape[0]
+        # flat index of each encoded token: window row * width + position (position 0 skipped)
+        rows = torch.arange(start, start + chunk.shape[0]).repeat_interleave(width - 1)
+        positions = torch.arange(1, width).repeat(chunk.shape[0])
+        flat = rows * width + positions
+        values = torch.cat([top_values, latents])
+        index = torch.cat([top_index, flat[:, None].expand(-1, d_sae)])
+        top_values, order = values.topk(TOP_EXAMPLES, dim=0)
+        top_index = index.gather(0, order)
+        if progress:
+            print(f"\rfeature statistics: {start + chunk.shape[0]}/{windows.shape[0]} windows", end="")
+    if progress:
+        print()
+    module = bench.model._module
+    from .residual import _get, layout
+
+    unembed = _get(module, layout(module).unembed).weight.float().cpu()  # [V, d]
+    with torch.inference_mode():
+        w_dec = entry.sae.W_dec.float().cpu()  # [d_sae, d]
+        promoted_values, promoted_ids = (w_dec @ unembed.T).topk(PROMOTED, dim=-1)
+    return {
+        "density": (fired / max(total, 1)).numpy(),
+        "top_values": top_values.numpy(),
+        "top_index": top_index.numpy(),
+        "promoted_ids": promoted_ids.numpy().astype(np.int64),
+        "promoted_values": promoted_values.numpy(),
+    }
+
+
+def feature_stats(bench: "Workbench", sae: str | None = None, corpus: Sequence[str] | None = None,
+                  *, windows: int = 256, context: int = WINDOW, progress: bool = True) -> FeatureStats:
+    """Feature statistics of an SAE over a corpus, computed once and cached on disk.
+
+    Parameters
+    ----------
+    sae : str, optional
+        A registered SAE (default: the first one).
+    corpus : sequence of str, optional
+        Default: the shipped SAE corpus.
+    windows : int
+        How many ``context``-token windows of the corpus to read.
+    """
+    import torch
+    from safetensors.numpy import load_file, save_file
+
+    entry = bench.saes.get(sae)
+    if corpus is None:
+        from .corpora import sae_corpus
+
+        corpus = sae_corpus(bench)
+    rows = bench.saes.corpus_windows(corpus, context)
+    rows = rows[torch.randperm(rows.shape[0], generator=torch.Generator().manual_seed(0))][:windows]
+    state = {k: v.detach().cpu().numpy().tobytes() for k, v in sorted(entry.sae.state_dict().items())}
+    key = _digest(bench.model_name.encode(), b"".join(state.values()), rows.numpy().tobytes())
+    folder = models.cache_dir() / "feature_stats" / f"{entry.name}-{key}"
+
+    def build(tmp: Path) -> None:
+        arrays = compute(bench, entry, rows, progress=progress)
+        arrays["windows"] = rows.numpy()
+        save_file(arrays, str(tmp / "stats.safetensors"))
+        (tmp / "about.json").write_text(json.dumps({"model": bench.model_name, "sae": entry.name,
+                                                    "source": entry.source, "windows": int(rows.shape[0])}))
+
+    models.ensure_converted(folder, build, source={"feature_stats": key})
+    arrays = load_file(str(folder / "stats.safetensors"))
+    return FeatureStats(bench, entry, torch.from_numpy(arrays["windows"]), arrays["density"],
+                        arrays["top_values"], arrays["top_index"], arrays["promoted_ids"],
+                        arrays["promoted_values"])

@@ -1,0 +1,212 @@
+"""Token-level activations: SAE latents per token and the logit lens, from one forward pass.
+
+``bench.activations(text_or_conversation, sae=None, k=32)`` runs the model once
+through nnsight, saving the residual stream after every layer. The SAE encodes its
+layer's activations (top-k latents kept per token); the logit lens (final norm,
+then unembedding, for every layer and position) is computed from the saved
+residuals as batched matmuls when it is first read, so a refresh that does not
+show it does not pay for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+
+from .. import chat, residual, saes
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    import torch
+
+    from ..session import Workbench
+
+LENS_TOP = 5
+_LENS_CHUNK_ELEMENTS = 64 * 1024 * 1024  # logits per matmul chunk (256 MB of float32)
+
+
+@dataclass
+class LogitLens:
+    """Top predicted tokens of every layer at every position.
+
+    Attributes
+    ----------
+    layers : list[int]
+    token_ids : np.ndarray
+        ``[layers, positions, top]`` int32.
+    probs : np.ndarray
+        ``[layers, positions, top]`` float32, softmax probabilities.
+    tokens : list[list[list[str]]]
+        The decoded strings of ``token_ids``.
+    """
+
+    layers: list[int]
+    token_ids: np.ndarray
+    probs: np.ndarray
+    tokens: list
+
+    def to_pandas(self) -> "pd.DataFrame":
+        """Layers x positions grid of the top token at each."""
+        import pandas as pd
+
+        return pd.DataFrame([[row[0] for row in layer] for layer in self.tokens], index=self.layers)
+
+
+@dataclass
+class TokenActivations:
+    """Activations of one text, token by token.
+
+    Attributes
+    ----------
+    text : str
+        What was run (a conversation is rendered through the chat template).
+    tokens : list[str]
+        Each token as text (as the tokenizer decodes it alone).
+    token_ids : list[int]
+    sae : str or None
+        The registered SAE that encoded the activations.
+    layer : int or None
+        Its layer.
+    top_latents : np.ndarray
+        ``[positions, k]`` int32 ids of the most active latents per token.
+    top_values : np.ndarray
+        ``[positions, k]`` float32 their activations (0 where fewer than k fire).
+    """
+
+    text: str
+    tokens: list[str]
+    token_ids: list[int]
+    sae: str | None
+    layer: int | None
+    top_latents: np.ndarray
+    top_values: np.ndarray
+    _latents: Any = field(default=None, repr=False)
+    _residuals: Any = field(default=None, repr=False)
+    _bench: Any = field(default=None, repr=False)
+    _lens: LogitLens | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def feature(self, latent: int) -> np.ndarray:
+        """Activation of one latent at every token: ``[positions]`` float32."""
+        if self._latents is None:
+            raise ValueError("No SAE was used for these activations, so there are no latents to read.")
+        d_sae = self._latents.shape[1]
+        if isinstance(latent, bool) or not isinstance(latent, (int, np.integer)) or not 0 <= latent < d_sae:
+            raise ValueError(f"latent must be a whole number in 0..{d_sae - 1}, not {latent!r}.")
+        return self._latents[:, int(latent)].numpy().astype(np.float32)
+
+    def top_features(self, position: int) -> "pd.DataFrame":
+        """The active latents at one token, strongest first."""
+        import pandas as pd
+
+        if not -len(self) <= position < len(self):
+            raise IndexError(f"position must be in 0..{len(self) - 1}, not {position}.")
+        ids, values = self.top_latents[position], self.top_values[position]
+        keep = values > 0
+        return pd.DataFrame({"latent": ids[keep], "activation": values[keep]})
+
+    @property
+    def lens(self) -> LogitLens:
+        """The logit lens (computed on first read from the saved residual stream)."""
+        if self._lens is None:
+            self._lens = logit_lens(self._bench, self._residuals)
+        return self._lens
+
+    def to_pandas(self) -> "pd.DataFrame":
+        """One row per token: the token, its strongest latent and that latent's activation."""
+        import pandas as pd
+
+        return pd.DataFrame({
+            "token": self.tokens,
+            "token_id": self.token_ids,
+            "top_latent": self.top_latents[:, 0] if self.top_latents.size else [],
+            "activation": self.top_values[:, 0] if self.top_values.size else [],
+        })
+
+    def __repr__(self) -> str:
+        return (f"TokenActivations({len(self)} tokens, sae={self.sae!r}, layer={self.layer}, "
+                f"k={self.top_latents.shape[1] if self.top_latents.ndim == 2 else 0})")
+
+
+def token_ids_for(bench: "Workbench", source: str | Mapping | Sequence[Mapping]) -> tuple[str, list[int]]:
+    """Text and tokens of a string (as is) or a conversation (through the chat template)."""
+    if isinstance(source, str):
+        if not source:
+            raise ValueError("The text is empty.")
+        ids = bench.tokenizer(source, add_special_tokens=True)["input_ids"]
+        return source, list(ids)
+    prompt = chat.render(bench.tokenizer, source, persona=chat.NARRATOR, chat_template=bench.chat_template)
+    return prompt.text, prompt.input_ids
+
+
+def activations(bench: "Workbench", source: Any, *, sae: str | None = None, k: int = 32) -> TokenActivations:
+    """Run ``source`` once and return its :class:`TokenActivations`.
+
+    See :meth:`workbench.Workbench.activations`.
+    """
+    import torch
+
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a whole number >= 1, not {k!r}.")
+    text, ids = token_ids_for(bench, source)
+    context = bench.context_length
+    if context is not None and len(ids) > context:
+        raise ValueError(f"The text has {len(ids)} tokens, more than the model's context of {context}.")
+    entry = bench.saes.get(sae) if (sae is not None or len(bench.saes)) else None
+    rows = torch.tensor([ids])
+    outs = residual.layer_outputs(bench, rows, layers=range(bench.n_layers), stop=False)
+    stacked = torch.stack([outs[layer][0] for layer in range(bench.n_layers)])  # [L, T, d]
+    latents = None
+    top_ids = np.zeros((len(ids), 0), dtype=np.int32)
+    top_values = np.zeros((len(ids), 0), dtype=np.float32)
+    if entry is not None:
+        latents = saes.encode(entry.sae, stacked[entry.layer].to(next(entry.sae.parameters()).device)).cpu()
+        values, indices = latents.topk(min(k, latents.shape[1]), dim=-1)
+        values = values.clamp_min(0)
+        top_ids = indices.numpy().astype(np.int32)
+        top_values = values.numpy().astype(np.float32)
+    tokens = [bench.tokenizer.decode([i]) for i in ids]
+    return TokenActivations(
+        text=text, tokens=tokens, token_ids=list(ids), sae=entry.name if entry else None,
+        layer=entry.layer if entry else None, top_latents=top_ids, top_values=top_values,
+        _latents=latents, _residuals=stacked, _bench=bench,
+    )
+
+
+def logit_lens(bench: "Workbench", residuals: "torch.Tensor", top: int = LENS_TOP) -> LogitLens:
+    """Top tokens of every layer's residual ``[L, T, d]`` through the final norm and unembedding."""
+    import torch
+
+    module = bench.model._module
+    shape = residual.layout(module)
+    norm = residual._get(module, shape.norm)
+    unembed = residual._get(module, shape.unembed)
+    n_layers, positions, d = residuals.shape
+    flat = residuals.reshape(-1, d)
+    vocab = unembed.weight.shape[0]
+    step = max(1, _LENS_CHUNK_ELEMENTS // vocab)
+    ids, probs = [], []
+    with torch.inference_mode():
+        weight = unembed.weight
+        param = next(module.parameters())
+        for start in range(0, flat.shape[0], step):
+            chunk = flat[start : start + step].to(param.device, param.dtype)
+            if norm is not None:
+                chunk = norm(chunk)
+            logits = (chunk @ weight.T).float()
+            if getattr(unembed, "bias", None) is not None:
+                logits += unembed.bias.float()
+            p, i = torch.softmax(logits, -1).topk(top, dim=-1)
+            ids.append(i.cpu())
+            probs.append(p.cpu())
+    token_ids = torch.cat(ids).view(n_layers, positions, top).numpy().astype(np.int32)
+    token_probs = torch.cat(probs).view(n_layers, positions, top).numpy().astype(np.float32)
+    vocab_strings: dict[int, str] = {}
+    for i in np.unique(token_ids):
+        vocab_strings[int(i)] = bench.tokenizer.decode([int(i)])
+    tokens = [[[vocab_strings[int(i)] for i in row] for row in layer] for layer in token_ids]
+    return LogitLens(list(range(n_layers)), token_ids, token_probs, tokens)
