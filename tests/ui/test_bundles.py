@@ -1,0 +1,111 @@
+"""The committed front-end bundles: one per entry, up to date, offline and safe (no browser)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+WIDGETS_JS = REPO / "widgets_js"
+# (source folder of entries, folder of their committed bundles); as in widgets_js/build.mjs
+TARGETS = [
+    (WIDGETS_JS / "src", REPO / "workbench" / "static"),
+    (REPO / "tests" / "ui" / "widget_src", REPO / "tests" / "ui" / "static"),
+]
+
+
+def _entries(src: Path) -> list[str]:
+    return sorted(p.stem for p in src.glob("*.ts") if not p.name.endswith(".d.ts"))
+
+
+def _bundles() -> list[Path]:
+    return sorted(p for _, out in TARGETS for p in out.glob("*.js"))
+
+
+def test_every_entry_has_a_bundle_and_every_bundle_an_entry():
+    for src, out in TARGETS:
+        entries = _entries(src)
+        bundles = sorted(p.stem for p in out.glob("*.js"))
+        missing = sorted(set(entries) - set(bundles))
+        orphans = sorted(set(bundles) - set(entries))
+        assert not missing, f"no bundle in {out} for {missing}: run `cd widgets_js && npm run build`"
+        assert not orphans, f"bundles in {out} without a source in {src}: {orphans}; run the build"
+
+
+def test_bundles_are_up_to_date():
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node/npm are not installed, so the bundles cannot be rebuilt for comparison")
+    if not (WIDGETS_JS / "node_modules" / "esbuild").is_dir():
+        pytest.fail(
+            "widgets_js/node_modules is missing: run `cd widgets_js && npm ci` "
+            "(`./run setup` does it when npm is available)"
+        )
+    # Builds every entry in memory and compares the bytes with the committed bundles.
+    done = subprocess.run(
+        [node, "build.mjs", "--check"], cwd=WIDGETS_JS, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, f"stale bundles:\n{done.stdout}{done.stderr}"
+
+
+# Any import left in a bundle would be fetched at run time (esbuild inlines the rest).
+_IMPORT = re.compile(r"""(^|[;\s])import\s*(\(|["'{*]|[A-Za-z_$][\w$]*\s*(,|from))""", re.M)
+_REMOTE = re.compile(r"""(from|import)\s*\(?\s*["']https?://""")
+_HTML_SINKS = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\.srcdoc\s*=|createContextualFragment")
+
+
+@pytest.mark.parametrize("bundle", _bundles(), ids=lambda p: str(p.relative_to(REPO)))
+def test_bundle_is_self_contained_and_never_parses_html(bundle):
+    text = bundle.read_text(encoding="utf-8")
+    assert text.startswith("// Generated from widgets_js"), f"{bundle} was not made by widgets_js/build.mjs"
+    assert not _REMOTE.search(text), f"{bundle} imports from a URL: the widgets must render offline"
+    match = _IMPORT.search(text)
+    assert match is None, f"{bundle} still imports something at run time: {text[match.start():match.start() + 80]!r}"
+    sinks = sorted(set(_HTML_SINKS.findall(text)))
+    assert not sinks, f"{bundle} uses {sinks}: model text is untrusted, render it with textContent"
+
+
+def test_typescript_typechecks():
+    node = shutil.which("node")
+    tsc = WIDGETS_JS / "node_modules" / "typescript" / "bin" / "tsc"
+    if node is None:
+        pytest.skip("node is not installed, so the TypeScript sources cannot be checked")
+    if not tsc.exists():
+        pytest.fail("widgets_js/node_modules is missing: run `cd widgets_js && npm ci`")
+    done = subprocess.run(
+        [node, str(tsc), "--noEmit", "-p", "."], cwd=WIDGETS_JS, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, f"`npm run typecheck` fails:\n{done.stdout}{done.stderr}"
+
+
+def test_every_widget_loads_its_esm_from_a_built_bundle():
+    """anywidget takes an ``_esm`` path that does not exist for inline code: catch that here."""
+    import importlib
+    import pkgutil
+
+    import anywidget
+
+    import workbench.widgets as widgets
+
+    for info in pkgutil.iter_modules(widgets.__path__, "workbench.widgets."):
+        importlib.import_module(info.name)
+    static = (REPO / "workbench" / "static").resolve()
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    for cls in subclasses(anywidget.AnyWidget):
+        if not cls.__module__.startswith("workbench.") or "_esm" not in vars(cls):
+            continue
+        esm = vars(cls)["_esm"]
+        path = Path(str(getattr(esm, "_path", "")))
+        assert path.is_file() and path.resolve().parent == static, (
+            f"{cls.__module__}.{cls.__name__}._esm must be STATIC / '<widget>.js' "
+            f"(an existing bundle in workbench/static), got {str(esm)[:80]!r}"
+        )
