@@ -6,6 +6,7 @@ import os
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 CHATML = (
@@ -99,3 +100,21 @@ def _seeded():
     except ImportError:  # pragma: no cover
         pass
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+WORDS = " ".join(_CORPUS).split()
+
+
+def sae_corpus_texts(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    return [" ".join(rng.choice(WORDS, size=int(rng.integers(8, 30)))) for _ in range(n)]
+
+
+@pytest.fixture(scope="session")
+def trained(tiny_bench, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sae") / "tiny-sae"
+    entry = tiny_bench.saes.train(
+        1, sae_corpus_texts(), d_sae=64, k=4, tokens=3000, epochs=3, context=32, batch_size=256,
+        lr=3e-3, save_to=folder, name="tiny", progress=False,
+    )
+    return entry, folder

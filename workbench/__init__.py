@@ -16,6 +16,9 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it (imported on first access)
 _EXPORTS = {
+    "ActivationPanel": "workbench.widgets.activations",
+    "SAEReport": "workbench.saes",
+    "TokenActivations": "workbench.techniques.activations",
     "ModelUnavailableError": "workbench.models",
     "RenderedPrompt": "workbench.chat",
     "Samples": "workbench.techniques.sampling",
@@ -27,6 +30,9 @@ __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:  # pragma: no cover
     from .chat import RenderedPrompt
+    from .saes import SAEReport
+    from .techniques.activations import TokenActivations
+    from .widgets.activations import ActivationPanel
     from .models import ModelUnavailableError, cache_dir
     from .session import Workbench
     from .techniques.sampling import Samples

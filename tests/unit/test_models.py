@@ -32,15 +32,13 @@ def test_public_api_is_explicit():
         wb.does_not_exist  # noqa: B018
 
 
-def test_repr_tells_model_layers_size_device_and_registries(tiny_bench):
+def test_repr_tells_model_layers_size_device_and_registries(tiny_model_dir):
+    tiny_bench = wb.Workbench(str(tiny_model_dir))
     text = repr(tiny_bench)
     assert "2 layers" in text and "hidden size 64" in text and "runs on: cpu" in text
     assert "SAEs: none" in text and "vectors: none" in text and "probes: none" in text
     tiny_bench.vectors.register("honesty", object())
-    try:
-        assert "vectors: honesty" in repr(tiny_bench)
-    finally:
-        tiny_bench.vectors._items.clear()
+    assert "vectors: honesty" in repr(tiny_bench)
 
 
 def test_registry_lookup_error_lists_names(tiny_bench):

@@ -8,25 +8,7 @@ import torch
 import workbench as wb
 from workbench import features, residual, saes
 
-from ..conftest import _CORPUS
-
-WORDS = " ".join(_CORPUS).split()
-
-
-def corpus(n=300, seed=0):
-    rng = np.random.default_rng(seed)
-    return [" ".join(rng.choice(WORDS, size=int(rng.integers(8, 30)))) for _ in range(n)]
-
-
-@pytest.fixture(scope="module")
-def trained(tiny_bench, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("sae") / "tiny-sae"
-    entry = tiny_bench.saes.train(
-        1, corpus(), d_sae=64, k=4, tokens=3000, epochs=3, context=32, batch_size=256,
-        lr=3e-3, save_to=folder, name="tiny", progress=False,
-    )
-    return entry, folder
-
+from ..conftest import sae_corpus_texts as corpus
 
 def test_training_saves_registers_and_reports(trained, tiny_bench):
     entry, folder = trained

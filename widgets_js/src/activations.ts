@@ -1,0 +1,278 @@
+// The activation panel (workbench/widgets/activations.py): a token strip coloured by
+// the selected feature, token and feature details fetched on demand, a logit-lens
+// grid. Every piece of model text goes in with textContent (see lib/dom.ts).
+import { decode, type Payload } from "./lib/buffers";
+import { clearError, h, showError, visibleToken } from "./lib/dom";
+import { createRequester } from "./lib/rpc";
+import type { AnyWidget } from "./lib/types";
+
+interface State {
+  text: string;
+  tokens: string[];
+  sae: string;
+  layer: number;
+  n_layers: number;
+  selected_token: number;
+  selected_feature: number;
+  steer_requests: number[];
+  error: string;
+  _top_latents: Payload;
+  _top_values: Payload;
+}
+
+interface TokenDetail {
+  index: number;
+  token: string;
+  features: { latent: number; activation: number; density?: number; promoted?: string[] }[];
+}
+
+interface FeatureDetail {
+  latent: number;
+  values: Payload;
+  max: number;
+  density?: number;
+  promoted?: [string, number][];
+  examples?: { activation: number; before: string; token: string; after: string }[];
+}
+
+interface LensGrid {
+  layers: number[];
+  ids: Payload;
+  probs: Payload;
+  strings: Record<string, string>;
+}
+
+const STYLE = `
+.wb-act { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; }
+.wb-act .wb-bar { display: flex; gap: 6px; margin-bottom: 6px; align-items: center; }
+.wb-act textarea { flex: 1; min-height: 2.4em; font-family: var(--jp-code-font-family, monospace); }
+.wb-act .wb-tabs button.active { font-weight: bold; text-decoration: underline; }
+.wb-act .wb-strip { line-height: 1.9; padding: 4px; border: 1px solid #ddd; }
+.wb-act .wb-tok { padding: 1px 2px; margin: 0 1px; border-radius: 3px; cursor: pointer; white-space: pre;
+  font-family: var(--jp-code-font-family, monospace); }
+.wb-act .wb-tok.selected { outline: 2px solid #3465a4; }
+.wb-act .wb-cols { display: flex; gap: 12px; margin-top: 8px; }
+.wb-act .wb-col { flex: 1; min-width: 0; }
+.wb-act table { border-collapse: collapse; width: 100%; }
+.wb-act td, .wb-act th { border-bottom: 1px solid #eee; padding: 2px 4px; text-align: left; }
+.wb-act .wb-feature-row { cursor: pointer; }
+.wb-act .wb-feature-row:hover { background: #f3f6fb; }
+.wb-act .wb-example { font-family: var(--jp-code-font-family, monospace); white-space: pre-wrap; margin: 2px 0; }
+.wb-act .wb-example .hit { background: rgba(230, 120, 20, 0.35); }
+.wb-act .wb-lens { overflow: auto; max-height: 420px; }
+.wb-act .wb-lens td { font-family: var(--jp-code-font-family, monospace); white-space: pre; font-size: 11px; }
+.wb-act .wb-muted { color: #777; }
+.wb-act .wb-error { color: #a40000; background: #fdecea; padding: 4px; margin-top: 4px; }
+`;
+
+function colour(value: number, max: number): string {
+  const a = max > 0 ? Math.max(0, Math.min(1, value / max)) : 0;
+  return `rgba(230, 120, 20, ${(a * 0.85).toFixed(3)})`;
+}
+
+const widget: AnyWidget<State> = {
+  render({ model, el }) {
+    const request = createRequester(model, { timeoutMs: 600_000 });
+    const input = h("textarea", { class: "wb-input", attrs: { rows: 2, "aria-label": "text to run" } });
+    input.value = model.get("text");
+    const runButton = h("button", { class: "wb-run", text: "Run" });
+    const status = h("span", { class: "wb-status wb-muted" });
+    const tabFeatures = h("button", { class: "wb-tab-features active", text: "Features" });
+    const tabLens = h("button", { class: "wb-tab-lens", text: "Logit lens" });
+    const strip = h("div", { class: "wb-strip", attrs: { role: "list" } });
+    const tokenPane = h("div", { class: "wb-col wb-token-detail" });
+    const featurePane = h("div", { class: "wb-col wb-feature-detail" });
+    const featuresView = h("div", { class: "wb-features-view" }, [strip, h("div", { class: "wb-cols" }, [tokenPane, featurePane])]);
+    const lensView = h("div", { class: "wb-lens", attrs: { hidden: true } });
+    const root = h("div", { class: "wb-act" }, [
+      h("style", { text: STYLE }),
+      h("div", { class: "wb-bar" }, [input, runButton]),
+      h("div", { class: "wb-bar wb-tabs" }, [tabFeatures, tabLens, status]),
+      featuresView,
+      lensView,
+    ]);
+
+    let featureValues: Float32Array | null = null;
+    let featureMax = 0;
+
+    const setStatus = (text: string) => {
+      status.textContent = text;
+    };
+    const fail = (err: unknown) => {
+      setStatus("");
+      showError(root, err);
+    };
+
+    const drawStrip = () => {
+      const tokens = model.get("tokens");
+      const selected = model.get("selected_token");
+      strip.replaceChildren(
+        ...tokens.map((token, i) => {
+          const value = featureValues && i < featureValues.length ? featureValues[i] : 0;
+          const span = h("span", {
+            class: i === selected ? "wb-tok selected" : "wb-tok",
+            text: visibleToken(token),
+            title: featureValues ? `${token} | feature ${model.get("selected_feature")}: ${value.toFixed(3)}` : token,
+            attrs: { "data-index": i, role: "listitem" },
+            style: { background: featureValues ? colour(value, featureMax) : "transparent" },
+          });
+          span.addEventListener("click", () => selectToken(i));
+          return span;
+        }),
+      );
+      const sae = model.get("sae");
+      const base = sae ? `SAE ${sae} at layer ${model.get("layer")}` : "no SAE registered";
+      setStatus(`${tokens.length} tokens · ${base}`);
+    };
+
+    const selectToken = async (index: number) => {
+      clearError(root);
+      tokenPane.replaceChildren(h("span", { class: "wb-muted", text: "loading…" }));
+      try {
+        const detail = await request<TokenDetail>("token", { index });
+        drawStrip();
+        const rows = detail.features.map((f) => {
+          const row = h("tr", { class: "wb-feature-row", attrs: { "data-latent": f.latent } }, [
+            h("td", { text: String(f.latent) }),
+            h("td", { text: f.activation.toFixed(3) }),
+            h("td", { text: f.density === undefined ? "" : `${(f.density * 100).toFixed(2)}%` }),
+            h("td", { text: (f.promoted ?? []).map(visibleToken).join(" ") }),
+          ]);
+          row.addEventListener("click", () => selectFeature(f.latent));
+          return row;
+        });
+        tokenPane.replaceChildren(
+          h("h4", { text: "Token " }, [h("code", { class: "wb-token-name", text: visibleToken(detail.token) })]),
+          rows.length
+            ? h("table", {}, [
+                h("tr", {}, [h("th", { text: "feature" }), h("th", { text: "act" }), h("th", { text: "density" }), h("th", { text: "promotes" })]),
+                ...rows,
+              ])
+            : h("p", { class: "wb-muted", text: "No features fire on this token." }),
+        );
+      } catch (err) {
+        tokenPane.replaceChildren();
+        fail(err);
+      }
+    };
+
+    const selectFeature = async (latent: number) => {
+      clearError(root);
+      featurePane.replaceChildren(h("span", { class: "wb-muted", text: "loading…" }));
+      try {
+        const detail = await request<FeatureDetail>("feature", { latent });
+        featureValues = decode<Float32Array>(detail.values).data;
+        featureMax = detail.max;
+        drawStrip();
+        const steer = h("button", { class: "wb-steer", text: "Steer with this" });
+        steer.addEventListener("click", async () => {
+          try {
+            await request("steer", { latent });
+            steer.textContent = "Sent to steering ✓";
+          } catch (err) {
+            fail(err);
+          }
+        });
+        const examples = (detail.examples ?? []).map((e) =>
+          h("div", { class: "wb-example" }, [
+            h("span", { class: "wb-muted", text: `${e.activation.toFixed(2)}  ` }),
+            e.before,
+            h("span", { class: "hit", text: e.token }),
+            e.after,
+          ]),
+        );
+        featurePane.replaceChildren(
+          h("h4", { class: "wb-feature-title", text: `Feature ${detail.latent}` }),
+          h("p", {
+            class: "wb-muted",
+            text: `max here ${detail.max.toFixed(3)}` + (detail.density === undefined ? "" : ` · fires on ${(detail.density * 100).toFixed(2)}% of corpus tokens`),
+          }),
+          h("p", { class: "wb-promoted", text: "Promotes: " + (detail.promoted ?? []).map(([t]) => visibleToken(t)).join(" ") }),
+          steer,
+          h("h5", { text: "Top corpus examples" }),
+          ...(examples.length ? examples : [h("p", { class: "wb-muted", text: "No corpus statistics for this SAE." })]),
+        );
+      } catch (err) {
+        featurePane.replaceChildren();
+        fail(err);
+      }
+    };
+
+    const drawLens = async () => {
+      clearError(root);
+      lensView.replaceChildren(h("span", { class: "wb-muted", text: "computing the logit lens…" }));
+      try {
+        const grid = await request<LensGrid>("lens");
+        const ids = decode<Int32Array>(grid.ids);
+        const probs = decode<Float32Array>(grid.probs);
+        const [nLayers, nPos] = ids.shape;
+        const tokens = model.get("tokens");
+        const header = h("tr", {}, [h("th", { text: "layer" }), ...tokens.map((t) => h("th", { text: visibleToken(t) }))]);
+        const rows = [];
+        for (let l = nLayers - 1; l >= 0; l--) {
+          const cells = [h("td", { text: String(grid.layers[l]) })];
+          for (let p = 0; p < nPos; p++) {
+            const id = ids.data[l * nPos + p];
+            const prob = probs.data[l * nPos + p];
+            const text = grid.strings[String(id)] ?? String(id);
+            cells.push(h("td", { text: visibleToken(text), title: `${text} (${(prob * 100).toFixed(1)}%)`, style: { background: `rgba(52, 101, 164, ${(prob * 0.6).toFixed(3)})` } }));
+          }
+          rows.push(h("tr", { class: "wb-lens-row" }, cells));
+        }
+        lensView.replaceChildren(h("table", { class: "wb-lens-table" }, [header, ...rows]));
+      } catch (err) {
+        lensView.replaceChildren();
+        fail(err);
+      }
+    };
+
+    const showTab = (lens: boolean) => {
+      tabFeatures.classList.toggle("active", !lens);
+      tabLens.classList.toggle("active", lens);
+      featuresView.hidden = lens;
+      lensView.hidden = !lens;
+      if (lens) void drawLens();
+    };
+    tabFeatures.addEventListener("click", () => showTab(false));
+    tabLens.addEventListener("click", () => showTab(true));
+
+    runButton.addEventListener("click", async () => {
+      clearError(root);
+      setStatus("running…");
+      try {
+        await request("run", { text: input.value });
+      } catch (err) {
+        fail(err);
+      }
+    });
+
+    const onNewText = () => {
+      featureValues = null;
+      featureMax = 0;
+      input.value = model.get("text");
+      tokenPane.replaceChildren();
+      featurePane.replaceChildren();
+      drawStrip();
+      if (!lensView.hidden) void drawLens();
+    };
+    model.on("change:tokens", onNewText);
+    model.on("change:_top_values", drawStrip);
+    const onError = () => {
+      const message = model.get("error");
+      if (message) showError(root, message);
+    };
+    model.on("change:error", onError);
+
+    drawStrip();
+    onError();
+    el.appendChild(root);
+    return () => {
+      request.dispose();
+      model.off("change:tokens", onNewText);
+      model.off("change:_top_values", drawStrip);
+      model.off("change:error", onError);
+    };
+  },
+};
+
+export default widget;

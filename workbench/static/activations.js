@@ -1,0 +1,443 @@
+// Generated from widgets_js by `npm run build`; do not edit.
+
+// src/lib/buffers.ts
+var DTYPES = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array
+};
+function bytesOf(view) {
+  if (view instanceof ArrayBuffer) {
+    return { buffer: view, offset: 0, length: view.byteLength };
+  }
+  if (ArrayBuffer.isView(view)) {
+    return { buffer: view.buffer, offset: view.byteOffset, length: view.byteLength };
+  }
+  throw new TypeError(
+    `decode: view must be a DataView, ArrayBuffer or typed array, got ${Object.prototype.toString.call(view)}`
+  );
+}
+function decode(payload) {
+  const ctor = DTYPES[payload.dtype];
+  if (ctor === void 0) {
+    throw new TypeError(
+      `decode: unknown dtype ${JSON.stringify(payload.dtype)}; valid dtypes are ${Object.keys(DTYPES).join(", ")}`
+    );
+  }
+  const shape = Array.from(payload.shape, Number);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const { buffer, offset, length } = bytesOf(payload.view);
+  const needed = count * ctor.BYTES_PER_ELEMENT;
+  if (length !== needed) {
+    throw new RangeError(
+      `decode: a ${payload.dtype} payload of shape [${shape.join(", ")}] needs ${needed} bytes, got ${length}`
+    );
+  }
+  let data;
+  if (offset % ctor.BYTES_PER_ELEMENT === 0) {
+    data = new ctor(buffer, offset, count);
+  } else {
+    const copy = new Uint8Array(length);
+    copy.set(new Uint8Array(buffer, offset, length));
+    data = new ctor(copy.buffer, 0, count);
+  }
+  return { data, shape };
+}
+function encode(data, shape = [data.length]) {
+  const name = Object.keys(DTYPES).find((k) => data instanceof DTYPES[k]);
+  if (name === void 0) {
+    throw new TypeError(`encode: unsupported array type; valid dtypes are ${Object.keys(DTYPES).join(", ")}`);
+  }
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== data.length) {
+    throw new RangeError(`encode: shape [${shape.join(", ")}] holds ${count} values, the array has ${data.length}`);
+  }
+  return { view: new DataView(data.buffer, data.byteOffset, data.byteLength), dtype: name, shape };
+}
+function pack(content) {
+  const bufferPaths = [];
+  const buffers = [];
+  const REMOVED = /* @__PURE__ */ Symbol("removed");
+  const walk = (value, path) => {
+    if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+      const { buffer, offset, length } = bytesOf(value);
+      bufferPaths.push(path);
+      buffers.push(new DataView(buffer, offset, length));
+      return REMOVED;
+    }
+    if (Array.isArray(value)) {
+      return value.map((item, i) => {
+        const out = walk(item, [...path, i]);
+        return out === REMOVED ? null : out;
+      });
+    }
+    if (value !== null && typeof value === "object") {
+      const out = {};
+      for (const [key, item] of Object.entries(value)) {
+        const v = walk(item, [...path, key]);
+        if (v !== REMOVED) out[key] = v;
+      }
+      return out;
+    }
+    return value;
+  };
+  const stripped = walk(content, []);
+  if (stripped === REMOVED) {
+    throw new TypeError("pack: the content itself is binary; wrap it in an object, e.g. {data: ...}");
+  }
+  return { content: stripped, bufferPaths, buffers };
+}
+function unpack(content, bufferPaths = [], buffers = []) {
+  if (bufferPaths.length !== buffers.length) {
+    throw new RangeError(`unpack: ${bufferPaths.length} buffer paths but ${buffers.length} buffers were received`);
+  }
+  bufferPaths.forEach((path, i) => {
+    if (path.length === 0) throw new RangeError("unpack: an empty buffer path");
+    let obj = content;
+    for (const key of path.slice(0, -1)) obj = obj[key];
+    const b = buffers[i];
+    obj[path[path.length - 1]] = b instanceof DataView ? b : (() => {
+      const { buffer, offset, length } = bytesOf(b);
+      return new DataView(buffer, offset, length);
+    })();
+  });
+  return content;
+}
+
+// src/lib/dom.ts
+function h(tag, props = {}, children = []) {
+  const el = document.createElement(tag);
+  if (props.class) el.className = props.class;
+  if (props.text !== void 0) el.textContent = props.text;
+  if (props.title !== void 0) el.title = props.title;
+  for (const [name, value] of Object.entries(props.attrs ?? {})) {
+    if (/^on/i.test(name) || /^(srcdoc)$/i.test(name)) {
+      throw new Error(`h: refusing to set attribute ${name}; attach listeners with addEventListener`);
+    }
+    if (value === false) continue;
+    el.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const [name, value] of Object.entries(props.style ?? {})) {
+    if (value !== void 0) el.style.setProperty(name, value);
+  }
+  append(el, children);
+  return el;
+}
+function append(parent, children) {
+  for (const child of children) {
+    if (child === null || child === void 0 || child === false) continue;
+    parent.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+  }
+}
+function visibleToken(text) {
+  return text.replace(/\n/g, "↵").replace(/\t/g, "⇥").replace(/ /g, "·");
+}
+function showError(el, error) {
+  const message = error instanceof Error ? error.name && error.name !== "Error" ? `${error.name}: ${error.message}` : error.message : String(error);
+  let box = el.querySelector(":scope > .wb-error");
+  if (box === null) {
+    box = h("div", { class: "wb-error", attrs: { role: "alert" } });
+    el.appendChild(box);
+  }
+  box.textContent = message;
+  return box;
+}
+function clearError(el) {
+  el.querySelector(":scope > .wb-error")?.remove();
+}
+
+// src/lib/rpc.ts
+var RequestError = class extends Error {
+  constructor(type, message) {
+    super(message);
+    this.name = type;
+  }
+};
+var counter = 0;
+function typedArraysToPayloads(value) {
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    return encode(value);
+  }
+  if (Array.isArray(value)) return value.map(typedArraysToPayloads);
+  if (value !== null && typeof value === "object" && !(value instanceof DataView) && !(value instanceof ArrayBuffer)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typedArraysToPayloads(v)]));
+  }
+  return value;
+}
+function createRequester(model, defaults = {}) {
+  const prefix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-`;
+  const pending = /* @__PURE__ */ new Map();
+  const onMessage = (msg, buffers = []) => {
+    const m = msg;
+    if (m === null || typeof m !== "object" || m.kind !== "wb:response") return;
+    const entry = pending.get(m.id);
+    if (entry === void 0) return;
+    pending.delete(m.id);
+    if (entry.timer !== void 0) clearTimeout(entry.timer);
+    if (m.ok) {
+      try {
+        entry.resolve(unpack(m.result, m.buffer_paths ?? [], buffers ?? []));
+      } catch (e) {
+        entry.reject(e);
+      }
+    } else {
+      entry.reject(new RequestError(m.error?.type ?? "Error", m.error?.message ?? "the request failed"));
+    }
+  };
+  model.on("msg:custom", onMessage);
+  const request = ((method, args = {}, options = {}) => new Promise((resolve, reject) => {
+    const id = prefix + String(++counter);
+    const { content, bufferPaths, buffers } = pack(typedArraysToPayloads(args));
+    const timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
+    const entry = {
+      resolve,
+      reject
+    };
+    if (timeoutMs !== void 0) {
+      entry.timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new RequestError("TimeoutError", `no reply to ${method} within ${timeoutMs} ms; is the kernel busy or dead?`));
+      }, timeoutMs);
+    }
+    pending.set(id, entry);
+    model.send({ kind: "wb:request", id, method, args: content, buffer_paths: bufferPaths }, void 0, buffers);
+  }));
+  request.dispose = () => {
+    model.off("msg:custom", onMessage);
+    for (const [id, entry] of pending) {
+      if (entry.timer !== void 0) clearTimeout(entry.timer);
+      entry.reject(new RequestError("AbortError", `request ${id} abandoned: the view was removed`));
+    }
+    pending.clear();
+  };
+  return request;
+}
+
+// src/activations.ts
+var STYLE = `
+.wb-act { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; }
+.wb-act .wb-bar { display: flex; gap: 6px; margin-bottom: 6px; align-items: center; }
+.wb-act textarea { flex: 1; min-height: 2.4em; font-family: var(--jp-code-font-family, monospace); }
+.wb-act .wb-tabs button.active { font-weight: bold; text-decoration: underline; }
+.wb-act .wb-strip { line-height: 1.9; padding: 4px; border: 1px solid #ddd; }
+.wb-act .wb-tok { padding: 1px 2px; margin: 0 1px; border-radius: 3px; cursor: pointer; white-space: pre;
+  font-family: var(--jp-code-font-family, monospace); }
+.wb-act .wb-tok.selected { outline: 2px solid #3465a4; }
+.wb-act .wb-cols { display: flex; gap: 12px; margin-top: 8px; }
+.wb-act .wb-col { flex: 1; min-width: 0; }
+.wb-act table { border-collapse: collapse; width: 100%; }
+.wb-act td, .wb-act th { border-bottom: 1px solid #eee; padding: 2px 4px; text-align: left; }
+.wb-act .wb-feature-row { cursor: pointer; }
+.wb-act .wb-feature-row:hover { background: #f3f6fb; }
+.wb-act .wb-example { font-family: var(--jp-code-font-family, monospace); white-space: pre-wrap; margin: 2px 0; }
+.wb-act .wb-example .hit { background: rgba(230, 120, 20, 0.35); }
+.wb-act .wb-lens { overflow: auto; max-height: 420px; }
+.wb-act .wb-lens td { font-family: var(--jp-code-font-family, monospace); white-space: pre; font-size: 11px; }
+.wb-act .wb-muted { color: #777; }
+.wb-act .wb-error { color: #a40000; background: #fdecea; padding: 4px; margin-top: 4px; }
+`;
+function colour(value, max) {
+  const a = max > 0 ? Math.max(0, Math.min(1, value / max)) : 0;
+  return `rgba(230, 120, 20, ${(a * 0.85).toFixed(3)})`;
+}
+var widget = {
+  render({ model, el }) {
+    const request = createRequester(model, { timeoutMs: 6e5 });
+    const input = h("textarea", { class: "wb-input", attrs: { rows: 2, "aria-label": "text to run" } });
+    input.value = model.get("text");
+    const runButton = h("button", { class: "wb-run", text: "Run" });
+    const status = h("span", { class: "wb-status wb-muted" });
+    const tabFeatures = h("button", { class: "wb-tab-features active", text: "Features" });
+    const tabLens = h("button", { class: "wb-tab-lens", text: "Logit lens" });
+    const strip = h("div", { class: "wb-strip", attrs: { role: "list" } });
+    const tokenPane = h("div", { class: "wb-col wb-token-detail" });
+    const featurePane = h("div", { class: "wb-col wb-feature-detail" });
+    const featuresView = h("div", { class: "wb-features-view" }, [strip, h("div", { class: "wb-cols" }, [tokenPane, featurePane])]);
+    const lensView = h("div", { class: "wb-lens", attrs: { hidden: true } });
+    const root = h("div", { class: "wb-act" }, [
+      h("style", { text: STYLE }),
+      h("div", { class: "wb-bar" }, [input, runButton]),
+      h("div", { class: "wb-bar wb-tabs" }, [tabFeatures, tabLens, status]),
+      featuresView,
+      lensView
+    ]);
+    let featureValues = null;
+    let featureMax = 0;
+    const setStatus = (text) => {
+      status.textContent = text;
+    };
+    const fail = (err) => {
+      setStatus("");
+      showError(root, err);
+    };
+    const drawStrip = () => {
+      const tokens = model.get("tokens");
+      const selected = model.get("selected_token");
+      strip.replaceChildren(
+        ...tokens.map((token, i) => {
+          const value = featureValues && i < featureValues.length ? featureValues[i] : 0;
+          const span = h("span", {
+            class: i === selected ? "wb-tok selected" : "wb-tok",
+            text: visibleToken(token),
+            title: featureValues ? `${token} | feature ${model.get("selected_feature")}: ${value.toFixed(3)}` : token,
+            attrs: { "data-index": i, role: "listitem" },
+            style: { background: featureValues ? colour(value, featureMax) : "transparent" }
+          });
+          span.addEventListener("click", () => selectToken(i));
+          return span;
+        })
+      );
+      const sae = model.get("sae");
+      const base = sae ? `SAE ${sae} at layer ${model.get("layer")}` : "no SAE registered";
+      setStatus(`${tokens.length} tokens · ${base}`);
+    };
+    const selectToken = async (index) => {
+      clearError(root);
+      tokenPane.replaceChildren(h("span", { class: "wb-muted", text: "loading…" }));
+      try {
+        const detail = await request("token", { index });
+        drawStrip();
+        const rows = detail.features.map((f) => {
+          const row = h("tr", { class: "wb-feature-row", attrs: { "data-latent": f.latent } }, [
+            h("td", { text: String(f.latent) }),
+            h("td", { text: f.activation.toFixed(3) }),
+            h("td", { text: f.density === void 0 ? "" : `${(f.density * 100).toFixed(2)}%` }),
+            h("td", { text: (f.promoted ?? []).map(visibleToken).join(" ") })
+          ]);
+          row.addEventListener("click", () => selectFeature(f.latent));
+          return row;
+        });
+        tokenPane.replaceChildren(
+          h("h4", { text: "Token " }, [h("code", { class: "wb-token-name", text: visibleToken(detail.token) })]),
+          rows.length ? h("table", {}, [
+            h("tr", {}, [h("th", { text: "feature" }), h("th", { text: "act" }), h("th", { text: "density" }), h("th", { text: "promotes" })]),
+            ...rows
+          ]) : h("p", { class: "wb-muted", text: "No features fire on this token." })
+        );
+      } catch (err) {
+        tokenPane.replaceChildren();
+        fail(err);
+      }
+    };
+    const selectFeature = async (latent) => {
+      clearError(root);
+      featurePane.replaceChildren(h("span", { class: "wb-muted", text: "loading…" }));
+      try {
+        const detail = await request("feature", { latent });
+        featureValues = decode(detail.values).data;
+        featureMax = detail.max;
+        drawStrip();
+        const steer = h("button", { class: "wb-steer", text: "Steer with this" });
+        steer.addEventListener("click", async () => {
+          try {
+            await request("steer", { latent });
+            steer.textContent = "Sent to steering ✓";
+          } catch (err) {
+            fail(err);
+          }
+        });
+        const examples = (detail.examples ?? []).map(
+          (e) => h("div", { class: "wb-example" }, [
+            h("span", { class: "wb-muted", text: `${e.activation.toFixed(2)}  ` }),
+            e.before,
+            h("span", { class: "hit", text: e.token }),
+            e.after
+          ])
+        );
+        featurePane.replaceChildren(
+          h("h4", { class: "wb-feature-title", text: `Feature ${detail.latent}` }),
+          h("p", {
+            class: "wb-muted",
+            text: `max here ${detail.max.toFixed(3)}` + (detail.density === void 0 ? "" : ` · fires on ${(detail.density * 100).toFixed(2)}% of corpus tokens`)
+          }),
+          h("p", { class: "wb-promoted", text: "Promotes: " + (detail.promoted ?? []).map(([t]) => visibleToken(t)).join(" ") }),
+          steer,
+          h("h5", { text: "Top corpus examples" }),
+          ...examples.length ? examples : [h("p", { class: "wb-muted", text: "No corpus statistics for this SAE." })]
+        );
+      } catch (err) {
+        featurePane.replaceChildren();
+        fail(err);
+      }
+    };
+    const drawLens = async () => {
+      clearError(root);
+      lensView.replaceChildren(h("span", { class: "wb-muted", text: "computing the logit lens…" }));
+      try {
+        const grid = await request("lens");
+        const ids = decode(grid.ids);
+        const probs = decode(grid.probs);
+        const [nLayers, nPos] = ids.shape;
+        const tokens = model.get("tokens");
+        const header = h("tr", {}, [h("th", { text: "layer" }), ...tokens.map((t) => h("th", { text: visibleToken(t) }))]);
+        const rows = [];
+        for (let l = nLayers - 1; l >= 0; l--) {
+          const cells = [h("td", { text: String(grid.layers[l]) })];
+          for (let p = 0; p < nPos; p++) {
+            const id = ids.data[l * nPos + p];
+            const prob = probs.data[l * nPos + p];
+            const text = grid.strings[String(id)] ?? String(id);
+            cells.push(h("td", { text: visibleToken(text), title: `${text} (${(prob * 100).toFixed(1)}%)`, style: { background: `rgba(52, 101, 164, ${(prob * 0.6).toFixed(3)})` } }));
+          }
+          rows.push(h("tr", { class: "wb-lens-row" }, cells));
+        }
+        lensView.replaceChildren(h("table", { class: "wb-lens-table" }, [header, ...rows]));
+      } catch (err) {
+        lensView.replaceChildren();
+        fail(err);
+      }
+    };
+    const showTab = (lens) => {
+      tabFeatures.classList.toggle("active", !lens);
+      tabLens.classList.toggle("active", lens);
+      featuresView.hidden = lens;
+      lensView.hidden = !lens;
+      if (lens) void drawLens();
+    };
+    tabFeatures.addEventListener("click", () => showTab(false));
+    tabLens.addEventListener("click", () => showTab(true));
+    runButton.addEventListener("click", async () => {
+      clearError(root);
+      setStatus("running…");
+      try {
+        await request("run", { text: input.value });
+      } catch (err) {
+        fail(err);
+      }
+    });
+    const onNewText = () => {
+      featureValues = null;
+      featureMax = 0;
+      input.value = model.get("text");
+      tokenPane.replaceChildren();
+      featurePane.replaceChildren();
+      drawStrip();
+      if (!lensView.hidden) void drawLens();
+    };
+    model.on("change:tokens", onNewText);
+    model.on("change:_top_values", drawStrip);
+    const onError = () => {
+      const message = model.get("error");
+      if (message) showError(root, message);
+    };
+    model.on("change:error", onError);
+    drawStrip();
+    onError();
+    el.appendChild(root);
+    return () => {
+      request.dispose();
+      model.off("change:tokens", onNewText);
+      model.off("change:_top_values", drawStrip);
+      model.off("change:error", onError);
+    };
+  }
+};
+var activations_default = widget;
+export {
+  activations_default as default
+};

@@ -1,0 +1,185 @@
+"""The activation panel: tokens coloured by a feature, token and feature details, logit lens.
+
+>>> panel = wb.ActivationPanel(bench, "The cat sat on the mat")   # doctest: +SKIP
+>>> panel                                                          # doctest: +SKIP
+
+State travels as traits (tokens, and the per-token top latents as binary payloads);
+details are requests the front-end makes when the auditor clicks: a token's top
+features, a feature's activation over the text with its corpus examples and
+promoted tokens, the logit-lens grid. "Steer with this" appends the feature to
+``steer_requests`` and calls the ``on_steer`` callbacks, for the steering panel.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+import traitlets
+
+from ._base import STATIC, WorkbenchWidget, request
+from ._buffers import to_buffer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..session import Workbench
+    from ..techniques.activations import TokenActivations
+
+
+class ActivationPanel(WorkbenchWidget):
+    """Live activations of one text or conversation on a Workbench.
+
+    Parameters
+    ----------
+    bench : Workbench
+    text : str or list of dict, optional
+        What to show first; the panel's text box runs new text.
+    sae : str, optional
+        A registered SAE (default: the first one).
+    k : int
+        Latents kept per token.
+    """
+
+    _esm = STATIC / "activations.js"
+
+    text = traitlets.Unicode("").tag(sync=True)
+    tokens = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    sae = traitlets.Unicode("").tag(sync=True)
+    layer = traitlets.Int(-1).tag(sync=True)
+    n_layers = traitlets.Int(0).tag(sync=True)
+    selected_token = traitlets.Int(-1).tag(sync=True)
+    selected_feature = traitlets.Int(-1).tag(sync=True)
+    steer_requests = traitlets.List(traitlets.Int()).tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    _top_latents = traitlets.Dict().tag(sync=True)
+    _top_values = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, bench: "Workbench", text: Any = None, *, sae: str | None = None, k: int = 32,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bench = bench
+        self.k = k
+        self._sae_name = sae
+        self._acts: "TokenActivations | None" = None
+        self._steer_callbacks: list[Callable[[int, str], None]] = []
+        self.n_layers = bench.n_layers
+        if text is not None:
+            self.show(text)
+
+    # -- Python side -------------------------------------------------------------
+
+    @property
+    def activations(self) -> "TokenActivations | None":
+        """The :class:`TokenActivations` on display."""
+        return self._acts
+
+    def show(self, text: Any) -> "TokenActivations":
+        """Run ``text`` (a string or a conversation) and display it."""
+        acts = self.bench.activations(text, sae=self._sae_name, k=self.k)
+        self._acts = acts
+        with self.hold_sync():
+            self.text = acts.text
+            self.tokens = acts.tokens
+            self.sae = acts.sae or ""
+            self.layer = acts.layer if acts.layer is not None else -1
+            self._top_latents = to_buffer(acts.top_latents)
+            self._top_values = to_buffer(acts.top_values)
+            self.selected_token = -1
+            self.error = ""
+        return acts
+
+    def on_steer(self, callback: Callable[[int, str], None]) -> None:
+        """Call ``callback(latent, sae_name)`` when the auditor clicks "steer with this"."""
+        self._steer_callbacks.append(callback)
+
+    def _stats(self):
+        if not self.sae:
+            return None
+        return self.bench.feature_stats(self.sae, progress=False)
+
+    # -- requests from the front-end -----------------------------------------------
+
+    @request
+    def run(self, text: str) -> dict:
+        """Run new text typed in the panel."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("Type some text to run.")
+        acts = self.show(text)
+        return {"tokens": len(acts.tokens)}
+
+    @request
+    def token(self, index: int) -> dict:
+        """The top features of one token, with density and promoted tokens."""
+        acts = self._require()
+        if not 0 <= index < len(acts.tokens):
+            raise ValueError(f"token index must be in 0..{len(acts.tokens) - 1}, not {index}.")
+        self.selected_token = index
+        stats = self._stats()
+        rows = []
+        for latent, value in zip(acts.top_latents[index], acts.top_values[index]):
+            if value <= 0:
+                break
+            row = {"latent": int(latent), "activation": float(value)}
+            if stats is not None:
+                row["density"] = float(stats.density[int(latent)])
+                row["promoted"] = [t for t, _ in stats.promoted(int(latent))[:5]]
+            rows.append(row)
+        return {"index": index, "token": acts.tokens[index], "features": rows}
+
+    @request
+    def feature(self, latent: int) -> dict:
+        """One feature: its activation over every token, corpus examples, promoted tokens."""
+        acts = self._require()
+        values = acts.feature(int(latent))
+        self.selected_feature = int(latent)
+        out: dict = {"latent": int(latent), "values": to_buffer(values), "max": float(values.max(initial=0.0))}
+        stats = self._stats()
+        if stats is not None:
+            detail = stats.feature(int(latent))
+            out.update(density=detail.density, promoted=[list(p) for p in detail.promoted],
+                       examples=detail.examples[:8])
+        return out
+
+    @request
+    def lens(self) -> dict:
+        """The logit-lens grid: top token and probability per layer and position."""
+        lens = self._require().lens
+        return {
+            "layers": lens.layers,
+            "ids": to_buffer(lens.token_ids[:, :, 0]),
+            "probs": to_buffer(lens.probs[:, :, 0]),
+            "strings": {str(i): s for i, s in _strings(lens).items()},
+        }
+
+    @request
+    def steer(self, latent: int) -> dict:
+        """Hand a feature to steering: recorded in ``steer_requests`` and sent to callbacks."""
+        self._require()
+        latent = int(latent)
+        self.steer_requests = [*self.steer_requests, latent]
+        for callback in self._steer_callbacks:
+            callback(latent, self.sae)
+        return {"latent": latent, "sae": self.sae}
+
+    def _require(self) -> "TokenActivations":
+        if self._acts is None:
+            raise ValueError("Nothing is shown yet: type some text and press Run.")
+        return self._acts
+
+
+def _strings(lens) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for layer_ids, layer_tokens in zip(lens.token_ids, lens.tokens):
+        for ids, strings in zip(layer_ids, layer_tokens):
+            out[int(ids[0])] = strings[0]
+    return out
+
+
+def payload_bytes(panel: ActivationPanel) -> int:
+    """Bytes of the synced state of a panel (binary payloads plus JSON text)."""
+    import json
+
+    binary = sum(len(bytes(t["view"])) for t in (panel._top_latents, panel._top_values) if t)
+    text = len(json.dumps({"tokens": panel.tokens, "text": panel.text}).encode())
+    return binary + text
+
+
+__all__ = ["ActivationPanel", "payload_bytes"]
