@@ -1,0 +1,101 @@
+"""The activation panel in a real JupyterLab in Chromium, and its front-end in a bare page."""
+
+from __future__ import annotations
+
+import pytest
+
+XSS = "<img src=x onerror=alert(1)>"
+TEXT = f"The quick brown fox helps the user {XSS}"
+
+
+def visible(text: str) -> str:
+    return text.replace("\n", "\u21b5").replace("\t", "\u21e5").replace(" ", "\u00b7")
+
+
+SETUP = f"""\
+import os, tempfile
+from pathlib import Path
+os.environ["WORKBENCH_CACHE"] = tempfile.mkdtemp()
+from tests.conftest import build_tiny_llama, sae_corpus_texts
+import workbench as wb
+
+bench = wb.Workbench(str(build_tiny_llama(Path(tempfile.mkdtemp()))))
+bench.saes.train(1, sae_corpus_texts(), d_sae=64, k=4, tokens=3000, epochs=3, context=32, batch_size=256,
+                 lr=3e-3, name="tiny", save_to=Path(tempfile.mkdtemp()) / "sae", progress=False)
+panel = wb.ActivationPanel(bench, {TEXT!r}, k=4)
+panel"""
+
+
+def test_panel_in_jupyterlab_token_feature_lens_and_steer(lab, screenshot):
+    page = lab.run_cells([SETUP], wait_for=".wb-act .wb-tok")
+    root = page.locator(".jp-OutputArea-output .wb-act")
+    tokens = root.locator(".wb-strip .wb-tok")
+    assert "".join(tokens.all_text_contents()) == visible(TEXT)
+    assert root.locator("img").count() == 0, "model text must never become HTML"
+
+    tokens.nth(2).click()
+    rows = root.locator(".wb-token-detail .wb-feature-row")
+    rows.first.wait_for()
+    assert root.locator(".wb-token-name").text_content() == tokens.nth(2).text_content()
+    latent = rows.first.get_attribute("data-latent")
+
+    rows.first.click()
+    title = root.locator(".wb-feature-title")
+    title.wait_for()
+    assert title.text_content() == f"Feature {latent}"
+    root.locator(".wb-example").first.wait_for()
+    assert root.locator(".wb-promoted").text_content().startswith("Promotes: ")
+    # the strip is now coloured by the feature: the clicked token fires, so it is tinted
+    assert "rgba" in (tokens.nth(2).get_attribute("style") or "")
+
+    root.locator(".wb-steer").click()
+    root.locator(".wb-steer", has_text="Sent to steering").wait_for()
+    screenshot(page, "-features")
+
+    root.locator(".wb-tab-lens").click()
+    root.locator(".wb-lens-row").first.wait_for()
+    assert root.locator(".wb-lens-row").count() == 2  # the tiny model's layers
+    screenshot(page, "-lens")
+
+    assert root.locator("img").count() == 0
+    assert lab.dialogs == [] and lab.page_errors == []
+
+
+@pytest.fixture
+def panel(tiny_bench, trained, tmp_path, monkeypatch):
+    from workbench.widgets.activations import ActivationPanel
+
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path))
+    tiny_bench._feature_stats.clear()
+    return ActivationPanel(tiny_bench, TEXT, sae="tiny", k=4)
+
+
+def test_panel_front_end_in_a_bare_page(bare_widget, panel, screenshot):
+    bare = bare_widget("activations", widget=panel)
+    root = bare.page.locator(".wb-act")
+    root.locator(".wb-tok").first.wait_for()
+    tokens = root.locator(".wb-tok")
+    assert "".join(tokens.all_text_contents()) == visible(TEXT)
+    assert root.locator("img").count() == 0
+
+    tokens.nth(1).click()
+    root.locator(".wb-feature-row").first.wait_for()
+    assert panel.selected_token == 1
+    root.locator(".wb-feature-row").first.click()
+    root.locator(".wb-feature-title").wait_for()
+    assert panel.selected_feature == int(root.locator(".wb-feature-row").first.get_attribute("data-latent"))
+
+    # an error in a request is shown in the panel
+    root.locator(".wb-input").fill("   ")
+    root.locator(".wb-run").click()
+    root.locator(".wb-error").wait_for()
+    assert "Type some text" in root.locator(".wb-error").text_content()
+
+    # new text from the box runs on the kernel side and redraws the strip
+    root.locator(".wb-input").fill("Hello there")
+    root.locator(".wb-run").click()
+    bare.flush()
+    root.locator(".wb-tok", has_text="Hello").wait_for()
+    assert panel.text == "Hello there"
+    screenshot(bare.page)
+    assert bare.blocked == [] and bare.dialogs == [] and bare.js_errors() == []
