@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 TOP_EXAMPLES = 16
 PROMOTED = 10
 WINDOW = 64
+EXAMPLE_START = 4  # first window position eligible as a top example
 
 
 @dataclass
@@ -80,20 +81,24 @@ class FeatureStats:
         """Top-activating corpus tokens, each with ``context`` tokens either side."""
         latent = self._check(latent)
         width = self.windows.shape[1]
-        out = []
+        out, seen = [], set()
         decode = self.bench.tokenizer.decode
-        for value, flat in zip(self.top_values[:n, latent], self.top_index[:n, latent]):
-            if value <= 0:
+        for value, flat in zip(self.top_values[:, latent], self.top_index[:, latent]):
+            if value <= 0 or len(out) == n:
                 break
             row, pos = divmod(int(flat), width)
             ids = self.windows[row].tolist()
             lo, hi = max(0, pos - context), min(width, pos + context + 1)
-            out.append({
+            example = {
                 "activation": round(float(value), 4),
                 "before": decode(ids[lo:pos]),
                 "token": decode([ids[pos]]),
                 "after": decode(ids[pos + 1 : hi]),
-            })
+            }
+            text = (example["before"], example["token"], example["after"])
+            if text not in seen:  # the corpus repeats some passages verbatim
+                seen.add(text)
+                out.append(example)
         return out
 
     def feature(self, latent: int) -> FeatureDetail:
@@ -135,7 +140,10 @@ class FeatureStats:
         else:
             from .residual import layer_outputs
 
-            out = layer_outputs(self.bench, torch.tensor([ids]), layers=[self.entry.layer])[self.entry.layer]
+            # run after a short neutral lead-in: a text's first positions are outliers
+            lead = self.bench.tokenizer("Here is the text: ", add_special_tokens=False)["input_ids"]
+            rows = torch.tensor([lead + list(ids)])
+            out = layer_outputs(self.bench, rows, layers=[self.entry.layer])[self.entry.layer]
             latents = saes.encode(self.entry.sae, out[0, -1:]).mean(0)
             occurrences = 0
         values, latent_ids = latents.topk(min(n, latents.shape[0]))
@@ -176,7 +184,10 @@ def compute(bench: "Workbench", entry: "SAEEntry", windows: "torch.Tensor", *, b
         rows = torch.arange(start, start + chunk.shape[0]).repeat_interleave(width - 1)
         positions = torch.arange(1, width).repeat(chunk.shape[0])
         flat = rows * width + positions
-        values = torch.cat([top_values, latents])
+        # the first tokens of a window sit next to the attention sink, whose outsized
+        # activations would crowd every latent's examples: they count for density only
+        candidates = latents.masked_fill((positions < EXAMPLE_START)[:, None], 0.0)
+        values = torch.cat([top_values, candidates])
         index = torch.cat([top_index, flat[:, None].expand(-1, d_sae)])
         top_values, order = values.topk(TOP_EXAMPLES, dim=0)
         top_index = index.gather(0, order)
