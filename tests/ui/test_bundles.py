@@ -88,6 +88,7 @@ def test_every_widget_loads_its_esm_from_a_built_bundle():
     import pkgutil
 
     import anywidget
+    import traitlets
 
     import workbench.widgets as widgets
 
@@ -104,6 +105,14 @@ def test_every_widget_loads_its_esm_from_a_built_bundle():
         if not cls.__module__.startswith("workbench.") or "_esm" not in vars(cls):
             continue
         esm = vars(cls)["_esm"]
+        if isinstance(esm, traitlets.TraitType):
+            # once a widget has been instantiated, anywidget has turned the class's
+            # _esm into a trait whose default is the file's contents
+            bundles = {p.read_text(): p for p in static.glob("*.js")}
+            assert esm.default_value in bundles, (
+                f"{cls.__module__}.{cls.__name__}._esm is not the contents of a bundle in workbench/static"
+            )
+            continue
         path = Path(str(getattr(esm, "_path", "")))
         assert path.is_file() and path.resolve().parent == static, (
             f"{cls.__module__}.{cls.__name__}._esm must be STATIC / '<widget>.js' "
