@@ -219,10 +219,14 @@ class Workbench:
         """
         from . import features
 
-        key = (self.saes.get(sae).name, id(corpus) if corpus is not None else None)
-        if key not in self._feature_stats:
-            self._feature_stats[key] = features.feature_stats(self, sae, corpus, **kwargs)
-        return self._feature_stats[key]
+        if corpus is not None:  # cached on disk, keyed by the corpus itself
+            return features.feature_stats(self, sae, corpus, **kwargs)
+        entry = self.saes.get(sae)
+        key = (entry.name, tuple(sorted(kwargs.items())))
+        cached = self._feature_stats.get(key)
+        if cached is None or cached.entry is not entry:  # a re-registered name gets new stats
+            cached = self._feature_stats[key] = features.feature_stats(self, sae, None, **kwargs)
+        return cached
 
     def __repr__(self) -> str:
         where = "remote (NDIF)" if self.remote else self.device
