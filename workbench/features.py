@@ -196,9 +196,9 @@ def compute(bench: "Workbench", entry: "SAEEntry", windows: "torch.Tensor", *, b
     if progress:
         print()
     module = bench.model._module
-    from .residual import _get, layout
+    from .residual import layout, module_at
 
-    unembed = _get(module, layout(module).unembed).weight.float().cpu()  # [V, d]
+    unembed = module_at(module, layout(module).unembed).weight.float().cpu()  # [V, d]
     with torch.inference_mode():
         w_dec = entry.sae.W_dec.float().cpu()  # [d_sae, d]
         promoted_values, promoted_ids = (w_dec @ unembed.T).topk(PROMOTED, dim=-1)

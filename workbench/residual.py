@@ -25,7 +25,8 @@ _LAYOUTS = (
 )
 
 
-def _get(root: Any, path: str) -> Any:
+def module_at(root: Any, path: str) -> Any:
+    """The attribute at a dotted ``path`` below ``root`` (a module or an nnsight envoy), or None."""
     for part in path.split("."):
         root = getattr(root, part, None)
         if root is None:
@@ -45,7 +46,7 @@ class Layout:
 def layout(module: Any) -> Layout:
     """Find the layout of a transformers causal LM module."""
     for layers, norm, unembed in _LAYOUTS:
-        if _get(module, layers) is not None and _get(module, unembed) is not None:
+        if module_at(module, layers) is not None and module_at(module, unembed) is not None:
             return Layout(layers, norm, unembed)
     raise ValueError(
         f"Cannot find the decoder layers of {type(module).__name__}: the workbench knows "
@@ -85,7 +86,7 @@ def layer_outputs(
 
     if attention_mask is None:
         attention_mask = torch.ones_like(input_ids)
-    blocks = _get(bench.model, layout(bench.model._module).layers)
+    blocks = module_at(bench.model, layout(bench.model._module).layers)
     wanted = sorted(set(layers))
     inputs = {"input_ids": input_ids.to(bench.device), "attention_mask": attention_mask.to(bench.device)}
     saved = {}

@@ -183,8 +183,8 @@ def logit_lens(bench: "Workbench", residuals: "torch.Tensor", top: int = LENS_TO
 
     module = bench.model._module
     shape = residual.layout(module)
-    norm = residual._get(module, shape.norm)
-    unembed = residual._get(module, shape.unembed)
+    norm = residual.module_at(module, shape.norm)
+    unembed = residual.module_at(module, shape.unembed)
     n_layers, positions, d = residuals.shape
     flat = residuals.reshape(-1, d)
     vocab = unembed.weight.shape[0]
