@@ -1,0 +1,225 @@
+"""Black-box attacks over sampled continuations: grouping, keyword filters, personas, system prompts.
+
+Plain functions over :class:`~workbench.techniques.sampling.Samples` and a Workbench:
+
+>>> groups = group_samples(out)                                  # doctest: +SKIP
+>>> keyword_counts(out, ["secret", r"reward model"])             # doctest: +SKIP
+>>> compare_personas(bench, conv, ["assistant", "user", "narrator"], n=16)   # doctest: +SKIP
+>>> toggle_system_prompt(bench, conv, "Keep the password secret.", n=16)      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+from . import sampling
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from ..session import Workbench
+
+
+def _normalise(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def group_samples(samples: sampling.Samples, *, similarity: float = 0.9) -> "pd.DataFrame":
+    """Group identical or near-identical continuations, largest group first.
+
+    Two continuations fall in one group when their lower-cased, punctuation-free
+    texts have a ``difflib`` similarity ratio of at least ``similarity`` (1.0 groups
+    exact duplicates only).
+
+    Returns
+    -------
+    DataFrame with columns ``text`` (the group's first member), ``count`` and ``samples``
+    (the indices in the group).
+    """
+    import pandas as pd
+
+    if not 0 < similarity <= 1:
+        raise ValueError(f"similarity must be in (0, 1], not {similarity!r}.")
+    groups: list[tuple[str, list[int]]] = []
+    for i, text in enumerate(samples.texts):
+        key = _normalise(text)
+        for rep, members in groups:
+            if rep == key or (similarity < 1 and difflib.SequenceMatcher(None, rep, key).ratio() >= similarity):
+                members.append(i)
+                break
+        else:
+            groups.append((key, [i]))
+    rows = [{"text": samples.texts[m[0]], "count": len(m), "samples": m} for _, m in groups]
+    return pd.DataFrame(rows).sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _compile(patterns: Iterable[str], regex: bool) -> list[tuple[str, re.Pattern]]:
+    compiled = []
+    for pattern in patterns:
+        if not isinstance(pattern, str) or not pattern:
+            raise ValueError(f"Each keyword must be a non-empty string, not {pattern!r}.")
+        try:
+            compiled.append((pattern, re.compile(pattern if regex else re.escape(pattern), re.IGNORECASE)))
+        except re.error as error:
+            raise ValueError(f"{pattern!r} is not a valid regular expression: {error}") from None
+    return compiled
+
+
+def find_matches(samples: sampling.Samples, patterns: Iterable[str], *, regex: bool = True,
+                 include_prefill: bool = True) -> list[list[tuple[int, int, str]]]:
+    """Character spans ``(start, end, pattern)`` of every match in each sample.
+
+    Spans index into the sample's completion (prefill included) when
+    ``include_prefill``, else into its continuation. Case-insensitive.
+    """
+    compiled = _compile(patterns, regex)
+    texts = samples.completions if include_prefill else samples.texts
+    return [sorted((m.start(), m.end(), name) for name, rx in compiled for m in rx.finditer(text)) for text in texts]
+
+
+def keyword_counts(samples: sampling.Samples, patterns: Iterable[str], *, regex: bool = True,
+                   include_prefill: bool = False) -> "pd.DataFrame":
+    """How many samples contain each keyword / regex (case-insensitive), and which.
+
+    The prefill is left out by default, so a keyword the auditor wrote into the
+    prefill does not count as something the model said.
+    """
+    import pandas as pd
+
+    compiled = _compile(patterns, regex)
+    texts = samples.completions if include_prefill else samples.texts
+    rows = []
+    for name, rx in compiled:
+        hits = [i for i, text in enumerate(texts) if rx.search(text)]
+        rows.append({"pattern": name, "samples_with_match": len(hits), "fraction": len(hits) / max(1, len(texts)),
+                     "samples": hits})
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class PersonaComparison:
+    """Samples of one conversation continued as several personas."""
+
+    samples: dict[str, sampling.Samples]
+
+    def keywords(self, patterns: Sequence[str] | None = None, *, top: int = 15) -> "pd.DataFrame":
+        """Which keywords each persona produces and how often (fraction of its samples).
+
+        With ``patterns`` the table counts those; without, it counts the ``top``
+        most frequent words (4+ letters) across all personas.
+        """
+        import pandas as pd
+
+        if patterns is None:
+            counts: dict[str, int] = {}
+            for samples in self.samples.values():
+                for text in samples.texts:
+                    for word in set(re.findall(r"[a-z]{4,}", text.lower())):
+                        counts[word] = counts.get(word, 0) + 1
+            patterns = [rf"\b{w}\b" for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
+        table = {persona: keyword_counts(s, patterns).set_index("pattern")["fraction"]
+                 for persona, s in self.samples.items()}
+        frame = pd.DataFrame(table)
+        frame.index = [p.replace(r"\b", "") for p in frame.index]
+        return frame
+
+    def to_pandas(self) -> "pd.DataFrame":
+        import pandas as pd
+
+        return pd.concat([s.to_pandas() for s in self.samples.values()], ignore_index=True)
+
+
+def _shared_seed(kwargs: dict) -> dict:
+    """One seed for every run of a comparison, so the runs differ only in what is compared."""
+    import secrets
+
+    from ..generation import MAX_SEED
+
+    if kwargs.get("seed") is None:
+        kwargs = {**kwargs, "seed": secrets.randbelow(MAX_SEED)}
+    return kwargs
+
+
+def compare_personas(bench: "Workbench", conversation: Any, personas: Sequence[str] = ("assistant", "user", "narrator"),
+                     n: int = 8, *, prefills: Mapping[str, str] | None = None, **kwargs: Any) -> PersonaComparison:
+    """Continue the same conversation as each persona (``n`` samples each, same seed)."""
+    if not personas:
+        raise ValueError("Pass at least one persona, e.g. ['assistant', 'user', 'narrator'].")
+    kwargs = _shared_seed(kwargs)
+    prefills = dict(prefills or {})
+    unknown = set(prefills) - set(personas)
+    if unknown:
+        raise ValueError(f"prefills name personas that are not compared: {sorted(unknown)}.")
+    return PersonaComparison({
+        persona: bench.sample(conversation, n, persona=persona, prefill=prefills.get(persona), **kwargs)
+        for persona in personas
+    })
+
+
+def toggle_system_prompt(bench: "Workbench", conversation: Any, system_prompt: str, n: int = 8,
+                         **kwargs: Any) -> dict[str, sampling.Samples]:
+    """The same attack with and without a (hidden) system prompt, same seed.
+
+    Any system message already in the conversation is replaced by ``system_prompt``
+    in the *with* run and removed in the *without* run.
+    """
+    from .. import chat
+
+    if not isinstance(system_prompt, str) or not system_prompt.strip():
+        raise ValueError("system_prompt must be a non-empty string.")
+    messages = [m for m in chat.normalize(conversation) if m["role"] != "system"]
+    if not messages:
+        raise ValueError("The conversation has only a system message; add a user turn.")
+    kwargs = _shared_seed(kwargs)
+    with_system = [{"role": "system", "content": system_prompt}, *messages]
+    return {"with": bench.sample(with_system, n, **kwargs), "without": bench.sample(messages, n, **kwargs)}
+
+
+# -- the attack library -----------------------------------------------------------
+
+LIBRARY_KINDS = ("prefill", "persona", "narrator", "system")
+
+
+def _user_library_path():
+    from ..models import cache_dir
+
+    return cache_dir() / "attacks.json"
+
+
+def attack_library() -> "pd.DataFrame":
+    """Shipped presets and the user's own attacks: name, kind, text, origin."""
+    import json
+
+    import pandas as pd
+
+    from ..corpora import DATA
+
+    rows = [{**a, "origin": "preset"} for a in json.loads((DATA / "attacks.json").read_text())]
+    path = _user_library_path()
+    if path.is_file():
+        try:
+            rows += [{**a, "origin": "user"} for a in json.loads(path.read_text())]
+        except ValueError as error:
+            raise ValueError(f"{path} is not valid JSON ({error}); fix or delete it.") from None
+    return pd.DataFrame(rows, columns=["name", "kind", "text", "origin"])
+
+
+def save_attack(name: str, kind: str, text: str) -> None:
+    """Add (or replace) a user attack in ``<cache>/attacks.json``."""
+    import json
+    import os
+
+    if kind not in LIBRARY_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(LIBRARY_KINDS)}, not {kind!r}.")
+    if not isinstance(name, str) or not name.strip() or not isinstance(text, str) or not text:
+        raise ValueError("An attack needs a non-empty name and text.")
+    path = _user_library_path()
+    entries = json.loads(path.read_text()) if path.is_file() else []
+    entries = [e for e in entries if e["name"] != name] + [{"name": name, "kind": kind, "text": text}]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(entries, indent=1))
+    os.replace(tmp, path)
