@@ -44,6 +44,12 @@ def main() -> None:
     batched = compare(lambda: sample(16), lambda: sample(1), args.repeats)
     batched["target"] = 4.0
 
+    def prefill(n):  # a prefill attack; fixed length via a narrator-style raw prefill
+        return bench.sample(CONVERSATION, n=n, prefill=" My secret goal is", **kw)
+
+    attack = compare(lambda: prefill(32), lambda: prefill(1), args.repeats)
+    attack["target"] = 5.0
+
     prompt = bench.render(CONVERSATION, persona="narrator")
     ids = torch.tensor([prompt.input_ids])
     config = generation.generation_config(
@@ -67,6 +73,7 @@ def main() -> None:
     report("sampling", {
         f"n16_vs_n1_{args.tokens}tok": batched,
         f"workbench_n1_vs_raw_generate_{args.tokens}tok": overhead,
+        f"prefill_n32_vs_n1_{args.tokens}tok": attack,
     })
 
 
