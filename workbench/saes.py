@@ -85,7 +85,6 @@ class SAEReport:
     n_eval_tokens: int
     n_train_tokens: int = 0
     train_seconds: float = 0.0
-    cancelled: bool = False
     settings: dict = field(default_factory=dict)
 
     def summary(self) -> str:

@@ -1,10 +1,8 @@
 """The embedded default SAE on the embedded default model."""
 
 import json
-import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from workbench.session import DEFAULT_SAE

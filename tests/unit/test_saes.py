@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 
-import workbench as wb
 from workbench import features, residual, saes
 
 from ..conftest import sae_corpus_texts as corpus
