@@ -43,10 +43,6 @@ class FeatureDetail:
     promoted: list[tuple[str, float]]
     examples: list[dict]
 
-    def to_dict(self) -> dict:
-        return {"latent": self.latent, "density": self.density, "promoted": self.promoted,
-                "examples": self.examples}
-
 
 class FeatureStats:
     """Per-latent statistics of one SAE over one corpus (see module docstring)."""
@@ -66,9 +62,7 @@ class FeatureStats:
         return int(self.density.shape[0])
 
     def _check(self, latent: int) -> int:
-        if isinstance(latent, bool) or not isinstance(latent, (int, np.integer)) or not 0 <= latent < self.d_sae:
-            raise ValueError(f"latent must be a whole number in 0..{self.d_sae - 1}, not {latent!r}.")
-        return int(latent)
+        return saes.check_latent(latent, self.d_sae)
 
     def promoted(self, latent: int) -> list[tuple[str, float]]:
         """Output tokens the latent's decoder direction pushes up most (token, logit)."""

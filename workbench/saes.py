@@ -105,6 +105,19 @@ def layer_from_hook(name: str | None) -> int | None:
     return None
 
 
+def check_latent(latent: Any, d_sae: int) -> int:
+    """Return ``latent`` as an int, or refuse it naming the valid range."""
+    import operator
+
+    try:
+        value = None if isinstance(latent, bool) else operator.index(latent)  # ints and numpy ints
+    except TypeError:
+        value = None
+    if value is None or not 0 <= value < d_sae:
+        raise ValueError(f"latent must be a whole number in 0..{d_sae - 1}, not {latent!r}.")
+    return value
+
+
 def encode(sae: Any, acts: "torch.Tensor") -> "torch.Tensor":
     """SAE latents for ``[..., d_in]`` activations (float32, inference mode)."""
     import torch

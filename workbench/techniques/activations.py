@@ -94,10 +94,8 @@ class TokenActivations:
         """Activation of one latent at every token: ``[positions]`` float32."""
         if self._latents is None:
             raise ValueError("No SAE was used for these activations, so there are no latents to read.")
-        d_sae = self._latents.shape[1]
-        if isinstance(latent, bool) or not isinstance(latent, (int, np.integer)) or not 0 <= latent < d_sae:
-            raise ValueError(f"latent must be a whole number in 0..{d_sae - 1}, not {latent!r}.")
-        return self._latents[:, int(latent)].numpy().astype(np.float32)
+        latent = saes.check_latent(latent, self._latents.shape[1])
+        return self._latents[:, latent].numpy().astype(np.float32)
 
     def top_features(self, position: int) -> "pd.DataFrame":
         """The active latents at one token, strongest first."""
