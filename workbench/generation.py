@@ -124,8 +124,10 @@ def _recorder_classes():
     class StepRecorder(LogitsProcessor):
         """Sees the raw logits of each step: keeps log-probs, ticks the bar."""
 
-        def __init__(self, bar: Any) -> None:
+        def __init__(self, bar: Any, on_step: Callable[[int], None] | None = None) -> None:
             self.bar = bar
+            self.on_step = on_step
+            self.steps = 0
             self.previous = None
             self.logprobs: list = []
 
@@ -135,8 +137,11 @@ def _recorder_classes():
             if self.previous is not None:
                 self.logprobs.append(self.previous.gather(1, input_ids[:, -1:]).squeeze(1))
             self.previous = torch.log_softmax(scores.float(), dim=-1)
+            self.steps += 1
             if self.bar is not None:
                 self.bar.update(1)
+            if self.on_step is not None:
+                self.on_step(self.steps)
             return scores
 
         def finish(self, last_tokens):
@@ -180,7 +185,7 @@ def generate(
     device: str = "cpu",
     remote: bool = False,
     cancel: threading.Event | None = None,
-    progress: bool = True,
+    progress: bool | Callable[[int, int], None] = True,
     description: str = "sampling",
     intervene: Callable[[Any, Any], None] | None = None,
 ) -> Generated:
@@ -192,6 +197,8 @@ def generate(
     rows : sequences of token ids, one per output row (left-padded here)
     stop_ids : token ids that end a row (``None``: run to ``max_new_tokens``)
     remote : run on NDIF through nnsight (no local progress, cancel or seed)
+    progress : show a ``tqdm.auto`` bar, or a callable ``progress(step, total)``
+        called after each decoding step (for widgets' progress bars)
     intervene : called as ``intervene(model, tracer)`` inside the trace, for
         techniques that edit activations during generation
     """
@@ -214,9 +221,13 @@ def generate(
     from tqdm.auto import tqdm
 
     StepRecorder, CancelCriterion = _recorder_classes()
+    on_step = None
+    if callable(progress):
+        report = progress
+        on_step = lambda step: report(step, max_new_tokens)  # noqa: E731
     bar = tqdm(total=max_new_tokens, desc=f"{description} ({len(rows)} rows)", unit="tok",
-               leave=False, disable=not progress, delay=0.5)
-    recorder, stopper = StepRecorder(bar), CancelCriterion(cancel)
+               leave=False, disable=on_step is not None or not progress, delay=0.5)
+    recorder, stopper = StepRecorder(bar, on_step), CancelCriterion(cancel)
     inputs = {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
     try:
         with torch.inference_mode(), _fork_rng(device):

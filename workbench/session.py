@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from . import chat, models
 from .registry import Registry
@@ -141,7 +141,7 @@ class Workbench:
         prefill: str | None = None,
         persona: str = chat.ASSISTANT,
         cancel: threading.Event | None = None,
-        progress: bool = True,
+        progress: bool | Callable[[int, int], None] = True,
     ) -> sampling.Samples:
         """Sample ``n`` continuations of a conversation in one batched generate.
 
@@ -165,8 +165,9 @@ class Workbench:
         cancel : threading.Event, optional
             Set it (from another thread or a widget) to stop after the current
             token; the partial result has ``cancelled=True``.
-        progress : bool
-            Show a progress bar on long runs.
+        progress : bool or callable
+            Show a progress bar on long runs, or call ``progress(step, total)``
+            after each decoded token (a widget's progress bar).
 
         Returns
         -------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from .. import chat, generation
 
@@ -136,7 +136,7 @@ def sample(
     prefill: str | None = None,
     persona: str = chat.ASSISTANT,
     cancel: threading.Event | None = None,
-    progress: bool = True,
+    progress: bool | Callable[[int, int], None] = True,
 ) -> Samples:
     """Sample ``n`` continuations of a conversation in one batched generate.
 
