@@ -17,6 +17,8 @@ __version__ = "0.1.0"
 # public name -> module that defines it (imported on first access)
 _EXPORTS = {
     "ActivationPanel": "workbench.widgets.activations",
+    "AttackBox": "workbench.widgets.attacks",
+    "PersonaComparison": "workbench.techniques.attacks",
     "SAEReport": "workbench.saes",
     "TokenActivations": "workbench.techniques.activations",
     "ModelUnavailableError": "workbench.models",
@@ -32,7 +34,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .chat import RenderedPrompt
     from .saes import SAEReport
     from .techniques.activations import TokenActivations
+    from .techniques.attacks import PersonaComparison
     from .widgets.activations import ActivationPanel
+    from .widgets.attacks import AttackBox
     from .models import ModelUnavailableError, cache_dir
     from .session import Workbench
     from .techniques.sampling import Samples

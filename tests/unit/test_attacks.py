@@ -81,3 +81,9 @@ def test_attack_library_presets_and_user_entries(tmp_path, monkeypatch):
     (tmp_path / "attacks.json").write_text("{broken")
     with pytest.raises(ValueError, match="not valid JSON"):
         attacks.attack_library()
+
+
+def test_keyword_tables_of_samples_without_words():
+    out = make(["!!", "?"])
+    assert list(attacks.keyword_counts(out, []).columns) == ["pattern", "samples_with_match", "fraction", "samples"]
+    assert attacks.PersonaComparison({"assistant": out}).keywords().empty
