@@ -13,10 +13,13 @@ from __future__ import annotations
 import copy
 import secrets
 import threading
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 MAX_SEED = 2**31 - 1
+# nnsight's warning when a ``tracer.all()`` loop asks for a step past the last one
+_OUTRAN = r".*was never reached: the loop asked for a step the run did not make"
 
 
 @dataclass
@@ -153,10 +156,12 @@ def _recorder_classes():
         def __init__(self, event: threading.Event | None) -> None:
             self.event = event
             self.fired = False
+            self.sequences = None  # the ids so far, the last sampled token included
 
         def __call__(self, input_ids, scores, **kwargs):
             import torch
 
+            self.sequences = input_ids
             self.fired = bool(self.event is not None and self.event.is_set())
             return torch.full((input_ids.shape[0],), self.fired, dtype=torch.bool, device=input_ids.device)
 
@@ -200,7 +205,11 @@ def generate(
     progress : show a ``tqdm.auto`` bar, or a callable ``progress(step, total)``
         called after each decoding step (for widgets' progress bars)
     intervene : called as ``intervene(model, tracer)`` inside the trace, for
-        techniques that edit activations during generation
+        techniques that edit activations during generation. It may loop over
+        every decoding step (``for step in tracer.all(): ...``); such a loop ends
+        by outrunning the last step, so nothing after it in the trace body runs,
+        and the tokens are then read from the stopping criterion (which sees every
+        sampled token) rather than from ``tracer.result``.
     """
     import torch
 
@@ -230,8 +239,10 @@ def generate(
     recorder, stopper = StepRecorder(bar, on_step), CancelCriterion(cancel)
     inputs = {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
     try:
-        with torch.inference_mode(), _fork_rng(device):
+        with torch.inference_mode(), _fork_rng(device), warnings.catch_warnings():
             torch.manual_seed(seed)
+            if intervene is not None:  # an every-step loop outruns the run by design
+                warnings.filterwarnings("ignore", message=_OUTRAN, category=UserWarning)
             with model.generate(
                 inputs,
                 generation_config=config,
@@ -240,9 +251,12 @@ def generate(
             ) as tracer:
                 if intervene is not None:
                     intervene(model, tracer)
-                sequences = tracer.result.save()
+                else:
+                    sequences = tracer.result.save()
     finally:
         bar.close()
+    if intervene is not None:
+        sequences = stopper.sequences[:, : ids.shape[1] + max_new_tokens]
     new = sequences[:, ids.shape[1]:]
     if new.shape[1]:
         recorder.finish(new[:, -1])
