@@ -24,6 +24,9 @@ _EXPORTS = {
     "ModelUnavailableError": "workbench.models",
     "RenderedPrompt": "workbench.chat",
     "Samples": "workbench.techniques.sampling",
+    "SteeringComparison": "workbench.techniques.steering",
+    "SteeringVector": "workbench.techniques.steering",
+    "SweepResult": "workbench.techniques.sweep",
     "Workbench": "workbench.session",
     "cache_dir": "workbench.models",
 }
@@ -40,6 +43,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .models import ModelUnavailableError, cache_dir
     from .session import Workbench
     from .techniques.sampling import Samples
+    from .techniques.steering import SteeringComparison, SteeringVector
+    from .techniques.sweep import SweepResult
 
 
 def __getattr__(name: str) -> Any:

@@ -142,6 +142,10 @@ class Workbench:
         persona: str = chat.ASSISTANT,
         cancel: threading.Event | None = None,
         progress: bool | Callable[[int, int], None] = True,
+        steer: Mapping | None = None,
+        layer: int | None = None,
+        positions: str = "all",
+        fuzz: float = 0.0,
     ) -> sampling.Samples:
         """Sample ``n`` continuations of a conversation in one batched generate.
 
@@ -168,6 +172,23 @@ class Workbench:
         progress : bool or callable
             Show a progress bar on long runs, or call ``progress(step, total)``
             after each decoded token (a widget's progress bar).
+        steer : dict, optional
+            ``{vector name: coefficient}`` of vectors in ``bench.vectors`` (see
+            ``workbench.techniques.steering``), added to the residual stream on every
+            decoding step through nnsight. A coefficient is in units of the layer's
+            natural scale (its typical residual norm). Recorded in ``settings``.
+            The same seed with and without ``steer`` draws the same random numbers,
+            so the difference is the steering alone (coefficient 0 changes nothing);
+            ``steering.compare`` runs both.
+        layer : int, optional
+            Add every vector at this layer (default: each at its own layer).
+        positions : {"all", "generated"}
+            Edit every position (prompt included), or only the positions that
+            predict new tokens.
+        fuzz : float
+            Activation fuzzing: add fresh Gaussian noise of this norm, relative to the
+            layer's natural scale, at ``layer`` (else the vectors' layer, else the
+            middle layer). Seeded by ``seed``.
 
         Returns
         -------
@@ -177,12 +198,45 @@ class Workbench:
         --------
         >>> out = bench.sample("What is your goal?", n=16, prefill="My secret goal is")  # doctest: +SKIP
         >>> out.to_pandas().head()                                                         # doctest: +SKIP
+        >>> bench.sample("Is the Earth flat?", n=4, steer={"sycophancy": 0.5}, seed=0)     # doctest: +SKIP
         """
         return sampling.sample(
             self, conversation, n, max_new_tokens=max_new_tokens, temperature=temperature,
             top_p=top_p, seed=seed, prefill=prefill, persona=persona, cancel=cancel,
-            progress=progress,
+            progress=progress, steer=steer, layer=layer, positions=positions, fuzz=fuzz,
         )
+
+    def sweep(self, vector: Any, coefficients: Sequence[float], **kwargs: Any):
+        """Sweep a steering vector's coefficient, scoring alignment and helpfulness at each.
+
+        Parameters
+        ----------
+        vector : str or SteeringVector
+            A name in ``bench.vectors``.
+        coefficients : sequence of float
+            Strengths in units of the layer's natural scale (at least 3 distinct);
+            they all run batched in the same forward passes.
+        alignment, helpfulness : callable, optional
+            ``fn(bench, vector, coefficients, **options)`` returning one value per
+            coefficient (or a dict of such lists, the first being the curve).
+            Defaults: held-out A/B contrast pairs and the shipped benign question set.
+        threshold : float
+            Alignment gained per unit of helpfulness lost that marks the efficient range.
+        layer, batch_size, prompt, sample_options
+            Where to steer; rows per forward pass; what clicking the chart samples.
+
+        Returns
+        -------
+        SweepResult
+
+        Examples
+        --------
+        >>> result = bench.sweep("sycophancy", [-1, -0.5, 0, 0.5, 1])   # doctest: +SKIP
+        >>> result.r2("alignment", "linear"), result.chart()             # doctest: +SKIP
+        """
+        from .techniques import sweep
+
+        return sweep.sweep(self, vector, coefficients, **kwargs)
 
     # -- activations and features ------------------------------------------------
 

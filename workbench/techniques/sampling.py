@@ -137,12 +137,25 @@ def sample(
     persona: str = chat.ASSISTANT,
     cancel: threading.Event | None = None,
     progress: bool | Callable[[int, int], None] = True,
+    steer: Mapping | None = None,
+    layer: int | None = None,
+    positions: str = "all",
+    fuzz: float = 0.0,
 ) -> Samples:
     """Sample ``n`` continuations of a conversation in one batched generate.
 
     See :meth:`workbench.Workbench.sample` for the parameters.
     """
     generation.check_settings(n, max_new_tokens, temperature, top_p, seed)
+    edits = None
+    if steer or fuzz:  # checked in full before anything runs
+        from . import steering
+
+        edits = steering.plan(bench, steer, layer=layer, positions=positions, fuzz=fuzz)
+        if seed is None:
+            import secrets
+
+            seed = secrets.randbelow(generation.MAX_SEED)
     prompt = chat.render(
         bench.tokenizer, conversation, persona=persona, prefill=prefill,
         chat_template=bench.chat_template,
@@ -169,6 +182,7 @@ def sample(
         cancel=cancel,
         progress=progress,
         description=f"sampling as {prompt.persona}",
+        intervene=steering.intervention(bench, edits, seed) if edits else None,
     )
     texts = [bench.tokenizer.decode(ids, skip_special_tokens=False) for ids in out.token_ids]
     return Samples(
@@ -189,5 +203,6 @@ def sample(
             "temperature": temperature,
             "top_p": top_p,
             "model": bench.model_name,
+            **(edits.settings if edits else {}),
         },
     )
