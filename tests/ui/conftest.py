@@ -5,6 +5,7 @@ Fixtures for widget tests (see tests/ui/test_harness.py for examples):
 ``lab``          a :class:`LabSession` for one test: ``lab.run_cells(cells, wait_for=...)``
                  writes a notebook, opens it in JupyterLab, runs every cell and waits for
                  a selector in the output area; returns the Playwright page.
+                 ``lab.execute(code)`` then runs code in that kernel and returns its stdout.
 ``bare_widget``  ``bare_widget(bundle, widget=... | state=...)`` renders a built bundle
                  in a bare page with a fake anywidget model (no Jupyter); returns a
                  :class:`BareWidget`.
@@ -298,6 +299,20 @@ _KERNEL_READY_OR_DIALOG = """() => {
 }"""
 
 
+_EXECUTE = """async ([code, timeoutMs]) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const future = kernel.requestExecute({ code, store_history: false });
+  let stdout = '', error = null;
+  future.onIOPub = (msg) => {
+    if (msg.header.msg_type === 'stream') stdout += msg.content.text;
+    if (msg.header.msg_type === 'error') error = msg.content.ename + ': ' + msg.content.evalue;
+  };
+  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('no reply within ' + timeoutMs + ' ms')), timeoutMs));
+  await Promise.race([future.done, timeout]);
+  return { stdout, error };
+}"""
+
+
 @dataclass
 class LabSession:
     """One test's JupyterLab tab. Made by the ``lab`` fixture."""
@@ -354,6 +369,16 @@ class LabSession:
                 f"Outputs:\n" + "\n---\n".join(outputs)[-4000:]
                 + (f"\nPage errors: {self.page_errors}" if self.page_errors else "")
             ) from None
+
+    def execute(self, code: str, timeout_ms: int = TIMEOUT_MS) -> str:
+        """Run ``code`` in the open notebook's kernel (not in a cell); return its stdout.
+
+        An error in the code raises ``AssertionError`` with the traceback's last line.
+        """
+        reply = self.page.evaluate(_EXECUTE, [code, timeout_ms])
+        if reply["error"]:
+            raise AssertionError(f"kernel error running {code!r}: {reply['error']}")
+        return reply["stdout"]
 
     def run_cells(self, cells: Sequence[str], wait_for: str, name: str | None = None) -> Any:
         """Open a notebook of ``cells``, run them all, wait for ``wait_for`` in an output.

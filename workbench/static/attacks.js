@@ -199,6 +199,7 @@ var TABS = [
 ];
 var STYLE = `
 .wb-atk { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
+.wb-atk [hidden] { display: none !important; }
 .wb-atk .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
 .wb-atk label { display: inline-flex; gap: 4px; align-items: center; }
 .wb-atk textarea { font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
@@ -223,6 +224,7 @@ var STYLE = `
 .wb-atk .wb-meta { color: #777; font-size: 11px; white-space: nowrap; }
 .wb-atk .wb-actions button { font-size: 11px; padding: 0 4px; }
 .wb-atk table.wb-counts { border-collapse: collapse; }
+.wb-atk table.wb-counts caption { text-align: left; white-space: nowrap; }
 .wb-atk table.wb-counts td, .wb-atk table.wb-counts th { border-bottom: 1px solid #eee; padding: 1px 6px; text-align: left; }
 .wb-atk .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
 .wb-atk .wb-note { color: #1f3f6e; }
@@ -235,16 +237,16 @@ function completionNodes(prefill, continuation, spans) {
     cuts.add(Math.max(0, Math.min(full.length, b)));
   }
   const points = [...cuts].sort((a, b) => a - b);
-  const nodes = [];
+  const head = h("span", { class: "wb-prefill", title: "prefill (written by you)" });
+  const nodes = prefill ? [head] : [];
   for (let i = 0; i + 1 < points.length; i++) {
     const [a, b] = [points[i], points[i + 1]];
     if (a === b) continue;
     const piece = full.slice(a, b);
     const hit = spans.find(([s, e]) => s <= a && b <= e);
-    const inPrefill = b <= prefill.length;
-    let node = hit ? h("mark", { class: "wb-hit", text: piece, title: hit[2] }) : document.createTextNode(piece);
-    if (inPrefill) node = h("span", { class: "wb-prefill", title: "prefill (written by you)" }, [node]);
-    nodes.push(node);
+    const node = hit ? h("mark", { class: "wb-hit", text: piece, title: hit[2] }) : document.createTextNode(piece);
+    if (b <= prefill.length) head.appendChild(node);
+    else nodes.push(node);
   }
   return nodes;
 }

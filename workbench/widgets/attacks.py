@@ -412,4 +412,4 @@ class AttackBox(WorkbenchWidget):
         return {"saved": name}
 
 
-__all__ = ["AttackBox", "TABS"]
+__all__ = ["TABS", "AttackBox"]
