@@ -24,6 +24,7 @@ _EXPORTS = {
     "ModelUnavailableError": "workbench.models",
     "RenderedPrompt": "workbench.chat",
     "Samples": "workbench.techniques.sampling",
+    "SteeringPanel": "workbench.widgets.steering",
     "SteeringComparison": "workbench.techniques.steering",
     "SteeringVector": "workbench.techniques.steering",
     "SweepResult": "workbench.techniques.sweep",
@@ -40,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .techniques.attacks import PersonaComparison
     from .widgets.activations import ActivationPanel
     from .widgets.attacks import AttackBox
+    from .widgets.steering import SteeringPanel
     from .models import ModelUnavailableError, cache_dir
     from .session import Workbench
     from .techniques.sampling import Samples

@@ -83,13 +83,14 @@ class BackgroundRun:
         """Run ``work(cancel_event, progress)`` in a worker thread.
 
         With ``replace`` a run still going is cancelled and awaited first (it stops
-        after its current token); without, starting while running raises
+        after its current token) and its result dropped, never reported; without, starting while running raises
         :class:`RunInProgress`. ``lock`` (see :func:`model_lock`) is held while
         the work runs.
         """
         if self.running:
             if not replace:
                 raise RunInProgress("A run is already going: wait for it or press Cancel.")
+            self._generation += 1  # first, so the old run's result counts as superseded
             self.cancel()
             self.join()
         self._cancel = cancel = threading.Event()
@@ -112,11 +113,13 @@ class BackgroundRun:
                         result = work(cancel, progress)
                 else:
                     result = work(cancel, progress)
+                if generation != self._generation:
+                    return  # superseded by a newer run: its result would be stale
                 if self.on_done is not None:
                     self.on_done(result)
             except BaseException as error:  # noqa: BLE001 - shown to the user by on_error
                 _log.debug("background run failed", exc_info=True)
-                if self.on_error is not None:
+                if self.on_error is not None and generation == self._generation:
                     try:
                         self.on_error(error)
                     except Exception:  # pragma: no cover - nothing left to report to

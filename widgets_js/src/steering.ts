@@ -1,0 +1,328 @@
+// The steering panel (workbench/widgets/steering.py): one slider per steering vector,
+// the same conversation sampled unsteered and steered side by side on one seed, steered
+// tokens tinted by how much steering changed their log-probability. Sliding re-samples
+// after a pause (debounced); the kernel cancels a run still going. Model text goes in
+// with textContent only (lib/dom.ts).
+import { decode, type Payload } from "./lib/buffers";
+import { clearError, h, showError } from "./lib/dom";
+import { createRequester } from "./lib/rpc";
+import type { AnyModel, AnyWidget } from "./lib/types";
+
+interface Vector {
+  name: string;
+  layer: number;
+  source: string;
+  scale: number;
+}
+
+interface SideSample {
+  tokens: string[];
+  finish: string;
+}
+
+interface Results {
+  seed?: number;
+  prefill?: string;
+  steer?: Record<string, number>;
+  unsteered?: SideSample[];
+  steered?: SideSample[];
+}
+
+interface State {
+  text: string;
+  prefill: string;
+  n: number;
+  max_new_tokens: number;
+  temperature: number;
+  top_p: number;
+  seed: number;
+  positions: string;
+  fuzz: number;
+  vectors: Vector[];
+  coefficients: Record<string, number>;
+  max_coefficient: number;
+  running: boolean;
+  progress: { step: number; total: number };
+  status: string;
+  error: string;
+  results: Results;
+  _shift: Payload | Record<string, never>;
+}
+
+const DEBOUNCE_MS = 250;
+
+const STYLE = `
+.wb-steer-panel { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
+.wb-steer-panel [hidden] { display: none !important; }
+.wb-steer-panel .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+.wb-steer-panel label { display: inline-flex; gap: 4px; align-items: center; }
+.wb-steer-panel textarea { flex: 1; min-height: 2.2em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
+.wb-steer-panel input[type=number] { width: 5em; }
+.wb-steer-panel .wb-slider { display: grid; grid-template-columns: minmax(120px, 240px) 1fr 4em auto; gap: 6px; align-items: center; }
+.wb-steer-panel .wb-slider input[type=range] { width: 100%; }
+.wb-steer-panel .wb-coef { font-family: var(--jp-code-font-family, monospace); text-align: right; }
+.wb-steer-panel .wb-sides { display: flex; gap: 10px; }
+.wb-steer-panel .wb-side { flex: 1; min-width: 0; border: 1px solid #ddd; padding: 4px; }
+.wb-steer-panel .wb-side h4 { margin: 2px 0 4px; }
+.wb-steer-panel .wb-sample { border-top: 1px solid #eee; padding: 3px 0; white-space: pre-wrap; word-break: break-word;
+  font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
+.wb-steer-panel .wb-prefill { background: #e8eef7; color: #1f3f6e; border-bottom: 2px solid #3465a4; font-style: italic; }
+.wb-steer-panel .wb-muted { color: #777; }
+.wb-steer-panel .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
+.wb-steer-panel progress { width: 120px; }
+`;
+
+function tint(shift: number): string {
+  const a = Math.min(1, Math.abs(shift) / 4) * 0.6;
+  return shift >= 0 ? `rgba(40, 160, 60, ${a.toFixed(3)})` : `rgba(200, 40, 40, ${a.toFixed(3)})`;
+}
+
+const widget: AnyWidget<State> = {
+  render({ model, el }) {
+    const m = model as AnyModel<State>;
+    const request = createRequester(model, { timeoutMs: 600_000 });
+    const timers = new Map<string, ReturnType<typeof setTimeout>>();
+    const setTrait = <K extends keyof State>(name: K, value: State[K], delay = 0) => {
+      m.set(name, value);
+      const pending = timers.get(name as string);
+      if (pending !== undefined) clearTimeout(pending);
+      if (delay === 0) m.save_changes();
+      else timers.set(name as string, setTimeout(() => {
+        timers.delete(name as string);
+        m.save_changes();
+      }, delay));
+    };
+    const flush = () => {
+      if (timers.size) {
+        for (const t of timers.values()) clearTimeout(t);
+        timers.clear();
+        m.save_changes();
+      }
+    };
+
+    const text = h("textarea", { class: "wb-text", attrs: { rows: 2, "aria-label": "user message", placeholder: "the user's message" } });
+    const prefill = h("input", { class: "wb-prefill-input", attrs: { "aria-label": "prefill", placeholder: "optional prefill", size: 24 } });
+    const resample = h("button", { class: "wb-resample", text: "Resample" });
+    const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
+    const newSeed = h("button", { class: "wb-new-seed", text: "New seed" });
+    const progress = h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } });
+    const status = h("span", { class: "wb-status wb-muted" });
+    const numbers: [keyof State, string, Record<string, number>][] = [
+      ["n", "n", { min: 1, max: 64, step: 1 }],
+      ["max_new_tokens", "max tokens", { min: 1, step: 1 }],
+      ["temperature", "temperature", { min: 0, step: 0.1 }],
+      ["fuzz", "fuzz", { min: 0, step: 0.05 }],
+    ];
+    const numberInputs = numbers.map(([name, label, attrs]) => {
+      const input = h("input", { class: `wb-${String(name).replace(/_/g, "-")}`, attrs: { type: "number", "aria-label": label, ...attrs } });
+      input.value = String(m.get(name));
+      input.addEventListener("change", () => {
+        const value = Number(input.value);
+        if (input.value.trim() === "" || !Number.isFinite(value)) {
+          showError(root, `${label} must be a number, not ${JSON.stringify(input.value)}.`);
+          return;
+        }
+        clearError(root);
+        setTrait(name, value as never);
+      });
+      return { name, input, wrap: h("label", { text: label }, [input]) };
+    });
+    const positions = h("select", { class: "wb-positions", attrs: { "aria-label": "positions" } }, [
+      h("option", { text: "all positions", attrs: { value: "all" } }),
+      h("option", { text: "generated only", attrs: { value: "generated" } }),
+    ]);
+    positions.value = m.get("positions");
+    positions.addEventListener("change", () => setTrait("positions", positions.value));
+    const sliders = h("div", { class: "wb-sliders" });
+    const unsteered = h("div", { class: "wb-side wb-unsteered" });
+    const steered = h("div", { class: "wb-side wb-steered" });
+    const root = h("div", { class: "wb-steer-panel" }, [
+      h("style", { text: STYLE }),
+      h("div", { class: "wb-row" }, [h("b", { text: "Steering" }), text]),
+      h("div", { class: "wb-row" }, [prefill, ...numberInputs.map((x) => x.wrap), positions, resample, cancel, newSeed, progress, status]),
+      sliders,
+      h("div", { class: "wb-sides" }, [unsteered, steered]),
+    ]);
+
+    text.value = m.get("text");
+    text.addEventListener("input", () => setTrait("text", text.value, 300));
+    prefill.value = m.get("prefill");
+    prefill.addEventListener("input", () => setTrait("prefill", prefill.value, 300));
+
+    // -- sliders -------------------------------------------------------------------------
+    const drawSliders = () => {
+      const vectors = m.get("vectors") ?? [];
+      const coefficients = m.get("coefficients") ?? {};
+      const max = m.get("max_coefficient") || 4;
+      if (!vectors.length) {
+        sliders.replaceChildren(h("p", { class: "wb-muted", text: "No steering vectors yet: register one (workbench.techniques.steering) or press \"Steer with this\" in a linked activation panel." }));
+        return;
+      }
+      sliders.replaceChildren(
+        ...vectors.map((v) => {
+          const value = coefficients[v.name] ?? 0;
+          const range = h("input", { class: "wb-range", attrs: { type: "range", min: -max, max, step: max / 80, "aria-label": `coefficient of ${v.name}` } });
+          range.value = String(value);
+          const shown = h("span", { class: "wb-coef", text: value.toFixed(2) });
+          const zero = h("button", { class: "wb-zero", text: "0", title: "reset to 0" });
+          const commit = (delay: number) => {
+            const next = { ...(m.get("coefficients") ?? {}), [v.name]: Number(range.value) };
+            setTrait("coefficients", next, delay);
+          };
+          range.addEventListener("input", () => {
+            shown.textContent = Number(range.value).toFixed(2);
+            commit(DEBOUNCE_MS);
+          });
+          range.addEventListener("change", () => commit(DEBOUNCE_MS));
+          zero.addEventListener("click", () => {
+            range.value = "0";
+            shown.textContent = "0.00";
+            commit(0);
+          });
+          return h("div", { class: "wb-slider", attrs: { "data-name": v.name } }, [
+            h("span", { text: v.name, title: `${v.source} · layer ${v.layer} · natural scale ${v.scale}` }),
+            range,
+            shown,
+            zero,
+          ]);
+        }),
+      );
+    };
+    const syncSliders = () => {
+      // keep a slider the user is dragging; redraw when the set of vectors changed
+      const names = (m.get("vectors") ?? []).map((v) => v.name).join("\u0000");
+      if (sliders.dataset.names !== names) {
+        sliders.dataset.names = names;
+        drawSliders();
+        return;
+      }
+      const coefficients = m.get("coefficients") ?? {};
+      for (const row of Array.from(sliders.querySelectorAll<HTMLElement>(".wb-slider"))) {
+        const range = row.querySelector<HTMLInputElement>(".wb-range");
+        const shown = row.querySelector(".wb-coef");
+        const value = coefficients[row.dataset.name ?? ""] ?? 0;
+        if (range && document.activeElement !== range && !timers.has("coefficients")) {
+          range.value = String(value);
+          if (shown) shown.textContent = value.toFixed(2);
+        }
+      }
+    };
+
+    // -- results ------------------------------------------------------------------------
+    const drawResults = () => {
+      const r = m.get("results") ?? {};
+      const shiftPayload = m.get("_shift");
+      const shifts = shiftPayload && "view" in shiftPayload ? decode<Float32Array>(shiftPayload as Payload).data : new Float32Array(0);
+      const steerText = Object.entries(r.steer ?? {}).map(([k, v]) => `${k} ${v >= 0 ? "+" : ""}${v}`).join(", ") || "no steering";
+      const side = (title: string, samples: SideSample[] | undefined, tinted: boolean) => {
+        let offset = 0;
+        return [
+          h("h4", { text: title }),
+          ...(samples ?? []).map((s, i) => {
+            const spans = s.tokens.map((token, j) => {
+              const shift = tinted && offset + j < shifts.length ? shifts[offset + j] : 0;
+              return h("span", {
+                class: "wb-tok",
+                text: token,
+                title: tinted ? `log-probability change ${shift >= 0 ? "+" : ""}${shift.toFixed(2)}` : undefined,
+                attrs: tinted ? { "data-shift": shift.toFixed(3) } : {},
+                style: tinted ? { background: tint(shift) } : {},
+              });
+            });
+            offset += s.tokens.length;
+            return h("div", { class: "wb-sample", attrs: { "data-index": i } }, [
+              r.prefill ? h("span", { class: "wb-prefill", text: r.prefill }) : null,
+              ...spans,
+              h("span", { class: "wb-muted", text: `  [${s.finish}]` }),
+            ]);
+          }),
+        ];
+      };
+      if (!r.steered) {
+        unsteered.replaceChildren(h("p", { class: "wb-muted", text: "Move a slider or press Resample." }));
+        steered.replaceChildren();
+        return;
+      }
+      unsteered.replaceChildren(...side(`Unsteered · seed ${r.seed}`, r.unsteered, false));
+      steered.replaceChildren(...side(`Steered · ${steerText}`, r.steered, true));
+    };
+
+    const drawRunning = () => {
+      const running = m.get("running");
+      cancel.disabled = !running;
+      const p = m.get("progress") ?? { step: 0, total: 0 };
+      progress.max = Math.max(1, p.total);
+      progress.value = Math.min(p.step, progress.max);
+      status.textContent = running ? `sampling… ${p.step}/${p.total} tokens` : m.get("status");
+    };
+    const onError = () => {
+      const message = m.get("error");
+      if (message) showError(root, message);
+      else clearError(root);
+    };
+    const syncInputs = () => {
+      for (const { name, input } of numberInputs) if (document.activeElement !== input) input.value = String(m.get(name));
+      if (document.activeElement !== text) text.value = m.get("text");
+      if (document.activeElement !== prefill) prefill.value = m.get("prefill");
+      positions.value = m.get("positions");
+    };
+
+    resample.addEventListener("click", async () => {
+      clearError(root);
+      flush();
+      try {
+        await request("run");
+      } catch (err) {
+        showError(root, err);
+      }
+    });
+    cancel.addEventListener("click", async () => {
+      try {
+        await request("stop");
+      } catch (err) {
+        showError(root, err);
+      }
+    });
+    newSeed.addEventListener("click", async () => {
+      clearError(root);
+      flush();
+      try {
+        await request("new_seed");
+      } catch (err) {
+        showError(root, err);
+      }
+    });
+
+    const listeners: [string, () => void][] = [
+      ["change:vectors", syncSliders],
+      ["change:coefficients", syncSliders],
+      ["change:max_coefficient", drawSliders],
+      ["change:results", drawResults],
+      ["change:_shift", drawResults],
+      ["change:running", drawRunning],
+      ["change:progress", drawRunning],
+      ["change:status", drawRunning],
+      ["change:error", onError],
+      ["change:n", syncInputs],
+      ["change:max_new_tokens", syncInputs],
+      ["change:temperature", syncInputs],
+      ["change:fuzz", syncInputs],
+      ["change:text", syncInputs],
+      ["change:prefill", syncInputs],
+      ["change:positions", syncInputs],
+    ];
+    for (const [event, fn] of listeners) m.on(event, fn);
+    syncSliders();
+    drawResults();
+    drawRunning();
+    onError();
+    el.appendChild(root);
+    return () => {
+      flush();
+      request.dispose();
+      for (const [event, fn] of listeners) m.off(event, fn);
+    };
+  },
+};
+
+export default widget;

@@ -1,0 +1,305 @@
+"""The steering panel: one slider per steering vector, unsteered and steered side by side.
+
+>>> steer = wb.SteeringPanel(bench, "Is the Earth flat?", vectors=["sycophancy"])  # doctest: +SKIP
+>>> steer.link(panel)          # "steer with this" in an ActivationPanel adds a slider   # doctest: +SKIP
+>>> steer                                                                              # doctest: +SKIP
+
+The same conversation is sampled without steering and with the sliders' coefficients,
+on one seed, so every difference is the steering's. Steered tokens are tinted by how
+much steering changed their log-probability (steered run minus the unsteered model on
+the same tokens). Moving a slider re-samples after a short pause (the front-end
+debounces); a run still going is cancelled, never queued behind. The unsteered side is
+sampled once per setting and reused while only coefficients change.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import traitlets
+
+from .. import chat
+from ..generation import MAX_SEED
+from ..techniques import steering
+from ._base import STATIC, WorkbenchWidget, request
+from ._buffers import to_buffer
+from ._runs import BackgroundRun, model_lock
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..session import Workbench
+    from ..techniques.sampling import Samples
+    from .activations import ActivationPanel
+
+
+class SteeringPanel(WorkbenchWidget):
+    """Steer one conversation with sliders and compare with the unsteered samples.
+
+    Parameters
+    ----------
+    bench : Workbench
+    conversation : str or list of dict
+        What to sample; a string is one user turn.
+    vectors : list of str, optional
+        Registered vectors (``bench.vectors``) to give sliders; default all of them.
+    n : int
+        Samples per side.
+    max_coefficient : float
+        The sliders run from ``-max_coefficient`` to ``+max_coefficient`` (in units of
+        each vector's natural scale).
+    panel : ActivationPanel, optional
+        Link it at once (see :meth:`link`).
+    **settings
+        ``prefill``, ``max_new_tokens``, ``temperature``, ``top_p``, ``seed``,
+        ``positions`` (``"all"`` or ``"generated"``), ``fuzz``.
+    """
+
+    _esm = STATIC / "steering.js"
+
+    text = traitlets.Unicode("").tag(sync=True)
+    prefill = traitlets.Unicode("").tag(sync=True)
+    n = traitlets.Int(2).tag(sync=True)
+    max_new_tokens = traitlets.Int(24).tag(sync=True)
+    temperature = traitlets.Float(0.7).tag(sync=True)
+    top_p = traitlets.Float(1.0).tag(sync=True)
+    seed = traitlets.Int(0).tag(sync=True)
+    positions = traitlets.Unicode("all").tag(sync=True)
+    fuzz = traitlets.Float(0.0).tag(sync=True)
+    vectors = traitlets.List(traitlets.Dict()).tag(sync=True)
+    coefficients = traitlets.Dict().tag(sync=True)
+    max_coefficient = traitlets.Float(4.0).tag(sync=True)
+    running = traitlets.Bool(False).tag(sync=True)
+    progress = traitlets.Dict({"step": 0, "total": 0}).tag(sync=True)
+    status = traitlets.Unicode("").tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    results = traitlets.Dict().tag(sync=True)
+    _shift = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, bench: "Workbench", conversation: Any = "", *, vectors: list[str] | None = None,
+                 n: int = 2, max_coefficient: float = 4.0, panel: "ActivationPanel | None" = None,
+                 seed: int | None = None, **settings: Any) -> None:
+        history: list[dict] = []
+        text = ""
+        if isinstance(conversation, str):
+            text = conversation
+        elif conversation:
+            messages = chat.normalize(conversation)
+            if messages[-1]["role"] == "user":
+                history, text = messages[:-1], messages[-1]["content"]
+            else:
+                history = messages
+        super().__init__(text=text, n=n, max_coefficient=max_coefficient,
+                         seed=secrets.randbelow(MAX_SEED) if seed is None else seed, **settings)
+        self.bench = bench
+        self._history = history
+        self._runs = BackgroundRun(on_progress=self._on_progress, on_done=self._on_done, on_error=self._on_error)
+        self._done = threading.Event()
+        self._done.set()
+        self._baseline: tuple[tuple, Samples] | None = None
+        self._comparison: steering.SteeringComparison | None = None
+        #: Seconds from each slider change reaching the kernel to the first steered token.
+        self.latencies: list[float] = []
+        names = bench.vectors.names() if vectors is None else list(vectors)
+        for name in names:
+            self.add_vector(name)
+        if panel is not None:
+            self.link(panel)
+
+    # -- vectors and links -----------------------------------------------------------
+
+    def add_vector(self, vector: "str | steering.SteeringVector", coefficient: float = 0.0) -> None:
+        """Give a registered vector (or its name) a slider; a non-zero ``coefficient`` re-samples."""
+        name = vector.name if isinstance(vector, steering.SteeringVector) else vector
+        found = self.bench.vectors[name]  # names the registered ones when unknown
+        coefficient = steering.check_coefficient(coefficient, f"The coefficient of {name!r}")
+        entry = {"name": name, "layer": found.layer, "source": found.source, "scale": round(found.scale, 4)}
+        with self.hold_sync():
+            self.vectors = [v for v in self.vectors if v["name"] != name] + [entry]
+            self.coefficients = {**self.coefficients, name: coefficient}
+
+    def link(self, panel: "ActivationPanel") -> None:
+        """"Steer with this" in ``panel`` adds the feature's slider here."""
+        panel.on_steer(self._steer_feature)
+
+    def _steer_feature(self, latent: int, sae: str) -> None:
+        try:
+            vector = steering.from_latent(self.bench, latent, sae=sae or None)
+            self.add_vector(vector)
+        except Exception as error:  # shown in the panel
+            self.error = f"{type(error).__name__}: {error}"
+
+    # -- running -----------------------------------------------------------------------
+
+    @property
+    def conversation(self) -> list[dict]:
+        """The conversation sampled: any earlier turns and the text box as the last user turn."""
+        turns = [*self._history, {"role": "user", "content": self.text}] if self.text.strip() else self._history
+        return chat.normalize(turns)
+
+    def _steer(self) -> dict:
+        known = {v["name"] for v in self.vectors}
+        out = {}
+        for name, value in self.coefficients.items():
+            if name not in known:
+                raise ValueError(f"No slider named {name!r}; sliders: {sorted(known) or 'none'}.")
+            value = steering.check_coefficient(value, f"The coefficient of {name!r}")
+            if value:
+                out[name] = value
+        return out
+
+    def resample(self, wait: bool = False, timeout: float | None = None) -> "SteeringPanel":
+        """Sample unsteered (reused when only coefficients changed) and steered, same seed.
+
+        A run still going is cancelled first. Bad settings raise at once and are shown.
+        """
+        try:
+            conversation = self.conversation
+            steer = self._steer()
+            options = dict(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p,
+                           prefill=self.prefill or None)
+            steering.plan(self.bench, steer, positions=self.positions, fuzz=self.fuzz)  # refuse before running
+        except Exception as error:
+            self.error = f"{type(error).__name__}: {error}"
+            raise
+        key = (repr(conversation), self.n, self.seed, tuple(sorted(options.items())))
+        bench, n, seed, positions, fuzz = self.bench, self.n, self.seed, self.positions, self.fuzz
+        baseline = self._baseline[1] if self._baseline and self._baseline[0] == key else None
+        requested = time.perf_counter()
+
+        def work(cancel: threading.Event, progress: Any) -> Any:
+            steps = options["max_new_tokens"]
+            total = steps * (1 if baseline is not None else 2)
+            first: list[float] = []
+
+            def on_step(step: int, _total: int) -> None:
+                if not first:
+                    first.append(time.perf_counter() - requested)
+                progress(step, total)
+
+            # steered first: its first tokens are what the auditor waits for
+            steered = None
+            if steer or fuzz:
+                steered = bench.sample(conversation, n, seed=seed, steer=steer, positions=positions, fuzz=fuzz,
+                                       cancel=cancel, progress=on_step, **options)
+                if cancel.is_set():
+                    return None
+            base = baseline
+            if base is None:
+                done = steps if steered is not None else 0
+                base = bench.sample(conversation, n, seed=seed, cancel=cancel,
+                                    progress=lambda step, _total: progress(done + step, total), **options)
+                if cancel.is_set():
+                    return None
+            if steered is None:  # every coefficient 0: the steered side is the unsteered one
+                shift = [[0.0] * len(ids) for ids in base.token_ids]
+                return key, base, steering.SteeringComparison(base, base, shift), first[0] if first else None
+            plain = steering.token_logprobs(bench, steered.prompt_ids, steered.token_ids)
+            shift = [[s - u for s, u in zip(srow, urow)] for srow, urow in zip(steered.logprobs, plain)]
+            return key, base, steering.SteeringComparison(base, steered, shift), first[0] if first else None
+
+        total = self.max_new_tokens * (1 if baseline is not None else 2)
+        with self.hold_sync():
+            self.error = ""
+            self.running = True
+            self.status = "sampling…"
+            self.progress = {"step": 0, "total": total}
+        self._done.clear()
+        self._runs.start(work, replace=True, lock=model_lock(bench))
+        if wait:
+            self.wait(timeout)
+        return self
+
+    def cancel(self) -> bool:
+        """Stop the run after its current token."""
+        return self._runs.cancel()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the current run to end; returns whether it has."""
+        return self._done.wait(timeout)
+
+    @property
+    def comparison(self) -> "steering.SteeringComparison | None":
+        """The last finished :class:`~workbench.techniques.steering.SteeringComparison`."""
+        return self._comparison
+
+    def _on_progress(self, step: int, total: int) -> None:
+        self.progress = {"step": step, "total": total}
+
+    def _on_error(self, error: BaseException) -> None:
+        with self.hold_sync():
+            self.error = f"{type(error).__name__}: {error}"
+            self.status = "failed"
+            self.running = False
+        self._done.set()
+
+    def _on_done(self, outcome: Any) -> None:
+        if outcome is None:  # cancelled by the Cancel button
+            with self.hold_sync():
+                self.status = "cancelled"
+                self.running = False
+            self._done.set()
+            return
+        key, base, comparison, first_token = outcome
+        self._baseline = (key, base)
+        self._comparison = comparison
+        if first_token is not None and comparison.steered is not base:
+            self.latencies.append(first_token)
+        import numpy as np
+
+        tokenizer = self.bench.tokenizer
+        pieces = lambda ids: [tokenizer.decode([i]) for i in ids]  # noqa: E731
+        flat = np.asarray([x for row in comparison.shift for x in row], dtype=np.float32)
+        steered = comparison.steered
+        with self.hold_sync():
+            self.results = {
+                "seed": steered.seed,
+                "prefill": steered.prefill or "",
+                "steer": steered.settings.get("steer") or {},
+                "unsteered": [{"tokens": pieces(ids), "finish": r} for ids, r in
+                              zip(base.token_ids, base.finish_reasons)],
+                "steered": [{"tokens": pieces(ids), "finish": r} for ids, r in
+                            zip(steered.token_ids, steered.finish_reasons)],
+            }
+            self._shift = to_buffer(flat)
+            latency = (f" · first steered token after {first_token:.2f} s"
+                       if first_token is not None and comparison.steered is not base else "")
+            self.status = f"{len(steered)} + {len(base)} samples, seed {steered.seed}{latency}"
+            self.progress = {**self.progress, "step": self.progress.get("total", 0)}
+            self.running = False
+        self._done.set()
+
+    @traitlets.observe("coefficients")
+    def _coefficients_changed(self, change: Any) -> None:
+        if getattr(self, "_runs", None) is None or change["old"] == change["new"]:
+            return
+        if set(change["old"]) == set(change["new"]) or any(change["new"].get(k) for k in
+                                                          set(change["new"]) - set(change["old"])):
+            try:
+                self.resample()
+            except Exception:  # already shown in the panel
+                pass
+
+    # -- requests from the front-end -------------------------------------------------
+
+    @request
+    def run(self) -> dict:
+        """The Resample button (also after editing the text or settings)."""
+        self.resample()
+        return {"started": True}
+
+    @request
+    def stop(self) -> dict:
+        """The Cancel button."""
+        return {"cancelled": self.cancel()}
+
+    @request
+    def new_seed(self) -> dict:
+        """Draw a new seed (both sides change) and re-sample."""
+        self.seed = secrets.randbelow(MAX_SEED)
+        self.resample()
+        return {"seed": self.seed}
+
+
+__all__ = ["SteeringPanel"]
