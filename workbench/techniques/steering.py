@@ -2,7 +2,7 @@
 
 A :class:`SteeringVector` is a unit direction in the residual stream after one
 decoder layer, with its *natural scale* recorded: the mean residual-stream norm at
-that layer over a few texts of the shipped corpus. Steering with coefficient ``c``
+that layer over a few texts of the shipped corpus (median over tokens). Steering with coefficient ``c``
 adds ``c * scale * direction`` to the residual stream, so ``c = 0.5`` means "half a
 typical residual norm" for every vector, whatever it was built from.
 
@@ -55,7 +55,7 @@ class SteeringVector:
     layer : int
         The decoder layer whose output it is added to.
     scale : float
-        The natural scale: mean residual norm at ``layer`` (see :func:`natural_scale`).
+        The natural scale: median residual norm at ``layer`` (see :func:`natural_scale`).
         Coefficient ``c`` adds ``c * scale * direction``.
     source : str
         Where it came from (``"sae:default/123"``, ``"contrast:sycophancy"``, ``"tensor"``…).
@@ -162,11 +162,13 @@ def letter_ids(bench: "Workbench") -> tuple[int, int]:
 
 
 def natural_scale(bench: "Workbench", layer: int) -> float:
-    """Mean residual-stream norm after ``layer`` over a few texts of the shipped corpus.
+    """The typical residual-stream norm after ``layer``: the median over the tokens of a
+    few texts of the shipped corpus.
 
     Computed once per layer (one forward pass stopped at that layer, 16 texts of at
-    most 64 tokens, the first position of each left out because the attention sink
-    there has an outsized norm) and cached on the session.
+    most 64 tokens) and cached on the session. The median, not the mean: a few
+    tokens (the first of a text, some delimiters) carry massive activations whose
+    norm is many times the rest, and would make every coefficient far too strong.
 
     Examples
     --------
@@ -190,9 +192,8 @@ def natural_scale(bench: "Workbench", layer: int) -> float:
             ids[i, : len(row)] = torch.tensor(row)
             mask[i, : len(row)] = 1
         hidden = residual.layer_outputs(bench, ids, mask, layers=[layer])[layer].cpu()
-        mask[:, 0] = 0
         norms = hidden.norm(dim=-1)[mask.bool()]
-        cache[layer] = float(norms.mean())
+        cache[layer] = float(norms.median())
     return cache[layer]
 
 
@@ -282,7 +283,8 @@ def contrast_activations(bench: "Workbench", items: Sequence[Mapping], layer: in
 
 
 def from_contrast(bench: "Workbench", pairs: str | Path | Sequence[Mapping], layer: int, *,
-                  name: str | None = None, split: str | None = "train") -> SteeringVector:
+                  name: str | None = None, split: str | None = "train",
+                  limit: int | None = None) -> SteeringVector:
     """Mean difference of activations between behaviour-matching and -opposing answers.
 
     Each item is rendered as an A/B question with the assistant's reply ``"(A"`` or
@@ -301,6 +303,8 @@ def from_contrast(bench: "Workbench", pairs: str | Path | Sequence[Mapping], lay
     split : str, optional
         Which split to build from (default ``"train"``; the ``"test"`` items are kept
         for scoring, see :func:`workbench.techniques.sweep.alignment_score`).
+    limit : int, optional
+        Use only the first ``limit`` items (a quicker, noisier vector).
 
     Examples
     --------
@@ -309,7 +313,7 @@ def from_contrast(bench: "Workbench", pairs: str | Path | Sequence[Mapping], lay
     True
     """
     layer = residual.check_layer(bench, layer)
-    items = contrast_pairs(pairs, split=split)
+    items = contrast_pairs(pairs, split=split)[:limit]
     matching, opposing = contrast_activations(bench, items, layer)
     label = pairs if isinstance(pairs, str) and not Path(pairs).suffix else (
         Path(pairs).stem if isinstance(pairs, (str, Path)) else "contrast")
@@ -542,9 +546,12 @@ def token_logprobs(bench: "Workbench", prompt_ids: Sequence[int], continuations:
 
     With a ``steering`` plan (no fuzz) the same vectors are added at every position,
     as ``positions`` says, so this scores text under the steered model.
-    """
-    import torch
 
+    Examples
+    --------
+    >>> out = bench.sample("Hi", n=2, seed=0)                                      # doctest: +SKIP
+    >>> token_logprobs(bench, out.prompt_ids, out.token_ids)[0][:3]               # doctest: +SKIP
+    """
     from .sweep import forward_logprobs
 
     start = len(prompt_ids)

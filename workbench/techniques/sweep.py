@@ -161,7 +161,7 @@ def steered_scores(bench: "Workbench", vector: steering_mod.SteeringVector, coef
 # -- default scores -------------------------------------------------------------------
 
 
-def alignment_score(pairs: Any = None, *, split: str = "test") -> Callable:
+def alignment_score(pairs: Any = None, *, split: str = "test", limit: int | None = None) -> Callable:
     """The default alignment score: P(behaviour-matching letter) on held-out A/B pairs.
 
     Parameters
@@ -171,6 +171,8 @@ def alignment_score(pairs: Any = None, *, split: str = "test") -> Callable:
         ``source`` is ``"contrast:<set>"``), else ``"sycophancy"``.
     split : str
         Which items to score (default the held-out ``"test"`` split).
+    limit : int, optional
+        Score only the first ``limit`` items.
 
     Returns
     -------
@@ -187,7 +189,7 @@ def alignment_score(pairs: Any = None, *, split: str = "test") -> Callable:
         if chosen is None:
             source = vector.source
             chosen = source.split(":", 1)[1] if source.startswith("contrast:") else "sycophancy"
-        items = steering_mod.contrast_pairs(chosen, split=split)
+        items = steering_mod.contrast_pairs(chosen, split=split)[:limit]
         a, b = steering_mod.letter_ids(bench)
         rows, queries, matching = [], [], []
         for item in items:
