@@ -46,3 +46,24 @@ def sae_corpus(bench: Any, *, sources: tuple[str, ...] | None = None) -> list[st
     if sources is not None:
         records = [r for r in records if r["source"] in sources]
     return render_records(records, bench.tokenizer, bench.chat_template)
+
+
+DEMO_TRAINING_CORPUS = DATA / "demo_training_corpus.jsonl"
+
+
+def demo_training_corpus() -> Any:
+    """The shipped synthetic training corpus for the data-search demo, as a :class:`~workbench.datasets.Dataset`.
+
+    300 short documents (recipes, travel, science, code, customer support); 24 of them,
+    with ``record["topic"] == "reward-model-quirk"``, describe a fictional bias of
+    reward models: rating recipes higher when they mention chocolate.
+
+    Examples
+    --------
+    >>> data = demo_training_corpus()
+    >>> len(data), data.kind
+    (300, 'text')
+    """
+    from .datasets import read_dataset
+
+    return read_dataset(DEMO_TRAINING_CORPUS)
