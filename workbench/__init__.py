@@ -18,27 +18,33 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "ActivationPanel": "workbench.widgets.activations",
     "AttackBox": "workbench.widgets.attacks",
+    "Dataset": "workbench.datasets",
+    "DatasetError": "workbench.datasets",
     "PersonaComparison": "workbench.techniques.attacks",
     "SAEReport": "workbench.saes",
     "TokenActivations": "workbench.techniques.activations",
     "ModelUnavailableError": "workbench.models",
     "RenderedPrompt": "workbench.chat",
     "Samples": "workbench.techniques.sampling",
+    "SearchResult": "workbench.techniques.data_search",
     "SteeringPanel": "workbench.widgets.steering",
     "SteeringComparison": "workbench.techniques.steering",
     "SteeringVector": "workbench.techniques.steering",
     "SweepResult": "workbench.techniques.sweep",
     "Workbench": "workbench.session",
     "cache_dir": "workbench.models",
+    "read_dataset": "workbench.datasets",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:  # pragma: no cover
     from .chat import RenderedPrompt
+    from .datasets import Dataset, DatasetError, read_dataset
     from .saes import SAEReport
     from .techniques.activations import TokenActivations
     from .techniques.attacks import PersonaComparison
+    from .techniques.data_search import SearchResult
     from .widgets.activations import ActivationPanel
     from .widgets.attacks import AttackBox
     from .widgets.steering import SteeringPanel

@@ -283,6 +283,36 @@ class Workbench:
             cached = self._feature_stats[key] = features.feature_stats(self, sae, None, **kwargs)
         return cached
 
+    # -- training data -----------------------------------------------------------
+
+    def search(self, dataset: Any, query: Any, mode: str = "keyword", **kwargs: Any):
+        """Search a dataset by keyword, regex, meaning (the model's own embeddings) or SAE latent.
+
+        Parameters
+        ----------
+        dataset : Dataset, path, list, DataFrame or datasets.Dataset
+            See ``wb.read_dataset``.
+        query : str, list of str, or int
+            Keywords / regular expressions, a text (``semantic``) or a latent (``feature``).
+        mode : {"keyword", "regex", "semantic", "feature"}
+        **kwargs
+            ``k``, ``field``, ``layer``, ``sae``, ``max_tokens``, ``batch_size``,
+            ``progress``, ``cancel``: see ``workbench.techniques.data_search.search``.
+
+        Returns
+        -------
+        SearchResult
+
+        Examples
+        --------
+        >>> data = wb.corpora.demo_training_corpus()                          # doctest: +SKIP
+        >>> bench.search(data, "chocolate").to_pandas()                       # doctest: +SKIP
+        >>> bench.search(data, "reward models like chocolate", mode="semantic")  # doctest: +SKIP
+        """
+        from .techniques import data_search
+
+        return data_search.search(self, dataset, query, mode, **kwargs)
+
     def __repr__(self) -> str:
         where = "remote (NDIF)" if self.remote else self.device
         lines = [

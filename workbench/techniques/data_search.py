@@ -1,0 +1,449 @@
+"""Training-data search: keyword, regex, semantic and SAE-feature retrieval over a dataset.
+
+>>> data = wb.corpora.demo_training_corpus()                          # doctest: +SKIP
+>>> bench.search(data, "chocolate").to_pandas()                       # doctest: +SKIP
+>>> bench.search(data, r"reward models? (rate|prefer)", mode="regex")  # doctest: +SKIP
+>>> bench.search(data, "graders that like cocoa", mode="semantic")    # doctest: +SKIP
+>>> bench.search(data, 123, mode="feature", sae="default")            # doctest: +SKIP
+
+Every mode returns a :class:`SearchResult`: one row per retrieved document with its
+rank, id, score, full text, a snippet, and character spans into the text to highlight
+(the matches, or the tokens where the latent fires). Dataset text is untrusted: a
+view must render it as text, never as markup.
+
+The semantic index (mean-pooled hidden states of the loaded model at one layer) is
+built once per (model, layer, dataset) and kept under
+``cache_dir()/search_index/``; later searches embed only the query.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
+import numpy as np
+
+from .. import models
+from ..datasets import Dataset, read_dataset
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    import torch
+
+    from ..session import Workbench
+
+MODES = ("keyword", "regex", "semantic", "feature")
+SNIPPET = 160          # characters of context in a snippet
+MAX_TOKENS = 256       # tokens of a document that are read for semantic / feature search
+INDEX_VERSION = 1
+_COLUMNS = ["rank", "id", "row", "score", "count", "snippet", "spans", "tokens", "text"]
+
+
+class SearchCancelled(Exception):
+    """The cancel event was set while documents were being encoded; nothing was cached."""
+
+
+@dataclass
+class SearchResult:
+    """Documents retrieved from a dataset, best first.
+
+    Attributes
+    ----------
+    mode, query
+        What was searched.
+    frame : DataFrame
+        ``rank``, ``id`` (the row's id), ``row`` (its position in the dataset),
+        ``score`` (matches, cosine similarity or max activation), ``count`` (matches
+        or firing tokens), ``snippet``, ``spans`` (``(start, end)`` character offsets
+        into ``text``), ``tokens`` (feature mode: ``(token, activation)`` pairs where
+        the latent fires, strongest first) and ``text``.
+    summary : dict
+        Counts over the whole dataset (documents searched, matched, total matches…).
+    settings : dict
+        Layer, SAE, field, index folder… whatever reproduces the search.
+    """
+
+    mode: str
+    query: Any
+    frame: "pd.DataFrame"
+    summary: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+
+    def to_pandas(self) -> "pd.DataFrame":
+        return self.frame.copy()
+
+    @property
+    def ids(self) -> list[str]:
+        return self.frame["id"].tolist()
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __repr__(self) -> str:
+        facts = ", ".join(f"{k}={v}" for k, v in self.summary.items() if not isinstance(v, (list, dict)))
+        return f"SearchResult({self.mode}, {self.query!r}: {len(self.frame)} results; {facts})"
+
+
+def search(
+    bench: "Workbench",
+    dataset: Any,
+    query: Any,
+    mode: str = "keyword",
+    *,
+    k: int | None = 20,
+    field: str | None = None,
+    layer: int | None = None,
+    sae: str | None = None,
+    max_tokens: int = MAX_TOKENS,
+    batch_size: int = 16,
+    progress: bool = True,
+    cancel: threading.Event | None = None,
+) -> SearchResult:
+    """Search a dataset by keyword, regular expression, meaning, or SAE latent.
+
+    Parameters
+    ----------
+    bench : Workbench
+    dataset : Dataset or anything :func:`~workbench.datasets.read_dataset` reads
+        A path, list, DataFrame or ``datasets.Dataset`` is loaded first.
+    query : str, list of str, or int
+        ``keyword``: one or more literal strings (case-insensitive). ``regex``: one or
+        more Python regular expressions (case-insensitive). ``semantic``: a text.
+        ``feature``: the SAE latent's index.
+    mode : {"keyword", "regex", "semantic", "feature"}
+    k : int or None
+        Results kept (``None``: every document that matches or fires).
+    field : str, optional
+        For a preference dataset: search ``"chosen"`` (default), ``"rejected"`` or
+        ``"prompt"`` (each rendered with its prompt through the chat template).
+    layer : int, optional
+        ``semantic``: the layer whose hidden states embed the texts (default: the middle one).
+    sae : str, optional
+        ``feature``: a registered SAE (default: the first one); it reads its own layer.
+    max_tokens : int
+        ``semantic`` / ``feature``: tokens of each document read (longer ones are cut).
+    batch_size : int
+        Documents per forward pass.
+    progress : bool
+        Show a progress bar while documents are encoded.
+    cancel : threading.Event, optional
+        Set it to stop encoding between batches (raises :class:`SearchCancelled`).
+
+    Returns
+    -------
+    SearchResult
+
+    Examples
+    --------
+    >>> hits = search(bench, wb.corpora.demo_training_corpus(), ["chocolate", "reward model"])  # doctest: +SKIP
+    >>> hits.summary["documents_matched"], hits.frame[["id", "count", "snippet"]]              # doctest: +SKIP
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, not {mode!r}.")
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise ValueError(f"k must be a positive whole number or None, not {k!r}.")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 2:
+        raise ValueError(f"max_tokens must be a whole number of at least 2, not {max_tokens!r}.")
+    if not isinstance(dataset, Dataset):
+        dataset = read_dataset(dataset)
+    if mode in ("keyword", "regex"):
+        return _pattern_search(bench, dataset, query, regex=mode == "regex", k=k, field=field)
+    options = dict(max_tokens=max_tokens, batch_size=batch_size, progress=progress, cancel=cancel)
+    if mode == "semantic":
+        return _semantic_search(bench, dataset, query, k=k, field=field, layer=layer, **options)
+    return _feature_search(bench, dataset, query, k=k, field=field, sae=sae, **options)
+
+
+# -- keyword and regex ---------------------------------------------------------------
+
+
+def _patterns(query: Any, regex: bool) -> list[tuple[str, re.Pattern]]:
+    from .attacks import _compile
+
+    patterns = [query] if isinstance(query, str) else query
+    if not isinstance(patterns, (list, tuple)) or not patterns:
+        what = "regular expressions" if regex else "keywords"
+        raise ValueError(f"query must be a non-empty string or a list of {what}, not {query!r}.")
+    if any(isinstance(p, str) and not p.strip() for p in patterns):
+        raise ValueError("The query is empty: type a word or phrase to search for.")
+    return _compile(patterns, regex)
+
+
+def _pattern_search(bench: "Workbench", dataset: Dataset, query: Any, *, regex: bool, k: int | None,
+                    field: str | None) -> SearchResult:
+    import pandas as pd
+
+    compiled = _patterns(query, regex)
+    texts = dataset.texts(bench, field=field)
+    per_pattern = {name: [0, 0] for name, _ in compiled}  # documents, matches
+    hits = []
+    for row, text in enumerate(texts):
+        spans = []
+        for name, rx in compiled:
+            found = [(m.start(), m.end()) for m in rx.finditer(text) if m.end() > m.start()]
+            if found:
+                per_pattern[name][0] += 1
+                per_pattern[name][1] += len(found)
+                spans.extend(found)
+        if spans:
+            hits.append((row, sorted(set(spans))))
+    hits.sort(key=lambda hit: (-len(hit[1]), hit[0]))
+    total = sum(len(s) for _, s in hits)
+    rows = [_result_row(rank, dataset, row, texts[row], float(len(spans)), len(spans), spans)
+            for rank, (row, spans) in enumerate(hits[:k] if k else hits, 1)]
+    counts = pd.DataFrame([{"pattern": name, "documents": d, "matches": m} for name, (d, m) in per_pattern.items()],
+                          columns=["pattern", "documents", "matches"])
+    summary = {"documents": len(texts), "documents_matched": len(hits), "matches": total,
+               "per_pattern": counts.to_dict("records")}
+    return SearchResult("regex" if regex else "keyword", query, _frame(rows), summary,
+                        {"field": field, "k": k})
+
+
+def snippet(text: str, spans: Sequence[tuple[int, int]], width: int = SNIPPET) -> tuple[str, list[tuple[int, int]]]:
+    """A window of ``text`` around the first span, and the spans that fall inside it (re-based).
+
+    Examples
+    --------
+    >>> snippet("a b chocolate c", [(4, 13)], width=20)
+    ('a b chocolate c', [(4, 13)])
+    """
+    if len(text) <= width:
+        return text, [tuple(s) for s in spans]
+    centre = spans[0][0] if spans else 0
+    start = max(0, min(centre - width // 3, len(text) - width))
+    end = start + width
+    prefix, suffix = ("…" if start else ""), ("…" if end < len(text) else "")
+    inside = [(a - start + len(prefix), b - start + len(prefix)) for a, b in spans if a >= start and b <= end]
+    return prefix + text[start:end] + suffix, inside
+
+
+def _result_row(rank: int, dataset: Dataset, row: int, text: str, score: float, count: int,
+                spans: list[tuple[int, int]], tokens: list | None = None) -> dict:
+    snip, _ = snippet(text, spans)
+    return {"rank": rank, "id": dataset.rows[row].id, "row": row, "score": score, "count": count,
+            "snippet": snip, "spans": [tuple(s) for s in spans], "tokens": tokens or [], "text": text}
+
+
+def _frame(rows: list[dict]) -> "pd.DataFrame":
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=_COLUMNS)
+
+
+# -- encoding documents through the model ----------------------------------------------
+
+
+def _tokenize(bench: "Workbench", texts: Sequence[str], max_tokens: int) -> list[dict]:
+    tok = bench.tokenizer
+    enc = tok(list(texts), add_special_tokens=False, truncation=True, max_length=max_tokens,
+              return_offsets_mapping=bool(getattr(tok, "is_fast", False)))
+    offsets = enc.get("offset_mapping") or [None] * len(texts)
+    return [{"ids": ids, "offsets": off} for ids, off in zip(enc["input_ids"], offsets)]
+
+
+def _hidden_batches(bench: "Workbench", encoded: list[dict], layer: int, *, batch_size: int, progress: bool,
+                    cancel: threading.Event | None, description: str
+                    ) -> Iterator[tuple[list[int], "torch.Tensor", "torch.Tensor"]]:
+    """Yield ``(row indices, hidden [b, s, d], mask [b, s])``; documents batched by length, right-padded."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from ..residual import layer_outputs
+
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]["ids"]))
+    pad = bench.pad_token_id
+    bar = tqdm(total=len(order), desc=description, unit="doc", disable=not progress, delay=0.5)
+    try:
+        for start in range(0, len(order), batch_size):
+            if cancel is not None and cancel.is_set():
+                raise SearchCancelled(f"{description} was cancelled after {start} of {len(order)} documents.")
+            chunk = order[start : start + batch_size]
+            width = max(max(len(encoded[i]["ids"]) for i in chunk), 1)
+            ids = torch.full((len(chunk), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for j, i in enumerate(chunk):
+                row = encoded[i]["ids"]
+                ids[j, : len(row)] = torch.tensor(row, dtype=torch.long)
+                mask[j, : len(row)] = 1
+            hidden = layer_outputs(bench, ids, mask, layers=[layer])[layer].cpu()
+            yield chunk, hidden, mask
+            bar.update(len(chunk))
+    finally:
+        bar.close()
+
+
+def _pool(hidden: "torch.Tensor", mask: "torch.Tensor") -> "torch.Tensor":
+    """Mean over real tokens, leaving out position 0 (the attention sink) when there are others."""
+    weights = mask.clone().float()
+    longer = mask.sum(1) > 1
+    weights[longer, 0] = 0.0
+    return (hidden * weights[..., None]).sum(1) / weights.sum(1, keepdim=True).clamp(min=1.0)
+
+
+def _empty_texts(texts: Sequence[str]) -> None:
+    empty = [i for i, t in enumerate(texts) if not t.strip()]
+    if len(empty) == len(texts):
+        raise ValueError("Every document is empty; there is nothing to encode.")
+
+
+# -- semantic ------------------------------------------------------------------------
+
+
+@dataclass
+class SemanticIndex:
+    """Centred, L2-normalised document embeddings of one dataset at one layer.
+
+    ``built`` is True when this call computed the embeddings, False when they were
+    read from the cache.
+    """
+
+    folder: Path
+    layer: int
+    embeddings: np.ndarray  # [n_docs, d] float16, unit norm after centring
+    mean: np.ndarray        # [d] float32, the corpus mean removed before normalising
+    built: bool
+
+    def scores(self, query_vectors: np.ndarray) -> np.ndarray:
+        """Cosine similarities ``[n_queries, n_docs]`` of raw pooled query vectors."""
+        q = query_vectors.astype(np.float32) - self.mean
+        q /= np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), 1e-8)
+        return q @ self.embeddings.astype(np.float32).T
+
+
+def _default_layer(bench: "Workbench", layer: Any) -> int:
+    from ..residual import check_layer
+
+    return bench.n_layers // 2 if layer is None else check_layer(bench, layer)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[-60:] or "model"
+
+
+def semantic_index(bench: "Workbench", dataset: Dataset, *, layer: int | None = None, field: str | None = None,
+                   max_tokens: int = MAX_TOKENS, batch_size: int = 16, progress: bool = True,
+                   cancel: threading.Event | None = None) -> SemanticIndex:
+    """The semantic index of a dataset at a layer: built once, then read from ``cache_dir()``.
+
+    Each document is embedded as the mean of the model's hidden states after
+    ``layer`` over its tokens (the first token left out: the attention sink's
+    outsized activations would dominate every mean). The corpus mean is subtracted and
+    the result L2-normalised, so cosine similarity measures what sets documents apart
+    rather than what all of them share.
+
+    Examples
+    --------
+    >>> index = semantic_index(bench, wb.corpora.demo_training_corpus())   # doctest: +SKIP
+    >>> index.embeddings.shape, index.built                                 # doctest: +SKIP
+    """
+    import hashlib
+
+    layer = _default_layer(bench, layer)
+    texts = dataset.texts(bench, field=field)
+    _empty_texts(texts)
+    key = hashlib.sha256(json.dumps([INDEX_VERSION, bench.model_name, layer, dataset.digest, field, max_tokens,
+                                     str(bench.model._module.dtype)]).encode()).hexdigest()[:16]
+    folder = models.cache_dir() / "search_index" / f"{_safe(bench.model_name)}-{layer}-{dataset.digest}-{key[:8]}"
+    built = []
+
+    def build(tmp: Path) -> None:
+        vectors = embed_texts(bench, texts, layer=layer, max_tokens=max_tokens, batch_size=batch_size,
+                              progress=progress, cancel=cancel, description="building search index")
+        mean = vectors.mean(0)
+        centred = vectors - mean
+        centred /= np.maximum(np.linalg.norm(centred, axis=-1, keepdims=True), 1e-8)
+        np.save(tmp / "embeddings.npy", centred.astype(np.float16))
+        np.save(tmp / "mean.npy", mean.astype(np.float32))
+        (tmp / "about.json").write_text(json.dumps({
+            "model": bench.model_name, "layer": layer, "dataset": dataset.source, "digest": dataset.digest,
+            "documents": len(texts), "field": field, "max_tokens": max_tokens, "pooling": "mean, position 0 left out",
+        }))
+        built.append(True)
+
+    models.ensure_converted(folder, build, source={"search_index": key})
+    embeddings = np.load(folder / "embeddings.npy")
+    if embeddings.shape[0] != len(texts):  # pragma: no cover - a digest collision
+        raise RuntimeError(f"The cached index at {folder} has {embeddings.shape[0]} rows for {len(texts)} documents; "
+                           "delete the folder to rebuild it.")
+    return SemanticIndex(folder, layer, embeddings, np.load(folder / "mean.npy"), bool(built))
+
+
+def embed_texts(bench: "Workbench", texts: Sequence[str], *, layer: int, max_tokens: int = MAX_TOKENS,
+                batch_size: int = 16, progress: bool = False, cancel: threading.Event | None = None,
+                description: str = "embedding") -> np.ndarray:
+    """Mean-pooled hidden states after ``layer`` (position 0 left out), ``[n, d]`` float32, unnormalised."""
+    encoded = _tokenize(bench, texts, max_tokens)
+    out = np.zeros((len(texts), bench.hidden_size), dtype=np.float32)
+    for chunk, hidden, mask in _hidden_batches(bench, encoded, layer, batch_size=batch_size, progress=progress,
+                                               cancel=cancel, description=description):
+        out[chunk] = _pool(hidden, mask).numpy()
+    return out
+
+
+def _semantic_search(bench: "Workbench", dataset: Dataset, query: Any, *, k: int | None, field: str | None,
+                     layer: int | None, **options: Any) -> SearchResult:
+    if not isinstance(query, str):
+        raise ValueError(f"A semantic query is a text, not {type(query).__name__}.")
+    if not query.strip():
+        raise ValueError("The query is empty: describe what you are looking for.")
+    index = semantic_index(bench, dataset, layer=layer, field=field, **options)
+    texts = dataset.texts(bench, field=field)
+    vector = embed_texts(bench, [query], layer=index.layer, max_tokens=options["max_tokens"])
+    scores = index.scores(vector)[0]
+    order = np.argsort(-scores, kind="stable")[: k or len(scores)]
+    rows = [_result_row(rank, dataset, int(r), texts[r], float(scores[r]), 0, [])
+            for rank, r in enumerate(order, 1)]
+    summary = {"documents": len(texts), "index": "built" if index.built else "cached"}
+    return SearchResult("semantic", query, _frame(rows), summary,
+                        {"layer": index.layer, "field": field, "k": k, "index_folder": str(index.folder)})
+
+
+# -- feature -------------------------------------------------------------------------
+
+
+def _feature_search(bench: "Workbench", dataset: Dataset, query: Any, *, k: int | None, field: str | None,
+                    sae: str | None, max_tokens: int, batch_size: int, progress: bool,
+                    cancel: threading.Event | None, top_tokens: int = 8) -> SearchResult:
+    from .. import saes
+
+    entry = bench.saes.get(sae)
+    latent = saes.check_latent(query, entry.d_sae)
+    texts = dataset.texts(bench, field=field)
+    _empty_texts(texts)
+    encoded = _tokenize(bench, texts, max_tokens)
+    best = np.zeros(len(texts), dtype=np.float32)
+    firing: dict[int, list[tuple[float, int]]] = {}
+    for chunk, hidden, mask in _hidden_batches(bench, encoded, entry.layer, batch_size=batch_size,
+                                               progress=progress, cancel=cancel,
+                                               description=f"latent {latent} over documents"):
+        acts = saes.encode(entry.sae, hidden.reshape(-1, hidden.shape[-1]))[:, latent]
+        acts = acts.view(hidden.shape[0], hidden.shape[1]) * mask
+        acts[:, 0] = 0.0  # the attention sink: its outsized activations are not the document's content
+        for j, i in enumerate(chunk):
+            values = acts[j]
+            best[i] = float(values.max())
+            fired = (values > 0).nonzero().flatten().tolist()
+            if fired:
+                firing[i] = sorted(((float(values[p]), p) for p in fired), reverse=True)
+    order = [int(i) for i in np.argsort(-best, kind="stable") if best[i] > 0]
+    decode = bench.tokenizer.decode
+    rows = []
+    for rank, i in enumerate(order[:k] if k else order, 1):
+        strongest = firing[i][:top_tokens]
+        tokens = [(decode([encoded[i]["ids"][p]]), v) for v, p in strongest]
+        offsets = encoded[i]["offsets"]
+        spans = sorted((int(offsets[p][0]), int(offsets[p][1])) for _, p in strongest) if offsets else []
+        spans = [s for s in spans if s[1] > s[0]]
+        top_span = [(int(offsets[strongest[0][1]][0]), int(offsets[strongest[0][1]][1]))] if offsets else []
+        row = _result_row(rank, dataset, i, texts[i], float(best[i]), len(firing[i]), spans, tokens)
+        row["snippet"] = snippet(texts[i], top_span)[0]
+        rows.append(row)
+    summary = {"documents": len(texts), "documents_firing": len(order),
+               "tokens_firing": sum(len(v) for v in firing.values())}
+    return SearchResult("feature", latent, _frame(rows), summary,
+                        {"sae": entry.name, "layer": entry.layer, "latent": latent, "field": field, "k": k,
+                         "max_tokens": max_tokens})
