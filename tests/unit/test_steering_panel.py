@@ -21,17 +21,17 @@ def bench_with_vector(tiny_bench):
 
 
 def test_sliders_for_registered_vectors(bench_with_vector):
-    panel = wb.SteeringPanel(bench_with_vector, "Hello", n=2, max_new_tokens=6, seed=3)
+    panel = wb.SteeringPanel(bench_with_vector, "Hello", vectors=["random"], n=2, max_new_tokens=6, seed=3)
     assert [v["name"] for v in panel.vectors] == ["random"] and panel.coefficients == {"random": 0.0}
     assert panel.vectors[0]["layer"] == 0 and panel.vectors[0]["scale"] > 0
-    with pytest.raises(KeyError, match="registered: random"):
+    with pytest.raises(KeyError, match="No vector named .nope.; registered: .*random"):
         panel.add_vector("nope")
     with pytest.raises(ValueError, match="finite number"):
         panel.add_vector("random", float("nan"))
 
 
 def test_coefficient_zero_shows_the_unsteered_samples(bench_with_vector):
-    panel = wb.SteeringPanel(bench_with_vector, "Hello", n=2, max_new_tokens=6, seed=3)
+    panel = wb.SteeringPanel(bench_with_vector, "Hello", vectors=["random"], n=2, max_new_tokens=6, seed=3)
     panel.resample(wait=True, timeout=60)
     assert panel.error == ""
     cmp = panel.comparison
@@ -43,7 +43,7 @@ def test_coefficient_zero_shows_the_unsteered_samples(bench_with_vector):
 
 
 def test_moving_a_slider_resamples_steered_on_the_same_seed(bench_with_vector):
-    panel = wb.SteeringPanel(bench_with_vector, "Hello", n=2, max_new_tokens=8, seed=5)
+    panel = wb.SteeringPanel(bench_with_vector, "Hello", vectors=["random"], n=2, max_new_tokens=8, seed=5)
     panel.resample(wait=True, timeout=60)
     base = panel.comparison.unsteered
     panel.coefficients = {"random": 4.0}  # what the front-end does when a slider is released
@@ -64,7 +64,7 @@ def test_moving_a_slider_resamples_steered_on_the_same_seed(bench_with_vector):
 
 
 def test_a_new_slider_position_cancels_the_run_still_going(bench_with_vector):
-    panel = wb.SteeringPanel(bench_with_vector, "Hello", n=2, max_new_tokens=2000, temperature=0.0, seed=1)
+    panel = wb.SteeringPanel(bench_with_vector, "Hello", vectors=["random"], n=2, max_new_tokens=2000, temperature=0.0, seed=1)
     started = threading.Event()
     panel.observe(lambda change: change["new"].get("step", 0) > 2 and started.set(), "progress")
     panel.coefficients = {"random": 1.0}
@@ -77,7 +77,7 @@ def test_a_new_slider_position_cancels_the_run_still_going(bench_with_vector):
 
 
 def test_bad_settings_are_shown_and_nothing_runs(bench_with_vector):
-    panel = wb.SteeringPanel(bench_with_vector, "Hello", n=2, max_new_tokens=4, seed=1)
+    panel = wb.SteeringPanel(bench_with_vector, "Hello", vectors=["random"], n=2, max_new_tokens=4, seed=1)
     with pytest.raises(ValueError, match="positions"):
         panel.positions = "middle"
         panel.resample()
