@@ -207,3 +207,28 @@ def test_box_saves_attacks_to_the_library(box, tmp_path):
     assert (tmp_path / "attacks.json").is_file()
     with pytest.raises(ValueError, match="kind must be one of"):
         box.save_attack("x", "bogus", "y")
+
+
+def test_a_panel_request_while_another_panel_runs_is_refused_not_blocked(box, tiny_bench):
+    from workbench.widgets._runs import ModelBusy, model_lock
+
+    box.run(wait=True, timeout=60)
+    lock = model_lock(tiny_bench)
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold():
+        with lock:
+            held.set()
+            release.wait(30)
+
+    worker = threading.Thread(target=hold)
+    worker.start()
+    held.wait(5)
+    try:
+        with pytest.raises(ModelBusy, match="press its Cancel"):
+            box.to_panel("assistant", 0)
+    finally:
+        release.set()
+        worker.join(5)
+    assert box.to_panel("assistant", 0)["tokens"] > 0

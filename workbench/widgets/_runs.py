@@ -16,26 +16,49 @@ runs of all widgets over the same Workbench.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from typing import Any, Callable
 
-__all__ = ["BackgroundRun", "RunInProgress", "model_lock"]
+__all__ = ["BackgroundRun", "ModelBusy", "RunInProgress", "model_lock", "model_free"]
 
 _log = logging.getLogger(__name__)
-_locks: "weakref.WeakKeyDictionary[Any, threading.Lock]" = weakref.WeakKeyDictionary()
+_locks: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
 _locks_guard = threading.Lock()
 
 
-def model_lock(bench: Any) -> threading.Lock:
-    """The lock that widgets hold while they run the model of ``bench``."""
+def model_lock(bench: Any) -> Any:
+    """The (re-entrant) lock that widgets hold while they run the model of ``bench``."""
     with _locks_guard:
         lock = _locks.get(bench)
         if lock is None:
-            lock = _locks[bench] = threading.Lock()
+            lock = _locks[bench] = threading.RLock()
         return lock
+
+
+class ModelBusy(RuntimeError):
+    """Another widget's run holds the model."""
+
+
+@contextlib.contextmanager
+def model_free(bench: Any) -> Iterator[None]:
+    """Hold the model for a quick request on the kernel's main thread, or refuse at once.
+
+    Waiting would block the kernel's main thread behind a long run, and with it the
+    Cancel button that could end that run; so a busy model raises :class:`ModelBusy`
+    naming the way out instead.
+    """
+    lock = model_lock(bench)
+    if not lock.acquire(blocking=False):
+        raise ModelBusy("The model is busy with another panel's run: wait for it to finish or press its Cancel.")
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class RunInProgress(RuntimeError):
@@ -79,7 +102,7 @@ class BackgroundRun:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self, work: Callable[[threading.Event, Callable[[int, int], None]], Any], *,
-              replace: bool = False, lock: threading.Lock | None = None) -> None:
+              replace: bool = False, lock: Any = None) -> None:
         """Run ``work(cancel_event, progress)`` in a worker thread.
 
         With ``replace`` a run still going is cancelled and awaited first (it stops

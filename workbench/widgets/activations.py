@@ -18,6 +18,7 @@ import traitlets
 
 from ._base import STATIC, WorkbenchWidget, request
 from ._buffers import to_buffer
+from ._runs import model_free
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..session import Workbench
@@ -73,7 +74,8 @@ class ActivationPanel(WorkbenchWidget):
 
     def show(self, text: Any) -> "TokenActivations":
         """Run ``text`` (a string or a conversation) and display it."""
-        acts = self.bench.activations(text, sae=self._sae_name, k=self.k)
+        with model_free(self.bench):
+            acts = self.bench.activations(text, sae=self._sae_name, k=self.k)
         self._acts = acts
         with self.hold_sync():
             self.text = acts.text
@@ -93,7 +95,8 @@ class ActivationPanel(WorkbenchWidget):
     def _stats(self):
         if not self.sae:
             return None
-        return self.bench.feature_stats(self.sae, progress=False)
+        with model_free(self.bench):
+            return self.bench.feature_stats(self.sae, progress=False)
 
     # -- requests from the front-end -----------------------------------------------
 
@@ -141,7 +144,9 @@ class ActivationPanel(WorkbenchWidget):
     @request
     def lens(self) -> dict:
         """The logit-lens grid: top token and probability per layer and position."""
-        lens = self._require().lens
+        acts = self._require()
+        with model_free(self.bench):
+            lens = acts.lens
         return {
             "layers": lens.layers,
             "ids": to_buffer(lens.token_ids[:, :, 0]),

@@ -353,8 +353,7 @@ class AttackBox(WorkbenchWidget):
         """Show a sample (its prompt and continuation) in the activation panel."""
         samples, index = self._sample(key, int(index))
         panel = self.panel
-        with model_lock(self.bench):
-            panel.show(samples.prompt + samples.texts[index])
+        panel.show(samples.prompt + samples.texts[index])
         panel.layout.display = None
         return panel
 
@@ -399,8 +398,6 @@ class AttackBox(WorkbenchWidget):
     @request
     def to_panel(self, key: str, index: int) -> dict:
         """Send a sample to the activation panel."""
-        if self._runs.running:
-            raise ValueError("Wait for the run to end (or Cancel it) before opening activations.")
         panel = self.send_to_panel(key, index)
         return {"tokens": len(panel.tokens), "own_panel": self._panel is None}
 
