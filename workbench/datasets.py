@@ -193,7 +193,13 @@ class Dataset:
                             chat_template=bench.chat_template).text for messages in conversations]
 
     def conversations(self, *, field: str | None = None) -> list:
-        """Per row: the text (``text`` rows) or the list of messages (chat and preference rows)."""
+        """Per row: the text (``text`` rows) or the list of messages (chat and preference rows).
+
+        Examples
+        --------
+        >>> Dataset.load([{"prompt": "Hi", "chosen": "Hello!", "rejected": "No."}]).conversations(field="rejected")
+        [[{'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'No.'}]]
+        """
         if self.kind == "text":
             if field not in (None, "text"):
                 raise ValueError(f"A text dataset has no field {field!r}; leave field unset.")
@@ -212,7 +218,13 @@ class Dataset:
         return out
 
     def to_pandas(self) -> "pd.DataFrame":
-        """One row per dataset row: ``id``, ``line`` and the kind's fields."""
+        """One row per dataset row: ``id``, ``line`` and the kind's fields.
+
+        Examples
+        --------
+        >>> list(Dataset.load(["a text"]).to_pandas().columns)
+        ['id', 'line', 'text']
+        """
         import pandas as pd
 
         columns = {"text": ["text"], "chat": ["messages"], "preference": list(PREFERENCE_FIELDS)}[self.kind]

@@ -144,6 +144,10 @@ def test_feature_mode_finds_top_activating_documents(tiny_bench, data, trained):
     assert all(0 <= a < b <= len(text) for a, b in fox["spans"])
     assert fox["tokens"][0][0].strip() in {text[a:b].strip() for a, b in fox["spans"]}
     assert result.summary["documents_firing"] == len(frame)
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(data_search.SearchCancelled, match="cancelled after 0 of 5"):
+        tiny_bench.search(data, latent, mode="feature", sae="tiny", cancel=cancel, progress=False)
     # numpy ints are accepted as latents
     assert tiny_bench.search(data, np.int64(latent), mode="feature", sae="tiny", progress=False).ids == result.ids
 

@@ -1,6 +1,7 @@
 """Training-data search: keyword, regex, semantic and SAE-feature retrieval over a dataset.
 
->>> data = wb.corpora.demo_training_corpus()                          # doctest: +SKIP
+>>> from workbench.corpora import demo_training_corpus
+>>> data = demo_training_corpus()
 >>> bench.search(data, "chocolate").to_pandas()                       # doctest: +SKIP
 >>> bench.search(data, r"reward models? (rate|prefer)", mode="regex")  # doctest: +SKIP
 >>> bench.search(data, "graders that like cocoa", mode="semantic")    # doctest: +SKIP
@@ -74,6 +75,12 @@ class SearchResult:
     settings: dict = field(default_factory=dict)
 
     def to_pandas(self) -> "pd.DataFrame":
+        """A copy of the results table.
+
+        Examples
+        --------
+        >>> bench.search(data, "chocolate").to_pandas()[["rank", "id", "count", "snippet"]]  # doctest: +SKIP
+        """
         return self.frame.copy()
 
     @property
@@ -139,7 +146,7 @@ def search(
 
     Examples
     --------
-    >>> hits = search(bench, wb.corpora.demo_training_corpus(), ["chocolate", "reward model"])  # doctest: +SKIP
+    >>> hits = search(bench, demo_training_corpus(), ["chocolate", "reward model"])  # doctest: +SKIP
     >>> hits.summary["documents_matched"], hits.frame[["id", "count", "snippet"]]              # doctest: +SKIP
     """
     if mode not in MODES:
@@ -326,7 +333,7 @@ def _safe(name: str) -> str:
 
 def semantic_index(bench: "Workbench", dataset: Dataset, *, layer: int | None = None, field: str | None = None,
                    max_tokens: int = MAX_TOKENS, batch_size: int = 16, progress: bool = True,
-                   cancel: threading.Event | None = None) -> SemanticIndex:
+                   cancel: threading.Event | None = None, texts: Sequence[str] | None = None) -> SemanticIndex:
     """The semantic index of a dataset at a layer: built once, then read from ``cache_dir()``.
 
     Each document is embedded as the mean of the model's hidden states after
@@ -337,13 +344,13 @@ def semantic_index(bench: "Workbench", dataset: Dataset, *, layer: int | None = 
 
     Examples
     --------
-    >>> index = semantic_index(bench, wb.corpora.demo_training_corpus())   # doctest: +SKIP
+    >>> index = semantic_index(bench, demo_training_corpus())               # doctest: +SKIP
     >>> index.embeddings.shape, index.built                                 # doctest: +SKIP
     """
     import hashlib
 
     layer = _default_layer(bench, layer)
-    texts = dataset.texts(bench, field=field)
+    texts = dataset.texts(bench, field=field) if texts is None else texts
     _empty_texts(texts)
     key = hashlib.sha256(json.dumps([INDEX_VERSION, bench.model_name, layer, dataset.digest, field, max_tokens,
                                      str(bench.model._module.dtype)]).encode()).hexdigest()[:16]
@@ -375,7 +382,13 @@ def semantic_index(bench: "Workbench", dataset: Dataset, *, layer: int | None = 
 def embed_texts(bench: "Workbench", texts: Sequence[str], *, layer: int, max_tokens: int = MAX_TOKENS,
                 batch_size: int = 16, progress: bool = False, cancel: threading.Event | None = None,
                 description: str = "embedding") -> np.ndarray:
-    """Mean-pooled hidden states after ``layer`` (position 0 left out), ``[n, d]`` float32, unnormalised."""
+    """Mean-pooled hidden states after ``layer`` (position 0 left out), ``[n, d]`` float32, unnormalised.
+
+    Examples
+    --------
+    >>> embed_texts(bench, ["a recipe with chocolate"], layer=15).shape      # doctest: +SKIP
+    (1, 576)
+    """
     encoded = _tokenize(bench, texts, max_tokens)
     out = np.zeros((len(texts), bench.hidden_size), dtype=np.float32)
     for chunk, hidden, mask in _hidden_batches(bench, encoded, layer, batch_size=batch_size, progress=progress,
@@ -390,8 +403,8 @@ def _semantic_search(bench: "Workbench", dataset: Dataset, query: Any, *, k: int
         raise ValueError(f"A semantic query is a text, not {type(query).__name__}.")
     if not query.strip():
         raise ValueError("The query is empty: describe what you are looking for.")
-    index = semantic_index(bench, dataset, layer=layer, field=field, **options)
     texts = dataset.texts(bench, field=field)
+    index = semantic_index(bench, dataset, layer=layer, field=field, texts=texts, **options)
     vector = embed_texts(bench, [query], layer=index.layer, max_tokens=options["max_tokens"])
     scores = index.scores(vector)[0]
     order = np.argsort(-scores, kind="stable")[: k or len(scores)]
