@@ -161,5 +161,7 @@ def test_search_chat_and_preference_datasets(tiny_bench):
     prefs = read_dataset([{"prompt": "Dessert?", "chosen": "Fruit.", "rejected": "Chocolate."}])
     assert len(tiny_bench.search(prefs, "chocolate")) == 0
     assert len(tiny_bench.search(prefs, "chocolate", field="rejected")) == 1
-    # a path or list is loaded on the way
+    # a path or list is loaded on the way; dataset text is escaped in the notebook view
+    markup = tiny_bench.search(["<script>alert('fox')</script>"], "fox")._repr_html_()
+    assert "<script>" not in markup and "&lt;script&gt;" in markup
     assert tiny_bench.search(["a fox", "a dog"], "fox").ids == ["0"]

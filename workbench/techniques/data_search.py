@@ -90,9 +90,20 @@ class SearchResult:
     def __len__(self) -> int:
         return len(self.frame)
 
+    def _repr_html_(self) -> str:
+        # dataset text is untrusted: pandas escapes every cell (escape=True is its default)
+        shown = self.frame[["rank", "id", "score", "count", "snippet"]]
+        return f"<p>{_escape(repr(self))}</p>" + shown.to_html(index=False, escape=True)
+
     def __repr__(self) -> str:
         facts = ", ".join(f"{k}={v}" for k, v in self.summary.items() if not isinstance(v, (list, dict)))
         return f"SearchResult({self.mode}, {self.query!r}: {len(self.frame)} results; {facts})"
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
 
 
 def search(
@@ -125,7 +136,8 @@ def search(
     k : int or None
         Results kept (``None``: every document that matches or fires).
     field : str, optional
-        For a preference dataset: search ``"chosen"`` (default), ``"rejected"`` or
+        Conversations are searched as the chat template renders them (role markers
+        included; spans index into that text). For a preference dataset: search ``"chosen"`` (default), ``"rejected"`` or
         ``"prompt"`` (each rendered with its prompt through the chat template).
     layer : int, optional
         ``semantic``: the layer whose hidden states embed the texts (default: the middle one).
