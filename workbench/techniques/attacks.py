@@ -56,7 +56,12 @@ def group_samples(samples: sampling.Samples, *, similarity: float = 0.9) -> "pd.
     return pd.DataFrame(rows).sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _compile(patterns: Iterable[str], regex: bool) -> list[tuple[str, re.Pattern]]:
+def compile_patterns(patterns: Iterable[str], regex: bool) -> list[tuple[str, re.Pattern]]:
+    """``(pattern, compiled)`` pairs, case-insensitive; literal text unless ``regex``.
+
+    The one matcher behind keyword counts, the attack box's highlights and data search;
+    a bad regex raises ``ValueError`` naming it.
+    """
     compiled = []
     for pattern in patterns:
         if not isinstance(pattern, str) or not pattern:
@@ -75,7 +80,7 @@ def find_matches(samples: sampling.Samples, patterns: Iterable[str], *, regex: b
     Spans index into the sample's completion (prefill included) when
     ``include_prefill``, else into its continuation. Case-insensitive.
     """
-    compiled = _compile(patterns, regex)
+    compiled = compile_patterns(patterns, regex)
     texts = samples.completions if include_prefill else samples.texts
     return [sorted((m.start(), m.end(), name) for name, rx in compiled for m in rx.finditer(text)) for text in texts]
 
@@ -89,7 +94,7 @@ def keyword_counts(samples: sampling.Samples, patterns: Iterable[str], *, regex:
     """
     import pandas as pd
 
-    compiled = _compile(patterns, regex)
+    compiled = compile_patterns(patterns, regex)
     texts = samples.completions if include_prefill else samples.texts
     rows = []
     for name, rx in compiled:

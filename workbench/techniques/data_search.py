@@ -181,7 +181,7 @@ def search(
 
 
 def _patterns(query: Any, regex: bool) -> list[tuple[str, re.Pattern]]:
-    from .attacks import _compile
+    from .attacks import compile_patterns
 
     patterns = [query] if isinstance(query, str) else query
     if not isinstance(patterns, (list, tuple)) or not patterns:
@@ -189,7 +189,7 @@ def _patterns(query: Any, regex: bool) -> list[tuple[str, re.Pattern]]:
         raise ValueError(f"query must be a non-empty string or a list of {what}, not {query!r}.")
     if any(isinstance(p, str) and not p.strip() for p in patterns):
         raise ValueError("The query is empty: type a word or phrase to search for.")
-    return _compile(patterns, regex)
+    return compile_patterns(patterns, regex)
 
 
 def _pattern_search(bench: "Workbench", dataset: Dataset, query: Any, *, regex: bool, k: int | None,
