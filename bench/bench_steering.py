@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--items", type=int, default=6, help="alignment and helpfulness items per sweep")
+    parser.add_argument("--only", choices=["generation", "sweep"], help="run one of the two measurements")
     args = parser.parse_args()
 
     import workbench as wb
@@ -44,8 +45,11 @@ def main() -> None:
         assert all(len(ids) == args.tokens for ids in out.token_ids)
         return out
 
-    steered = compare(lambda: sample(steer={"sycophancy": 0.3}), lambda: sample(), args.repeats)
-    steered["target"] = 1.15
+    rows = {}
+    if args.only != "sweep":
+        steered = compare(lambda: sample(steer={"sycophancy": 0.3}), lambda: sample(), args.repeats)
+        steered["target"] = 1.15
+        rows[f"steered_vs_unsteered_n{args.n}_{args.tokens}tok"] = steered
 
     vector = bench.vectors["sycophancy"]
     alignment = sweep.alignment_score("sycophancy", limit=args.items)
@@ -56,13 +60,12 @@ def main() -> None:
         helpfulness(bench, vector, coefficients, batch_size=64)
 
     eight = [-1.0, -0.6, -0.3, -0.1, 0.1, 0.3, 0.6, 1.0]
-    swept = compare(lambda: run(eight), lambda: run([0.3]), args.repeats)
-    swept["target"] = 3.0
+    if args.only != "generation":
+        swept = compare(lambda: run(eight), lambda: run([0.3]), args.repeats)
+        swept["target"] = 3.0
+        rows[f"sweep_8_coefficients_vs_1_{args.items}items"] = swept
 
-    report("steering", {
-        f"steered_vs_unsteered_n{args.n}_{args.tokens}tok": steered,
-        f"sweep_8_coefficients_vs_1_{args.items}items": swept,
-    })
+    report(f"steering_{args.only}" if args.only else "steering", rows)
 
 
 if __name__ == "__main__":
