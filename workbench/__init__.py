@@ -26,6 +26,7 @@ _EXPORTS = {
     "ModelUnavailableError": "workbench.models",
     "RenderedPrompt": "workbench.chat",
     "Samples": "workbench.techniques.sampling",
+    "SearchPanel": "workbench.widgets.search",
     "SearchResult": "workbench.techniques.data_search",
     "SteeringPanel": "workbench.widgets.steering",
     "SteeringComparison": "workbench.techniques.steering",
@@ -47,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .techniques.data_search import SearchResult
     from .widgets.activations import ActivationPanel
     from .widgets.attacks import AttackBox
+    from .widgets.search import SearchPanel
     from .widgets.steering import SteeringPanel
     from .models import ModelUnavailableError, cache_dir
     from .session import Workbench

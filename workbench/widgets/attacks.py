@@ -24,6 +24,7 @@ import traitlets
 from .. import chat
 from ..techniques import attacks
 from ._base import STATIC, WorkbenchWidget, request
+from ._links import ActivationLink
 from ._runs import BackgroundRun, model_lock
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,7 +48,7 @@ def _patterns(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-class AttackBox(WorkbenchWidget):
+class AttackBox(ActivationLink, WorkbenchWidget):
     """Prefill attacks and persona sampling over one conversation, with Run and Cancel.
 
     Parameters
@@ -113,7 +114,6 @@ class AttackBox(WorkbenchWidget):
         self.bench = bench
         self._samples: dict[str, Samples] = {}
         self._panel = panel
-        self._own_panel: ActivationPanel | None = None
         self.picked: list[dict] = []
         self._runs = BackgroundRun(on_progress=self._on_progress, on_done=self._on_done,
                                    on_error=self._on_error)
@@ -337,32 +337,10 @@ class AttackBox(WorkbenchWidget):
             shell.user_ns[name] = value
         return value
 
-    @property
-    def panel(self) -> "ActivationPanel":
-        """The activation panel that "activations" sends samples to."""
-        if self._panel is not None:
-            return self._panel
-        if self._own_panel is None:
-            from .activations import ActivationPanel
-
-            self._own_panel = ActivationPanel(self.bench)
-            self._own_panel.layout.display = "none"
-        return self._own_panel
-
     def send_to_panel(self, key: str, index: int) -> "ActivationPanel":
         """Show a sample (its prompt and continuation) in the activation panel."""
         samples, index = self._sample(key, int(index))
-        panel = self.panel
-        panel.show(samples.prompt + samples.texts[index])
-        panel.layout.display = None
-        return panel
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        if self._panel is not None:
-            return super()._repr_mimebundle_(**kwargs)
-        import ipywidgets
-
-        return ipywidgets.VBox([self, self.panel])._repr_mimebundle_(**kwargs)
+        return self._show_in_panel(samples.prompt + samples.texts[index])
 
     # -- the attack library ----------------------------------------------------------
 

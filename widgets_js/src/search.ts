@@ -1,0 +1,221 @@
+// The data-search panel (workbench/widgets/search.py): a search box, a mode switch,
+// results with their matches highlighted; "activations" opens a document in the
+// activation panel. Dataset text is untrusted: it goes in with textContent only.
+import { clearError, h, showError } from "./lib/dom";
+import { createRequester } from "./lib/rpc";
+import type { AnyModel, AnyWidget } from "./lib/types";
+
+interface ResultRow {
+  rank: number;
+  id: string;
+  row: number;
+  score: number;
+  count: number;
+  text: string;
+  spans: [number, number][];
+  tokens: [string, number][];
+}
+
+interface State {
+  query: string;
+  mode: string;
+  k: number;
+  dataset_name: string;
+  running: boolean;
+  status: string;
+  error: string;
+  results: ResultRow[];
+  summary: Record<string, number | string>;
+}
+
+const MODES: [string, string][] = [
+  ["keyword", "Keyword"],
+  ["regex", "Regex"],
+  ["semantic", "Semantic"],
+  ["feature", "SAE feature"],
+];
+const PLACEHOLDER: Record<string, string> = {
+  keyword: "words to find, one per line",
+  regex: "regular expressions, one per line",
+  semantic: "describe what you are looking for",
+  feature: "an SAE latent id, e.g. 1996",
+};
+
+const STYLE = `
+.wb-search { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
+.wb-search .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+.wb-search textarea { flex: 1; min-height: 2.2em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
+.wb-search .wb-modes button { border: 1px solid #bbb; background: #f6f6f6; padding: 2px 8px; cursor: pointer; }
+.wb-search .wb-modes button.active { background: #3465a4; color: white; border-color: #3465a4; }
+.wb-search .wb-result { border-top: 1px solid #eee; padding: 4px 0; display: flex; gap: 8px; align-items: flex-start; }
+.wb-search .wb-doc { flex: 1; white-space: pre-wrap; word-break: break-word; max-height: 9em; overflow: auto;
+  font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
+.wb-search mark.wb-hit { background: rgba(255, 200, 0, 0.6); color: inherit; }
+.wb-search .wb-meta { color: #777; font-size: 11px; white-space: nowrap; }
+.wb-search .wb-tokens { color: #555; font-size: 11px; }
+.wb-search .wb-muted { color: #777; }
+.wb-search .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
+.wb-search input[type=number] { width: 4.5em; }
+`;
+
+function highlighted(text: string, spans: [number, number][]): Node[] {
+  const sorted = [...spans].sort((a, b) => a[0] - b[0]);
+  const nodes: Node[] = [];
+  let at = 0;
+  for (const [a, b] of sorted) {
+    const start = Math.max(at, Math.min(text.length, a));
+    const end = Math.max(start, Math.min(text.length, b));
+    if (start > at) nodes.push(document.createTextNode(text.slice(at, start)));
+    if (end > start) nodes.push(h("mark", { class: "wb-hit", text: text.slice(start, end) }));
+    at = Math.max(at, end);
+  }
+  if (at < text.length) nodes.push(document.createTextNode(text.slice(at)));
+  return nodes;
+}
+
+const widget: AnyWidget<State> = {
+  render({ model, el }) {
+    const m = model as AnyModel<State>;
+    const request = createRequester(model, { timeoutMs: 600_000 });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const flush = () => {
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        timer = undefined;
+        m.save_changes();
+      }
+    };
+
+    const query = h("textarea", { class: "wb-query", attrs: { rows: 1, "aria-label": "search query" } });
+    query.value = m.get("query");
+    const modeButtons = MODES.map(([key, label]) => {
+      const b = h("button", { class: "wb-mode", text: label, attrs: { "data-mode": key } });
+      b.addEventListener("click", () => {
+        m.set("mode", key);
+        m.save_changes();
+      });
+      return b;
+    });
+    const k = h("input", { class: "wb-k", attrs: { type: "number", min: 1, step: 1, "aria-label": "results" } });
+    k.value = String(m.get("k"));
+    const go = h("button", { class: "wb-go", text: "Search" });
+    const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
+    const status = h("span", { class: "wb-status wb-muted" });
+    const list = h("div", { class: "wb-results" });
+    const root = h("div", { class: "wb-search" }, [
+      h("style", { text: STYLE }),
+      h("div", { class: "wb-row" }, [h("b", { text: "Data search" }), h("span", { class: "wb-dataset wb-muted", text: m.get("dataset_name") })]),
+      h("div", { class: "wb-row wb-modes" }, [...modeButtons, h("label", { text: "results" }, [k])]),
+      h("div", { class: "wb-row" }, [query, go, cancel]),
+      status,
+      list,
+    ]);
+
+    query.addEventListener("input", () => {
+      m.set("query", query.value);
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(flush, 300);
+    });
+    query.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        go.click();
+      }
+    });
+    k.addEventListener("change", () => {
+      const value = Number(k.value);
+      if (!Number.isInteger(value) || value < 1) {
+        showError(root, `results must be a whole number >= 1, not ${JSON.stringify(k.value)}.`);
+        return;
+      }
+      clearError(root);
+      m.set("k", value);
+      m.save_changes();
+    });
+    go.addEventListener("click", async () => {
+      clearError(root);
+      flush();
+      try {
+        await request("run");
+      } catch (err) {
+        showError(root, err);
+      }
+    });
+    cancel.addEventListener("click", async () => {
+      try {
+        await request("stop");
+      } catch (err) {
+        showError(root, err);
+      }
+    });
+
+    const drawMode = () => {
+      const mode = m.get("mode");
+      for (const b of modeButtons) b.classList.toggle("active", b.dataset.mode === mode);
+      query.placeholder = PLACEHOLDER[mode] ?? "";
+    };
+    const drawResults = () => {
+      const rows = m.get("results") ?? [];
+      list.replaceChildren(
+        ...rows.map((r) => {
+          const open = h("button", { class: "wb-to-panel", text: "activations", title: "open this document in the activation panel" });
+          open.addEventListener("click", async () => {
+            clearError(root);
+            open.textContent = "…";
+            try {
+              await request("to_panel", { rank: r.rank });
+              open.textContent = "activations ✓";
+            } catch (err) {
+              open.textContent = "activations";
+              showError(root, err);
+            }
+          });
+          return h("div", { class: "wb-result", attrs: { "data-rank": r.rank, "data-id": r.id } }, [
+            h("span", { class: "wb-meta", text: `#${r.rank} · ${r.id}`, title: `row ${r.row}` }),
+            h("div", { class: "wb-doc" }, [
+              ...highlighted(r.text, r.spans),
+              r.tokens.length ? h("div", { class: "wb-tokens", text: "fires on: " + r.tokens.map(([t, v]) => `${JSON.stringify(t)} ${v}`).join(", ") }) : null,
+            ]),
+            h("span", { class: "wb-meta", text: `score ${r.score} · ${r.count}` }),
+            open,
+          ]);
+        }),
+      );
+    };
+    const drawRunning = () => {
+      const running = m.get("running");
+      go.disabled = running;
+      cancel.disabled = !running;
+      status.textContent = m.get("status");
+    };
+    const onError = () => {
+      const message = m.get("error");
+      if (message) showError(root, message);
+      else clearError(root);
+    };
+    const syncQuery = () => {
+      if (document.activeElement !== query) query.value = m.get("query");
+    };
+    const listeners: [string, () => void][] = [
+      ["change:mode", drawMode],
+      ["change:results", drawResults],
+      ["change:running", drawRunning],
+      ["change:status", drawRunning],
+      ["change:error", onError],
+      ["change:query", syncQuery],
+    ];
+    for (const [event, fn] of listeners) m.on(event, fn);
+    drawMode();
+    drawResults();
+    drawRunning();
+    onError();
+    el.appendChild(root);
+    return () => {
+      flush();
+      request.dispose();
+      for (const [event, fn] of listeners) m.off(event, fn);
+    };
+  },
+};
+
+export default widget;

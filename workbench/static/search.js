@@ -1,0 +1,379 @@
+// Generated from widgets_js by `npm run build`; do not edit.
+
+// src/lib/dom.ts
+function h(tag, props = {}, children = []) {
+  const el = document.createElement(tag);
+  if (props.class) el.className = props.class;
+  if (props.text !== void 0) el.textContent = props.text;
+  if (props.title !== void 0) el.title = props.title;
+  for (const [name, value] of Object.entries(props.attrs ?? {})) {
+    if (/^on/i.test(name) || /^(srcdoc)$/i.test(name)) {
+      throw new Error(`h: refusing to set attribute ${name}; attach listeners with addEventListener`);
+    }
+    if (value === false) continue;
+    el.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const [name, value] of Object.entries(props.style ?? {})) {
+    if (value !== void 0) el.style.setProperty(name, value);
+  }
+  append(el, children);
+  return el;
+}
+function append(parent, children) {
+  for (const child of children) {
+    if (child === null || child === void 0 || child === false) continue;
+    parent.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+  }
+}
+function showError(el, error) {
+  const message = error instanceof Error ? error.name && error.name !== "Error" ? `${error.name}: ${error.message}` : error.message : String(error);
+  let box = el.querySelector(":scope > .wb-error");
+  if (box === null) {
+    box = h("div", { class: "wb-error", attrs: { role: "alert" } });
+    el.appendChild(box);
+  }
+  box.textContent = message;
+  return box;
+}
+function clearError(el) {
+  el.querySelector(":scope > .wb-error")?.remove();
+}
+
+// src/lib/buffers.ts
+var DTYPES = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array
+};
+function bytesOf(view) {
+  if (view instanceof ArrayBuffer) {
+    return { buffer: view, offset: 0, length: view.byteLength };
+  }
+  if (ArrayBuffer.isView(view)) {
+    return { buffer: view.buffer, offset: view.byteOffset, length: view.byteLength };
+  }
+  throw new TypeError(
+    `decode: view must be a DataView, ArrayBuffer or typed array, got ${Object.prototype.toString.call(view)}`
+  );
+}
+function encode(data, shape = [data.length]) {
+  const name = Object.keys(DTYPES).find((k) => data instanceof DTYPES[k]);
+  if (name === void 0) {
+    throw new TypeError(`encode: unsupported array type; valid dtypes are ${Object.keys(DTYPES).join(", ")}`);
+  }
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== data.length) {
+    throw new RangeError(`encode: shape [${shape.join(", ")}] holds ${count} values, the array has ${data.length}`);
+  }
+  return { view: new DataView(data.buffer, data.byteOffset, data.byteLength), dtype: name, shape };
+}
+function pack(content) {
+  const bufferPaths = [];
+  const buffers = [];
+  const REMOVED = /* @__PURE__ */ Symbol("removed");
+  const walk = (value, path) => {
+    if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+      const { buffer, offset, length } = bytesOf(value);
+      bufferPaths.push(path);
+      buffers.push(new DataView(buffer, offset, length));
+      return REMOVED;
+    }
+    if (Array.isArray(value)) {
+      return value.map((item, i) => {
+        const out = walk(item, [...path, i]);
+        return out === REMOVED ? null : out;
+      });
+    }
+    if (value !== null && typeof value === "object") {
+      const out = {};
+      for (const [key, item] of Object.entries(value)) {
+        const v = walk(item, [...path, key]);
+        if (v !== REMOVED) out[key] = v;
+      }
+      return out;
+    }
+    return value;
+  };
+  const stripped = walk(content, []);
+  if (stripped === REMOVED) {
+    throw new TypeError("pack: the content itself is binary; wrap it in an object, e.g. {data: ...}");
+  }
+  return { content: stripped, bufferPaths, buffers };
+}
+function unpack(content, bufferPaths = [], buffers = []) {
+  if (bufferPaths.length !== buffers.length) {
+    throw new RangeError(`unpack: ${bufferPaths.length} buffer paths but ${buffers.length} buffers were received`);
+  }
+  bufferPaths.forEach((path, i) => {
+    if (path.length === 0) throw new RangeError("unpack: an empty buffer path");
+    let obj = content;
+    for (const key of path.slice(0, -1)) obj = obj[key];
+    const b = buffers[i];
+    obj[path[path.length - 1]] = b instanceof DataView ? b : (() => {
+      const { buffer, offset, length } = bytesOf(b);
+      return new DataView(buffer, offset, length);
+    })();
+  });
+  return content;
+}
+
+// src/lib/rpc.ts
+var RequestError = class extends Error {
+  constructor(type, message) {
+    super(message);
+    this.name = type;
+  }
+};
+var counter = 0;
+function typedArraysToPayloads(value) {
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    return encode(value);
+  }
+  if (Array.isArray(value)) return value.map(typedArraysToPayloads);
+  if (value !== null && typeof value === "object" && !(value instanceof DataView) && !(value instanceof ArrayBuffer)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typedArraysToPayloads(v)]));
+  }
+  return value;
+}
+function createRequester(model, defaults = {}) {
+  const prefix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-`;
+  const pending = /* @__PURE__ */ new Map();
+  const onMessage = (msg, buffers = []) => {
+    const m = msg;
+    if (m === null || typeof m !== "object" || m.kind !== "wb:response") return;
+    const entry = pending.get(m.id);
+    if (entry === void 0) return;
+    pending.delete(m.id);
+    if (entry.timer !== void 0) clearTimeout(entry.timer);
+    if (m.ok) {
+      try {
+        entry.resolve(unpack(m.result, m.buffer_paths ?? [], buffers ?? []));
+      } catch (e) {
+        entry.reject(e);
+      }
+    } else {
+      entry.reject(new RequestError(m.error?.type ?? "Error", m.error?.message ?? "the request failed"));
+    }
+  };
+  model.on("msg:custom", onMessage);
+  const request = ((method, args = {}, options = {}) => new Promise((resolve, reject) => {
+    const id = prefix + String(++counter);
+    const { content, bufferPaths, buffers } = pack(typedArraysToPayloads(args));
+    const timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
+    const entry = {
+      resolve,
+      reject
+    };
+    if (timeoutMs !== void 0) {
+      entry.timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new RequestError("TimeoutError", `no reply to ${method} within ${timeoutMs} ms; is the kernel busy or dead?`));
+      }, timeoutMs);
+    }
+    pending.set(id, entry);
+    model.send({ kind: "wb:request", id, method, args: content, buffer_paths: bufferPaths }, void 0, buffers);
+  }));
+  request.dispose = () => {
+    model.off("msg:custom", onMessage);
+    for (const [id, entry] of pending) {
+      if (entry.timer !== void 0) clearTimeout(entry.timer);
+      entry.reject(new RequestError("AbortError", `request ${id} abandoned: the view was removed`));
+    }
+    pending.clear();
+  };
+  return request;
+}
+
+// src/search.ts
+var MODES = [
+  ["keyword", "Keyword"],
+  ["regex", "Regex"],
+  ["semantic", "Semantic"],
+  ["feature", "SAE feature"]
+];
+var PLACEHOLDER = {
+  keyword: "words to find, one per line",
+  regex: "regular expressions, one per line",
+  semantic: "describe what you are looking for",
+  feature: "an SAE latent id, e.g. 1996"
+};
+var STYLE = `
+.wb-search { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
+.wb-search .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+.wb-search textarea { flex: 1; min-height: 2.2em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
+.wb-search .wb-modes button { border: 1px solid #bbb; background: #f6f6f6; padding: 2px 8px; cursor: pointer; }
+.wb-search .wb-modes button.active { background: #3465a4; color: white; border-color: #3465a4; }
+.wb-search .wb-result { border-top: 1px solid #eee; padding: 4px 0; display: flex; gap: 8px; align-items: flex-start; }
+.wb-search .wb-doc { flex: 1; white-space: pre-wrap; word-break: break-word; max-height: 9em; overflow: auto;
+  font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
+.wb-search mark.wb-hit { background: rgba(255, 200, 0, 0.6); color: inherit; }
+.wb-search .wb-meta { color: #777; font-size: 11px; white-space: nowrap; }
+.wb-search .wb-tokens { color: #555; font-size: 11px; }
+.wb-search .wb-muted { color: #777; }
+.wb-search .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
+.wb-search input[type=number] { width: 4.5em; }
+`;
+function highlighted(text, spans) {
+  const sorted = [...spans].sort((a, b) => a[0] - b[0]);
+  const nodes = [];
+  let at = 0;
+  for (const [a, b] of sorted) {
+    const start = Math.max(at, Math.min(text.length, a));
+    const end = Math.max(start, Math.min(text.length, b));
+    if (start > at) nodes.push(document.createTextNode(text.slice(at, start)));
+    if (end > start) nodes.push(h("mark", { class: "wb-hit", text: text.slice(start, end) }));
+    at = Math.max(at, end);
+  }
+  if (at < text.length) nodes.push(document.createTextNode(text.slice(at)));
+  return nodes;
+}
+var widget = {
+  render({ model, el }) {
+    const m = model;
+    const request = createRequester(model, { timeoutMs: 6e5 });
+    let timer;
+    const flush = () => {
+      if (timer !== void 0) {
+        clearTimeout(timer);
+        timer = void 0;
+        m.save_changes();
+      }
+    };
+    const query = h("textarea", { class: "wb-query", attrs: { rows: 1, "aria-label": "search query" } });
+    query.value = m.get("query");
+    const modeButtons = MODES.map(([key, label]) => {
+      const b = h("button", { class: "wb-mode", text: label, attrs: { "data-mode": key } });
+      b.addEventListener("click", () => {
+        m.set("mode", key);
+        m.save_changes();
+      });
+      return b;
+    });
+    const k = h("input", { class: "wb-k", attrs: { type: "number", min: 1, step: 1, "aria-label": "results" } });
+    k.value = String(m.get("k"));
+    const go = h("button", { class: "wb-go", text: "Search" });
+    const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
+    const status = h("span", { class: "wb-status wb-muted" });
+    const list = h("div", { class: "wb-results" });
+    const root = h("div", { class: "wb-search" }, [
+      h("style", { text: STYLE }),
+      h("div", { class: "wb-row" }, [h("b", { text: "Data search" }), h("span", { class: "wb-dataset wb-muted", text: m.get("dataset_name") })]),
+      h("div", { class: "wb-row wb-modes" }, [...modeButtons, h("label", { text: "results" }, [k])]),
+      h("div", { class: "wb-row" }, [query, go, cancel]),
+      status,
+      list
+    ]);
+    query.addEventListener("input", () => {
+      m.set("query", query.value);
+      if (timer !== void 0) clearTimeout(timer);
+      timer = setTimeout(flush, 300);
+    });
+    query.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        go.click();
+      }
+    });
+    k.addEventListener("change", () => {
+      const value = Number(k.value);
+      if (!Number.isInteger(value) || value < 1) {
+        showError(root, `results must be a whole number >= 1, not ${JSON.stringify(k.value)}.`);
+        return;
+      }
+      clearError(root);
+      m.set("k", value);
+      m.save_changes();
+    });
+    go.addEventListener("click", async () => {
+      clearError(root);
+      flush();
+      try {
+        await request("run");
+      } catch (err) {
+        showError(root, err);
+      }
+    });
+    cancel.addEventListener("click", async () => {
+      try {
+        await request("stop");
+      } catch (err) {
+        showError(root, err);
+      }
+    });
+    const drawMode = () => {
+      const mode = m.get("mode");
+      for (const b of modeButtons) b.classList.toggle("active", b.dataset.mode === mode);
+      query.placeholder = PLACEHOLDER[mode] ?? "";
+    };
+    const drawResults = () => {
+      const rows = m.get("results") ?? [];
+      list.replaceChildren(
+        ...rows.map((r) => {
+          const open = h("button", { class: "wb-to-panel", text: "activations", title: "open this document in the activation panel" });
+          open.addEventListener("click", async () => {
+            clearError(root);
+            open.textContent = "…";
+            try {
+              await request("to_panel", { rank: r.rank });
+              open.textContent = "activations ✓";
+            } catch (err) {
+              open.textContent = "activations";
+              showError(root, err);
+            }
+          });
+          return h("div", { class: "wb-result", attrs: { "data-rank": r.rank, "data-id": r.id } }, [
+            h("span", { class: "wb-meta", text: `#${r.rank} · ${r.id}`, title: `row ${r.row}` }),
+            h("div", { class: "wb-doc" }, [
+              ...highlighted(r.text, r.spans),
+              r.tokens.length ? h("div", { class: "wb-tokens", text: "fires on: " + r.tokens.map(([t, v]) => `${JSON.stringify(t)} ${v}`).join(", ") }) : null
+            ]),
+            h("span", { class: "wb-meta", text: `score ${r.score} · ${r.count}` }),
+            open
+          ]);
+        })
+      );
+    };
+    const drawRunning = () => {
+      const running = m.get("running");
+      go.disabled = running;
+      cancel.disabled = !running;
+      status.textContent = m.get("status");
+    };
+    const onError = () => {
+      const message = m.get("error");
+      if (message) showError(root, message);
+      else clearError(root);
+    };
+    const syncQuery = () => {
+      if (document.activeElement !== query) query.value = m.get("query");
+    };
+    const listeners = [
+      ["change:mode", drawMode],
+      ["change:results", drawResults],
+      ["change:running", drawRunning],
+      ["change:status", drawRunning],
+      ["change:error", onError],
+      ["change:query", syncQuery]
+    ];
+    for (const [event, fn] of listeners) m.on(event, fn);
+    drawMode();
+    drawResults();
+    drawRunning();
+    onError();
+    el.appendChild(root);
+    return () => {
+      flush();
+      request.dispose();
+      for (const [event, fn] of listeners) m.off(event, fn);
+    };
+  }
+};
+var search_default = widget;
+export {
+  search_default as default
+};

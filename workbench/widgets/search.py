@@ -1,0 +1,190 @@
+"""The data-search panel: a search box over a dataset, four modes, results with highlights.
+
+>>> data = wb.read_dataset("train.jsonl")                         # doctest: +SKIP
+>>> wb.SearchPanel(bench, data, "chocolate")                     # doctest: +SKIP
+
+Modes are those of :func:`workbench.techniques.data_search.search`: ``keyword`` and
+``regex`` (one query per line), ``semantic`` (a text; the model's own hidden states,
+index cached on disk) and ``feature`` (an SAE latent id: the documents that fire it
+most). The search runs in a worker thread, so Cancel stops a long index build between
+batches. "activations" opens a document in the activation panel.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import traitlets
+
+from ..techniques import data_search
+from ._base import STATIC, WorkbenchWidget, request
+from ._links import ActivationLink
+from ._runs import BackgroundRun, model_lock
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..datasets import Dataset
+    from ..session import Workbench
+    from .activations import ActivationPanel
+
+MODES = ("keyword", "regex", "semantic", "feature")
+
+
+def _utf16(text: str, index: int) -> int:
+    return len(text[:index].encode("utf-16-le")) // 2
+
+
+class SearchPanel(ActivationLink, WorkbenchWidget):
+    """Search one dataset from a box, with a mode switch.
+
+    Parameters
+    ----------
+    bench : Workbench
+    dataset : Dataset or anything :func:`workbench.read_dataset` reads
+    query : str or int, optional
+        Searched at once when given.
+    mode : {"keyword", "regex", "semantic", "feature"}
+    k : int
+        Results kept.
+    panel : ActivationPanel, optional
+        Where "activations" opens a document (default: the panel's own, shown under it).
+    **options
+        Passed to the search (``field``, ``layer``, ``sae``, ``max_tokens``…).
+    """
+
+    _esm = STATIC / "search.js"
+
+    query = traitlets.Unicode("").tag(sync=True)
+    mode = traitlets.Unicode("keyword").tag(sync=True)
+    k = traitlets.Int(20).tag(sync=True)
+    dataset_name = traitlets.Unicode("").tag(sync=True)
+    running = traitlets.Bool(False).tag(sync=True)
+    status = traitlets.Unicode("").tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    results = traitlets.List(traitlets.Dict()).tag(sync=True)
+    summary = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, bench: "Workbench", dataset: Any, query: Any = None, *, mode: str = "keyword", k: int = 20,
+                 panel: "ActivationPanel | None" = None, **options: Any) -> None:
+        from ..datasets import Dataset, read_dataset
+
+        data = dataset if isinstance(dataset, Dataset) else read_dataset(dataset)
+        super().__init__(mode=mode, k=k, query="" if query is None else str(query),
+                         dataset_name=f"{data.source} · {len(data.rows)} {data.kind} rows")
+        self.bench = bench
+        self.dataset = data
+        self.options = options
+        self._panel = panel
+        self._result: data_search.SearchResult | None = None
+        self._runs = BackgroundRun(on_done=self._on_done, on_error=self._on_error)
+        self._done = threading.Event()
+        self._done.set()
+        if query is not None:
+            self.search(wait=True)
+
+    @property
+    def result(self) -> "data_search.SearchResult | None":
+        """The last :class:`~workbench.techniques.data_search.SearchResult`."""
+        return self._result
+
+    def _query(self) -> Any:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}.")
+        text = self.query.strip()
+        if not text:
+            raise ValueError("Type something to search for.")
+        if self.mode == "feature":
+            try:
+                return int(text)
+            except ValueError:
+                raise ValueError(f"feature mode searches by an SAE latent id (a whole number), not {text!r}.") from None
+        if self.mode in ("keyword", "regex"):
+            lines = [line.strip() for line in text.splitlines() if line.strip()]
+            return lines if len(lines) > 1 else lines[0]
+        return text
+
+    def search(self, wait: bool = False, timeout: float | None = None) -> "SearchPanel":
+        """Search with the box's query and mode (as the Search button does)."""
+        try:
+            query = self._query()
+        except ValueError as error:
+            self.error = str(error)
+            raise
+        bench, dataset, mode, k, options = self.bench, self.dataset, self.mode, self.k, dict(self.options)
+
+        def work(cancel: threading.Event, _progress: Any) -> Any:
+            return data_search.search(bench, dataset, query, mode=mode, k=k, cancel=cancel, progress=False,
+                                      **options)
+
+        with self.hold_sync():
+            self.error = ""
+            self.running = True
+            self.status = "searching…" if mode in ("keyword", "regex") else "encoding documents (Cancel stops it)…"
+        self._done.clear()
+        self._runs.start(work, replace=True, lock=model_lock(bench))
+        if wait:
+            self.wait(timeout)
+        return self
+
+    def cancel(self) -> bool:
+        """Stop a search that is encoding documents."""
+        return self._runs.cancel()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the search to end; returns whether it has."""
+        return self._done.wait(timeout)
+
+    def _on_error(self, error: BaseException) -> None:
+        cancelled = isinstance(error, data_search.SearchCancelled)
+        with self.hold_sync():
+            self.error = "" if cancelled else f"{type(error).__name__}: {error}"
+            self.status = "cancelled: nothing was cached" if cancelled else "failed"
+            self.running = False
+        self._done.set()
+
+    def _on_done(self, result: "data_search.SearchResult") -> None:
+        self._result = result
+        rows = []
+        for row in result.frame.itertuples(index=False):
+            text = row.text
+            rows.append({
+                "rank": int(row.rank), "id": str(row.id), "row": int(row.row), "score": round(float(row.score), 4),
+                "count": int(row.count), "text": text,
+                "spans": [[_utf16(text, a), _utf16(text, b)] for a, b in row.spans],
+                "tokens": [[str(t), round(float(v), 3)] for t, v in row.tokens],
+            })
+        with self.hold_sync():
+            self.results = rows
+            self.summary = {k: v for k, v in result.summary.items() if isinstance(v, (int, float, str, bool))}
+            self.status = f"{len(rows)} results · " + ", ".join(f"{k} {v}" for k, v in self.summary.items())
+            self.running = False
+        self._done.set()
+
+    def show_result(self, rank: int) -> "ActivationPanel":
+        """Show result ``rank`` (1 = best) in the activation panel."""
+        if self._result is None or not 1 <= rank <= len(self._result):
+            n = 0 if self._result is None else len(self._result)
+            raise ValueError(f"rank must be in 1..{n}, not {rank}." if n else "Search first: there are no results.")
+        return self._show_in_panel(self._result.frame.iloc[rank - 1]["text"])
+
+    # -- requests from the front-end -------------------------------------------------
+
+    @request
+    def run(self) -> dict:
+        """The Search button."""
+        self.search()
+        return {"started": True}
+
+    @request
+    def stop(self) -> dict:
+        """The Cancel button."""
+        return {"cancelled": self.cancel()}
+
+    @request
+    def to_panel(self, rank: int) -> dict:
+        """Open a result in the activation panel."""
+        panel = self.show_result(int(rank))
+        return {"tokens": len(panel.tokens), "own_panel": self._panel is None}
+
+
+__all__ = ["MODES", "SearchPanel"]
