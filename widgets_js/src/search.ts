@@ -176,7 +176,7 @@ const widget: AnyWidget<State> = {
               ...highlighted(r.text, r.spans),
               r.tokens.length ? h("div", { class: "wb-tokens", text: "fires on: " + r.tokens.map(([t, v]) => `${JSON.stringify(t)} ${v}`).join(", ") }) : null,
             ]),
-            h("span", { class: "wb-meta", text: `score ${r.score} · ${r.count}` }),
+            h("span", { class: "wb-meta", text: `score ${r.score}` + (r.count ? ` · ${r.count} ${r.tokens.length ? "tokens" : "hits"}` : "") }),
             open,
           ]);
         }),
