@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 SETUP = """\
 import workbench as wb
 from IPython.display import display
@@ -51,4 +54,43 @@ def test_slider_steers_the_text_in_jupyterlab(lab, screenshot):
     assert out.startswith("1 {") and name in out
     screenshot(page)
     assert page.locator("img[src='x']").count() == 0
+    assert lab.dialogs == [] and lab.page_errors == []
+
+
+SWEEP = """\
+import tempfile
+from pathlib import Path
+import torch
+from tests.conftest import build_tiny_llama
+import workbench as wb
+from workbench.techniques import steering
+
+bench = wb.Workbench(str(build_tiny_llama(Path(tempfile.mkdtemp()))))
+steering.from_direction(bench, torch.ones(bench.hidden_size), layer=0, name="ones")
+result = bench.sweep("ones", [-1.0, -0.5, 0.0, 0.5, 1.0], prompt="Hello",
+                     alignment=lambda b, v, cs: [0.5 + 0.2 * c for c in cs],
+                     helpfulness=lambda b, v, cs: [-(c ** 2) for c in cs],
+                     sample_options={"n": 2, "max_new_tokens": 5})
+picked = []
+result.on_select(lambda r, s: picked.append(r))
+result.chart()"""
+
+
+def test_sweep_chart_renders_offline_and_a_click_loads_samples(lab, screenshot):
+    page = lab.run_cells([SWEEP], wait_for=".vega-embed svg")
+    points = page.locator(".jp-OutputArea-output .vega-embed svg g.mark-symbol.role-mark path")
+    points.first.wait_for()
+    assert points.count() == 10  # 5 coefficients x 2 curves
+    box = points.nth(3).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    start = time.monotonic()
+    while time.monotonic() - start < 60:  # the selection reaches the kernel debounced
+        picked = json.loads(lab.execute("import json; print(json.dumps([picked, sorted(result.samples)]))"))
+        if picked[0]:
+            break
+        time.sleep(0.5)
+    (coefficient,), loaded = picked
+    assert coefficient in (-1.0, -0.5, 0.0, 0.5, 1.0) and loaded == [coefficient]
+    assert lab.execute(f"print(len(result.samples[{coefficient}]))").strip() == "2"
+    screenshot(page)
     assert lab.dialogs == [] and lab.page_errors == []

@@ -414,7 +414,8 @@ class SweepResult:
         """An ``alt.JupyterChart``; clicking a coefficient loads steered samples at that strength.
 
         The click is a point selection named ``"coefficient"``; its value is observed
-        from Python and :meth:`select` runs on it (samples land in ``samples``).
+        from Python and :meth:`select` runs on it (samples land in ``samples``). The
+        chart's JavaScript is bundled by vl-convert (no CDN), so it renders offline.
 
         Examples
         --------
@@ -423,7 +424,9 @@ class SweepResult:
         """
         import altair as alt
 
-        widget = alt.JupyterChart(self.chart_spec())
+        # the chart's scripts come from vl-convert, bundled locally: it renders with no network
+        alt.JupyterChart.enable_offline()
+        widget = alt.JupyterChart(self.chart_spec(), embed_options={"renderer": "svg", "actions": False})
 
         def picked(change: Any) -> None:
             values = [point.get("coefficient") for point in (change["new"].value or [])]
