@@ -23,7 +23,6 @@ from ._links import ActivationLink
 from ._runs import BackgroundRun, model_lock
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..datasets import Dataset
     from ..session import Workbench
     from .activations import ActivationPanel
 
