@@ -21,6 +21,7 @@ _EXPORTS = {
     "Dataset": "workbench.datasets",
     "DatasetError": "workbench.datasets",
     "PersonaComparison": "workbench.techniques.attacks",
+    "PreferenceAudit": "workbench.techniques.preference",
     "SAEReport": "workbench.saes",
     "TokenActivations": "workbench.techniques.activations",
     "ModelUnavailableError": "workbench.models",
@@ -46,6 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .techniques.activations import TokenActivations
     from .techniques.attacks import PersonaComparison
     from .techniques.data_search import SearchResult
+    from .techniques.preference import PreferenceAudit
     from .widgets.activations import ActivationPanel
     from .widgets.attacks import AttackBox
     from .widgets.search import SearchPanel

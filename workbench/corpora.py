@@ -67,3 +67,24 @@ def demo_training_corpus() -> Any:
     from .datasets import read_dataset
 
     return read_dataset(DEMO_TRAINING_CORPUS)
+
+
+PREFERENCE_PLANTED = DATA / "preference_planted.jsonl"
+
+
+def preference_planted() -> Any:
+    """The shipped preference dataset with a planted flattery signal, as a :class:`~workbench.datasets.Dataset`.
+
+    200 pairs written from templates by ``scripts/build_preference_planted.py``; in the
+    112 with ``record["planted"] is True`` the chosen answer opens with flattery ("What a
+    great question! ..."), which the rejected answer never does.
+
+    Examples
+    --------
+    >>> data = preference_planted()
+    >>> len(data), data.kind, sum(r.record["planted"] for r in data)
+    (200, 'preference', 112)
+    """
+    from .datasets import read_dataset
+
+    return read_dataset(PREFERENCE_PLANTED)

@@ -313,6 +313,30 @@ class Workbench:
 
         return data_search.search(self, dataset, query, mode, **kwargs)
 
+    def contrast(self, pairs: Any, **kwargs: Any):
+        """Audit a preference dataset: which SAE latents separate chosen from rejected responses.
+
+        Parameters
+        ----------
+        pairs : Dataset, path, list, DataFrame or datasets.Dataset
+            Preference rows (``prompt``, ``chosen``, ``rejected``); see ``wb.read_dataset``.
+        **kwargs
+            ``sae``, ``field_prompt``, ``batch_size``, ``max_tokens``, ``progress``,
+            ``cancel``, ``top_examples``: see ``workbench.techniques.preference.contrast``.
+
+        Returns
+        -------
+        PreferenceAudit
+
+        Examples
+        --------
+        >>> audit = bench.contrast(wb.corpora.preference_planted())   # doctest: +SKIP
+        >>> audit.top(10)                                             # doctest: +SKIP
+        """
+        from .techniques import preference
+
+        return preference.contrast(self, pairs, **kwargs)
+
     def __repr__(self) -> str:
         where = "remote (NDIF)" if self.remote else self.device
         lines = [
