@@ -5,6 +5,7 @@
 // with textContent only (lib/dom.ts).
 import { clearError, h, showError } from "./lib/dom";
 import { createRequester } from "./lib/rpc";
+import { traitWriter } from "./lib/traits";
 import type { AnyModel, AnyWidget } from "./lib/types";
 
 interface Turn {
@@ -147,25 +148,9 @@ const widget: AnyWidget<State> = {
   render({ model, el }) {
     const m = model as Model;
     const request = createRequester(model, { timeoutMs: 600_000 });
-    const timers = new Map<string, ReturnType<typeof setTimeout>>();
-
-    const setTrait = <K extends keyof State>(name: K, value: State[K], delay = 0) => {
-      m.set(name, value);
-      const pending = timers.get(name as string);
-      if (pending !== undefined) clearTimeout(pending);
-      if (delay === 0) m.save_changes();
-      else timers.set(name as string, setTimeout(() => {
-        timers.delete(name as string);
-        m.save_changes();
-      }, delay));
-    };
-    const flush = () => {
-      if (timers.size) {
-        for (const t of timers.values()) clearTimeout(t);
-        timers.clear();
-        m.save_changes();
-      }
-    };
+    const traits = traitWriter(m);
+    const setTrait = traits.set;
+    const flush = traits.flush;
 
     // -- inputs ------------------------------------------------------------------------
     const library = h("select", { class: "wb-library", attrs: { "aria-label": "attack library" } });

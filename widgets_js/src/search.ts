@@ -3,6 +3,7 @@
 // activation panel. Dataset text is untrusted: it goes in with textContent only.
 import { clearError, h, showError } from "./lib/dom";
 import { createRequester } from "./lib/rpc";
+import { traitWriter } from "./lib/traits";
 import type { AnyModel, AnyWidget } from "./lib/types";
 
 interface ResultRow {
@@ -77,22 +78,15 @@ const widget: AnyWidget<State> = {
   render({ model, el }) {
     const m = model as AnyModel<State>;
     const request = createRequester(model, { timeoutMs: 600_000 });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const flush = () => {
-      if (timer !== undefined) {
-        clearTimeout(timer);
-        timer = undefined;
-        m.save_changes();
-      }
-    };
+    const traits = traitWriter(m);
+    const flush = traits.flush;
 
     const query = h("textarea", { class: "wb-query", attrs: { rows: 1, "aria-label": "search query" } });
     query.value = m.get("query");
     const modeButtons = MODES.map(([key, label]) => {
       const b = h("button", { class: "wb-mode", text: label, attrs: { "data-mode": key } });
       b.addEventListener("click", () => {
-        m.set("mode", key);
-        m.save_changes();
+        traits.set("mode", key);
       });
       return b;
     });
@@ -111,11 +105,7 @@ const widget: AnyWidget<State> = {
       list,
     ]);
 
-    query.addEventListener("input", () => {
-      m.set("query", query.value);
-      if (timer !== undefined) clearTimeout(timer);
-      timer = setTimeout(flush, 300);
-    });
+    query.addEventListener("input", () => traits.set("query", query.value, 300));
     query.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey) {
         event.preventDefault();
@@ -129,8 +119,7 @@ const widget: AnyWidget<State> = {
         return;
       }
       clearError(root);
-      m.set("k", value);
-      m.save_changes();
+      traits.set("k", value);
     });
     go.addEventListener("click", async () => {
       clearError(root);

@@ -6,6 +6,7 @@
 import { decode, type Payload } from "./lib/buffers";
 import { clearError, h, showError } from "./lib/dom";
 import { createRequester } from "./lib/rpc";
+import { traitWriter } from "./lib/traits";
 import type { AnyModel, AnyWidget } from "./lib/types";
 
 interface Vector {
@@ -81,24 +82,9 @@ const widget: AnyWidget<State> = {
   render({ model, el }) {
     const m = model as AnyModel<State>;
     const request = createRequester(model, { timeoutMs: 600_000 });
-    const timers = new Map<string, ReturnType<typeof setTimeout>>();
-    const setTrait = <K extends keyof State>(name: K, value: State[K], delay = 0) => {
-      m.set(name, value);
-      const pending = timers.get(name as string);
-      if (pending !== undefined) clearTimeout(pending);
-      if (delay === 0) m.save_changes();
-      else timers.set(name as string, setTimeout(() => {
-        timers.delete(name as string);
-        m.save_changes();
-      }, delay));
-    };
-    const flush = () => {
-      if (timers.size) {
-        for (const t of timers.values()) clearTimeout(t);
-        timers.clear();
-        m.save_changes();
-      }
-    };
+    const traits = traitWriter(m);
+    const setTrait = traits.set;
+    const flush = traits.flush;
 
     const text = h("textarea", { class: "wb-text", attrs: { rows: 2, "aria-label": "user message", placeholder: "the user's message" } });
     const prefill = h("input", { class: "wb-prefill-input", attrs: { "aria-label": "prefill", placeholder: "optional prefill", size: 24 } });
@@ -201,7 +187,7 @@ const widget: AnyWidget<State> = {
         const range = row.querySelector<HTMLInputElement>(".wb-range");
         const shown = row.querySelector(".wb-coef");
         const value = coefficients[row.dataset.name ?? ""] ?? 0;
-        if (range && document.activeElement !== range && !timers.has("coefficients")) {
+        if (range && document.activeElement !== range && !traits.pending("coefficients")) {
           range.value = String(value);
           if (shown) shown.textContent = value.toFixed(2);
         }

@@ -189,6 +189,36 @@ function createRequester(model, defaults = {}) {
   return request;
 }
 
+// src/lib/traits.ts
+function traitWriter(model) {
+  const timers = /* @__PURE__ */ new Map();
+  return {
+    set(name, value, delayMs = 0) {
+      model.set(name, value);
+      const waiting = timers.get(name);
+      if (waiting !== void 0) clearTimeout(waiting);
+      timers.delete(name);
+      if (delayMs === 0) {
+        model.save_changes();
+        return;
+      }
+      timers.set(name, setTimeout(() => {
+        timers.delete(name);
+        model.save_changes();
+      }, delayMs));
+    },
+    flush() {
+      if (!timers.size) return;
+      for (const t of timers.values()) clearTimeout(t);
+      timers.clear();
+      model.save_changes();
+    },
+    pending(name) {
+      return timers.has(name);
+    }
+  };
+}
+
 // src/attacks.ts
 var TABS = [
   ["assistant", "Assistant"],
@@ -259,24 +289,9 @@ var widget = {
   render({ model, el }) {
     const m = model;
     const request = createRequester(model, { timeoutMs: 6e5 });
-    const timers = /* @__PURE__ */ new Map();
-    const setTrait = (name, value, delay = 0) => {
-      m.set(name, value);
-      const pending = timers.get(name);
-      if (pending !== void 0) clearTimeout(pending);
-      if (delay === 0) m.save_changes();
-      else timers.set(name, setTimeout(() => {
-        timers.delete(name);
-        m.save_changes();
-      }, delay));
-    };
-    const flush = () => {
-      if (timers.size) {
-        for (const t of timers.values()) clearTimeout(t);
-        timers.clear();
-        m.save_changes();
-      }
-    };
+    const traits = traitWriter(m);
+    const setTrait = traits.set;
+    const flush = traits.flush;
     const library = h("select", { class: "wb-library", attrs: { "aria-label": "attack library" } });
     const saveName = h("input", { class: "wb-save-name", attrs: { placeholder: "name", "aria-label": "attack name", size: 12 } });
     const saveKind = h("select", { class: "wb-save-kind", attrs: { "aria-label": "attack kind" } }, [

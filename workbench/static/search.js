@@ -189,6 +189,36 @@ function createRequester(model, defaults = {}) {
   return request;
 }
 
+// src/lib/traits.ts
+function traitWriter(model) {
+  const timers = /* @__PURE__ */ new Map();
+  return {
+    set(name, value, delayMs = 0) {
+      model.set(name, value);
+      const waiting = timers.get(name);
+      if (waiting !== void 0) clearTimeout(waiting);
+      timers.delete(name);
+      if (delayMs === 0) {
+        model.save_changes();
+        return;
+      }
+      timers.set(name, setTimeout(() => {
+        timers.delete(name);
+        model.save_changes();
+      }, delayMs));
+    },
+    flush() {
+      if (!timers.size) return;
+      for (const t of timers.values()) clearTimeout(t);
+      timers.clear();
+      model.save_changes();
+    },
+    pending(name) {
+      return timers.has(name);
+    }
+  };
+}
+
 // src/search.ts
 var MODES = [
   ["keyword", "Keyword"],
@@ -236,21 +266,14 @@ var widget = {
   render({ model, el }) {
     const m = model;
     const request = createRequester(model, { timeoutMs: 6e5 });
-    let timer;
-    const flush = () => {
-      if (timer !== void 0) {
-        clearTimeout(timer);
-        timer = void 0;
-        m.save_changes();
-      }
-    };
+    const traits = traitWriter(m);
+    const flush = traits.flush;
     const query = h("textarea", { class: "wb-query", attrs: { rows: 1, "aria-label": "search query" } });
     query.value = m.get("query");
     const modeButtons = MODES.map(([key, label]) => {
       const b = h("button", { class: "wb-mode", text: label, attrs: { "data-mode": key } });
       b.addEventListener("click", () => {
-        m.set("mode", key);
-        m.save_changes();
+        traits.set("mode", key);
       });
       return b;
     });
@@ -268,11 +291,7 @@ var widget = {
       status,
       list
     ]);
-    query.addEventListener("input", () => {
-      m.set("query", query.value);
-      if (timer !== void 0) clearTimeout(timer);
-      timer = setTimeout(flush, 300);
-    });
+    query.addEventListener("input", () => traits.set("query", query.value, 300));
     query.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey) {
         event.preventDefault();
@@ -286,8 +305,7 @@ var widget = {
         return;
       }
       clearError(root);
-      m.set("k", value);
-      m.save_changes();
+      traits.set("k", value);
     });
     go.addEventListener("click", async () => {
       clearError(root);

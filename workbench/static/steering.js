@@ -215,6 +215,36 @@ function createRequester(model, defaults = {}) {
   return request;
 }
 
+// src/lib/traits.ts
+function traitWriter(model) {
+  const timers = /* @__PURE__ */ new Map();
+  return {
+    set(name, value, delayMs = 0) {
+      model.set(name, value);
+      const waiting = timers.get(name);
+      if (waiting !== void 0) clearTimeout(waiting);
+      timers.delete(name);
+      if (delayMs === 0) {
+        model.save_changes();
+        return;
+      }
+      timers.set(name, setTimeout(() => {
+        timers.delete(name);
+        model.save_changes();
+      }, delayMs));
+    },
+    flush() {
+      if (!timers.size) return;
+      for (const t of timers.values()) clearTimeout(t);
+      timers.clear();
+      model.save_changes();
+    },
+    pending(name) {
+      return timers.has(name);
+    }
+  };
+}
+
 // src/steering.ts
 var DEBOUNCE_MS = 250;
 var STYLE = `
@@ -245,24 +275,9 @@ var widget = {
   render({ model, el }) {
     const m = model;
     const request = createRequester(model, { timeoutMs: 6e5 });
-    const timers = /* @__PURE__ */ new Map();
-    const setTrait = (name, value, delay = 0) => {
-      m.set(name, value);
-      const pending = timers.get(name);
-      if (pending !== void 0) clearTimeout(pending);
-      if (delay === 0) m.save_changes();
-      else timers.set(name, setTimeout(() => {
-        timers.delete(name);
-        m.save_changes();
-      }, delay));
-    };
-    const flush = () => {
-      if (timers.size) {
-        for (const t of timers.values()) clearTimeout(t);
-        timers.clear();
-        m.save_changes();
-      }
-    };
+    const traits = traitWriter(m);
+    const setTrait = traits.set;
+    const flush = traits.flush;
     const text = h("textarea", { class: "wb-text", attrs: { rows: 2, "aria-label": "user message", placeholder: "the user's message" } });
     const prefill = h("input", { class: "wb-prefill-input", attrs: { "aria-label": "prefill", placeholder: "optional prefill", size: 24 } });
     const resample = h("button", { class: "wb-resample", text: "Resample" });
@@ -360,7 +375,7 @@ var widget = {
         const range = row.querySelector(".wb-range");
         const shown = row.querySelector(".wb-coef");
         const value = coefficients[row.dataset.name ?? ""] ?? 0;
-        if (range && document.activeElement !== range && !timers.has("coefficients")) {
+        if (range && document.activeElement !== range && !traits.pending("coefficients")) {
           range.value = String(value);
           if (shown) shown.textContent = value.toFixed(2);
         }
