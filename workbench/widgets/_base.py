@@ -45,7 +45,7 @@ import anywidget
 
 from ._buffers import pack, unpack
 
-__all__ = ["STATIC", "WorkbenchWidget", "request"]
+__all__ = ["STATIC", "WorkbenchWidget", "request", "utf16_index"]
 
 #: Folder of the built front-end bundles (``workbench/static``).
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -54,6 +54,11 @@ _REQUEST_ATTR = "_workbench_request"
 _log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def utf16_index(text: str, index: int) -> int:
+    """A Python string index into ``text`` as a JavaScript (UTF-16) one, for spans sent to a front-end."""
+    return len(text[:index].encode("utf-16-le")) // 2
 
 
 def request(method: F) -> F:

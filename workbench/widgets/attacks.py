@@ -23,9 +23,9 @@ import traitlets
 
 from .. import chat
 from ..techniques import attacks
-from ._base import STATIC, WorkbenchWidget, request
+from ._base import STATIC, WorkbenchWidget, request, utf16_index
 from ._links import ActivationLink
-from ._runs import BackgroundRun, model_lock
+from ._runs import BackgroundWidget, model_lock
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..session import Workbench
@@ -39,16 +39,11 @@ MAX_N = 256
 _TOP_WORDS = 12
 
 
-def _utf16(text: str, index: int) -> int:
-    """A Python string index as a JavaScript (UTF-16) one."""
-    return len(text[:index].encode("utf-16-le")) // 2
-
-
 def _patterns(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-class AttackBox(ActivationLink, WorkbenchWidget):
+class AttackBox(ActivationLink, BackgroundWidget, WorkbenchWidget):
     """Prefill attacks and persona sampling over one conversation, with Run and Cancel.
 
     Parameters
@@ -115,10 +110,7 @@ class AttackBox(ActivationLink, WorkbenchWidget):
         self._samples: dict[str, Samples] = {}
         self._panel = panel
         self.picked: list[dict] = []
-        self._runs = BackgroundRun(on_progress=self._on_progress, on_done=self._on_done,
-                                   on_error=self._on_error)
-        self._done = threading.Event()
-        self._done.set()
+        self._setup_runs()
         self._refresh_library()
 
     # -- what the run is -------------------------------------------------------------
@@ -178,43 +170,13 @@ class AttackBox(ActivationLink, WorkbenchWidget):
             conversation = spec.pop("conversation")
             return attacks.run_attack(bench, conversation, cancel=cancel, progress=progress, **spec)
 
-        with self.hold_sync():
-            self.error = ""
-            self.running = True
-            self.status = "running…"
-            self.progress = {"step": 0, "total": self.max_new_tokens * self._run_count(spec)}
-        self._done.clear()
-        try:
-            self._runs.start(work, lock=model_lock(bench))
-        except Exception:
-            self.running = False
-            self._done.set()
-            raise
-        if wait:
-            self.wait(timeout)
+        self._launch(work, status="running…", lock=model_lock(bench), wait=wait, timeout=timeout,
+                     total=self.max_new_tokens * self._run_count(spec))
         return self
 
     @staticmethod
     def _run_count(spec: dict) -> int:
         return len(spec["personas"]) * (2 if spec["compare_system"] else 1)
-
-    def cancel(self) -> bool:
-        """Stop the run after its current token; returns whether one was going."""
-        return self._runs.cancel()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the current run to end (results set); returns whether it has."""
-        return self._done.wait(timeout)
-
-    def _on_progress(self, step: int, total: int) -> None:
-        self.progress = {"step": step, "total": total}
-
-    def _on_error(self, error: BaseException) -> None:
-        with self.hold_sync():
-            self.error = f"{type(error).__name__}: {error}"
-            self.status = "failed"
-            self.running = False
-        self._done.set()
 
     def _on_done(self, comparison: attacks.PersonaComparison) -> None:
         self._samples = dict(comparison.samples)
@@ -223,10 +185,8 @@ class AttackBox(ActivationLink, WorkbenchWidget):
             self.results = [self._result(key, s) for key, s in self._samples.items()]
             self._update_filters()
             n = sum(len(s) for s in self._samples.values())
-            self.status = f"{'cancelled: ' if cancelled else ''}{n} samples in {len(self._samples)} run(s)"
             self.progress = {**self.progress, "step": self.progress.get("total", 0)}
-            self.running = False
-        self._done.set()
+            self._finished(f"{'cancelled: ' if cancelled else ''}{n} samples in {len(self._samples)} run(s)")
 
     def _result(self, key: str, samples: "Samples") -> dict:
         groups = attacks.group_samples(samples)
@@ -264,7 +224,7 @@ class AttackBox(ActivationLink, WorkbenchWidget):
             for key, samples in self._samples.items():
                 spans = attacks.find_matches(samples, patterns, regex=self.regex)
                 matches[key] = [
-                    [[_utf16(text, a), _utf16(text, b), name] for a, b, name in row]
+                    [[utf16_index(text, a), utf16_index(text, b), name] for a, b, name in row]
                     for text, row in zip(samples.completions, spans)
                 ]
         self.matches = matches

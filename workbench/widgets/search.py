@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import traitlets
 
 from ..techniques import data_search
-from ._base import STATIC, WorkbenchWidget, request
+from ._base import STATIC, WorkbenchWidget, request, utf16_index
 from ._links import ActivationLink
-from ._runs import BackgroundRun, model_lock
+from ._runs import BackgroundWidget, model_lock
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..session import Workbench
@@ -29,11 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 MODES = ("keyword", "regex", "semantic", "feature")
 
 
-def _utf16(text: str, index: int) -> int:
-    return len(text[:index].encode("utf-16-le")) // 2
-
-
-class SearchPanel(ActivationLink, WorkbenchWidget):
+class SearchPanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
     """Search one dataset from a box, with a mode switch.
 
     Parameters
@@ -75,9 +71,7 @@ class SearchPanel(ActivationLink, WorkbenchWidget):
         self.options = options
         self._panel = panel
         self._result: data_search.SearchResult | None = None
-        self._runs = BackgroundRun(on_done=self._on_done, on_error=self._on_error)
-        self._done = threading.Event()
-        self._done.set()
+        self._setup_runs(progress=False)
         if query is not None:
             self.search(wait=True)
 
@@ -115,31 +109,15 @@ class SearchPanel(ActivationLink, WorkbenchWidget):
             return data_search.search(bench, dataset, query, mode=mode, k=k, cancel=cancel, progress=False,
                                       **options)
 
-        with self.hold_sync():
-            self.error = ""
-            self.running = True
-            self.status = "searching…" if mode in ("keyword", "regex") else "encoding documents (Cancel stops it)…"
-        self._done.clear()
-        self._runs.start(work, replace=True, lock=model_lock(bench))
-        if wait:
-            self.wait(timeout)
+        status = "searching…" if mode in ("keyword", "regex") else "encoding documents (Cancel stops it)…"
+        self._launch(work, status=status, replace=True, lock=model_lock(bench), wait=wait, timeout=timeout)
         return self
 
-    def cancel(self) -> bool:
-        """Stop a search that is encoding documents."""
-        return self._runs.cancel()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the search to end; returns whether it has."""
-        return self._done.wait(timeout)
-
     def _on_error(self, error: BaseException) -> None:
-        cancelled = isinstance(error, data_search.SearchCancelled)
-        with self.hold_sync():
-            self.error = "" if cancelled else f"{type(error).__name__}: {error}"
-            self.status = "cancelled: nothing was cached" if cancelled else "failed"
-            self.running = False
-        self._done.set()
+        if isinstance(error, data_search.SearchCancelled):
+            self._finished("cancelled: nothing was cached", error="")
+        else:
+            super()._on_error(error)
 
     def _on_done(self, result: "data_search.SearchResult") -> None:
         self._result = result
@@ -149,15 +127,13 @@ class SearchPanel(ActivationLink, WorkbenchWidget):
             rows.append({
                 "rank": int(row.rank), "id": str(row.id), "row": int(row.row), "score": round(float(row.score), 4),
                 "count": int(row.count), "text": text,
-                "spans": [[_utf16(text, a), _utf16(text, b)] for a, b in row.spans],
+                "spans": [[utf16_index(text, a), utf16_index(text, b)] for a, b in row.spans],
                 "tokens": [[str(t), round(float(v), 3)] for t, v in row.tokens],
             })
         with self.hold_sync():
             self.results = rows
             self.summary = {k: v for k, v in result.summary.items() if isinstance(v, (int, float, str, bool))}
-            self.status = f"{len(rows)} results · " + ", ".join(f"{k} {v}" for k, v in self.summary.items())
-            self.running = False
-        self._done.set()
+            self._finished(f"{len(rows)} results · " + ", ".join(f"{k} {v}" for k, v in self.summary.items()))
 
     def show_result(self, rank: int) -> "ActivationPanel":
         """Show result ``rank`` (1 = best) in the activation panel."""

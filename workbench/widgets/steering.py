@@ -26,7 +26,7 @@ from ..generation import MAX_SEED
 from ..techniques import steering
 from ._base import STATIC, WorkbenchWidget, request
 from ._buffers import to_buffer
-from ._runs import BackgroundRun, model_lock
+from ._runs import BackgroundWidget, model_lock
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..session import Workbench
@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .activations import ActivationPanel
 
 
-class SteeringPanel(WorkbenchWidget):
+class SteeringPanel(BackgroundWidget, WorkbenchWidget):
     """Steer one conversation with sliders and compare with the unsteered samples.
 
     Parameters
@@ -94,9 +94,7 @@ class SteeringPanel(WorkbenchWidget):
                          seed=secrets.randbelow(MAX_SEED) if seed is None else seed, **settings)
         self.bench = bench
         self._history = history
-        self._runs = BackgroundRun(on_progress=self._on_progress, on_done=self._on_done, on_error=self._on_error)
-        self._done = threading.Event()
-        self._done.set()
+        self._setup_runs()
         self._baseline: tuple[tuple, Samples] | None = None
         self._comparison: steering.SteeringComparison | None = None
         #: Seconds from each slider change reaching the kernel to the first steered token.
@@ -200,46 +198,18 @@ class SteeringPanel(WorkbenchWidget):
             return key, base, steering.SteeringComparison(base, steered, shift), first[0] if first else None
 
         total = self.max_new_tokens * (1 if baseline is not None else 2)
-        with self.hold_sync():
-            self.error = ""
-            self.running = True
-            self.status = "sampling…"
-            self.progress = {"step": 0, "total": total}
-        self._done.clear()
-        self._runs.start(work, replace=True, lock=model_lock(bench))
-        if wait:
-            self.wait(timeout)
+        self._launch(work, status="sampling…", replace=True, lock=model_lock(bench), total=total, wait=wait,
+                     timeout=timeout)
         return self
-
-    def cancel(self) -> bool:
-        """Stop the run after its current token."""
-        return self._runs.cancel()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the current run to end; returns whether it has."""
-        return self._done.wait(timeout)
 
     @property
     def comparison(self) -> "steering.SteeringComparison | None":
         """The last finished :class:`~workbench.techniques.steering.SteeringComparison`."""
         return self._comparison
 
-    def _on_progress(self, step: int, total: int) -> None:
-        self.progress = {"step": step, "total": total}
-
-    def _on_error(self, error: BaseException) -> None:
-        with self.hold_sync():
-            self.error = f"{type(error).__name__}: {error}"
-            self.status = "failed"
-            self.running = False
-        self._done.set()
-
     def _on_done(self, outcome: Any) -> None:
         if outcome is None:  # cancelled by the Cancel button
-            with self.hold_sync():
-                self.status = "cancelled"
-                self.running = False
-            self._done.set()
+            self._finished("cancelled")
             return
         key, base, comparison, first_token = outcome
         self._baseline = (key, base)
@@ -265,10 +235,8 @@ class SteeringPanel(WorkbenchWidget):
             self._shift = to_buffer(flat)
             latency = (f" · first steered token after {first_token:.2f} s"
                        if first_token is not None and comparison.steered is not base else "")
-            self.status = f"{len(steered)} + {len(base)} samples, seed {steered.seed}{latency}"
             self.progress = {**self.progress, "step": self.progress.get("total", 0)}
-            self.running = False
-        self._done.set()
+            self._finished(f"{len(steered)} + {len(base)} samples, seed {steered.seed}{latency}")
 
     @traitlets.observe("coefficients")
     def _coefficients_changed(self, change: Any) -> None:
