@@ -3,7 +3,7 @@
 // results: prefill set apart from the continuation, near-duplicates grouped with
 // counts, keyword / regex hits highlighted and counted per run. Model text goes in
 // with textContent only (lib/dom.ts).
-import { clearError, h, showError } from "./lib/dom";
+import { clearError, h, showError, syncError } from "./lib/dom";
 import { createRequester } from "./lib/rpc";
 import { traitWriter } from "./lib/traits";
 import type { AnyModel, AnyWidget } from "./lib/types";
@@ -468,11 +468,7 @@ const widget: AnyWidget<State> = {
         ]),
       );
     };
-    const onError = () => {
-      const message = m.get("error");
-      if (message) showError(root, message);
-      else clearError(root);
-    };
+    const onError = () => syncError(root, m.get("error"));
 
     const listeners: [string, () => void][] = [
       ["change:turns", drawTurns],

@@ -1,7 +1,7 @@
 // The data-search panel (workbench/widgets/search.py): a search box, a mode switch,
 // results with their matches highlighted; "activations" opens a document in the
 // activation panel. Dataset text is untrusted: it goes in with textContent only.
-import { clearError, h, showError } from "./lib/dom";
+import { clearError, h, showError, syncError } from "./lib/dom";
 import { createRequester } from "./lib/rpc";
 import { traitWriter } from "./lib/traits";
 import type { AnyModel, AnyWidget } from "./lib/types";
@@ -177,11 +177,7 @@ const widget: AnyWidget<State> = {
       cancel.disabled = !running;
       status.textContent = m.get("status");
     };
-    const onError = () => {
-      const message = m.get("error");
-      if (message) showError(root, message);
-      else clearError(root);
-    };
+    const onError = () => syncError(root, m.get("error"));
     const syncQuery = () => {
       if (document.activeElement !== query) query.value = m.get("query");
     };

@@ -4,7 +4,7 @@
 // after a pause (debounced); the kernel cancels a run still going. Model text goes in
 // with textContent only (lib/dom.ts).
 import { decode, type Payload } from "./lib/buffers";
-import { clearError, h, showError } from "./lib/dom";
+import { clearError, h, showError, syncError } from "./lib/dom";
 import { createRequester } from "./lib/rpc";
 import { traitWriter } from "./lib/traits";
 import type { AnyModel, AnyWidget } from "./lib/types";
@@ -241,11 +241,7 @@ const widget: AnyWidget<State> = {
       progress.value = Math.min(p.step, progress.max);
       status.textContent = running ? `sampling… ${p.step}/${p.total} tokens` : m.get("status");
     };
-    const onError = () => {
-      const message = m.get("error");
-      if (message) showError(root, message);
-      else clearError(root);
-    };
+    const onError = () => syncError(root, m.get("error"));
     const syncInputs = () => {
       for (const { name, input } of numberInputs) if (document.activeElement !== input) input.value = String(m.get(name));
       if (document.activeElement !== text) text.value = m.get("text");

@@ -38,6 +38,10 @@ function showError(el, error) {
 function clearError(el) {
   el.querySelector(":scope > .wb-error")?.remove();
 }
+function syncError(el, message) {
+  if (message) showError(el, message);
+  else clearError(el);
+}
 
 // src/lib/buffers.ts
 var DTYPES = {
@@ -588,11 +592,7 @@ var widget = {
         ])
       );
     };
-    const onError = () => {
-      const message = m.get("error");
-      if (message) showError(root, message);
-      else clearError(root);
-    };
+    const onError = () => syncError(root, m.get("error"));
     const listeners = [
       ["change:turns", drawTurns],
       ["change:persona", drawTab],

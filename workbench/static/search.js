@@ -38,6 +38,10 @@ function showError(el, error) {
 function clearError(el) {
   el.querySelector(":scope > .wb-error")?.remove();
 }
+function syncError(el, message) {
+  if (message) showError(el, message);
+  else clearError(el);
+}
 
 // src/lib/buffers.ts
 var DTYPES = {
@@ -362,11 +366,7 @@ var widget = {
       cancel.disabled = !running;
       status.textContent = m.get("status");
     };
-    const onError = () => {
-      const message = m.get("error");
-      if (message) showError(root, message);
-      else clearError(root);
-    };
+    const onError = () => syncError(root, m.get("error"));
     const syncQuery = () => {
       if (document.activeElement !== query) query.value = m.get("query");
     };

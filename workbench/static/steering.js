@@ -147,6 +147,10 @@ function showError(el, error) {
 function clearError(el) {
   el.querySelector(":scope > .wb-error")?.remove();
 }
+function syncError(el, message) {
+  if (message) showError(el, message);
+  else clearError(el);
+}
 
 // src/lib/rpc.ts
 var RequestError = class extends Error {
@@ -426,11 +430,7 @@ var widget = {
       progress.value = Math.min(p.step, progress.max);
       status.textContent = running ? `sampling… ${p.step}/${p.total} tokens` : m.get("status");
     };
-    const onError = () => {
-      const message = m.get("error");
-      if (message) showError(root, message);
-      else clearError(root);
-    };
+    const onError = () => syncError(root, m.get("error"));
     const syncInputs = () => {
       for (const { name, input } of numberInputs) if (document.activeElement !== input) input.value = String(m.get(name));
       if (document.activeElement !== text) text.value = m.get("text");

@@ -85,3 +85,9 @@ export function showError(el: Element, error: unknown): HTMLElement {
 export function clearError(el: Element): void {
   el.querySelector(":scope > .wb-error")?.remove();
 }
+
+/** Show `message` with `showError`, or remove the shown error when it is empty (an `error` trait). */
+export function syncError(el: Element, message: string): void {
+  if (message) showError(el, message);
+  else clearError(el);
+}
