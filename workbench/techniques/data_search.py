@@ -24,7 +24,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -264,10 +264,14 @@ def _tokenize(bench: "Workbench", texts: Sequence[str], max_tokens: int) -> list
     return [{"ids": ids, "offsets": off} for ids, off in zip(enc["input_ids"], offsets)]
 
 
-def _hidden_batches(bench: "Workbench", encoded: list[dict], layer: int, *, batch_size: int, progress: bool,
-                    cancel: threading.Event | None, description: str
+def _hidden_batches(bench: "Workbench", encoded: list[dict], layer: int, *, batch_size: int,
+                    progress: "bool | Callable[[int, int], None]", cancel: threading.Event | None, description: str
                     ) -> Iterator[tuple[list[int], "torch.Tensor", "torch.Tensor"]]:
-    """Yield ``(row indices, hidden [b, s, d], mask [b, s])``; documents batched by length, right-padded."""
+    """Yield ``(row indices, hidden [b, s, d], mask [b, s])``; documents batched by length, right-padded.
+
+    ``progress``: a tqdm bar (``True``), nothing (``False``), or ``progress(done, total)``
+    called after each batch (a widget's progress bar).
+    """
     import torch
     from tqdm.auto import tqdm
 
@@ -275,7 +279,8 @@ def _hidden_batches(bench: "Workbench", encoded: list[dict], layer: int, *, batc
 
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]["ids"]))
     pad = bench.pad_token_id
-    bar = tqdm(total=len(order), desc=description, unit="doc", disable=not progress, delay=0.5)
+    report = progress if callable(progress) else None
+    bar = tqdm(total=len(order), desc=description, unit="doc", disable=report is not None or not progress, delay=0.5)
     try:
         for start in range(0, len(order), batch_size):
             if cancel is not None and cancel.is_set():
@@ -291,6 +296,8 @@ def _hidden_batches(bench: "Workbench", encoded: list[dict], layer: int, *, batc
             hidden = layer_outputs(bench, ids, mask, layers=[layer])[layer].cpu()
             yield chunk, hidden, mask
             bar.update(len(chunk))
+            if report is not None:
+                report(min(start + batch_size, len(order)), len(order))
     finally:
         bar.close()
 

@@ -37,7 +37,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -405,7 +405,7 @@ def contrast(
     field_prompt: bool = True,
     batch_size: int = 16,
     max_tokens: int = 256,
-    progress: bool = True,
+    progress: "bool | Callable[[int, int], None]" = True,
     cancel: threading.Event | None = None,
     top_examples: int = 3,
 ) -> PreferenceAudit:
@@ -426,8 +426,9 @@ def contrast(
         Responses per forward pass.
     max_tokens : int
         Tokens read per rendered text (prompt included); a longer one is cut at the end.
-    progress : bool
-        Show a progress bar while responses are encoded.
+    progress : bool or callable
+        Show a progress bar while responses are encoded, or call ``progress(done, total)``
+        (responses encoded, of all) after each batch.
     cancel : threading.Event, optional
         Set it to stop between batches (raises :class:`AuditCancelled`).
     top_examples : int
