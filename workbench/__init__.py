@@ -23,6 +23,7 @@ _EXPORTS = {
     "PersonaComparison": "workbench.techniques.attacks",
     "PreferenceAudit": "workbench.techniques.preference",
     "SAEReport": "workbench.saes",
+    "PreferencePanel": "workbench.widgets.preference",
     "TokenActivations": "workbench.techniques.activations",
     "ModelUnavailableError": "workbench.models",
     "RenderedPrompt": "workbench.chat",
@@ -52,6 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .widgets.attacks import AttackBox
     from .widgets.search import SearchPanel
     from .widgets.steering import SteeringPanel
+    from .widgets.preference import PreferencePanel
     from .models import ModelUnavailableError, cache_dir
     from .session import Workbench
     from .techniques.sampling import Samples

@@ -274,6 +274,46 @@ class PreferenceAudit:
         return self.hypotheses.head(n)[["rank", "latent", "effect_size", "q", "fire_chosen", "fire_rejected",
                                         "length_r", "length_artefact", "hypothesis", "mark"]]
 
+    def chart(self, n: int = 30):
+        """An altair bar chart of the ``n`` best-ranked latents' effect sizes.
+
+        Bars point right when chosen responses activate the latent more, left when
+        rejected ones do; colour is the auditor's mark, and a hatched outline flags a
+        length artefact. Clicking a bar selects its latent (a point selection named
+        ``"latent"``; :class:`workbench.PreferencePanel` opens that hypothesis).
+
+        Examples
+        --------
+        >>> audit.chart(20)                             # doctest: +SKIP
+        """
+        import altair as alt
+
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a whole number of at least 1, not {n!r}.")
+        frame = self.hypotheses.head(n)
+        data = frame[["rank", "latent", "effect_size", "q", "length_r", "length_artefact", "hypothesis"]].copy()
+        data["label"] = [f"#{r} · latent {j}" for r, j in zip(data["rank"], data["latent"])]
+        data["mark"] = [self.marks.get(int(j), "unmarked") for j in data["latent"]]
+        data["significant"] = data["q"] < ALPHA
+        selection = alt.selection_point(name="latent", fields=["latent"], on="click", empty=False)
+        return alt.Chart(data).mark_bar().encode(
+            x=alt.X("effect_size:Q", title="effect size d_z (chosen − rejected)"),
+            y=alt.Y("label:N", sort=None, title=None),
+            color=alt.Color("mark:N", title="mark",
+                            scale=alt.Scale(domain=["unmarked", "allowed", "blocked"],
+                                            range=["#9aa5b1", "#2e7d32", "#c62828"])),
+            opacity=alt.condition(alt.datum.significant, alt.value(1.0), alt.value(0.45)),
+            stroke=alt.condition(alt.datum.length_artefact, alt.value("#e65100"), alt.value(None)),
+            strokeWidth=alt.condition(selection, alt.value(3), alt.value(1.5)),
+            tooltip=[alt.Tooltip("latent:Q"), alt.Tooltip("effect_size:Q", format=".2f"),
+                     alt.Tooltip("q:Q", format=".2g"), alt.Tooltip("length_r:Q", format=".2f"),
+                     alt.Tooltip("hypothesis:N")],
+        ).add_params(selection).properties(
+            width=360, height=alt.Step(14),
+            title={"text": f"Top {len(data)} latents separating chosen from rejected",
+                   "subtitle": "faded: q >= 0.05 · orange outline: length artefact · click a bar to open it"},
+        )
+
     def __repr__(self) -> str:
         s = self.summary
         return (f"PreferenceAudit({s.get('pairs')} pairs, SAE {self.settings.get('sae')!r} at layer "
