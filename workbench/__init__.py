@@ -24,6 +24,7 @@ _EXPORTS = {
     "PreferenceAudit": "workbench.techniques.preference",
     "SAEReport": "workbench.saes",
     "PreferencePanel": "workbench.widgets.preference",
+    "Probe": "workbench.techniques.probes",
     "TokenActivations": "workbench.techniques.activations",
     "ModelUnavailableError": "workbench.models",
     "RenderedPrompt": "workbench.chat",
@@ -34,6 +35,7 @@ _EXPORTS = {
     "SteeringComparison": "workbench.techniques.steering",
     "SteeringVector": "workbench.techniques.steering",
     "SweepResult": "workbench.techniques.sweep",
+    "ValueVectors": "workbench.techniques.neurons",
     "Workbench": "workbench.session",
     "cache_dir": "workbench.models",
     "read_dataset": "workbench.datasets",
@@ -48,7 +50,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .techniques.activations import TokenActivations
     from .techniques.attacks import PersonaComparison
     from .techniques.data_search import SearchResult
+    from .techniques.neurons import ValueVectors
     from .techniques.preference import PreferenceAudit
+    from .techniques.probes import Probe
     from .widgets.activations import ActivationPanel
     from .widgets.attacks import AttackBox
     from .widgets.search import SearchPanel

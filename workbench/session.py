@@ -146,6 +146,7 @@ class Workbench:
         layer: int | None = None,
         positions: str = "all",
         fuzz: float = 0.0,
+        neurons: Mapping | None = None,
     ) -> sampling.Samples:
         """Sample ``n`` continuations of a conversation in one batched generate.
 
@@ -189,6 +190,12 @@ class Workbench:
             Activation fuzzing: add fresh Gaussian noise of this norm, relative to the
             layer's natural scale, at ``layer`` (else the vectors' layer, else the
             middle layer). Seeded by ``seed``.
+        neurons : dict, optional
+            MLP neuron edits on every decoding step, through nnsight:
+            ``{(layer, neuron): ("scale", factor)}`` multiplies a neuron's activation
+            (1.0 changes nothing), ``{(layer, neuron): ("clamp", value)}`` fixes it,
+            at every position (see ``workbench.techniques.neurons``). Combines with
+            ``steer``; recorded in ``settings``.
 
         Returns
         -------
@@ -204,6 +211,7 @@ class Workbench:
             self, conversation, n, max_new_tokens=max_new_tokens, temperature=temperature,
             top_p=top_p, seed=seed, prefill=prefill, persona=persona, cancel=cancel,
             progress=progress, steer=steer, layer=layer, positions=positions, fuzz=fuzz,
+            neurons=neurons,
         )
 
     def sweep(self, vector: Any, coefficients: Sequence[float], **kwargs: Any):
@@ -282,6 +290,82 @@ class Workbench:
         if cached is None or cached.entry is not entry:  # a re-registered name gets new stats
             cached = self._feature_stats[key] = features.feature_stats(self, sae, None, **kwargs)
         return cached
+
+    # -- probes and neurons ------------------------------------------------------
+
+    def probe(self, positive: Sequence[Any], negative: Sequence[Any], **kwargs: Any):
+        """Fit a linear probe separating two sets of texts or conversations (one or every layer).
+
+        Parameters
+        ----------
+        positive, negative : list of str or conversations
+            At least 4 of each; conversations go through the chat template.
+        **kwargs
+            ``layer`` (int, list, ``"all"`` or None for every layer), ``position``
+            (``"mean"`` or ``"last"``), ``test_size``, ``seed``, ``batch_size``,
+            ``progress``, ``cancel``, ``name``, ``register``: see
+            ``workbench.techniques.probes.probe``.
+
+        Returns
+        -------
+        Probe
+            Registered in ``bench.probes`` (unless ``register=False``).
+
+        Examples
+        --------
+        >>> p = bench.probe(["You idiot."] * 8, ["Thank you."] * 8)   # doctest: +SKIP
+        >>> p.per_layer, p.chart()                                    # doctest: +SKIP
+        """
+        from .techniques import probes
+
+        return probes.probe(self, positive, negative, **kwargs)
+
+    def value_vectors(self, direction: Any, **kwargs: Any):
+        """MLP neurons whose value vectors point along a direction, with the tokens they promote.
+
+        Parameters
+        ----------
+        direction : Probe, SteeringVector, str, tuple, dict or tensor
+            A probe or vector (or its registered name), an SAE latent as
+            ``("sae-name", latent)`` or ``{"sae": name, "latent": i}``, or a tensor.
+        **kwargs
+            ``top``, ``layers``, ``vocab_k``: see
+            ``workbench.techniques.neurons.value_vectors``.
+
+        Returns
+        -------
+        ValueVectors
+
+        Examples
+        --------
+        >>> bench.value_vectors("sycophancy", top=10).to_pandas()   # doctest: +SKIP
+        """
+        from .techniques import neurons
+
+        return neurons.value_vectors(self, direction, **kwargs)
+
+    def neuron_activations(self, neurons: Any, prompts: Any, **kwargs: Any):
+        """Activation of MLP neurons (``(layer, neuron)`` pairs) on prompts, mean and max over tokens.
+
+        Parameters
+        ----------
+        neurons : list of (layer, neuron), ValueVectors or edits dict
+        prompts : str, conversation or list of them
+        **kwargs
+            ``batch_size``, ``reduce`` (``"mean"`` or ``"max"``): see
+            ``workbench.techniques.neurons.neuron_activations``.
+
+        Returns
+        -------
+        DataFrame
+
+        Examples
+        --------
+        >>> bench.neuron_activations([(3, 117)], ["You idiot.", "Thank you."])   # doctest: +SKIP
+        """
+        from .techniques import neurons as neuron_module
+
+        return neuron_module.neuron_activations(self, neurons, prompts, **kwargs)
 
     # -- training data -----------------------------------------------------------
 

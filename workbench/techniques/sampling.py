@@ -141,6 +141,7 @@ def sample(
     layer: int | None = None,
     positions: str = "all",
     fuzz: float = 0.0,
+    neurons: Mapping | None = None,
 ) -> Samples:
     """Sample ``n`` continuations of a conversation in one batched generate.
 
@@ -156,6 +157,15 @@ def sample(
             import secrets
 
             seed = secrets.randbelow(generation.MAX_SEED)
+    neuron_edits = None
+    if neurons:  # checked in full before anything runs
+        from . import neurons as neuron_module
+
+        neuron_edits = neuron_module.neuron_plan(bench, neurons)
+    intervene = steering.intervention(bench, edits, seed) if edits else None
+    if neuron_edits:  # one loop over the decoding steps for both kinds of edit
+        steered_layers = sorted(set(edits.deltas) | set(edits.noise)) if edits else ()
+        intervene = neuron_module.intervention(bench, neuron_edits, intervene, steered_layers)
     prompt = chat.render(
         bench.tokenizer, conversation, persona=persona, prefill=prefill,
         chat_template=bench.chat_template,
@@ -182,7 +192,7 @@ def sample(
         cancel=cancel,
         progress=progress,
         description=f"sampling as {prompt.persona}",
-        intervene=steering.intervention(bench, edits, seed) if edits else None,
+        intervene=intervene,
     )
     texts = [bench.tokenizer.decode(ids, skip_special_tokens=False) for ids in out.token_ids]
     return Samples(
@@ -204,5 +214,6 @@ def sample(
             "top_p": top_p,
             "model": bench.model_name,
             **(edits.settings if edits else {}),
+            **(neuron_edits.settings if neuron_edits else {}),
         },
     )
