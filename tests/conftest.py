@@ -89,6 +89,18 @@ def tiny_bench(tiny_model_dir):
     return wb.Workbench(str(tiny_model_dir))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _journals(tmp_path_factory):
+    """Every Workbench of the run (and of the notebooks it executes) journals into a temporary folder."""
+    previous = os.environ.get("WORKBENCH_JOURNAL")
+    os.environ["WORKBENCH_JOURNAL"] = str(tmp_path_factory.mktemp("journals"))
+    yield
+    if previous is None:
+        os.environ.pop("WORKBENCH_JOURNAL", None)
+    else:
+        os.environ["WORKBENCH_JOURNAL"] = previous
+
+
 @pytest.fixture(autouse=True)
 def _seeded():
     """Every test starts from the same seeds."""

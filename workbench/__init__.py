@@ -20,6 +20,7 @@ _EXPORTS = {
     "AttackBox": "workbench.widgets.attacks",
     "Dataset": "workbench.datasets",
     "DatasetError": "workbench.datasets",
+    "Journal": "workbench.journal",
     "PersonaComparison": "workbench.techniques.attacks",
     "PreferenceAudit": "workbench.techniques.preference",
     "SAEReport": "workbench.saes",
@@ -46,6 +47,7 @@ __all__ = sorted([*_EXPORTS, "__version__"])
 if TYPE_CHECKING:  # pragma: no cover
     from .chat import RenderedPrompt
     from .datasets import Dataset, DatasetError, read_dataset
+    from .journal import Journal
     from .saes import SAEReport
     from .techniques.activations import TokenActivations
     from .techniques.attacks import PersonaComparison

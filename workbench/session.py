@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from . import chat, models
+from . import journal as journal_mod
 from .registry import Registry
 from .saes import SAERegistry
 
@@ -40,6 +41,14 @@ class Workbench:
         Run code shipped with the checkpoint. Off unless you ask for it.
     load_default_sae : bool
         With the embedded default model, register the embedded SAE as ``"default"``.
+    journal : path, Journal or False, optional
+        Where every technique call is recorded (``bench.journal``, a :class:`Journal`):
+        one JSON line per call (inputs, seed, model, SAE, duration, result summary),
+        flushed to disk as it ends. Default: ``workbench-journal-<YYYYmmdd-HHMMSS>.jsonl``
+        in the working directory (next to the notebook), or what the environment
+        variable ``WORKBENCH_JOURNAL`` names (a file, a folder, or ``off``). An
+        existing file is appended to. ``False`` keeps the journal in memory only.
+        ``bench.replay(entry)`` runs a recorded call again.
 
     Examples
     --------
@@ -58,6 +67,7 @@ class Workbench:
         chat_template: str | None = None,
         trust_remote_code: bool = False,
         load_default_sae: bool = True,
+        journal: Any = None,
     ) -> None:
         self.source = models.resolve(model, remote=remote)
         self.remote = bool(remote)
@@ -73,6 +83,7 @@ class Workbench:
         self.vectors = Registry("vector")
         self.probes = Registry("probe")
         self._feature_stats: dict = {}
+        self.journal = journal_mod.open_journal(journal)
         if load_default_sae and self.source.kind == "default" and DEFAULT_SAE.is_dir():
             self.saes.load_path(DEFAULT_SAE, name="default")
 
@@ -420,6 +431,37 @@ class Workbench:
         from .techniques import preference
 
         return preference.contrast(self, pairs, **kwargs)
+
+    # -- the journal ---------------------------------------------------------------
+
+    def replay(self, entry: Any) -> Any:
+        """Run a journaled call again on this workbench, with its recorded inputs and seed.
+
+        The replay is journaled too, with ``replay_of`` naming the original entry.
+
+        Parameters
+        ----------
+        entry : Entry, int or str
+            An entry (from this journal or one read with ``wb.Journal.load``), or an
+            index or id in ``bench.journal``.
+
+        Returns
+        -------
+        The technique's new result.
+
+        Raises
+        ------
+        ValueError
+            When an input was recorded only as a summary (a tensor, DataFrame,
+            in-memory dataset, function), or the call names a vector, SAE or probe
+            that is not registered on this workbench.
+
+        Examples
+        --------
+        >>> old = wb.Journal.load("workbench-journal-20250101-120000.jsonl")   # doctest: +SKIP
+        >>> bench.replay(old.last("sample")).texts                             # doctest: +SKIP
+        """
+        return journal_mod.replay(self, entry)
 
     def __repr__(self) -> str:
         where = "remote (NDIF)" if self.remote else self.device

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from .. import chat, residual, saes
+from ..journal import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -125,6 +126,16 @@ class TokenActivations:
             "activation": self.top_values[:, 0] if self.top_values.size else [],
         })
 
+    def _journal_summary(self) -> dict:
+        strongest = {}
+        for ids, values in zip(self.top_latents.tolist(), self.top_values.tolist()):
+            for latent, value in zip(ids, values):
+                if value > strongest.get(latent, 0.0):
+                    strongest[latent] = value
+        top = sorted(strongest.items(), key=lambda kv: -kv[1])[:10]
+        return {"tokens": len(self), "sae": self.sae, "layer": self.layer, "text": self.text[:200],
+                "top_latents": [{"latent": int(k), "max": round(float(v), 4)} for k, v in top]}
+
     def __repr__(self) -> str:
         return (f"TokenActivations({len(self)} tokens, sae={self.sae!r}, layer={self.layer}, "
                 f"k={self.top_latents.shape[1] if self.top_latents.ndim == 2 else 0})")
@@ -141,6 +152,7 @@ def token_ids_for(bench: "Workbench", source: str | Mapping | Sequence[Mapping])
     return prompt.text, prompt.input_ids
 
 
+@recorded("activations")
 def activations(bench: "Workbench", source: Any, *, sae: str | None = None, k: int = 32) -> TokenActivations:
     """Run ``source`` once and return its :class:`TokenActivations`.
 

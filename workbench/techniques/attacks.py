@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
+from ..journal import recorded
 from . import sampling
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -136,6 +137,11 @@ class PersonaComparison:
 
         return pd.concat([s.to_pandas() for s in self.samples.values()], ignore_index=True)
 
+    def _journal_summary(self) -> dict:
+        seed = next((s.seed for s in self.samples.values()), None)
+        return {"runs": len(self.samples), "seed": seed,
+                "samples": {label: s._journal_summary() for label, s in self.samples.items()}}
+
 
 def _shared_seed(kwargs: dict) -> dict:
     """One seed for every run of a comparison, so the runs differ only in what is compared."""
@@ -148,6 +154,7 @@ def _shared_seed(kwargs: dict) -> dict:
     return kwargs
 
 
+@recorded("compare_personas")
 def compare_personas(bench: "Workbench", conversation: Any, personas: Sequence[str] = ("assistant", "user", "narrator"),
                      n: int = 8, *, prefills: Mapping[str, str] | None = None, **kwargs: Any) -> PersonaComparison:
     """Continue the same conversation as each persona (``n`` samples each, same seed)."""
@@ -164,6 +171,7 @@ def compare_personas(bench: "Workbench", conversation: Any, personas: Sequence[s
     })
 
 
+@recorded("toggle_system_prompt")
 def toggle_system_prompt(bench: "Workbench", conversation: Any, system_prompt: str, n: int = 8,
                          **kwargs: Any) -> dict[str, sampling.Samples]:
     """The same attack with and without a (hidden) system prompt, same seed.
@@ -183,6 +191,7 @@ def toggle_system_prompt(bench: "Workbench", conversation: Any, system_prompt: s
     return {"with": bench.sample(with_system, n, **kwargs), "without": bench.sample(messages, n, **kwargs)}
 
 
+@recorded("run_attack")
 def run_attack(bench: "Workbench", conversation: Any, *, personas: Sequence[str] = ("assistant",),
                prefills: Mapping[str, str] | None = None, system_prompt: str | None = None,
                compare_system: bool = False, n: int = 8, cancel: Any = None,

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 import numpy as np
 
 from .. import models
+from ..journal import recorded
 from ..datasets import Dataset, read_dataset
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -90,6 +91,12 @@ class SearchResult:
     def __len__(self) -> int:
         return len(self.frame)
 
+    def _journal_summary(self) -> dict:
+        hits = self.frame.head(5)
+        return {"mode": self.mode, "query": self.query, "results": len(self), **self.summary,
+                "top": [{"id": str(r["id"]), "score": float(r["score"]), "snippet": str(r["snippet"])[:160]}
+                        for _, r in hits.iterrows()]}
+
     def _repr_html_(self) -> str:
         # dataset text is untrusted: pandas escapes every cell (escape=True is its default)
         shown = self.frame[["rank", "id", "score", "count", "snippet"]]
@@ -106,6 +113,7 @@ def _escape(text: str) -> str:
     return html.escape(text)
 
 
+@recorded("search")
 def search(
     bench: "Workbench",
     dataset: Any,

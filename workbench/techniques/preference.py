@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from ..datasets import Dataset, read_dataset
+from ..journal import recorded
 from .data_search import SearchCancelled, _hidden_batches, _tokenize
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -314,6 +315,13 @@ class PreferenceAudit:
                    "subtitle": "faded: q >= 0.05 · orange outline: length artefact · click a bar to open it"},
         )
 
+    def _journal_summary(self) -> dict:
+        top = self.hypotheses.head(5)
+        return {"pairs": len(self.dataset.rows), "sae": self.settings.get("sae"), "layer": self.settings.get("layer"),
+                **{k: v for k, v in self.summary.items() if not isinstance(v, (list, dict))},
+                "top": [{"latent": int(r["latent"]), "effect_size": float(r["effect_size"]), "q": float(r["q"]),
+                         "hypothesis": str(r["hypothesis"])} for _, r in top.iterrows()]}
+
     def __repr__(self) -> str:
         s = self.summary
         return (f"PreferenceAudit({s.get('pairs')} pairs, SAE {self.settings.get('sae')!r} at layer "
@@ -437,6 +445,7 @@ def _response_masks(bench: "Workbench", encoded: list[dict], texts: list[str], s
     return masks
 
 
+@recorded("contrast")
 def contrast(
     bench: "Workbench",
     pairs: Any,

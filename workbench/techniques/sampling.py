@@ -8,10 +8,12 @@ model saw.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from .. import chat, generation
+from ..journal import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -96,6 +98,11 @@ class Samples:
             )
         return pd.DataFrame(rows).set_index("sample")
 
+    def _journal_summary(self) -> dict:
+        return {"n": len(self), "persona": self.persona, "prefill": self.prefill, "seed": self.seed,
+                "cancelled": self.cancelled, "finish_reasons": dict(Counter(self.finish_reasons)),
+                "texts": [text[:200] for text in self.texts[:4]]}
+
     def __repr__(self) -> str:
         state = ", cancelled" if self.cancelled else ""
         head = f"Samples(n={len(self)}, persona={self.persona!r}, seed={self.seed}{state})"
@@ -124,6 +131,7 @@ def stop_tokens(tokenizer: Any, model_config: Any, prompt_text: str, persona: st
     return ids
 
 
+@recorded("sample")
 def sample(
     bench: "Workbench",
     conversation: str | Mapping | Sequence[Mapping],

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from .. import chat, corpora, residual
+from ..journal import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -80,6 +81,10 @@ class SteeringVector:
     def delta(self, coefficient: float, scale: float | None = None) -> "torch.Tensor":
         """``coefficient * scale * direction`` (``scale`` defaults to the vector's own)."""
         return float(coefficient) * float(self.scale if scale is None else scale) * self.direction
+
+    def _journal_summary(self) -> dict:
+        return {"name": self.name, "layer": self.layer, "scale": self.scale, "source": self.source,
+                "raw_norm": self.raw_norm}
 
     def __repr__(self) -> str:
         return (
@@ -227,6 +232,7 @@ def add(bench: "Workbench", direction: Any, layer: int, *, name: str, source: st
     return vector
 
 
+@recorded("from_latent")
 def from_latent(bench: "Workbench", latent: int, *, sae: str | None = None, name: str | None = None) -> SteeringVector:
     """A steering vector along an SAE latent's decoder direction, at the SAE's layer.
 
@@ -282,6 +288,7 @@ def contrast_activations(bench: "Workbench", items: Sequence[Mapping], layer: in
     return acts[kinds_t], acts[~kinds_t]
 
 
+@recorded("from_contrast")
 def from_contrast(bench: "Workbench", pairs: str | Path | Sequence[Mapping], layer: int, *,
                   name: str | None = None, split: str | None = "train",
                   limit: int | None = None) -> SteeringVector:
@@ -321,6 +328,7 @@ def from_contrast(bench: "Workbench", pairs: str | Path | Sequence[Mapping], lay
                source=f"contrast:{label}", metadata={"n_items": len(items), "split": split})
 
 
+@recorded("from_direction")
 def from_direction(bench: "Workbench", direction: Any, layer: int | None = None, *,
                    name: str) -> SteeringVector:
     """A steering vector from any tensor or array, or from a probe.
@@ -531,6 +539,12 @@ class SteeringComparison:
                          "mean_shift": sum(s) / len(s) if s else float("nan")})
         return pd.DataFrame(rows).set_index("sample")
 
+    def _journal_summary(self) -> dict:
+        means = [sum(s) / len(s) for s in self.shift if s]
+        return {"n": len(self.steered), "seed": self.steered.seed, "steer": self.steered.settings.get("steer"),
+                "mean_shift": sum(means) / len(means) if means else None,
+                "unsteered": self.unsteered.texts[:3], "steered": self.steered.texts[:3]}
+
     def __repr__(self) -> str:
         lines = [f"SteeringComparison(n={len(self.steered)}, seed={self.steered.seed}, "
                  f"steer={self.steered.settings.get('steer')})"]
@@ -570,6 +584,7 @@ def token_logprobs(bench: "Workbench", prompt_ids: Sequence[int], continuations:
                             batch_size=batch_size)
 
 
+@recorded("steering.compare")
 def compare(bench: "Workbench", conversation: Any, n: int = 4, *, steer: Mapping, layer: int | None = None,
             positions: str = "all", fuzz: float = 0.0, seed: int | None = None, **kwargs: Any) -> SteeringComparison:
     """Sample the same call without and with steering, on one seed, and score the change per token.

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from .. import corpora, residual
+from ..journal import recorded
 from . import steering as steering_mod
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -335,6 +336,12 @@ class SweepResult:
     def coefficients(self) -> list[float]:
         return self.frame["coefficient"].tolist()
 
+    def _journal_summary(self) -> dict:
+        fits = {curve: {kind: round(f.r2, 4) for kind, f in by_kind.items()} for curve, by_kind in self.fits.items()}
+        return {"vector": getattr(self.vector, "name", str(self.vector)), "coefficients": self.coefficients,
+                "efficient_range": self.efficient_range, "r2": fits,
+                "scores": self.frame.round(4).to_dict(orient="list")}
+
     def r2(self, curve: str, kind: str) -> float:
         """R^2 of a fit: ``r2("alignment", "linear")``, ``r2("helpfulness", "quadratic")``."""
         return self.fits[curve][kind].r2
@@ -499,6 +506,7 @@ def _call(scorer: Callable, bench: "Workbench", vector: Any, coefficients: list,
     return scorer(bench, vector, coefficients, **{k: v for k, v in options.items() if k in names})
 
 
+@recorded("sweep")
 def sweep(bench: "Workbench", vector: Any, coefficients: Sequence[float], *,
           alignment: Callable | None = None, helpfulness: Callable | None = None,
           layer: int | None = None, threshold: float = 1.0, batch_size: int = 64,

@@ -1,0 +1,723 @@
+"""The investigation journal: every technique call, recorded as it happens, saved as JSON lines.
+
+Each call of a technique (from a widget or a Python cell) becomes an :class:`Entry`:
+what was asked, the seed, the model and SAE, how long it took and what came back.
+The session owns one journal (``bench.journal``); it appends one line per entry to
+its file and flushes it to disk before the call returns, so a killed kernel loses
+at most the call in flight. Notes, tags and findings are lines of their own that
+name an entry; :meth:`Journal.load` folds them back.
+
+>>> bench = wb.Workbench(journal="audit.jsonl")                # doctest: +SKIP
+>>> bench.sample("What is your goal?", n=4, seed=0)            # doctest: +SKIP
+>>> bench.journal.mark_finding(-1, "admits a hidden goal")     # doctest: +SKIP
+>>> bench.replay(wb.Journal.load("audit.jsonl")[0])            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import inspect
+import json
+import os
+import threading
+import time
+import uuid
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .session import Workbench
+
+ENV = "WORKBENCH_JOURNAL"
+OFF = ("off", "false", "0", "no", "none")
+RUNTIME = ("cancel", "progress")  # how a call is watched, not what it asks: never replayed
+
+
+class JournalWarning(UserWarning):
+    """The journal could not be written or read in full; the technique itself ran."""
+
+
+@dataclasses.dataclass
+class Note:
+    """A note or finding, attached to an entry (``entry`` is its id) or to the whole journal."""
+
+    id: str
+    time: str
+    text: str
+    entry: str | None = None
+    tags: list = dataclasses.field(default_factory=list)
+    kind: str = "note"
+
+
+@dataclasses.dataclass
+class Entry:
+    """One technique call.
+
+    Attributes
+    ----------
+    id, time : str
+        A short unique id and the ISO time the call started.
+    technique, function : str
+        The technique's name (``"sample"``) and its function (``module:name``).
+    inputs : dict
+        The arguments as passed (the session excluded), JSON-safe. What could not be
+        kept in full is a ``{"$summary": ...}`` and is named in ``missing``.
+    missing : list[str]
+        Inputs recorded only as a summary: the entry cannot be replayed.
+    seed : int or None
+        The seed that reproduces the call (the one drawn, when none was passed).
+    model, sae : dict or None
+        Which model (name, source kind and location) and SAE (name, source, layer).
+    duration_s : float
+    summary : dict
+        A compact account of the result (first texts, counts, top hits...).
+    result : Any
+        The whole result as JSON when it is small, else ``None`` (see ``result_omitted``).
+    error : dict or None
+        ``{"type", "message"}`` when the call raised.
+    replay_of : str or None
+        The id of the entry this call replayed.
+    tags, notes, findings
+        Folded in from their own lines.
+    """
+
+    id: str
+    time: str
+    technique: str
+    function: str
+    inputs: dict
+    missing: list = dataclasses.field(default_factory=list)
+    seed: int | None = None
+    model: dict | None = None
+    sae: dict | None = None
+    duration_s: float = 0.0
+    summary: dict = dataclasses.field(default_factory=dict)
+    result: Any = None
+    result_omitted: dict | None = None
+    error: dict | None = None
+    replay_of: str | None = None
+    tags: list = dataclasses.field(default_factory=list)
+    notes: list = dataclasses.field(default_factory=list)
+    findings: list = dataclasses.field(default_factory=list)
+
+    def line(self) -> str:
+        return _oneline(self.summary, self.error)
+
+    def __repr__(self) -> str:
+        extra = f" tags={self.tags}" if self.tags else ""
+        return (f"Entry({self.id}, {self.technique}, {self.time[11:19]}, {self.duration_s:.2f} s: "
+                f"{self.line()}{extra})")
+
+
+_ENTRY_FIELDS = {f.name for f in dataclasses.fields(Entry)} - {"tags", "notes", "findings"}
+
+
+def _now() -> str:
+    return datetime.datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+class Journal:
+    """The record of a session's technique calls, saved as JSON lines.
+
+    Parameters
+    ----------
+    path : str or path, optional
+        The ``.jsonl`` file. An existing file is read and appended to. ``None``
+        keeps the journal in memory only (nothing is written).
+
+    Examples
+    --------
+    >>> journal = Journal("audit.jsonl")                          # doctest: +SKIP
+    >>> journal.last("sample").summary["texts"]                   # doctest: +SKIP
+    >>> journal.to_pandas()                                       # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None) -> None:
+        self.path = Path(path).expanduser() if path is not None else None
+        self.entries: list[Entry] = []
+        self.free_notes: list[Note] = []
+        self._by_id: dict[str, Entry] = {}
+        self._lock = threading.RLock()
+        self._warned = False
+        if self.path is not None and self.path.is_file():
+            self._read(self.path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Journal":
+        """Read a journal file (later entries are appended to it).
+
+        A line that is not whole JSON (a kernel killed mid-write) is skipped with a
+        :class:`JournalWarning` naming its line number; every other line is read.
+
+        Examples
+        --------
+        >>> journal = Journal.load("workbench-journal-20250101-120000.jsonl")   # doctest: +SKIP
+        """
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"No journal at {str(path)!r}; pass the path of a .jsonl journal file.")
+        return cls(path)
+
+    # -- reading -------------------------------------------------------------------
+
+    def _read(self, path: Path) -> None:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for number, text in enumerate(handle, 1):
+                if not text.strip():
+                    continue
+                try:
+                    self._fold(json.loads(text))
+                except (ValueError, TypeError, KeyError, AttributeError) as error:
+                    warnings.warn(f"{path}, line {number}: not a whole journal line ({error}); skipped it "
+                                  "(a session killed while writing leaves such a line last).",
+                                  JournalWarning, stacklevel=4)
+
+    def _fold(self, record: dict) -> None:
+        kind = record.get("type")
+        if kind == "entry":
+            entry = Entry(**{k: v for k, v in record.items() if k in _ENTRY_FIELDS})
+            self.entries.append(entry)
+            self._by_id[entry.id] = entry
+        elif kind in ("note", "finding"):
+            note = Note(record["id"], record["time"], record["text"], record.get("entry"), list(record.get("tags", [])),
+                        kind)
+            target = self._by_id.get(note.entry) if note.entry else None
+            if target is None:
+                self.free_notes.append(note)
+            else:
+                (target.findings if kind == "finding" else target.notes).append(note)
+                target.tags.extend(t for t in note.tags if t not in target.tags)
+        elif kind == "tag":
+            target = self._by_id[record["entry"]]
+            target.tags.extend(t for t in record["tags"] if t not in target.tags)
+        else:
+            raise ValueError(f"unknown record type {kind!r}")
+
+    # -- writing -------------------------------------------------------------------
+
+    def _write(self, record: dict) -> None:
+        """Append one line, flushed and synced; a failure warns once and is otherwise ignored."""
+        with self._lock:
+            try:
+                line = json.dumps(record, ensure_ascii=False, allow_nan=False, default=str) + "\n"
+                self._fold(record)
+                if self.path is None:
+                    return
+                with open(self.path, "a", encoding="utf-8") as handle:
+                    handle.write(line)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except Exception as error:  # the journal must never break a technique
+                if not self._warned:
+                    self._warned = True
+                    warnings.warn(f"The journal could not write to {self.path} ({type(error).__name__}: {error}); "
+                                  "techniques still run, but this session is not being recorded there. Set "
+                                  "bench.journal = wb.Journal('another/path.jsonl') to record elsewhere.",
+                                  JournalWarning, stacklevel=3)
+
+    def _resolve(self, entry: Any) -> Entry:
+        if isinstance(entry, Entry):
+            return entry
+        if isinstance(entry, int) and not isinstance(entry, bool):
+            return self[entry]
+        if isinstance(entry, str) and entry in self._by_id:
+            return self._by_id[entry]
+        known = ", ".join(e.id for e in self.entries[-5:]) or "none yet"
+        raise KeyError(f"No journal entry {entry!r}: pass an Entry, an index or an id (latest ids: {known}).")
+
+    def note(self, text: str, entry: Any = None, tags: Any = ()) -> Note:
+        """Write a note, about one entry (an Entry, index or id) or about the investigation.
+
+        Examples
+        --------
+        >>> bench.journal.note("the user persona leaks the goal", entry=-1, tags=["leak"])  # doctest: +SKIP
+        """
+        return self._note("note", text, entry, tags)
+
+    def mark_finding(self, entry: Any, text: str) -> Note:
+        """Mark an entry (an Entry, index or id) as a finding, in words.
+
+        Examples
+        --------
+        >>> bench.journal.mark_finding(-1, "prefill reveals the planted goal in 9/16 samples")  # doctest: +SKIP
+        """
+        return self._note("finding", text, entry, ())
+
+    def _note(self, kind: str, text: str, entry: Any, tags: Any) -> Note:
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"A {kind} needs some text, not {text!r}.")
+        tags = [tags] if isinstance(tags, str) else list(tags)
+        target = self._resolve(entry).id if entry is not None else None
+        note = Note(_new_id(), _now(), text, target, tags, kind)
+        self._write({"type": kind, **dataclasses.asdict(note)})
+        return note
+
+    def tag(self, entry: Any, *tags: str) -> Entry:
+        """Tag an entry (an Entry, index or id).
+
+        Examples
+        --------
+        >>> bench.journal.tag(-1, "prefill", "baseline")             # doctest: +SKIP
+        """
+        if not tags or not all(isinstance(t, str) and t for t in tags):
+            raise ValueError(f"Pass one or more non-empty string tags, not {tags!r}.")
+        target = self._resolve(entry)
+        self._write({"type": "tag", "entry": target.id, "tags": list(tags), "time": _now()})
+        return target
+
+    # -- reading back --------------------------------------------------------------
+
+    @property
+    def findings(self) -> list[Note]:
+        """Every finding, in the order they were marked."""
+        found = [f for e in self.entries for f in e.findings] + [n for n in self.free_notes if n.kind == "finding"]
+        return sorted(found, key=lambda n: n.time)
+
+    def last(self, technique: str | None = None) -> Entry | None:
+        """The latest entry (of one technique), or ``None``.
+
+        Examples
+        --------
+        >>> bench.journal.last("sample").summary                       # doctest: +SKIP
+        """
+        for entry in reversed(self.entries):
+            if technique is None or entry.technique == technique:
+                return entry
+        return None
+
+    def to_pandas(self) -> "pd.DataFrame":
+        """One row per entry: id, time, technique, duration, seed, summary line, error, tags, findings.
+
+        Examples
+        --------
+        >>> bench.journal.to_pandas().tail()                            # doctest: +SKIP
+        """
+        import pandas as pd
+
+        rows = [{"id": e.id, "time": e.time, "technique": e.technique, "duration_s": e.duration_s, "seed": e.seed,
+                 "summary": e.line(), "error": (e.error or {}).get("message"), "tags": list(e.tags),
+                 "findings": [f.text for f in e.findings], "replay_of": e.replay_of} for e in self.entries]
+        columns = ["id", "time", "technique", "duration_s", "seed", "summary", "error", "tags", "findings", "replay_of"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def __getitem__(self, index: int) -> Entry:
+        return self.entries[index]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(list(self.entries))
+
+    def __repr__(self) -> str:
+        where = str(self.path) if self.path is not None else "in memory"
+        lines = [f"Journal({where}: {len(self)} entries, {len(self.findings)} findings)"]
+        start = max(0, len(self) - 10)
+        if start:
+            lines.append(f"  … {start} earlier")
+        for i, entry in enumerate(self.entries[start:], start):
+            flag = " ★" if entry.findings else ""
+            lines.append(f"  [{i}] {entry.id} {entry.time[11:19]} {entry.technique} ({entry.duration_s:.2f} s) "
+                         f"{entry.line()[:90]}{flag}")
+        return "\n".join(lines)
+
+
+def default_path() -> Path | None:
+    """Where a new session's journal goes: ``$WORKBENCH_JOURNAL`` (a file, a folder, or ``off``),
+    else ``workbench-journal-<YYYYmmdd-HHMMSS>.jsonl`` in the working directory."""
+    name = f"workbench-journal-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+    value = os.environ.get(ENV, "").strip()
+    if value.lower() in OFF:
+        return None
+    if not value:
+        return Path.cwd() / name
+    path = Path(value).expanduser()
+    return path / name if path.is_dir() or value.endswith(os.sep) else path
+
+
+def open_journal(journal: Any = None) -> Journal:
+    """The journal a Workbench opens for ``journal=``: a path, a Journal, ``False`` (memory only) or
+    ``None`` (:func:`default_path`)."""
+    if isinstance(journal, Journal):
+        return journal
+    if journal is False:
+        return Journal(None)
+    if journal is None or journal is True:
+        return Journal(default_path())
+    if isinstance(journal, (str, os.PathLike)):
+        path = Path(journal).expanduser()
+        if path.is_dir():
+            raise IsADirectoryError(f"journal={str(journal)!r} is a folder; pass a file path such as "
+                                    f"{str(path / 'journal.jsonl')!r}, or False to write nothing.")
+        return Journal(path)
+    raise TypeError(f"journal must be a path, a Journal, None or False, not {journal!r}.")
+
+
+# -- recording -----------------------------------------------------------------------
+
+_state = threading.local()
+
+
+def recorded(technique: str) -> Callable[[Callable], Callable]:
+    """Record every outermost call of a technique ``fn(bench, ...)`` in ``bench.journal``.
+
+    Calls made inside another recorded call (in the same thread) are part of it and
+    are not recorded again. Recording never makes the technique fail.
+
+    Examples
+    --------
+    >>> @recorded("sample")
+    ... def sample(bench, conversation, n=8, **options): ...
+    """
+
+    def decorate(fn: Callable) -> Callable:
+        signature = inspect.signature(fn)
+        function = f"{fn.__module__}:{fn.__qualname__}"
+
+        @functools.wraps(fn)
+        def wrapper(bench: Any, *args: Any, **kwargs: Any) -> Any:
+            journal = getattr(bench, "journal", None)
+            if getattr(_state, "depth", 0) or not isinstance(journal, Journal):
+                return fn(bench, *args, **kwargs)
+            replay_of, _state.replay_of = getattr(_state, "replay_of", None), None
+            started, clock = _now(), time.perf_counter()
+            _state.depth = 1
+            try:
+                result = fn(bench, *args, **kwargs)
+            except BaseException as error:
+                _state.depth = 0
+                _record(journal, bench, technique, function, signature, args, kwargs, started,
+                        time.perf_counter() - clock, None, error, replay_of)
+                raise
+            _state.depth = 0
+            _record(journal, bench, technique, function, signature, args, kwargs, started,
+                    time.perf_counter() - clock, result, None, replay_of)
+            return result
+
+        wrapper.__journal_technique__ = technique  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def _record(journal: Journal, bench: Any, technique: str, function: str, signature: inspect.Signature,
+            args: tuple, kwargs: dict, started: str, duration: float, result: Any, error: BaseException | None,
+            replay_of: str | None) -> None:
+    try:
+        bound = signature.bind_partial(bench, *args, **kwargs).arguments
+        bound.pop(next(iter(signature.parameters)), None)
+        extra = {}
+        for name, parameter in signature.parameters.items():
+            if parameter.kind is parameter.VAR_KEYWORD and name in bound:
+                extra = bound.pop(name)
+        inputs, missing = {}, []
+        for name, value in {**bound, **extra}.items():
+            if name in RUNTIME:
+                value = value if isinstance(value, bool) or value is None else f"<{type(value).__name__}>"
+            encoded, complete = _encode(value)
+            inputs[name] = encoded
+            if not complete and name not in RUNTIME:
+                missing.append(name)
+        record = {
+            "type": "entry", "id": _new_id(), "time": started, "technique": technique, "function": function,
+            "inputs": inputs, "missing": missing, "seed": None, "model": _model_identity(bench),
+            "sae": _sae_identity(bench, inputs.get("sae")) if "sae" in signature.parameters else None, "duration_s": round(duration, 4),
+            "summary": {}, "result": None, "result_omitted": None, "error": None, "replay_of": replay_of,
+        }
+        if error is not None:
+            record["error"] = {"type": type(error).__name__, "message": str(error)[:2000]}
+        else:
+            record["summary"] = _summarise(result)
+            record["result"], record["result_omitted"] = _full(result)
+        seed = inputs.get("seed")
+        record["seed"] = seed if isinstance(seed, int) else _result_seed(record["summary"], result)
+    except Exception as failure:  # the journal must never break a technique
+        record = {"type": "entry", "id": _new_id(), "time": started, "technique": technique, "function": function,
+                  "inputs": {}, "missing": ["(all: the journal could not encode them)"],
+                  "summary": {"journal_error": f"{type(failure).__name__}: {failure}"[:500]},
+                  "duration_s": round(duration, 4), "replay_of": replay_of,
+                  "error": None if error is None else {"type": type(error).__name__, "message": str(error)[:2000]}}
+    journal._write(record)
+
+
+# -- replay --------------------------------------------------------------------------
+
+
+def replay(bench: "Workbench", entry: Any) -> Any:
+    """Run a recorded call again on ``bench`` with the recorded inputs (and seed); see ``Workbench.replay``."""
+    import importlib
+
+    entry = bench.journal._resolve(entry) if not isinstance(entry, Entry) else entry
+    if entry.missing:
+        raise ValueError(
+            f"Entry {entry.id} ({entry.technique}) cannot be replayed: its input(s) {', '.join(entry.missing)} were "
+            "recorded only as a summary (a tensor, array, DataFrame, in-memory dataset or function). "
+            "Run the technique again yourself with the same data.")
+    absent = _unregistered(bench, entry.technique, entry.inputs)
+    if absent:
+        raise ValueError(
+            f"Entry {entry.id} ({entry.technique}) needs {'; '.join(absent)} on this workbench. Register "
+            "it first (bench.saes.load_path(...), or replay the entry that created the vector), then replay.")
+    inputs = {k: _decode(v) for k, v in entry.inputs.items() if k not in RUNTIME}
+    module, _, name = entry.function.partition(":")
+    fn = getattr(importlib.import_module(module), name)
+    parameters = inspect.signature(fn).parameters
+    takes_seed = "seed" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    if takes_seed and inputs.get("seed") is None and entry.seed is not None:
+        inputs["seed"] = entry.seed  # the drawn seed reproduces the call
+    if "progress" in parameters:
+        inputs["progress"] = False
+    _state.replay_of = entry.id
+    try:
+        return fn(bench, **inputs)
+    finally:
+        _state.replay_of = None
+
+
+# -- what goes into a line -------------------------------------------------------------
+
+INPUT_LIMIT = 200_000  # characters of JSON kept in full per input
+RESULT_LIMIT = 20_000  # characters of JSON under which the whole result is kept
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _digest(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _short(text: Any, width: int) -> str:
+    text = str(text).replace("\n", "\\n")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _summary_of(value: Any) -> dict:
+    """A short account of a value that cannot be kept in full: type, shape or length, digest."""
+    kind = type(value).__name__
+    out: dict = {"$summary": f"{type(value).__module__.split('.')[0]}.{kind}"}
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        out.update(shape=list(getattr(value, "shape")), dtype=str(value.dtype))
+        try:
+            import numpy as np
+
+            array = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
+            if array.nbytes <= 64 * 2**20 and array.dtype != object:
+                out["digest"] = _digest(np.ascontiguousarray(array).tobytes())
+        except Exception:  # a digest is a courtesy
+            pass
+    elif kind == "Dataset" and hasattr(value, "digest") and hasattr(value, "rows"):
+        out.update(kind=value.kind, rows=len(value.rows), source=str(value.source), digest=value.digest)
+    elif callable(value):
+        out["name"] = getattr(value, "__qualname__", repr(value)[:80])
+    else:
+        if hasattr(value, "__len__"):
+            try:
+                out["len"] = len(value)
+            except TypeError:
+                pass
+        for attribute in ("column_names", "columns"):
+            if hasattr(value, attribute):
+                out["columns"] = [str(c) for c in list(getattr(value, attribute))[:20]]
+        out["repr"] = _short(repr(value), 160)
+    return out
+
+
+def _encode(value: Any) -> tuple[Any, bool]:
+    """``(JSON-safe value, whether it is kept in full)`` for one input."""
+    encoded, complete = _enc(value)
+    if complete:
+        text = json.dumps(encoded, ensure_ascii=False, default=str)
+        if len(text) > INPUT_LIMIT:
+            length = len(value) if hasattr(value, "__len__") else None
+            return {"$summary": type(value).__name__, "len": length, "digest": _digest(text.encode())}, False
+    return encoded, complete
+
+
+def _enc(value: Any) -> tuple[Any, bool]:
+    if value is None or isinstance(value, (bool, int, str)):
+        return value, True
+    if isinstance(value, float):
+        return (value, True) if value == value and abs(value) != float("inf") else ({"$float": str(value)}, True)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value), True
+    if isinstance(value, (list, tuple)):
+        items = [_enc(v) for v in value]
+        return [v for v, _ in items], all(ok for _, ok in items)
+    if isinstance(value, dict):
+        pairs = [(_enc(k), _enc(v)) for k, v in value.items()]
+        ok = all(k[1] and v[1] for k, v in pairs)
+        if all(isinstance(k, str) for k in value):
+            return {k: v for (k, _), (v, _) in pairs}, ok
+        return {"$items": [[k, v] for (k, _), (v, _) in pairs]}, ok
+    kind = type(value).__name__
+    if kind == "SteeringVector" and isinstance(getattr(value, "name", None), str):
+        return {"$vector": value.name, "layer": value.layer, "source": value.source}, True
+    if kind == "Dataset" and hasattr(value, "rows") and Path(str(value.source)).is_file():
+        return {"$dataset": str(value.source), "rows": len(value.rows), "digest": value.digest}, True
+    if hasattr(value, "item") and getattr(value, "shape", None) == () and not hasattr(value, "detach"):
+        return _enc(value.item())  # a numpy scalar
+    return _summary_of(value), False
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "$vector" in value:
+        return value["$vector"]
+    if "$float" in value:
+        return float(value["$float"])
+    if "$items" in value:
+        return {_decode(k): _decode(v) for k, v in value["$items"]}
+    if "$dataset" in value:
+        from .datasets import read_dataset
+
+        data = read_dataset(value["$dataset"])
+        if data.digest != value.get("digest"):
+            raise ValueError(f"The dataset file {value['$dataset']!r} changed since it was recorded (digest "
+                             f"{data.digest}, recorded {value.get('digest')}); the call cannot be replayed as it was.")
+        return data
+    return {k: _decode(v) for k, v in value.items()}
+
+
+def _plain(value: Any, budget: list) -> Any:
+    """A JSON form of a result; raises ``_TooBig`` once it passes the budget of characters."""
+    if budget[0] < 0:
+        raise _TooBig
+    if value is None or isinstance(value, (bool, int)):
+        budget[0] -= 6
+        return value
+    if isinstance(value, float):
+        budget[0] -= 20
+        return value if value == value and abs(value) != float("inf") else str(value)
+    if isinstance(value, str):
+        budget[0] -= len(value) + 2
+        return value
+    kind = type(value).__name__
+    if kind in ("SteeringVector", "Dataset") or isinstance(value, os.PathLike):
+        return _enc(value)[0]
+    if hasattr(value, "item") and getattr(value, "shape", None) == () and not hasattr(value, "detach"):
+        return _plain(value.item(), budget)
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a DataFrame
+        budget[0] -= 12 * value.size
+        if budget[0] < 0:
+            raise _TooBig
+        return {"columns": [str(c) for c in value.columns], "rows": _plain(value.to_numpy().tolist(), budget)}
+    if hasattr(value, "shape") and hasattr(value, "tolist"):  # an array or tensor
+        budget[0] -= 12 * int(getattr(value, "size", lambda: 0)() if callable(getattr(value, "size", 0)) else value.size)
+        if budget[0] < 0:
+            raise _TooBig
+        return _plain((value.detach().cpu() if hasattr(value, "detach") else value).tolist(), budget)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {"$type": kind}
+        for f in dataclasses.fields(value):
+            if not f.name.startswith("_"):
+                out[f.name] = _plain(getattr(value, f.name), budget)
+        return out
+    if isinstance(value, dict):
+        return {str(k): _plain(v, budget) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v, budget) for v in value]
+    return _summary_of(value)
+
+
+def _full(result: Any) -> tuple[Any, dict | None]:
+    """The whole result as JSON when under ``RESULT_LIMIT`` characters, else ``(None, why)``."""
+    try:
+        plain = _plain(result, [RESULT_LIMIT])
+    except _TooBig:
+        return None, {"reason": f"larger than {RESULT_LIMIT // 1000} KB of JSON"}
+    size = len(json.dumps(plain, ensure_ascii=False, default=str))
+    if size > RESULT_LIMIT:
+        return None, {"reason": f"larger than {RESULT_LIMIT // 1000} KB of JSON", "chars": size}
+    return plain, None
+
+
+def _summarise(result: Any) -> dict:
+    """The result's own ``_journal_summary()``, else a generic account."""
+    method = getattr(result, "_journal_summary", None)
+    if callable(method):
+        return _plain(method(), [10 * RESULT_LIMIT])
+    if isinstance(result, dict):
+        return {str(k): _summarise(v) for k, v in list(result.items())[:20]}
+    if result is None or isinstance(result, (bool, int, float)):
+        return {"value": _plain(result, [100])}
+    if isinstance(result, str):
+        return {"value": _short(result, 200), "chars": len(result)}
+    return {"type": type(result).__name__, "repr": _short(repr(result), 300)}
+
+
+def _result_seed(summary: dict, result: Any) -> int | None:
+    seed = summary.get("seed", getattr(result, "seed", None))
+    if seed is None and summary and all(isinstance(v, dict) for v in summary.values()):
+        seed = next((v.get("seed") for v in summary.values() if isinstance(v.get("seed"), int)), None)
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
+def _oneline(summary: dict, error: dict | None) -> str:
+    if error:
+        return f"error {error.get('type')}: {_short(error.get('message', ''), 100)}"
+    parts = [f"{k}={_short(v, 40)}" for k, v in summary.items() if isinstance(v, (str, int, float, bool))]
+    texts = summary.get("texts")
+    if isinstance(texts, list) and texts:
+        parts.append(repr(_short(texts[0], 60)))
+    return ", ".join(parts[:7])
+
+
+def _model_identity(bench: Any) -> dict | None:
+    source = getattr(bench, "source", None)
+    return {"name": getattr(bench, "model_name", None), "kind": getattr(source, "kind", None),
+            "location": getattr(source, "location", None)}
+
+
+def _sae_identity(bench: Any, name: Any) -> dict | None:
+    try:
+        entry = bench.saes.get(name if isinstance(name, str) else None)
+        return {"name": entry.name, "source": str(entry.source), "layer": entry.layer, "d_sae": entry.d_sae}
+    except Exception:  # no SAE registered (the technique reports it if it needs one)
+        return None
+
+
+def _unregistered(bench: Any, technique: str, inputs: dict) -> list[str]:
+    """What a recorded call names that this workbench lacks: SAEs, vectors, probes."""
+    vectors: set = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if "$vector" in value:
+                vectors.add(value["$vector"])
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(inputs)
+    steer = inputs.get("steer")
+    if isinstance(steer, dict) and "$items" not in steer:
+        vectors.update(steer)
+    if technique == "sweep" and isinstance(inputs.get("vector"), str):
+        vectors.add(inputs["vector"])
+    missing = [f"the vector {v!r} (registered: {', '.join(bench.vectors.names()) or 'none'})"
+               for v in sorted(vectors) if v not in bench.vectors]
+    sae = inputs.get("sae")
+    if isinstance(sae, str) and sae not in bench.saes:
+        missing.append(f"the SAE {sae!r} (registered: {', '.join(bench.saes.names()) or 'none'})")
+    probe = inputs.get("direction")
+    if technique == "from_direction" and isinstance(probe, str) and probe not in bench.probes:
+        missing.append(f"the probe {probe!r} (registered: {', '.join(bench.probes.names()) or 'none'})")
+    return missing
