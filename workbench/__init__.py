@@ -27,6 +27,7 @@ _EXPORTS = {
     "PreferencePanel": "workbench.widgets.preference",
     "Probe": "workbench.techniques.probes",
     "TokenActivations": "workbench.techniques.activations",
+    "ModelDiff": "workbench.techniques.diffing",
     "ModelUnavailableError": "workbench.models",
     "RenderedPrompt": "workbench.chat",
     "Samples": "workbench.techniques.sampling",
@@ -52,6 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .techniques.activations import TokenActivations
     from .techniques.attacks import PersonaComparison
     from .techniques.data_search import SearchResult
+    from .techniques.diffing import ModelDiff
     from .techniques.neurons import ValueVectors
     from .techniques.preference import PreferenceAudit
     from .techniques.probes import Probe

@@ -302,6 +302,39 @@ class Workbench:
             cached = self._feature_stats[key] = features.feature_stats(self, sae, None, **kwargs)
         return cached
 
+    # -- model diffing -----------------------------------------------------------
+
+    def compare(self, other: Any, prompts: Any = None, **kwargs: Any):
+        """Diff this model against a checkpoint of the same architecture (e.g. a fine-tune of it).
+
+        Parameters
+        ----------
+        other : str, path or Workbench
+            A model id, folder or ``.gguf`` file (loaded on the same device with the
+            same chat template), or a loaded Workbench. A checkpoint whose shapes
+            differ is refused, naming the parameter.
+        prompts : str, conversation, or list of them, optional
+            Rendered through the chat template; default a few short prompts.
+        **kwargs
+            ``direction``, ``layers``, ``neurons``, ``n_samples``, ``max_new_tokens``,
+            ``seed``, ``batch_size``, ``progress``, ``cancel``: see
+            ``workbench.techniques.diffing.compare``.
+
+        Returns
+        -------
+        ModelDiff
+            Per-layer residual change (and its projection on ``direction``), neuron
+            changes, and samples of both models side by side.
+
+        Examples
+        --------
+        >>> diff = bench.compare("path/to/dpo-checkpoint", ["Insult me."], direction="insult")  # doctest: +SKIP
+        >>> diff.layers, diff.samples, diff.chart()                                            # doctest: +SKIP
+        """
+        from .techniques import diffing
+
+        return diffing.compare(self, other, prompts, **kwargs)
+
     # -- probes and neurons ------------------------------------------------------
 
     def probe(self, positive: Sequence[Any], negative: Sequence[Any], **kwargs: Any):
