@@ -28,6 +28,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from . import _journal_values as values
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -106,7 +108,7 @@ class Entry:
     findings: list = dataclasses.field(default_factory=list)
 
     def line(self) -> str:
-        return _oneline(self.summary, self.error)
+        return values.oneline(self.summary, self.error)
 
     def __repr__(self) -> str:
         extra = f" tags={self.tags}" if self.tags else ""
@@ -197,8 +199,9 @@ class Journal:
                 (target.findings if kind == "finding" else target.notes).append(note)
                 target.tags.extend(t for t in note.tags if t not in target.tags)
         elif kind == "tag":
-            target = self._by_id[record["entry"]]
-            target.tags.extend(t for t in record["tags"] if t not in target.tags)
+            target = self._by_id.get(record["entry"])  # a tag of an entry in another file is left out
+            if target is not None:
+                target.tags.extend(t for t in record["tags"] if t not in target.tags)
         else:
             raise ValueError(f"unknown record type {kind!r}")
 
@@ -423,23 +426,24 @@ def _record(journal: Journal, bench: Any, technique: str, function: str, signatu
         for name, value in {**bound, **extra}.items():
             if name in RUNTIME:
                 value = value if isinstance(value, bool) or value is None else f"<{type(value).__name__}>"
-            encoded, complete = _encode(value)
+            encoded, complete = values.encode(value)
             inputs[name] = encoded
             if not complete and name not in RUNTIME:
                 missing.append(name)
         record = {
             "type": "entry", "id": _new_id(), "time": started, "technique": technique, "function": function,
-            "inputs": inputs, "missing": missing, "seed": None, "model": _model_identity(bench),
-            "sae": _sae_identity(bench, inputs.get("sae")) if "sae" in signature.parameters else None, "duration_s": round(duration, 4),
+            "inputs": inputs, "missing": missing, "seed": None, "model": values.model_identity(bench),
+            "sae": values.sae_identity(bench, inputs.get("sae")) if "sae" in signature.parameters else None,
+            "duration_s": round(duration, 4),
             "summary": {}, "result": None, "result_omitted": None, "error": None, "replay_of": replay_of,
         }
         if error is not None:
             record["error"] = {"type": type(error).__name__, "message": str(error)[:2000]}
         else:
-            record["summary"] = _summarise(result)
-            record["result"], record["result_omitted"] = _full(result)
+            record["summary"] = values.summarise(result)
+            record["result"], record["result_omitted"] = values.full(result)
         seed = inputs.get("seed")
-        record["seed"] = seed if isinstance(seed, int) else _result_seed(record["summary"], result)
+        record["seed"] = seed if isinstance(seed, int) else values.result_seed(record["summary"], result)
     except Exception as failure:  # the journal must never break a technique
         record = {"type": "entry", "id": _new_id(), "time": started, "technique": technique, "function": function,
                   "inputs": {}, "missing": ["(all: the journal could not encode them)"],
@@ -462,12 +466,12 @@ def replay(bench: "Workbench", entry: Any) -> Any:
             f"Entry {entry.id} ({entry.technique}) cannot be replayed: its input(s) {', '.join(entry.missing)} were "
             "recorded only as a summary (a tensor, array, DataFrame, in-memory dataset or function). "
             "Run the technique again yourself with the same data.")
-    absent = _unregistered(bench, entry.technique, entry.inputs)
+    absent = values.unregistered(bench, entry.technique, entry.inputs)
     if absent:
         raise ValueError(
             f"Entry {entry.id} ({entry.technique}) needs {'; '.join(absent)} on this workbench. Register "
             "it first (bench.saes.load_path(...), or replay the entry that created the vector), then replay.")
-    inputs = {k: _decode(v) for k, v in entry.inputs.items() if k not in RUNTIME}
+    inputs = {k: values.decode(v) for k, v in entry.inputs.items() if k not in RUNTIME}
     module, _, name = entry.function.partition(":")
     fn = getattr(importlib.import_module(module), name)
     parameters = inspect.signature(fn).parameters
@@ -482,242 +486,3 @@ def replay(bench: "Workbench", entry: Any) -> Any:
     finally:
         _state.replay_of = None
 
-
-# -- what goes into a line -------------------------------------------------------------
-
-INPUT_LIMIT = 200_000  # characters of JSON kept in full per input
-RESULT_LIMIT = 20_000  # characters of JSON under which the whole result is kept
-
-
-class _TooBig(Exception):
-    pass
-
-
-def _digest(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()[:16]
-
-
-def _short(text: Any, width: int) -> str:
-    text = str(text).replace("\n", "\\n")
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _summary_of(value: Any) -> dict:
-    """A short account of a value that cannot be kept in full: type, shape or length, digest."""
-    kind = type(value).__name__
-    out: dict = {"$summary": f"{type(value).__module__.split('.')[0]}.{kind}"}
-    if hasattr(value, "shape") and hasattr(value, "dtype"):
-        out.update(shape=list(getattr(value, "shape")), dtype=str(value.dtype))
-        try:
-            import numpy as np
-
-            array = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
-            if array.nbytes <= 64 * 2**20 and array.dtype != object:
-                out["digest"] = _digest(np.ascontiguousarray(array).tobytes())
-        except Exception:  # a digest is a courtesy
-            pass
-    elif kind == "Dataset" and hasattr(value, "digest") and hasattr(value, "rows"):
-        out.update(kind=value.kind, rows=len(value.rows), source=str(value.source), digest=value.digest)
-    elif callable(value):
-        out["name"] = getattr(value, "__qualname__", repr(value)[:80])
-    else:
-        if hasattr(value, "__len__"):
-            try:
-                out["len"] = len(value)
-            except TypeError:
-                pass
-        for attribute in ("column_names", "columns"):
-            if hasattr(value, attribute):
-                out["columns"] = [str(c) for c in list(getattr(value, attribute))[:20]]
-        out["repr"] = _short(repr(value), 160)
-    return out
-
-
-def _encode(value: Any) -> tuple[Any, bool]:
-    """``(JSON-safe value, whether it is kept in full)`` for one input."""
-    encoded, complete = _enc(value)
-    if complete:
-        text = json.dumps(encoded, ensure_ascii=False, default=str)
-        if len(text) > INPUT_LIMIT:
-            length = len(value) if hasattr(value, "__len__") else None
-            return {"$summary": type(value).__name__, "len": length, "digest": _digest(text.encode())}, False
-    return encoded, complete
-
-
-def _enc(value: Any) -> tuple[Any, bool]:
-    if value is None or isinstance(value, (bool, int, str)):
-        return value, True
-    if isinstance(value, float):
-        return (value, True) if value == value and abs(value) != float("inf") else ({"$float": str(value)}, True)
-    if isinstance(value, os.PathLike):
-        return os.fspath(value), True
-    if isinstance(value, (list, tuple)):
-        items = [_enc(v) for v in value]
-        return [v for v, _ in items], all(ok for _, ok in items)
-    if isinstance(value, dict):
-        pairs = [(_enc(k), _enc(v)) for k, v in value.items()]
-        ok = all(k[1] and v[1] for k, v in pairs)
-        if all(isinstance(k, str) for k in value):
-            return {k: v for (k, _), (v, _) in pairs}, ok
-        return {"$items": [[k, v] for (k, _), (v, _) in pairs]}, ok
-    kind = type(value).__name__
-    if kind == "SteeringVector" and isinstance(getattr(value, "name", None), str):
-        return {"$vector": value.name, "layer": value.layer, "source": value.source}, True
-    if kind == "Dataset" and hasattr(value, "rows") and Path(str(value.source)).is_file():
-        return {"$dataset": str(value.source), "rows": len(value.rows), "digest": value.digest}, True
-    if hasattr(value, "item") and getattr(value, "shape", None) == () and not hasattr(value, "detach"):
-        return _enc(value.item())  # a numpy scalar
-    return _summary_of(value), False
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if "$vector" in value:
-        return value["$vector"]
-    if "$float" in value:
-        return float(value["$float"])
-    if "$items" in value:
-        return {_decode(k): _decode(v) for k, v in value["$items"]}
-    if "$dataset" in value:
-        from .datasets import read_dataset
-
-        data = read_dataset(value["$dataset"])
-        if data.digest != value.get("digest"):
-            raise ValueError(f"The dataset file {value['$dataset']!r} changed since it was recorded (digest "
-                             f"{data.digest}, recorded {value.get('digest')}); the call cannot be replayed as it was.")
-        return data
-    return {k: _decode(v) for k, v in value.items()}
-
-
-def _plain(value: Any, budget: list) -> Any:
-    """A JSON form of a result; raises ``_TooBig`` once it passes the budget of characters."""
-    if budget[0] < 0:
-        raise _TooBig
-    if value is None or isinstance(value, (bool, int)):
-        budget[0] -= 6
-        return value
-    if isinstance(value, float):
-        budget[0] -= 20
-        return value if value == value and abs(value) != float("inf") else str(value)
-    if isinstance(value, str):
-        budget[0] -= len(value) + 2
-        return value
-    kind = type(value).__name__
-    if kind in ("SteeringVector", "Dataset") or isinstance(value, os.PathLike):
-        return _enc(value)[0]
-    if hasattr(value, "item") and getattr(value, "shape", None) == () and not hasattr(value, "detach"):
-        return _plain(value.item(), budget)
-    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a DataFrame
-        budget[0] -= 12 * value.size
-        if budget[0] < 0:
-            raise _TooBig
-        return {"columns": [str(c) for c in value.columns], "rows": _plain(value.to_numpy().tolist(), budget)}
-    if hasattr(value, "shape") and hasattr(value, "tolist"):  # an array or tensor
-        budget[0] -= 12 * int(getattr(value, "size", lambda: 0)() if callable(getattr(value, "size", 0)) else value.size)
-        if budget[0] < 0:
-            raise _TooBig
-        return _plain((value.detach().cpu() if hasattr(value, "detach") else value).tolist(), budget)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {"$type": kind}
-        for f in dataclasses.fields(value):
-            if not f.name.startswith("_"):
-                out[f.name] = _plain(getattr(value, f.name), budget)
-        return out
-    if isinstance(value, dict):
-        return {str(k): _plain(v, budget) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [_plain(v, budget) for v in value]
-    return _summary_of(value)
-
-
-def _full(result: Any) -> tuple[Any, dict | None]:
-    """The whole result as JSON when under ``RESULT_LIMIT`` characters, else ``(None, why)``."""
-    try:
-        plain = _plain(result, [RESULT_LIMIT])
-    except _TooBig:
-        return None, {"reason": f"larger than {RESULT_LIMIT // 1000} KB of JSON"}
-    size = len(json.dumps(plain, ensure_ascii=False, default=str))
-    if size > RESULT_LIMIT:
-        return None, {"reason": f"larger than {RESULT_LIMIT // 1000} KB of JSON", "chars": size}
-    return plain, None
-
-
-def _summarise(result: Any) -> dict:
-    """The result's own ``_journal_summary()``, else a generic account."""
-    method = getattr(result, "_journal_summary", None)
-    if callable(method):
-        return _plain(method(), [10 * RESULT_LIMIT])
-    if isinstance(result, dict):
-        return {str(k): _summarise(v) for k, v in list(result.items())[:20]}
-    if result is None or isinstance(result, (bool, int, float)):
-        return {"value": _plain(result, [100])}
-    if isinstance(result, str):
-        return {"value": _short(result, 200), "chars": len(result)}
-    return {"type": type(result).__name__, "repr": _short(repr(result), 300)}
-
-
-def _result_seed(summary: dict, result: Any) -> int | None:
-    seed = summary.get("seed", getattr(result, "seed", None))
-    if seed is None and summary and all(isinstance(v, dict) for v in summary.values()):
-        seed = next((v.get("seed") for v in summary.values() if isinstance(v.get("seed"), int)), None)
-    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
-
-
-def _oneline(summary: dict, error: dict | None) -> str:
-    if error:
-        return f"error {error.get('type')}: {_short(error.get('message', ''), 100)}"
-    parts = [f"{k}={_short(v, 40)}" for k, v in summary.items() if isinstance(v, (str, int, float, bool))]
-    texts = summary.get("texts")
-    if isinstance(texts, list) and texts:
-        parts.append(repr(_short(texts[0], 60)))
-    return ", ".join(parts[:7])
-
-
-def _model_identity(bench: Any) -> dict | None:
-    source = getattr(bench, "source", None)
-    return {"name": getattr(bench, "model_name", None), "kind": getattr(source, "kind", None),
-            "location": getattr(source, "location", None)}
-
-
-def _sae_identity(bench: Any, name: Any) -> dict | None:
-    try:
-        entry = bench.saes.get(name if isinstance(name, str) else None)
-        return {"name": entry.name, "source": str(entry.source), "layer": entry.layer, "d_sae": entry.d_sae}
-    except Exception:  # no SAE registered (the technique reports it if it needs one)
-        return None
-
-
-def _unregistered(bench: Any, technique: str, inputs: dict) -> list[str]:
-    """What a recorded call names that this workbench lacks: SAEs, vectors, probes."""
-    vectors: set = set()
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            if "$vector" in value:
-                vectors.add(value["$vector"])
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-
-    walk(inputs)
-    steer = inputs.get("steer")
-    if isinstance(steer, dict) and "$items" not in steer:
-        vectors.update(steer)
-    if technique == "sweep" and isinstance(inputs.get("vector"), str):
-        vectors.add(inputs["vector"])
-    missing = [f"the vector {v!r} (registered: {', '.join(bench.vectors.names()) or 'none'})"
-               for v in sorted(vectors) if v not in bench.vectors]
-    sae = inputs.get("sae")
-    if isinstance(sae, str) and sae not in bench.saes:
-        missing.append(f"the SAE {sae!r} (registered: {', '.join(bench.saes.names()) or 'none'})")
-    probe = inputs.get("direction")
-    if technique == "from_direction" and isinstance(probe, str) and probe not in bench.probes:
-        missing.append(f"the probe {probe!r} (registered: {', '.join(bench.probes.names()) or 'none'})")
-    return missing

@@ -255,3 +255,22 @@ def test_a_killed_kernel_keeps_every_completed_entry(tiny_model_dir, tmp_path):
     assert [e.seed for e in loaded] == [0, 1, 2]
     assert all(e.error is None and len(e.summary["texts"]) == 1 for e in loaded)
     assert [f.text for f in loaded.findings] == ["the second one"]
+
+
+def test_a_dataset_file_is_replayable_and_a_dataframe_is_summarised(tiny_bench, journal, tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in ["a chocolate cake", "a dog", "chocolate!"]))
+    first = tiny_bench.search(wb.read_dataset(path), "chocolate")
+    entry = journal.last("search")
+    assert entry.inputs["dataset"]["$dataset"] == str(path) and entry.missing == []
+    assert tiny_bench.replay(entry).ids == first.ids
+    path.write_text(json.dumps({"text": "no sweets here"}) + "\n")
+    with pytest.raises(ValueError, match="changed since it was recorded"):
+        tiny_bench.replay(entry)
+    frame = pd.DataFrame({"text": ["chocolate", "tea"]})
+    tiny_bench.search(frame, "chocolate")
+    summary = journal.last().inputs["dataset"]
+    assert summary["$summary"] == "pandas.DataFrame" and summary["shape"] == [2, 1] and len(summary["digest"]) == 16
+    assert journal.last().missing == ["dataset"]
