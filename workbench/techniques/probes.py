@@ -68,7 +68,8 @@ class Probe:
     n : int
         Texts used (both sets).
     per_layer : DataFrame
-        ``layer``, ``accuracy``, ``auroc``, ``train_accuracy``, ``n_train``, ``n_test``.
+        ``layer``, ``accuracy``, ``auroc``, ``log_loss`` (held-out), ``train_accuracy``,
+        ``n_train``, ``n_test``.
     features : dict
         ``{layer: [n, d_model] float32 array}``: the pooled activations, kept so the
         probe can be refit without running the model again.
@@ -127,13 +128,14 @@ class Probe:
         >>> tokens, scores = probe.score(bench, "You are a fool.")     # doctest: +SKIP
         """
         import torch
+        from scipy.special import expit
 
         from .activations import token_ids_for
 
         _, ids = token_ids_for(bench, text_or_conversation)
         hidden = residual.layer_outputs(bench, torch.tensor([ids]), layers=[self.layer])[self.layer][0].cpu()
-        scores = 1.0 / (1.0 + np.exp(-self.logits(hidden).astype(np.float64)))
-        return ProbeScores([bench.tokenizer.decode([i]) for i in ids], scores.astype(np.float32))
+        scores = expit(self.logits(hidden).astype(np.float64)).astype(np.float32)
+        return ProbeScores([bench.tokenizer.decode([i]) for i in ids], scores)
 
     def to_vector(self, bench: "Workbench", name: str | None = None) -> "SteeringVector":
         """Register the probe's direction as a steering vector at its layer (``bench.vectors``).
@@ -216,11 +218,12 @@ def collect(bench: "Workbench", sources: Sequence[Any], layers: Sequence[int], *
 def fit(features: np.ndarray, labels: np.ndarray, *, test_size: float = 0.25, seed: int = 0) -> dict:
     """Standardise, fit a logistic regression on a stratified split, and score the held-out part.
 
-    Returns ``accuracy``, ``auroc``, ``train_accuracy``, ``n_train``, ``n_test`` and the
+    Returns ``accuracy``, ``auroc``, ``log_loss``, ``train_accuracy``, ``n_train``, ``n_test`` and the
     ``direction`` / ``bias`` in the units of ``features``.
     """
+    from scipy.special import expit
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, roc_auc_score
+    from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
@@ -233,6 +236,7 @@ def fit(features: np.ndarray, labels: np.ndarray, *, test_size: float = 0.25, se
     return {
         "accuracy": float(accuracy_score(y_test, test_scores > 0)),
         "auroc": float(roc_auc_score(y_test, test_scores)),
+        "log_loss": float(log_loss(y_test, expit(test_scores), labels=[0, 1])),
         "train_accuracy": float(model.score(scaler.transform(x_train), y_train)),
         "n_train": len(y_train),
         "n_test": len(y_test),
@@ -254,7 +258,7 @@ def probe(bench: "Workbench", positive: Sequence[Any], negative: Sequence[Any], 
         are rendered through the chat template.
     layer : int, list of int, "all" or None
         ``None`` / ``"all"`` probes every layer; the best held-out layer (accuracy,
-        then AUROC) becomes the probe's layer. All layers come from one forward
+        then AUROC, then log-loss) becomes the probe's layer. All layers come from one forward
         pass per batch.
     position : {"mean", "last"}
         Pool each text by the mean over its tokens, or take its last token.
@@ -304,7 +308,7 @@ def probe(bench: "Workbench", positive: Sequence[Any], negative: Sequence[Any], 
     fits = {at: fit(features[at], labels, test_size=test_size, seed=seed) for at in layers}
     per_layer = pd.DataFrame([{"layer": at, **{k: v for k, v in result.items() if k not in ("direction", "bias")}}
                               for at, result in fits.items()])
-    best = max(layers, key=lambda at: (fits[at]["accuracy"], fits[at]["auroc"], -at))
+    best = max(layers, key=lambda at: (fits[at]["accuracy"], fits[at]["auroc"], -fits[at]["log_loss"], -at))
     chosen = fits[best]
     result = Probe(
         name=name or f"probe{len(bench.probes)}",
