@@ -58,7 +58,13 @@ class MLPLayout:
 
 
 def mlp_layout(bench: "Workbench") -> MLPLayout:
-    """The :class:`MLPLayout` of the loaded model, or a ValueError naming the known ones."""
+    """The :class:`MLPLayout` of the loaded model, or a ValueError naming the known ones.
+
+    Examples
+    --------
+    >>> mlp_layout(bench).down                      # doctest: +SKIP
+    'mlp.down_proj'
+    """
     module = bench.model._module
     layers = residual.layout(module).layers
     known = _MLPS.get(layers)
@@ -72,7 +78,12 @@ def mlp_layout(bench: "Workbench") -> MLPLayout:
 
 
 def value_matrix(bench: "Workbench", layer: int) -> "torch.Tensor":
-    """Value vectors of ``layer``'s neurons as a float32 CPU ``[d_mlp, d_model]`` tensor."""
+    """Value vectors of ``layer``'s neurons as a float32 CPU ``[d_mlp, d_model]`` tensor.
+
+    Examples
+    --------
+    >>> value_matrix(bench, 3)[117]                 # doctest: +SKIP
+    """
     import torch
 
     layout = mlp_layout(bench)
@@ -81,19 +92,19 @@ def value_matrix(bench: "Workbench", layer: int) -> "torch.Tensor":
     return weight.to("cpu", torch.float32)
 
 
-def d_mlp(bench: "Workbench") -> int:
+def _d_mlp(bench: "Workbench") -> int:
     """Neurons per MLP layer."""
     return int(value_matrix(bench, 0).shape[0])
 
 
-def check_neuron(bench: "Workbench", key: Any, width: int | None = None) -> tuple[int, int]:
+def _check_neuron(bench: "Workbench", key: Any, width: int | None = None) -> tuple[int, int]:
     """A ``(layer, neuron)`` pair (or ``"layer/neuron"``, as ``settings`` records it) checked against the model."""
     if isinstance(key, str) and key.count("/") == 1 and all(part.isdigit() for part in key.split("/")):
         key = tuple(int(part) for part in key.split("/"))
     if not isinstance(key, (tuple, list)) or len(key) != 2:
         raise ValueError(f"A neuron is a (layer, neuron) pair such as (3, 117), not {key!r}.")
     layer = residual.check_layer(bench, key[0])
-    width = d_mlp(bench) if width is None else width
+    width = _d_mlp(bench) if width is None else width
     neuron = key[1]
     if isinstance(neuron, bool) or not isinstance(neuron, numbers.Integral) or not 0 <= int(neuron) < width:
         raise ValueError(f"neuron must be a whole number in 0..{width - 1} (each MLP has {width}), not {neuron!r}.")
@@ -148,7 +159,13 @@ class ValueVectors:
 
 
 def resolve_direction(bench: "Workbench", direction: Any) -> tuple["torch.Tensor", str]:
-    """A ``[d_model]`` float32 tensor and a label from a probe, a vector, an SAE latent, a name or a tensor."""
+    """A unit ``[d_model]`` float32 tensor and a label from a probe, a vector, an SAE latent, a name or a tensor.
+
+    Examples
+    --------
+    >>> resolve_direction(bench, ("default", 123))[1]     # doctest: +SKIP
+    'sae:default/123'
+    """
     import torch
 
     from .steering import SteeringVector
@@ -191,7 +208,7 @@ def resolve_direction(bench: "Workbench", direction: Any) -> tuple["torch.Tensor
     return tensor / norm, source
 
 
-def unembed_tokens(bench: "Workbench", vectors: "torch.Tensor", k: int) -> tuple[list, list]:
+def _unembed_tokens(bench: "Workbench", vectors: "torch.Tensor", k: int) -> tuple[list, list]:
     """Top and bottom ``k`` decoded tokens of ``W_U @ v`` for each row ``v`` of ``vectors``."""
     module = residual.module_at(bench.model._module, residual.layout(bench.model._module).unembed)
     unembed = module.weight.detach().to("cpu").float()  # [vocab, d_model]
@@ -250,7 +267,7 @@ def value_vectors(bench: "Workbench", direction: Any, *, top: int = 20, layers: 
     cosine, norm = torch.cat(cosines), torch.cat(norms)
     best = cosine.topk(min(top, cosine.numel())).indices.tolist()
     picked = torch.stack([value_matrix(bench, keys[i][0])[keys[i][1]] for i in best])
-    tops, bottoms = unembed_tokens(bench, picked, vocab_k)
+    tops, bottoms = _unembed_tokens(bench, picked, vocab_k)
     frame = pd.DataFrame({
         "rank": range(len(best)),
         "layer": [keys[i][0] for i in best],
@@ -266,7 +283,7 @@ def value_vectors(bench: "Workbench", direction: Any, *, top: int = 20, layers: 
 # -- activations ---------------------------------------------------------------------
 
 
-def neuron_keys(bench: "Workbench", neurons: Any) -> list[tuple[int, int]]:
+def _neuron_keys(bench: "Workbench", neurons: Any) -> list[tuple[int, int]]:
     """Checked ``(layer, neuron)`` pairs from a list of pairs, a ValueVectors or an edits dict."""
     if isinstance(neurons, ValueVectors):
         neurons = neurons.neurons()
@@ -274,8 +291,8 @@ def neuron_keys(bench: "Workbench", neurons: Any) -> list[tuple[int, int]]:
         neurons = list(neurons)
     elif isinstance(neurons, tuple) and len(neurons) == 2 and all(isinstance(v, numbers.Integral) for v in neurons):
         neurons = [neurons]
-    width = d_mlp(bench)
-    keys = [check_neuron(bench, key, width) for key in neurons]
+    width = _d_mlp(bench)
+    keys = [_check_neuron(bench, key, width) for key in neurons]
     if not keys:
         raise ValueError("No neurons given: pass (layer, neuron) pairs such as [(3, 117)].")
     return keys
@@ -318,7 +335,7 @@ def neuron_activations(bench: "Workbench", neurons: Any, prompts: Any, *, batch_
         raise ValueError(f"reduce must be one of {', '.join(map(repr, REDUCE))}, not {reduce!r}.")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number >= 1, not {batch_size!r}.")
-    keys = neuron_keys(bench, neurons)
+    keys = _neuron_keys(bench, neurons)
     if isinstance(prompts, (str, Mapping)) or (isinstance(prompts, Sequence) and prompts
                                                and isinstance(prompts[0], Mapping)):
         prompts = [prompts]
@@ -396,12 +413,12 @@ def neuron_plan(bench: "Workbench", edits: Mapping | None) -> NeuronPlan:
     if not isinstance(edits, Mapping):
         raise TypeError(f"neurons must be a dict {{(layer, neuron): ('scale', f) or ('clamp', v)}}, "
                         f"not {type(edits).__name__}.")
-    width = d_mlp(bench)  # refuses an architecture whose neurons are unknown
+    width = _d_mlp(bench)  # refuses an architecture whose neurons are unknown
     scale: dict[int, Any] = {}
     offset: dict[int, Any] = {}
     recorded = {}
     for key, edit in edits.items():
-        layer, neuron = check_neuron(bench, key, width)
+        layer, neuron = _check_neuron(bench, key, width)
         if not isinstance(edit, (tuple, list)) or len(edit) != 2 or edit[0] not in MODES:
             raise ValueError(
                 f"The edit of neuron {(layer, neuron)} must be ('scale', factor) or ('clamp', value), not {edit!r}."

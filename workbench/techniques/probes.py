@@ -25,8 +25,6 @@ import numpy as np
 from .. import residual
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
     from ..session import Workbench
     from .steering import SteeringVector
 
@@ -185,6 +183,12 @@ def collect(bench: "Workbench", sources: Sequence[Any], layers: Sequence[int], *
 
     Texts run as they are, conversations through the chat template; rows are
     left-padded, so the last position is each text's last token.
+
+    Examples
+    --------
+    >>> feats = collect(bench, ["You idiot.", "Thanks!"], [3, 12])   # doctest: +SKIP
+    >>> feats[12].shape                                              # doctest: +SKIP
+    (2, 576)
     """
     from tqdm.auto import tqdm
 
@@ -220,6 +224,10 @@ def fit(features: np.ndarray, labels: np.ndarray, *, test_size: float = 0.25, se
 
     Returns ``accuracy``, ``auroc``, ``log_loss``, ``train_accuracy``, ``n_train``, ``n_test`` and the
     ``direction`` / ``bias`` in the units of ``features``.
+
+    Examples
+    --------
+    >>> fit(np.random.randn(40, 8), np.array([0, 1] * 20))["accuracy"]   # doctest: +SKIP
     """
     from scipy.special import expit
     from sklearn.linear_model import LogisticRegression
