@@ -76,9 +76,9 @@ def _summary_of(value: Any) -> dict:
     return out
 
 
-def encode(value: Any) -> tuple[Any, bool]:
-    """``(JSON-safe value, whether it is kept in full)`` for one input."""
-    encoded, complete = _enc(value)
+def encode(value: Any, bench: Any = None) -> tuple[Any, bool]:
+    """``(JSON-safe value, whether it is kept in full)`` for one input of a call on ``bench``."""
+    encoded, complete = _enc(value, bench)
     if complete:
         text = json.dumps(encoded, ensure_ascii=False, default=str)
         if len(text) > INPUT_LIMIT:
@@ -87,7 +87,18 @@ def encode(value: Any) -> tuple[Any, bool]:
     return encoded, complete
 
 
-def _enc(value: Any) -> tuple[Any, bool]:
+def _registered(value: Any, bench: Any) -> dict | None:
+    """``{"$probe": name}`` (or ``$sae``, ``$vector``) when ``value`` is registered on ``bench`` under a name."""
+    for key, attribute in (("$probe", "probes"), ("$sae", "saes"), ("$vector", "vectors")):
+        registry = getattr(bench, attribute, None)
+        for name in registry.names() if registry is not None else ():
+            item = registry[name]
+            if item is value or getattr(item, "sae", None) is value:
+                return {key: name}
+    return None
+
+
+def _enc(value: Any, bench: Any = None) -> tuple[Any, bool]:
     if value is None or isinstance(value, (bool, int, str)):
         return value, True
     if isinstance(value, float):
@@ -95,10 +106,10 @@ def _enc(value: Any) -> tuple[Any, bool]:
     if isinstance(value, os.PathLike):
         return os.fspath(value), True
     if isinstance(value, (list, tuple)):
-        items = [_enc(v) for v in value]
+        items = [_enc(v, bench) for v in value]
         return [v for v, _ in items], all(ok for _, ok in items)
     if isinstance(value, dict):
-        pairs = [(_enc(k), _enc(v)) for k, v in value.items()]
+        pairs = [(_enc(k, bench), _enc(v, bench)) for k, v in value.items()]
         ok = all(k[1] and v[1] for k, v in pairs)
         if all(isinstance(k, str) for k in value):
             return {k: v for (k, _), (v, _) in pairs}, ok
@@ -110,7 +121,8 @@ def _enc(value: Any) -> tuple[Any, bool]:
         return {"$dataset": str(value.source), "rows": len(value.rows), "digest": value.digest}, True
     if hasattr(value, "item") and getattr(value, "shape", None) == () and not hasattr(value, "detach"):
         return _enc(value.item())  # a numpy scalar
-    return _summary_of(value), False
+    reference = _registered(value, bench)
+    return (reference, True) if reference else (_summary_of(value), False)
 
 
 def decode(value: Any) -> Any:
@@ -118,8 +130,9 @@ def decode(value: Any) -> Any:
         return [decode(v) for v in value]
     if not isinstance(value, dict):
         return value
-    if "$vector" in value:
-        return value["$vector"]
+    for key in ("$vector", "$probe", "$sae"):
+        if key in value:
+            return value[key]
     if "$float" in value:
         return float(value["$float"])
     if "$items" in value:
@@ -235,13 +248,15 @@ def sae_identity(bench: Any, name: Any) -> dict | None:
 
 
 def unregistered(bench: Any, technique: str, inputs: dict) -> list[str]:
-    """What a recorded call names that this workbench lacks: SAEs, vectors, probes."""
-    vectors: set = set()
+    """What a recorded call names that this workbench lacks: vectors, SAEs, probes."""
+    wanted: dict = {"vector": set(), "SAE": set(), "probe": set()}
+    keys = {"$vector": "vector", "$sae": "SAE", "$probe": "probe"}
 
     def walk(value: Any) -> None:
         if isinstance(value, dict):
-            if "$vector" in value:
-                vectors.add(value["$vector"])
+            for key, kind in keys.items():
+                if isinstance(value.get(key), str):
+                    wanted[kind].add(value[key])
             for v in value.values():
                 walk(v)
         elif isinstance(value, list):
@@ -251,15 +266,16 @@ def unregistered(bench: Any, technique: str, inputs: dict) -> list[str]:
     walk(inputs)
     steer = inputs.get("steer")
     if isinstance(steer, dict) and "$items" not in steer:
-        vectors.update(steer)
+        wanted["vector"].update(steer)
     if technique == "sweep" and isinstance(inputs.get("vector"), str):
-        vectors.add(inputs["vector"])
-    missing = [f"the vector {v!r} (registered: {', '.join(bench.vectors.names()) or 'none'})"
-               for v in sorted(vectors) if v not in bench.vectors]
-    sae = inputs.get("sae")
-    if isinstance(sae, str) and sae not in bench.saes:
-        missing.append(f"the SAE {sae!r} (registered: {', '.join(bench.saes.names()) or 'none'})")
-    probe = inputs.get("direction")
-    if technique == "from_direction" and isinstance(probe, str) and probe not in bench.probes:
-        missing.append(f"the probe {probe!r} (registered: {', '.join(bench.probes.names()) or 'none'})")
+        wanted["vector"].add(inputs["vector"])
+    if isinstance(inputs.get("sae"), str):
+        wanted["SAE"].add(inputs["sae"])
+    if technique == "from_direction" and isinstance(inputs.get("direction"), str):
+        wanted["probe"].add(inputs["direction"])
+    missing = []
+    for kind, registry in (("vector", bench.vectors), ("SAE", bench.saes), ("probe", bench.probes)):
+        for name in sorted(wanted[kind]):
+            if name not in registry:
+                missing.append(f"the {kind} {name!r} (registered: {', '.join(registry.names()) or 'none'})")
     return missing

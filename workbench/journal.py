@@ -426,7 +426,7 @@ def _record(journal: Journal, bench: Any, technique: str, function: str, signatu
         for name, value in {**bound, **extra}.items():
             if name in RUNTIME:
                 value = value if isinstance(value, bool) or value is None else f"<{type(value).__name__}>"
-            encoded, complete = values.encode(value)
+            encoded, complete = values.encode(value, bench)
             inputs[name] = encoded
             if not complete and name not in RUNTIME:
                 missing.append(name)

@@ -274,3 +274,19 @@ def test_a_dataset_file_is_replayable_and_a_dataframe_is_summarised(tiny_bench, 
     summary = journal.last().inputs["dataset"]
     assert summary["$summary"] == "pandas.DataFrame" and summary["shape"] == [2, 1] and len(summary["digest"]) == 16
     assert journal.last().missing == ["dataset"]
+
+
+def test_a_registered_probe_is_recorded_by_name_and_replay_needs_it(tiny_bench, journal, monkeypatch):
+    from types import SimpleNamespace
+
+    from workbench.registry import Registry
+
+    monkeypatch.setattr(tiny_bench, "probes", Registry("probe"))
+    probe = tiny_bench.probes.register("up", SimpleNamespace(direction=torch.ones(tiny_bench.hidden_size), layer=1))
+    steering.from_direction(tiny_bench, probe, name="from-probe")
+    entry = journal.last()
+    assert entry.inputs["direction"] == {"$probe": "up"} and entry.missing == []
+    assert tiny_bench.replay(entry).layer == 1 and journal.last().replay_of == entry.id
+    monkeypatch.setattr(tiny_bench, "probes", Registry("probe"))
+    with pytest.raises(ValueError, match=r"needs the probe 'up' \(registered: none\)"):
+        tiny_bench.replay(entry)
