@@ -215,8 +215,12 @@ class Journal:
                 self._fold(record)
                 if self.path is None:
                     return
-                with open(self.path, "a", encoding="utf-8") as handle:
-                    handle.write(line)
+                with open(self.path, "a+b") as handle:
+                    if handle.tell():  # a line cut short by a killed session must not swallow this one
+                        handle.seek(-1, os.SEEK_END)
+                        if handle.read(1) != b"\n":
+                            line = "\n" + line
+                    handle.write(line.encode("utf-8"))
                     handle.flush()
                     os.fsync(handle.fileno())
             except Exception as error:  # the journal must never break a technique

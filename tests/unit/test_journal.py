@@ -156,6 +156,11 @@ def test_a_truncated_last_line_is_skipped_with_its_line_number(tiny_bench, journ
     with pytest.warns(journal_mod.JournalWarning, match=r"line 4: not a whole journal line"):
         loaded = wb.Journal.load(journal.path)
     assert [e.id for e in loaded] == [e.id for e in journal]
+    tiny_bench.journal = loaded  # the next session appends to the same file
+    tiny_bench.sample("Hi", n=1, seed=5, **FAST)
+    with pytest.warns(journal_mod.JournalWarning, match=r"line 4: not a whole journal line"):
+        again = wb.Journal.load(journal.path)
+    assert [e.seed for e in again] == [0, 1, 2, 5]
 
 
 def test_replay_after_load_in_a_fresh_workbench_reproduces_the_samples(tiny_bench, tiny_model_dir, journal, tmp_path):
