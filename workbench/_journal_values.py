@@ -240,6 +240,8 @@ def model_identity(bench: Any) -> dict | None:
 
 
 def sae_identity(bench: Any, name: Any) -> dict | None:
+    """Name, source, layer and width of the SAE a call used (``name`` as recorded, ``None``: the default)."""
+    name = name.get("$sae") if isinstance(name, dict) else name
     try:
         entry = bench.saes.get(name if isinstance(name, str) else None)
         return {"name": entry.name, "source": str(entry.source), "layer": entry.layer, "d_sae": entry.d_sae}

@@ -389,17 +389,19 @@ def recorded(technique: str) -> Callable[[Callable], Callable]:
     def decorate(fn: Callable) -> Callable:
         signature = inspect.signature(fn)
         function = f"{fn.__module__}:{fn.__qualname__}"
+        first = next(iter(signature.parameters))
 
         @functools.wraps(fn)
-        def wrapper(bench: Any, *args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bench = args[0] if args else kwargs.get(first)
             journal = getattr(bench, "journal", None)
             if getattr(_state, "depth", 0) or not isinstance(journal, Journal):
-                return fn(bench, *args, **kwargs)
+                return fn(*args, **kwargs)
             replay_of, _state.replay_of = getattr(_state, "replay_of", None), None
             started, clock = _now(), time.perf_counter()
             _state.depth = 1
             try:
-                result = fn(bench, *args, **kwargs)
+                result = fn(*args, **kwargs)
             except BaseException as error:
                 _state.depth = 0
                 _record(journal, bench, technique, function, signature, args, kwargs, started,
@@ -420,7 +422,7 @@ def _record(journal: Journal, bench: Any, technique: str, function: str, signatu
             args: tuple, kwargs: dict, started: str, duration: float, result: Any, error: BaseException | None,
             replay_of: str | None) -> None:
     try:
-        bound = signature.bind_partial(bench, *args, **kwargs).arguments
+        bound = signature.bind_partial(*args, **kwargs).arguments
         bound.pop(next(iter(signature.parameters)), None)
         extra = {}
         for name, parameter in signature.parameters.items():

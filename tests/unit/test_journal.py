@@ -295,3 +295,10 @@ def test_a_registered_probe_is_recorded_by_name_and_replay_needs_it(tiny_bench, 
     monkeypatch.setattr(tiny_bench, "probes", Registry("probe"))
     with pytest.raises(ValueError, match=r"needs the probe 'up' \(registered: none\)"):
         tiny_bench.replay(entry)
+
+
+def test_a_session_passed_by_keyword_is_recorded_the_same(tiny_bench, journal):
+    out = sampling.sample(bench=tiny_bench, conversation="Hi", n=1, seed=4, **FAST)
+    entry = journal.last()
+    assert entry.technique == "sample" and "bench" not in entry.inputs
+    assert entry.inputs["conversation"] == "Hi" and entry.summary["texts"] == out.texts
