@@ -85,7 +85,11 @@ def test_direction_as_a_tensor_and_as_a_registered_vector(tiny_bench, tiny_model
     steering.from_direction(tiny_bench, raw, layer=1, name="diff-test")
     by_tensor = tiny_bench.compare(other, PROMPTS, direction=raw * 7.0, n_samples=0, progress=False)
     by_name = tiny_bench.compare(other, PROMPTS, direction="diff-test", n_samples=0, progress=False)
+    by_object = tiny_bench.compare(other, PROMPTS, direction=tiny_bench.vectors["diff-test"], n_samples=0,
+                                   progress=False)
     assert by_tensor.direction_source == "tensor" and by_name.direction_source == "vector:diff-test"
+    assert by_object.direction_source == "vector:diff-test"
+    assert by_object.layers["projection"].tolist() == pytest.approx(by_name.layers["projection"].tolist())
     assert by_tensor.layers["projection"].tolist() == pytest.approx(by_name.layers["projection"].tolist())
     assert by_tensor.layers["cosine"].tolist() == pytest.approx(by_name.layers["cosine"].tolist())
     row = by_name.layers.iloc[1]
@@ -107,6 +111,12 @@ def test_any_object_with_a_direction_and_a_neuron_table(tiny_bench, tiny_model_d
     assert diff.direction_source == "probe:toy"
     assert list(zip(diff.neurons["layer"], diff.neurons["neuron"])) == [(1, 2), (0, 9)]
     assert (diff.layers["projection"] == 0).all()
+
+    from workbench.techniques.neurons import value_vectors
+
+    ranked = value_vectors(tiny_bench, torch.ones(tiny_bench.hidden_size), top=3)
+    by_ranking = tiny_bench.compare(tiny_bench, "Hello!", neurons=ranked, n_samples=0, progress=False)
+    assert list(zip(by_ranking.neurons["layer"], by_ranking.neurons["neuron"])) == ranked.neurons()
 
 
 def test_bad_inputs_are_refused(tiny_bench):

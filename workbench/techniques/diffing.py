@@ -193,7 +193,9 @@ def _direction(bench: "Workbench", direction: Any) -> tuple["torch.Tensor | None
     if direction is None:
         return None, None
     if not isinstance(direction, (str, Mapping, tuple)) and not hasattr(direction, "shape") \
-            and hasattr(direction, "direction"):
+            and hasattr(direction, "direction") and not hasattr(direction, "layer"):
+        # neurons.resolve_direction knows vectors and probes (which carry a layer); any other
+        # object with a ``direction`` is read here.
         label = getattr(direction, "name", None)
         unit, _ = resolve_direction(bench, direction.direction)
         return unit, f"{type(direction).__name__.lower()}:{label}" if label else type(direction).__name__
@@ -201,7 +203,7 @@ def _direction(bench: "Workbench", direction: Any) -> tuple["torch.Tensor | None
 
 
 def _neurons(bench: "Workbench", neurons: Any) -> list[tuple[int, int]]:
-    from .neurons import neuron_keys
+    from .neurons import _neuron_keys
 
     if neurons is None:
         return []
@@ -212,7 +214,7 @@ def _neurons(bench: "Workbench", neurons: Any) -> list[tuple[int, int]]:
         if not {"layer", "neuron"} <= set(table.columns):
             raise ValueError(f"The neuron table needs 'layer' and 'neuron' columns; it has {list(table.columns)}.")
         neurons = [(int(layer), int(neuron)) for layer, neuron in zip(table["layer"], table["neuron"])]
-    return neuron_keys(bench, neurons)
+    return _neuron_keys(bench, neurons)
 
 
 def _prompts(prompts: Any) -> list:
