@@ -129,3 +129,13 @@ def test_dpo_refuses_bad_settings(tiny_model_dir, tmp_path):
         dpo.train_dpo(str(tiny_model_dir), pairs=PAIRS, out=tmp_path / "x", steps=0)
     with pytest.raises(ValueError, match="beta"):
         dpo.train_dpo(str(tiny_model_dir), pairs=PAIRS, out=tmp_path / "x", beta=-1.0)
+
+
+def test_insult_eval_counts_replies_with_the_prefill(tiny_bench):
+    result = dpo.insult_eval(tiny_bench, ["Hello!", "The quick brown fox"], n=3, max_new_tokens=3)
+    assert result["n_replies"] == 6 and len(result["per_prompt"]) == 2
+    assert all(text.startswith(dpo.PROVOKING_PREFILL) for texts in result["replies"] for text in texts)
+    flat = [text for texts in result["replies"] for text in texts]
+    assert result["insult_rate"] == insult_rate(flat)
+    again = dpo.insult_eval(tiny_bench, ["Hello!", "The quick brown fox"], n=3, max_new_tokens=3)
+    assert again["replies"] == result["replies"]
