@@ -149,7 +149,7 @@ def shape_differences(bench: "Workbench", other: "Workbench") -> list[str]:
 
     Examples
     --------
-    >>> shape_differences(bench, bench)
+    >>> shape_differences(bench, bench)          # doctest: +SKIP
     []
     """
     problems = []
