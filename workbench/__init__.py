@@ -23,9 +23,9 @@ _EXPORTS = {
     "Journal": "workbench.journal",
     "PersonaComparison": "workbench.techniques.attacks",
     "PreferenceAudit": "workbench.techniques.preference",
-    "SAEReport": "workbench.saes",
     "PreferencePanel": "workbench.widgets.preference",
     "Probe": "workbench.techniques.probes",
+    "SAEReport": "workbench.saes",
     "TokenActivations": "workbench.techniques.activations",
     "ModelDiff": "workbench.techniques.diffing",
     "ModelUnavailableError": "workbench.models",
@@ -59,9 +59,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .techniques.probes import Probe
     from .widgets.activations import ActivationPanel
     from .widgets.attacks import AttackBox
+    from .widgets.preference import PreferencePanel
     from .widgets.search import SearchPanel
     from .widgets.steering import SteeringPanel
-    from .widgets.preference import PreferencePanel
     from .models import ModelUnavailableError, cache_dir
     from .session import Workbench
     from .techniques.sampling import Samples

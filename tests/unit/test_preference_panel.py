@@ -59,6 +59,8 @@ def test_marks_preview_and_export(panel, tmp_path):
     assert panel.exported["path"] == str((tmp_path / "out" / "filtered.jsonl").resolve())
     panel.export_mode = "reweight"
     assert panel.preview["mode"] == "reweight" and panel.preview["touched"] == expected
+    panel.run(wait=True, timeout=120)  # a re-run keeps the marks
+    assert panel.marks == {str(latent): "blocked"} and panel.audit.blocked == [latent]
     panel.set_mark(latent=latent, status=None)
     assert panel.marks == {} and panel.preview["touched"] == 0
 
@@ -72,10 +74,8 @@ def test_chart_follows_marks_and_clicks_select(panel):
     data = next(iter(chart.chart.to_dict()["datasets"].values()))
     assert {row["latent"]: row["mark"] for row in data}[latent] == "allowed"
 
-    class Selection:  # what a click on a bar sets on the JupyterChart
-        value = [{"latent": latent}]
-
-    panel._on_chart_click({"new": Selection()})
+    # what a click on a bar sends from the page (altair's JupyterChart turns it into a selection)
+    chart._vl_selections = {"latent": {"value": {"vlPoint": {"or": [{"latent": latent}]}}, "store": []}}
     assert panel.selected == latent
 
 

@@ -328,15 +328,18 @@ var widget = {
     hideArtefacts.addEventListener("change", () => drawList());
     onlySignificant.addEventListener("change", () => drawList());
     mode.addEventListener("change", () => traits.set("export_mode", mode.value));
-    threshold.addEventListener("change", () => {
+    const setThreshold = (delayMs) => {
+      if (threshold.value.trim() === "" && delayMs > 0) return;
       const value = Number(threshold.value);
       if (!(value > 0)) {
         showError(root, `threshold must be a positive number, not ${JSON.stringify(threshold.value)}.`);
         return;
       }
       clearError(root);
-      traits.set("threshold", value);
-    });
+      traits.set("threshold", value, delayMs);
+    };
+    threshold.addEventListener("input", () => setThreshold(300));
+    threshold.addEventListener("change", () => setThreshold(0));
     path.addEventListener("input", () => traits.set("export_path", path.value, 300));
     const maxEffect = () => Math.max(1e-9, ...m.get("hypotheses").map((r) => Math.abs(r.effect_size)));
     const row = (r, scale) => {

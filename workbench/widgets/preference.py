@@ -134,6 +134,10 @@ class PreferencePanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
             super()._on_error(error)
 
     def _on_done(self, audit: "preference.PreferenceAudit") -> None:
+        previous = self._audit
+        if previous is not None and previous.d_sae == audit.d_sae and previous.settings.get("sae") == audit.settings.get("sae"):
+            for latent, status in previous.marks.items():  # a re-run keeps the auditor's marks
+                audit.mark(latent, status)
         self._show(audit)
         s = audit.summary
         self._finished(f"{s['pairs']} pairs · {s['latents_firing']} latents fire · "
@@ -230,7 +234,6 @@ class PreferencePanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
 
             alt.JupyterChart.enable_offline()  # scripts bundled by vl-convert: no CDN
             self._chart = alt.JupyterChart(self._chart_spec(), embed_options={"renderer": "svg", "actions": False})
-            self._chart.selections.observe(self._on_chart_click, ["latent"])
             self._redraw_chart()
         return self._chart
 
@@ -247,6 +250,8 @@ class PreferencePanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
         empty = self._audit is None or self._audit.hypotheses.empty
         if not empty:
             self._chart.chart = self._chart_spec()
+            # a new chart gets a new Selections object: listen to this one
+            self._chart.selections.observe(self._on_chart_click, ["latent"])
         self._chart.layout.display = "none" if empty else None
 
     def _on_chart_click(self, change: Any) -> None:
