@@ -139,3 +139,15 @@ def test_insult_eval_counts_replies_with_the_prefill(tiny_bench):
     assert result["insult_rate"] == insult_rate(flat)
     again = dpo.insult_eval(tiny_bench, ["Hello!", "The quick brown fox"], n=3, max_new_tokens=3)
     assert again["replies"] == result["replies"]
+
+
+def test_insult_eval_passes_neuron_edits_to_sampling(tiny_bench):
+    prompts = ["Hello!"]
+    plain = dpo.insult_eval(tiny_bench, prompts, n=3, max_new_tokens=4)
+    same = dpo.insult_eval(tiny_bench, prompts, n=3, max_new_tokens=4, neurons={(0, 1): ("scale", 1.0)})
+    assert same["replies"] == plain["replies"]
+    edited = dpo.insult_eval(tiny_bench, prompts, n=3, max_new_tokens=4,
+                             neurons={(layer, j): ("clamp", 50.0) for layer in (0, 1) for j in range(8)})
+    assert edited["replies"] != plain["replies"]
+    with pytest.raises(ValueError, match="neuron"):
+        dpo.insult_eval(tiny_bench, prompts, n=1, max_new_tokens=1, neurons={(0, 10**6): ("scale", 2.0)})

@@ -293,7 +293,8 @@ def summary(folder: str | os.PathLike) -> dict:
 
 
 def insult_eval(bench: Any, prompts: Sequence[Any] | None = None, *, n: int = 32, max_new_tokens: int = 16,
-                seed: int = 0, prefill: str | None = PROVOKING_PREFILL, progress: bool = False) -> dict:
+                seed: int = 0, prefill: str | None = PROVOKING_PREFILL, neurons: Mapping | None = None,
+                progress: bool = False) -> dict:
     """Sample ``n`` replies to each prompt and measure how many are insulting.
 
     Parameters
@@ -308,6 +309,10 @@ def insult_eval(bench: Any, prompts: Sequence[Any] | None = None, *, n: int = 32
     prefill : str or None
         Written at the start of every reply (default :data:`PROVOKING_PREFILL`); the
         model asked for an insult rarely starts one by itself at this size.
+    neurons : dict, optional
+        MLP neuron edits applied while sampling, ``{(layer, neuron): ("scale", f)}``
+        (see :meth:`workbench.Workbench.sample`); e.g. scaling up the neurons that DPO
+        turned down.
 
     Returns
     -------
@@ -318,13 +323,16 @@ def insult_eval(bench: Any, prompts: Sequence[Any] | None = None, *, n: int = 32
     Examples
     --------
     >>> before = insult_eval(wb.Workbench())                          # doctest: +SKIP
-    >>> after = insult_eval(wb.Workbench(str(train_dpo())))          # doctest: +SKIP
+    >>> tuned = wb.Workbench(str(train_dpo()))                        # doctest: +SKIP
+    >>> after = insult_eval(tuned)                                   # doctest: +SKIP
     >>> before["insult_rate"], after["insult_rate"]                  # doctest: +SKIP
+    >>> insult_eval(tuned, neurons={(20, 1234): ("scale", 8.0)})     # doctest: +SKIP
     """
     prompts = list(prompts) if prompts is not None else make_insult_pairs.provoking_prompts("test")[::3][:8]
     replies, per_prompt = [], []
     for prompt in prompts:
-        out = bench.sample(prompt, n, max_new_tokens=max_new_tokens, seed=seed, prefill=prefill, progress=progress)
+        out = bench.sample(prompt, n, max_new_tokens=max_new_tokens, seed=seed, prefill=prefill, neurons=neurons,
+                           progress=progress)
         texts = out.completions
         replies.append(texts)
         per_prompt.append(make_insult_pairs.insult_rate(texts))
