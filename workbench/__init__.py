@@ -25,6 +25,7 @@ _EXPORTS = {
     "PreferenceAudit": "workbench.techniques.preference",
     "PreferencePanel": "workbench.widgets.preference",
     "Probe": "workbench.techniques.probes",
+    "ProbePanel": "workbench.widgets.probes",
     "SAEReport": "workbench.saes",
     "TokenActivations": "workbench.techniques.activations",
     "ModelDiff": "workbench.techniques.diffing",
@@ -60,6 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .widgets.activations import ActivationPanel
     from .widgets.attacks import AttackBox
     from .widgets.preference import PreferencePanel
+    from .widgets.probes import ProbePanel
     from .widgets.search import SearchPanel
     from .widgets.steering import SteeringPanel
     from .models import ModelUnavailableError, cache_dir

@@ -1,0 +1,267 @@
+// The probe panel (workbench/widgets/probes.py): positive and negative examples one per
+// line, layer and pooling, Train / Cancel with a progress bar, the held-out accuracy
+// and AUROC of the chosen layer (the per-layer altair chart sits under the panel),
+// "Register as vector", and a score box that tints each token by the probe's score.
+// Example and model text is untrusted: it goes in with textContent only.
+import { clearError, h, showError, syncError, visibleToken } from "./lib/dom";
+import { createRequester } from "./lib/rpc";
+import { traitWriter } from "./lib/traits";
+import type { AnyModel, AnyWidget } from "./lib/types";
+
+interface Result {
+  name?: string;
+  layer?: number;
+  position?: string;
+  accuracy?: number;
+  auroc?: number;
+  train_accuracy?: number;
+  n?: number;
+  n_test?: number;
+  registered?: boolean;
+}
+
+interface Scores {
+  tokens?: string[];
+  scores?: number[];
+  probe?: string;
+  layer?: number;
+}
+
+interface State {
+  positive: string;
+  negative: string;
+  layer: string;
+  position: string;
+  n_layers: number;
+  name: string;
+  result: Result;
+  per_layer: Record<string, number | null>[];
+  vector_name: string;
+  registered: { name?: string; layer?: number; scale?: number; replaced?: boolean };
+  text: string;
+  scores: Scores;
+  running: boolean;
+  progress: { step: number; total: number };
+  status: string;
+  error: string;
+}
+
+const STYLE = `
+.wb-probe { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
+.wb-probe .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+.wb-probe label { display: inline-flex; gap: 4px; align-items: center; }
+.wb-probe .wb-sets { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
+.wb-probe .wb-set { display: flex; flex-direction: column; gap: 2px; }
+.wb-probe textarea { min-height: 7em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; resize: vertical; }
+.wb-probe input.wb-layer { width: 8em; }
+.wb-probe input.wb-text { flex: 1; min-width: 16em; }
+.wb-probe .wb-muted { color: #777; }
+.wb-probe .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
+.wb-probe progress { width: 160px; }
+.wb-probe .wb-result { font-size: 14px; }
+.wb-probe .wb-result b { font-variant-numeric: tabular-nums; }
+.wb-probe .wb-scores { font-family: var(--jp-code-font-family, monospace); font-size: 12px; line-height: 1.9; white-space: pre-wrap; word-break: break-word; }
+.wb-probe .wb-tok { padding: 1px 0; border-radius: 2px; }
+.wb-probe .wb-use { border-top: 1px solid #ddd; padding-top: 6px; display: flex; flex-direction: column; gap: 6px; }
+`;
+
+/** Blue for the negative set (score 0), red for the positive one (score 1). */
+function tint(score: number): string {
+  const a = Math.min(1, Math.abs(score - 0.5) * 2) * 0.55;
+  return score >= 0.5 ? `rgba(210, 40, 40, ${a.toFixed(3)})` : `rgba(40, 90, 210, ${a.toFixed(3)})`;
+}
+
+function fmt(value: number | null | undefined, digits = 2): string {
+  return value === null || value === undefined || Number.isNaN(value) ? "n/a" : value.toFixed(digits);
+}
+
+function count(text: string): number {
+  return text.split(/\r?\n/).filter((line) => line.trim()).length;
+}
+
+const widget: AnyWidget<State> = {
+  render({ model, el }) {
+    const m = model as AnyModel<State>;
+    const request = createRequester(model, { timeoutMs: 600_000 });
+    const traits = traitWriter(m);
+
+    const side = (name: "positive" | "negative", hint: string) => {
+      const box = h("textarea", { class: `wb-${name}`, attrs: { "aria-label": `${name} examples`, placeholder: hint, spellcheck: false } });
+      const counter = h("span", { class: `wb-count-${name} wb-muted` });
+      box.addEventListener("input", () => {
+        counter.textContent = `${count(box.value)} examples`;
+        traits.set(name, box.value, 300);
+      });
+      return { box, counter };
+    };
+    const positive = side("positive", "one example per line, e.g. You are a worthless fool.");
+    const negative = side("negative", "one example per line, e.g. Thank you, that was kind of you.");
+    const name = h("input", { class: "wb-name", attrs: { type: "text", placeholder: "probe name (optional)", "aria-label": "probe name" } });
+    const layer = h("input", { class: "wb-layer", attrs: { type: "text", placeholder: "all or 3, 5", "aria-label": "layers" } });
+    const position = h("select", { class: "wb-position", attrs: { "aria-label": "pooling" } }, [
+      h("option", { text: "mean of the tokens", attrs: { value: "mean" } }),
+      h("option", { text: "last token", attrs: { value: "last" } }),
+    ]);
+    const train = h("button", { class: "wb-train", text: "Train" });
+    const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
+    const progress = h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } });
+    const status = h("span", { class: "wb-status wb-muted" });
+    const result = h("div", { class: "wb-result" });
+    const vectorName = h("input", { class: "wb-vector-name", attrs: { type: "text", placeholder: "vector name", "aria-label": "vector name" } });
+    const register = h("button", { class: "wb-register", text: "Register as vector" });
+    const registered = h("span", { class: "wb-registered wb-muted" });
+    const text = h("input", { class: "wb-text", attrs: { type: "text", placeholder: "a text to score token by token", "aria-label": "text to score" } });
+    const score = h("button", { class: "wb-score", text: "Score" });
+    const toPanel = h("button", { class: "wb-to-panel", text: "activations", title: "open the text in the activation panel" });
+    const scores = h("div", { class: "wb-scores" });
+    const use = h("div", { class: "wb-use" }, [
+      h("div", { class: "wb-row" }, [vectorName, register, registered]),
+      h("div", { class: "wb-row" }, [text, score, toPanel]),
+      scores,
+    ]);
+
+    const root = h("div", { class: "wb-probe" }, [
+      h("style", { text: STYLE }),
+      h("div", { class: "wb-row" }, [h("b", { text: "Linear probe" }), name]),
+      h("div", { class: "wb-sets" }, [
+        h("div", { class: "wb-set" }, [h("span", {}, [h("b", { text: "positive " }), positive.counter]), positive.box]),
+        h("div", { class: "wb-set" }, [h("span", {}, [h("b", { text: "negative " }), negative.counter]), negative.box]),
+      ]),
+      h("div", { class: "wb-row" }, [h("label", { text: "layers " }, [layer]), h("label", { text: "pool " }, [position]), train, cancel, progress, status]),
+      result,
+      use,
+    ]);
+
+    const act = async (fn: () => Promise<unknown>) => {
+      clearError(root);
+      try {
+        await fn();
+      } catch (err) {
+        showError(root, err);
+      }
+    };
+    train.addEventListener("click", () => {
+      traits.flush();
+      return act(() => request("start"));
+    });
+    cancel.addEventListener("click", () => act(() => request("stop")));
+    name.addEventListener("input", () => traits.set("name", name.value, 300));
+    layer.addEventListener("input", () => traits.set("layer", layer.value, 300));
+    position.addEventListener("change", () => traits.set("position", position.value));
+    vectorName.addEventListener("input", () => traits.set("vector_name", vectorName.value, 300));
+    register.addEventListener("click", () => {
+      traits.flush();
+      return act(() => request("to_vector", { name: vectorName.value }));
+    });
+    const scoreText = () => act(() => request("score", { text: text.value }));
+    score.addEventListener("click", scoreText);
+    text.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") scoreText();
+    });
+    toPanel.addEventListener("click", () => act(async () => {
+      toPanel.textContent = "…";
+      try {
+        await request("to_panel", { text: text.value });
+        toPanel.textContent = "activations ✓";
+      } catch (err) {
+        toPanel.textContent = "activations";
+        throw err;
+      }
+    }));
+
+    const drawInputs = () => {
+      for (const [key, part] of [["positive", positive], ["negative", negative]] as const) {
+        if (document.activeElement !== part.box && !traits.pending(key)) part.box.value = m.get(key);
+        part.counter.textContent = `${count(part.box.value)} examples`;
+      }
+      if (document.activeElement !== name) name.value = m.get("name");
+      if (document.activeElement !== layer) layer.value = m.get("layer");
+      position.value = m.get("position");
+      layer.title = `"all" or layer numbers in 0..${m.get("n_layers") - 1}, separated by commas`;
+    };
+    const drawResult = () => {
+      const r = m.get("result");
+      if (r.layer === undefined) {
+        result.replaceChildren(h("span", { class: "wb-muted", text: "train a probe to see how well each layer separates the sets" }));
+      } else {
+        result.replaceChildren(
+          `probe ${JSON.stringify(r.name)} · layer `, h("b", { class: "wb-best-layer", text: String(r.layer) }),
+          " · held-out accuracy ", h("b", { class: "wb-accuracy", text: fmt(r.accuracy) }),
+          " · AUROC ", h("b", { class: "wb-auroc", text: fmt(r.auroc) }),
+          h("span", { class: "wb-muted", text: ` · train accuracy ${fmt(r.train_accuracy)} · ${r.n} texts, ${r.n_test} held out · ${r.position} pooling` }),
+        );
+      }
+      const ready = r.layer !== undefined;
+      register.disabled = !ready;
+      score.disabled = !ready;
+      use.style.opacity = ready ? "1" : "0.6";
+    };
+    const drawUse = () => {
+      if (document.activeElement !== vectorName) vectorName.value = m.get("vector_name");
+      if (document.activeElement !== text) text.value = m.get("text");
+      const reg = m.get("registered");
+      registered.textContent = reg.name === undefined ? ""
+        : `registered ${JSON.stringify(reg.name)} in bench.vectors at layer ${reg.layer} (natural scale ${fmt(reg.scale, 3)})`;
+      const s = m.get("scores");
+      if (!s.tokens) {
+        scores.replaceChildren();
+        return;
+      }
+      scores.replaceChildren(
+        h("div", { class: "wb-muted", text: `probe ${JSON.stringify(s.probe)} at layer ${s.layer}: red leans positive, blue negative (hover for the score)` }),
+        ...s.tokens.map((token, i) => {
+          const value = s.scores![i];
+          return h("span", {
+            class: "wb-tok",
+            text: visibleToken(token),
+            title: `${JSON.stringify(token)}: ${value.toFixed(3)}`,
+            attrs: { "data-score": value.toFixed(4) },
+            style: { background: tint(value) },
+          });
+        }),
+      );
+    };
+    const drawRunning = () => {
+      const running = m.get("running");
+      train.disabled = running;
+      cancel.disabled = !running;
+      const p = m.get("progress") ?? { step: 0, total: 0 };
+      progress.max = Math.max(1, p.total);
+      progress.value = Math.min(p.step, progress.max);
+      progress.style.visibility = running ? "visible" : "hidden";
+      status.textContent = m.get("status");
+    };
+    const onError = () => syncError(root, m.get("error"));
+
+    const listeners: [string, () => void][] = [
+      ["change:positive", drawInputs],
+      ["change:negative", drawInputs],
+      ["change:name", drawInputs],
+      ["change:layer", drawInputs],
+      ["change:position", drawInputs],
+      ["change:result", drawResult],
+      ["change:vector_name", drawUse],
+      ["change:registered", drawUse],
+      ["change:text", drawUse],
+      ["change:scores", drawUse],
+      ["change:running", drawRunning],
+      ["change:progress", drawRunning],
+      ["change:status", drawRunning],
+      ["change:error", onError],
+    ];
+    for (const [event, fn] of listeners) m.on(event, fn);
+    drawInputs();
+    drawResult();
+    drawUse();
+    drawRunning();
+    onError();
+    el.appendChild(root);
+    return () => {
+      traits.flush();
+      request.dispose();
+      for (const [event, fn] of listeners) m.off(event, fn);
+    };
+  },
+};
+
+export default widget;
