@@ -20,6 +20,7 @@ _EXPORTS = {
     "AttackBox": "workbench.widgets.attacks",
     "Dataset": "workbench.datasets",
     "DatasetError": "workbench.datasets",
+    "DiffPanel": "workbench.widgets.diffing",
     "Journal": "workbench.journal",
     "PersonaComparison": "workbench.techniques.attacks",
     "PreferenceAudit": "workbench.techniques.preference",
@@ -60,6 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .techniques.probes import Probe
     from .widgets.activations import ActivationPanel
     from .widgets.attacks import AttackBox
+    from .widgets.diffing import DiffPanel
     from .widgets.preference import PreferencePanel
     from .widgets.probes import ProbePanel
     from .widgets.search import SearchPanel

@@ -1,0 +1,272 @@
+// The diff panel (workbench/widgets/diffing.py): prompts one per line, an optional
+// direction (a registered vector or probe), Run / Cancel with a progress bar, a summary
+// with the metric the per-layer altair chart under the panel shows, the compared MLP
+// neurons ordered by how much their activation changed, and both models' samples side
+// by side. Prompts and samples are untrusted: they go in with textContent only.
+import { clearError, h, showError, syncError } from "./lib/dom";
+import { createRequester } from "./lib/rpc";
+import { traitWriter } from "./lib/traits";
+import type { AnyModel, AnyWidget } from "./lib/types";
+
+interface NeuronRow {
+  layer: number;
+  neuron: number;
+  activation_self: number;
+  activation_other: number;
+  change: number;
+  value_cosine: number;
+}
+
+interface SampleRow {
+  prompt: number;
+  text: string;
+  sample: number;
+  self: string;
+  other: string;
+  same: boolean;
+}
+
+interface Summary {
+  self?: string;
+  other?: string;
+  prompts?: number;
+  direction?: string;
+  most_changed_layer?: number | null;
+  max_change?: number;
+  samples?: number;
+  samples_differ?: number;
+}
+
+interface State {
+  self_name: string;
+  other_name: string;
+  prompts: string;
+  direction: string;
+  n_samples: number;
+  max_new_tokens: number;
+  metric: string;
+  metrics: string[];
+  layer_rows: Record<string, number | null>[];
+  neuron_rows: NeuronRow[];
+  samples: SampleRow[];
+  summary: Summary;
+  running: boolean;
+  progress: { step: number; total: number };
+  status: string;
+  error: string;
+}
+
+const STYLE = `
+.wb-diff { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
+.wb-diff .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+.wb-diff label { display: inline-flex; gap: 4px; align-items: center; }
+.wb-diff textarea { min-height: 5em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; resize: vertical; }
+.wb-diff input[type=number] { width: 4.5em; }
+.wb-diff input.wb-direction { width: 14em; }
+.wb-diff .wb-muted { color: #777; }
+.wb-diff .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
+.wb-diff progress { width: 160px; }
+.wb-diff h4 { margin: 6px 0 2px; }
+.wb-diff table { border-collapse: collapse; font-size: 12px; font-variant-numeric: tabular-nums; }
+.wb-diff th, .wb-diff td { border-bottom: 1px solid #eee; padding: 2px 8px; text-align: right; }
+.wb-diff th { background: #f5f5f5; }
+.wb-diff td.up { color: #b71c1c; }
+.wb-diff td.down { color: #0d47a1; }
+.wb-diff .wb-neurons { max-height: 20em; overflow: auto; }
+.wb-diff .wb-samples { display: flex; flex-direction: column; gap: 6px; max-height: 36em; overflow: auto; }
+.wb-diff .wb-prompt { border: 1px solid #ddd; padding: 4px; }
+.wb-diff .wb-prompt-text { font-weight: bold; white-space: pre-wrap; word-break: break-word; }
+.wb-diff .wb-pair { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; border-top: 1px solid #eee; padding: 3px 0; }
+.wb-diff .wb-pair.differs { background: #fffbe6; }
+.wb-diff .wb-head { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; color: #555; font-size: 11px; }
+.wb-diff .wb-self, .wb-diff .wb-other { white-space: pre-wrap; word-break: break-word; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
+`;
+
+const NEURON_COLUMNS: [keyof NeuronRow, string][] = [
+  ["layer", "layer"],
+  ["neuron", "neuron"],
+  ["activation_self", "activation (this)"],
+  ["activation_other", "activation (other)"],
+  ["change", "change"],
+  ["value_cosine", "value-vector cosine"],
+];
+
+function fmt(value: number | null | undefined, digits = 4): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return "n/a";
+  return Number.isInteger(value) ? String(value) : value.toPrecision(digits);
+}
+
+const widget: AnyWidget<State> = {
+  render({ model, el }) {
+    const m = model as AnyModel<State>;
+    const request = createRequester(model, { timeoutMs: 600_000 });
+    const traits = traitWriter(m);
+
+    const title = h("div", { class: "wb-title" });
+    const prompts = h("textarea", { class: "wb-prompts", attrs: { "aria-label": "prompts", placeholder: "one prompt per line", spellcheck: false } });
+    const listId = `wb-directions-${Math.random().toString(36).slice(2)}`;
+    const choices = h("datalist", { attrs: { id: listId } });
+    const direction = h("input", { class: "wb-direction", attrs: { type: "text", list: listId, placeholder: "vector or probe name", "aria-label": "direction" } });
+    const nSamples = h("input", { class: "wb-n-samples", attrs: { type: "number", min: 0, step: 1, "aria-label": "samples per prompt" } });
+    const maxTokens = h("input", { class: "wb-max-new-tokens", attrs: { type: "number", min: 1, step: 1, "aria-label": "new tokens" } });
+    const run = h("button", { class: "wb-run", text: "Run" });
+    const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
+    const progress = h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } });
+    const status = h("span", { class: "wb-status wb-muted" });
+    const summary = h("div", { class: "wb-summary" });
+    const metric = h("select", { class: "wb-metric", attrs: { "aria-label": "chart metric" } });
+    const neurons = h("div", { class: "wb-neurons" });
+    const samples = h("div", { class: "wb-samples" });
+
+    const root = h("div", { class: "wb-diff" }, [
+      h("style", { text: STYLE }),
+      title,
+      prompts,
+      h("div", { class: "wb-row" }, [
+        h("label", { text: "direction " }, [direction, choices]),
+        h("label", { text: "samples per prompt " }, [nSamples]),
+        h("label", { text: "new tokens " }, [maxTokens]),
+      ]),
+      h("div", { class: "wb-row" }, [run, cancel, progress, status]),
+      h("div", { class: "wb-row" }, [summary, h("label", { text: "chart " }, [metric])]),
+      h("h4", { text: "Neurons" }),
+      neurons,
+      h("h4", { text: "Samples" }),
+      samples,
+    ]);
+
+    const act = async (fn: () => Promise<unknown>) => {
+      clearError(root);
+      try {
+        await fn();
+      } catch (err) {
+        showError(root, err);
+      }
+    };
+    run.addEventListener("click", () => {
+      traits.flush();
+      return act(() => request("start"));
+    });
+    cancel.addEventListener("click", () => act(() => request("stop")));
+    prompts.addEventListener("input", () => traits.set("prompts", prompts.value, 300));
+    direction.addEventListener("input", () => traits.set("direction", direction.value, 300));
+    direction.addEventListener("focus", () => act(async () => {
+      const names = await request<{ vectors: string[]; probes: string[] }>("directions");
+      choices.replaceChildren(
+        ...names.vectors.map((n) => h("option", { attrs: { value: n }, text: "steering vector" })),
+        ...names.probes.filter((n) => !names.vectors.includes(n)).map((n) => h("option", { attrs: { value: n }, text: "probe" })),
+      );
+    }));
+    const whole = (input: HTMLInputElement, key: "n_samples" | "max_new_tokens", low: number) => {
+      input.addEventListener("change", () => {
+        const value = Number(input.value);
+        if (!Number.isInteger(value) || value < low) {
+          showError(root, `${key} must be a whole number >= ${low}, not ${JSON.stringify(input.value)}.`);
+          return;
+        }
+        clearError(root);
+        traits.set(key, value);
+      });
+    };
+    whole(nSamples, "n_samples", 0);
+    whole(maxTokens, "max_new_tokens", 1);
+    metric.addEventListener("change", () => traits.set("metric", metric.value));
+
+    const drawInputs = () => {
+      title.replaceChildren(h("b", { text: "Model diff " }), h("span", { class: "wb-models wb-muted", text: `${m.get("self_name")} → ${m.get("other_name")}` }));
+      if (document.activeElement !== prompts && !traits.pending("prompts")) prompts.value = m.get("prompts");
+      if (document.activeElement !== direction && !traits.pending("direction")) direction.value = m.get("direction");
+      if (document.activeElement !== nSamples) nSamples.value = String(m.get("n_samples"));
+      if (document.activeElement !== maxTokens) maxTokens.value = String(m.get("max_new_tokens"));
+    };
+    const drawSummary = () => {
+      const s = m.get("summary");
+      summary.textContent = s.prompts === undefined ? ""
+        : `${s.prompts} prompt(s)${s.direction ? ` · direction ${s.direction}` : ""} · ` +
+          (s.max_change ? `most changed layer ${s.most_changed_layer} (mean change ${fmt(s.max_change)})` : "no layer's mean residual changed") +
+          ` · ${s.samples_differ} of ${s.samples} samples differ`;
+      const names = m.get("metrics");
+      metric.replaceChildren(...names.map((n) => h("option", { text: n.replace(/_/g, " "), attrs: { value: n } })));
+      metric.value = m.get("metric");
+      metric.disabled = !names.length;
+    };
+    const drawNeurons = () => {
+      const rows = m.get("neuron_rows");
+      if (!rows.length) {
+        neurons.replaceChildren(h("div", { class: "wb-muted", text: m.get("summary").prompts === undefined ? "run the comparison to list neurons" : "no neurons compared" }));
+        return;
+      }
+      const table = h("table", {}, [
+        h("thead", {}, [h("tr", {}, NEURON_COLUMNS.map(([, label]) => h("th", { text: label })))]),
+        h("tbody", {}, rows.map((row) => h("tr", { attrs: { "data-layer": row.layer, "data-neuron": row.neuron } },
+          NEURON_COLUMNS.map(([key]) => {
+            const value = row[key] as number;
+            const cls = key === "change" && value > 0 ? "up" : key === "change" && value < 0 ? "down" : "";
+            return h("td", { class: `wb-${key} ${cls}`.trim(), text: fmt(value) });
+          })))),
+      ]);
+      neurons.replaceChildren(table);
+    };
+    const drawSamples = () => {
+      const rows = m.get("samples");
+      if (!rows.length) {
+        samples.replaceChildren(h("div", { class: "wb-muted", text: m.get("summary").prompts === undefined ? "run the comparison to see both models' samples" : "no samples (samples per prompt is 0)" }));
+        return;
+      }
+      const groups = new Map<number, SampleRow[]>();
+      for (const row of rows) groups.set(row.prompt, [...(groups.get(row.prompt) ?? []), row]);
+      samples.replaceChildren(...Array.from(groups.values()).map((group) => h("div", { class: "wb-prompt", attrs: { "data-prompt": group[0].prompt } }, [
+        h("div", { class: "wb-prompt-text", text: group[0].text }),
+        h("div", { class: "wb-head" }, [h("span", { text: m.get("self_name") }), h("span", { text: m.get("other_name") })]),
+        ...group.map((row) => h("div", { class: "wb-pair" + (row.same ? " same" : " differs"), title: row.same ? "identical" : "the samples differ" }, [
+          h("div", { class: "wb-self", text: row.self }),
+          h("div", { class: "wb-other", text: row.other }),
+        ])),
+      ])));
+    };
+    const drawRunning = () => {
+      const running = m.get("running");
+      run.disabled = running;
+      cancel.disabled = !running;
+      const p = m.get("progress") ?? { step: 0, total: 0 };
+      progress.max = Math.max(1, p.total);
+      progress.value = Math.min(p.step, progress.max);
+      progress.style.visibility = running ? "visible" : "hidden";
+      status.textContent = m.get("status");
+    };
+    const onError = () => syncError(root, m.get("error"));
+
+    const listeners: [string, () => void][] = [
+      ["change:self_name", drawInputs],
+      ["change:other_name", () => { drawInputs(); drawSamples(); }],
+      ["change:prompts", drawInputs],
+      ["change:direction", drawInputs],
+      ["change:n_samples", drawInputs],
+      ["change:max_new_tokens", drawInputs],
+      ["change:summary", () => { drawSummary(); drawNeurons(); drawSamples(); }],
+      ["change:metric", drawSummary],
+      ["change:metrics", drawSummary],
+      ["change:neuron_rows", drawNeurons],
+      ["change:samples", drawSamples],
+      ["change:running", drawRunning],
+      ["change:progress", drawRunning],
+      ["change:status", drawRunning],
+      ["change:error", onError],
+    ];
+    for (const [event, fn] of listeners) m.on(event, fn);
+    drawInputs();
+    drawSummary();
+    drawNeurons();
+    drawSamples();
+    drawRunning();
+    onError();
+    el.appendChild(root);
+    return () => {
+      traits.flush();
+      request.dispose();
+      for (const [event, fn] of listeners) m.off(event, fn);
+    };
+  },
+};
+
+export default widget;

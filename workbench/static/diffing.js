@@ -1,0 +1,441 @@
+// Generated from widgets_js by `npm run build`; do not edit.
+
+// src/lib/dom.ts
+function h(tag, props = {}, children = []) {
+  const el = document.createElement(tag);
+  if (props.class) el.className = props.class;
+  if (props.text !== void 0) el.textContent = props.text;
+  if (props.title !== void 0) el.title = props.title;
+  for (const [name, value] of Object.entries(props.attrs ?? {})) {
+    if (/^on/i.test(name) || /^(srcdoc)$/i.test(name)) {
+      throw new Error(`h: refusing to set attribute ${name}; attach listeners with addEventListener`);
+    }
+    if (value === false) continue;
+    el.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const [name, value] of Object.entries(props.style ?? {})) {
+    if (value !== void 0) el.style.setProperty(name, value);
+  }
+  append(el, children);
+  return el;
+}
+function append(parent, children) {
+  for (const child of children) {
+    if (child === null || child === void 0 || child === false) continue;
+    parent.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+  }
+}
+function showError(el, error) {
+  const message = error instanceof Error ? error.name && error.name !== "Error" ? `${error.name}: ${error.message}` : error.message : String(error);
+  let box = el.querySelector(":scope > .wb-error");
+  if (box === null) {
+    box = h("div", { class: "wb-error", attrs: { role: "alert" } });
+    el.appendChild(box);
+  }
+  box.textContent = message;
+  return box;
+}
+function clearError(el) {
+  el.querySelector(":scope > .wb-error")?.remove();
+}
+function syncError(el, message) {
+  if (message) showError(el, message);
+  else clearError(el);
+}
+
+// src/lib/buffers.ts
+var DTYPES = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array
+};
+function bytesOf(view) {
+  if (view instanceof ArrayBuffer) {
+    return { buffer: view, offset: 0, length: view.byteLength };
+  }
+  if (ArrayBuffer.isView(view)) {
+    return { buffer: view.buffer, offset: view.byteOffset, length: view.byteLength };
+  }
+  throw new TypeError(
+    `decode: view must be a DataView, ArrayBuffer or typed array, got ${Object.prototype.toString.call(view)}`
+  );
+}
+function encode(data, shape = [data.length]) {
+  const name = Object.keys(DTYPES).find((k) => data instanceof DTYPES[k]);
+  if (name === void 0) {
+    throw new TypeError(`encode: unsupported array type; valid dtypes are ${Object.keys(DTYPES).join(", ")}`);
+  }
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== data.length) {
+    throw new RangeError(`encode: shape [${shape.join(", ")}] holds ${count} values, the array has ${data.length}`);
+  }
+  return { view: new DataView(data.buffer, data.byteOffset, data.byteLength), dtype: name, shape };
+}
+function pack(content) {
+  const bufferPaths = [];
+  const buffers = [];
+  const REMOVED = /* @__PURE__ */ Symbol("removed");
+  const walk = (value, path) => {
+    if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+      const { buffer, offset, length } = bytesOf(value);
+      bufferPaths.push(path);
+      buffers.push(new DataView(buffer, offset, length));
+      return REMOVED;
+    }
+    if (Array.isArray(value)) {
+      return value.map((item, i) => {
+        const out = walk(item, [...path, i]);
+        return out === REMOVED ? null : out;
+      });
+    }
+    if (value !== null && typeof value === "object") {
+      const out = {};
+      for (const [key, item] of Object.entries(value)) {
+        const v = walk(item, [...path, key]);
+        if (v !== REMOVED) out[key] = v;
+      }
+      return out;
+    }
+    return value;
+  };
+  const stripped = walk(content, []);
+  if (stripped === REMOVED) {
+    throw new TypeError("pack: the content itself is binary; wrap it in an object, e.g. {data: ...}");
+  }
+  return { content: stripped, bufferPaths, buffers };
+}
+function unpack(content, bufferPaths = [], buffers = []) {
+  if (bufferPaths.length !== buffers.length) {
+    throw new RangeError(`unpack: ${bufferPaths.length} buffer paths but ${buffers.length} buffers were received`);
+  }
+  bufferPaths.forEach((path, i) => {
+    if (path.length === 0) throw new RangeError("unpack: an empty buffer path");
+    let obj = content;
+    for (const key of path.slice(0, -1)) obj = obj[key];
+    const b = buffers[i];
+    obj[path[path.length - 1]] = b instanceof DataView ? b : (() => {
+      const { buffer, offset, length } = bytesOf(b);
+      return new DataView(buffer, offset, length);
+    })();
+  });
+  return content;
+}
+
+// src/lib/rpc.ts
+var RequestError = class extends Error {
+  constructor(type, message) {
+    super(message);
+    this.name = type;
+  }
+};
+var counter = 0;
+function typedArraysToPayloads(value) {
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    return encode(value);
+  }
+  if (Array.isArray(value)) return value.map(typedArraysToPayloads);
+  if (value !== null && typeof value === "object" && !(value instanceof DataView) && !(value instanceof ArrayBuffer)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typedArraysToPayloads(v)]));
+  }
+  return value;
+}
+function createRequester(model, defaults = {}) {
+  const prefix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-`;
+  const pending = /* @__PURE__ */ new Map();
+  const onMessage = (msg, buffers = []) => {
+    const m = msg;
+    if (m === null || typeof m !== "object" || m.kind !== "wb:response") return;
+    const entry = pending.get(m.id);
+    if (entry === void 0) return;
+    pending.delete(m.id);
+    if (entry.timer !== void 0) clearTimeout(entry.timer);
+    if (m.ok) {
+      try {
+        entry.resolve(unpack(m.result, m.buffer_paths ?? [], buffers ?? []));
+      } catch (e) {
+        entry.reject(e);
+      }
+    } else {
+      entry.reject(new RequestError(m.error?.type ?? "Error", m.error?.message ?? "the request failed"));
+    }
+  };
+  model.on("msg:custom", onMessage);
+  const request = ((method, args = {}, options = {}) => new Promise((resolve, reject) => {
+    const id = prefix + String(++counter);
+    const { content, bufferPaths, buffers } = pack(typedArraysToPayloads(args));
+    const timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
+    const entry = {
+      resolve,
+      reject
+    };
+    if (timeoutMs !== void 0) {
+      entry.timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new RequestError("TimeoutError", `no reply to ${method} within ${timeoutMs} ms; is the kernel busy or dead?`));
+      }, timeoutMs);
+    }
+    pending.set(id, entry);
+    model.send({ kind: "wb:request", id, method, args: content, buffer_paths: bufferPaths }, void 0, buffers);
+  }));
+  request.dispose = () => {
+    model.off("msg:custom", onMessage);
+    for (const [id, entry] of pending) {
+      if (entry.timer !== void 0) clearTimeout(entry.timer);
+      entry.reject(new RequestError("AbortError", `request ${id} abandoned: the view was removed`));
+    }
+    pending.clear();
+  };
+  return request;
+}
+
+// src/lib/traits.ts
+function traitWriter(model) {
+  const timers = /* @__PURE__ */ new Map();
+  return {
+    set(name, value, delayMs = 0) {
+      model.set(name, value);
+      const waiting = timers.get(name);
+      if (waiting !== void 0) clearTimeout(waiting);
+      timers.delete(name);
+      if (delayMs === 0) {
+        model.save_changes();
+        return;
+      }
+      timers.set(name, setTimeout(() => {
+        timers.delete(name);
+        model.save_changes();
+      }, delayMs));
+    },
+    flush() {
+      if (!timers.size) return;
+      for (const t of timers.values()) clearTimeout(t);
+      timers.clear();
+      model.save_changes();
+    },
+    pending(name) {
+      return timers.has(name);
+    }
+  };
+}
+
+// src/diffing.ts
+var STYLE = `
+.wb-diff { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
+.wb-diff .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+.wb-diff label { display: inline-flex; gap: 4px; align-items: center; }
+.wb-diff textarea { min-height: 5em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; resize: vertical; }
+.wb-diff input[type=number] { width: 4.5em; }
+.wb-diff input.wb-direction { width: 14em; }
+.wb-diff .wb-muted { color: #777; }
+.wb-diff .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
+.wb-diff progress { width: 160px; }
+.wb-diff h4 { margin: 6px 0 2px; }
+.wb-diff table { border-collapse: collapse; font-size: 12px; font-variant-numeric: tabular-nums; }
+.wb-diff th, .wb-diff td { border-bottom: 1px solid #eee; padding: 2px 8px; text-align: right; }
+.wb-diff th { background: #f5f5f5; }
+.wb-diff td.up { color: #b71c1c; }
+.wb-diff td.down { color: #0d47a1; }
+.wb-diff .wb-neurons { max-height: 20em; overflow: auto; }
+.wb-diff .wb-samples { display: flex; flex-direction: column; gap: 6px; max-height: 36em; overflow: auto; }
+.wb-diff .wb-prompt { border: 1px solid #ddd; padding: 4px; }
+.wb-diff .wb-prompt-text { font-weight: bold; white-space: pre-wrap; word-break: break-word; }
+.wb-diff .wb-pair { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; border-top: 1px solid #eee; padding: 3px 0; }
+.wb-diff .wb-pair.differs { background: #fffbe6; }
+.wb-diff .wb-head { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; color: #555; font-size: 11px; }
+.wb-diff .wb-self, .wb-diff .wb-other { white-space: pre-wrap; word-break: break-word; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
+`;
+var NEURON_COLUMNS = [
+  ["layer", "layer"],
+  ["neuron", "neuron"],
+  ["activation_self", "activation (this)"],
+  ["activation_other", "activation (other)"],
+  ["change", "change"],
+  ["value_cosine", "value-vector cosine"]
+];
+function fmt(value, digits = 4) {
+  if (value === null || value === void 0 || Number.isNaN(value)) return "n/a";
+  return Number.isInteger(value) ? String(value) : value.toPrecision(digits);
+}
+var widget = {
+  render({ model, el }) {
+    const m = model;
+    const request = createRequester(model, { timeoutMs: 6e5 });
+    const traits = traitWriter(m);
+    const title = h("div", { class: "wb-title" });
+    const prompts = h("textarea", { class: "wb-prompts", attrs: { "aria-label": "prompts", placeholder: "one prompt per line", spellcheck: false } });
+    const listId = `wb-directions-${Math.random().toString(36).slice(2)}`;
+    const choices = h("datalist", { attrs: { id: listId } });
+    const direction = h("input", { class: "wb-direction", attrs: { type: "text", list: listId, placeholder: "vector or probe name", "aria-label": "direction" } });
+    const nSamples = h("input", { class: "wb-n-samples", attrs: { type: "number", min: 0, step: 1, "aria-label": "samples per prompt" } });
+    const maxTokens = h("input", { class: "wb-max-new-tokens", attrs: { type: "number", min: 1, step: 1, "aria-label": "new tokens" } });
+    const run = h("button", { class: "wb-run", text: "Run" });
+    const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
+    const progress = h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } });
+    const status = h("span", { class: "wb-status wb-muted" });
+    const summary = h("div", { class: "wb-summary" });
+    const metric = h("select", { class: "wb-metric", attrs: { "aria-label": "chart metric" } });
+    const neurons = h("div", { class: "wb-neurons" });
+    const samples = h("div", { class: "wb-samples" });
+    const root = h("div", { class: "wb-diff" }, [
+      h("style", { text: STYLE }),
+      title,
+      prompts,
+      h("div", { class: "wb-row" }, [
+        h("label", { text: "direction " }, [direction, choices]),
+        h("label", { text: "samples per prompt " }, [nSamples]),
+        h("label", { text: "new tokens " }, [maxTokens])
+      ]),
+      h("div", { class: "wb-row" }, [run, cancel, progress, status]),
+      h("div", { class: "wb-row" }, [summary, h("label", { text: "chart " }, [metric])]),
+      h("h4", { text: "Neurons" }),
+      neurons,
+      h("h4", { text: "Samples" }),
+      samples
+    ]);
+    const act = async (fn) => {
+      clearError(root);
+      try {
+        await fn();
+      } catch (err) {
+        showError(root, err);
+      }
+    };
+    run.addEventListener("click", () => {
+      traits.flush();
+      return act(() => request("start"));
+    });
+    cancel.addEventListener("click", () => act(() => request("stop")));
+    prompts.addEventListener("input", () => traits.set("prompts", prompts.value, 300));
+    direction.addEventListener("input", () => traits.set("direction", direction.value, 300));
+    direction.addEventListener("focus", () => act(async () => {
+      const names = await request("directions");
+      choices.replaceChildren(
+        ...names.vectors.map((n) => h("option", { attrs: { value: n }, text: "steering vector" })),
+        ...names.probes.filter((n) => !names.vectors.includes(n)).map((n) => h("option", { attrs: { value: n }, text: "probe" }))
+      );
+    }));
+    const whole = (input, key, low) => {
+      input.addEventListener("change", () => {
+        const value = Number(input.value);
+        if (!Number.isInteger(value) || value < low) {
+          showError(root, `${key} must be a whole number >= ${low}, not ${JSON.stringify(input.value)}.`);
+          return;
+        }
+        clearError(root);
+        traits.set(key, value);
+      });
+    };
+    whole(nSamples, "n_samples", 0);
+    whole(maxTokens, "max_new_tokens", 1);
+    metric.addEventListener("change", () => traits.set("metric", metric.value));
+    const drawInputs = () => {
+      title.replaceChildren(h("b", { text: "Model diff " }), h("span", { class: "wb-models wb-muted", text: `${m.get("self_name")} → ${m.get("other_name")}` }));
+      if (document.activeElement !== prompts && !traits.pending("prompts")) prompts.value = m.get("prompts");
+      if (document.activeElement !== direction && !traits.pending("direction")) direction.value = m.get("direction");
+      if (document.activeElement !== nSamples) nSamples.value = String(m.get("n_samples"));
+      if (document.activeElement !== maxTokens) maxTokens.value = String(m.get("max_new_tokens"));
+    };
+    const drawSummary = () => {
+      const s = m.get("summary");
+      summary.textContent = s.prompts === void 0 ? "" : `${s.prompts} prompt(s)${s.direction ? ` · direction ${s.direction}` : ""} · ` + (s.max_change ? `most changed layer ${s.most_changed_layer} (mean change ${fmt(s.max_change)})` : "no layer's mean residual changed") + ` · ${s.samples_differ} of ${s.samples} samples differ`;
+      const names = m.get("metrics");
+      metric.replaceChildren(...names.map((n) => h("option", { text: n.replace(/_/g, " "), attrs: { value: n } })));
+      metric.value = m.get("metric");
+      metric.disabled = !names.length;
+    };
+    const drawNeurons = () => {
+      const rows = m.get("neuron_rows");
+      if (!rows.length) {
+        neurons.replaceChildren(h("div", { class: "wb-muted", text: m.get("summary").prompts === void 0 ? "run the comparison to list neurons" : "no neurons compared" }));
+        return;
+      }
+      const table = h("table", {}, [
+        h("thead", {}, [h("tr", {}, NEURON_COLUMNS.map(([, label]) => h("th", { text: label })))]),
+        h("tbody", {}, rows.map((row) => h(
+          "tr",
+          { attrs: { "data-layer": row.layer, "data-neuron": row.neuron } },
+          NEURON_COLUMNS.map(([key]) => {
+            const value = row[key];
+            const cls = key === "change" && value > 0 ? "up" : key === "change" && value < 0 ? "down" : "";
+            return h("td", { class: `wb-${key} ${cls}`.trim(), text: fmt(value) });
+          })
+        )))
+      ]);
+      neurons.replaceChildren(table);
+    };
+    const drawSamples = () => {
+      const rows = m.get("samples");
+      if (!rows.length) {
+        samples.replaceChildren(h("div", { class: "wb-muted", text: m.get("summary").prompts === void 0 ? "run the comparison to see both models' samples" : "no samples (samples per prompt is 0)" }));
+        return;
+      }
+      const groups = /* @__PURE__ */ new Map();
+      for (const row of rows) groups.set(row.prompt, [...groups.get(row.prompt) ?? [], row]);
+      samples.replaceChildren(...Array.from(groups.values()).map((group) => h("div", { class: "wb-prompt", attrs: { "data-prompt": group[0].prompt } }, [
+        h("div", { class: "wb-prompt-text", text: group[0].text }),
+        h("div", { class: "wb-head" }, [h("span", { text: m.get("self_name") }), h("span", { text: m.get("other_name") })]),
+        ...group.map((row) => h("div", { class: "wb-pair" + (row.same ? " same" : " differs"), title: row.same ? "identical" : "the samples differ" }, [
+          h("div", { class: "wb-self", text: row.self }),
+          h("div", { class: "wb-other", text: row.other })
+        ]))
+      ])));
+    };
+    const drawRunning = () => {
+      const running = m.get("running");
+      run.disabled = running;
+      cancel.disabled = !running;
+      const p = m.get("progress") ?? { step: 0, total: 0 };
+      progress.max = Math.max(1, p.total);
+      progress.value = Math.min(p.step, progress.max);
+      progress.style.visibility = running ? "visible" : "hidden";
+      status.textContent = m.get("status");
+    };
+    const onError = () => syncError(root, m.get("error"));
+    const listeners = [
+      ["change:self_name", drawInputs],
+      ["change:other_name", () => {
+        drawInputs();
+        drawSamples();
+      }],
+      ["change:prompts", drawInputs],
+      ["change:direction", drawInputs],
+      ["change:n_samples", drawInputs],
+      ["change:max_new_tokens", drawInputs],
+      ["change:summary", () => {
+        drawSummary();
+        drawNeurons();
+        drawSamples();
+      }],
+      ["change:metric", drawSummary],
+      ["change:metrics", drawSummary],
+      ["change:neuron_rows", drawNeurons],
+      ["change:samples", drawSamples],
+      ["change:running", drawRunning],
+      ["change:progress", drawRunning],
+      ["change:status", drawRunning],
+      ["change:error", onError]
+    ];
+    for (const [event, fn] of listeners) m.on(event, fn);
+    drawInputs();
+    drawSummary();
+    drawNeurons();
+    drawSamples();
+    drawRunning();
+    onError();
+    el.appendChild(root);
+    return () => {
+      traits.flush();
+      request.dispose();
+      for (const [event, fn] of listeners) m.off(event, fn);
+    };
+  }
+};
+var diffing_default = widget;
+export {
+  diffing_default as default
+};

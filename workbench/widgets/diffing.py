@@ -1,0 +1,341 @@
+"""The diff panel: the loaded model against a fine-tune of it, on the same prompts.
+
+>>> view = wb.DiffPanel(bench, "path/to/dpo-checkpoint", ["Insult me."], run=True)   # doctest: +SKIP
+>>> view.wait(); view.diff.layers                                                  # doctest: +SKIP
+
+Run loads the other checkpoint (once; later runs reuse it) and runs
+:func:`workbench.techniques.diffing.compare` in a worker thread, with a progress bar and
+Cancel. The panel shows the per-layer residual change as an altair chart (any column
+of ``ModelDiff.layers``; the projection on a direction when one is given), a table of
+MLP neurons ordered by how much their activation changed, and both models' samples
+side by side. The neurons compared are, unless given: with a direction, those whose
+value vectors point along it; without, those whose value vectors the fine-tune turned
+most.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+import traitlets
+
+from ..techniques import diffing
+from ._base import STATIC, WorkbenchWidget, request
+from ._lines import from_lines, to_lines
+from ._runs import BackgroundWidget, model_lock
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..session import Workbench
+
+GIVEN = "(given from Python)"  # the direction box while it holds an object passed from Python
+_DIRECTION_METRICS = ("projection", "cosine")
+
+
+class DiffPanel(BackgroundWidget, WorkbenchWidget):
+    """Diff the loaded model against another checkpoint from a panel: chart, neurons, samples.
+
+    Parameters
+    ----------
+    bench : Workbench
+    other : str, path or Workbench
+        The other checkpoint (same architecture): a model id, a folder, a ``.gguf`` file
+        or a loaded Workbench.
+    prompts : str, conversation, or list of them, optional
+        Shown one per line in the prompts box (default: ``diffing.DEFAULT_PROMPTS``).
+    direction : str, tensor, SteeringVector or Probe, optional
+        Fills the projection and cosine columns; a name is looked up in ``bench.vectors``
+        then ``bench.probes``.
+    neurons : list of (layer, neuron), optional
+        The neurons compared (default: chosen as the module docstring says).
+    top_neurons : int
+        How many neurons to choose when ``neurons`` is not given (0: none).
+    run : bool
+        Compare at once.
+    diff : ModelDiff, optional
+        A comparison already computed (by :meth:`Workbench.compare`) to show.
+    **options
+        Passed to the comparison (``layers``, ``seed``, ``batch_size``); ``n_samples``
+        and ``max_new_tokens`` start the panel's boxes.
+
+    Examples
+    --------
+    >>> view = wb.DiffPanel(bench, bench, ["Hi"], run=True)       # itself: nothing changes   # doctest: +SKIP
+    """
+
+    _esm = STATIC / "diffing.js"
+
+    self_name = traitlets.Unicode("").tag(sync=True)
+    other_name = traitlets.Unicode("").tag(sync=True)
+    prompts = traitlets.Unicode("").tag(sync=True)
+    direction = traitlets.Unicode("").tag(sync=True)
+    n_samples = traitlets.Int(2).tag(sync=True)
+    max_new_tokens = traitlets.Int(32).tag(sync=True)
+    metric = traitlets.Unicode("mean_change_norm").tag(sync=True)
+    metrics = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    layer_rows = traitlets.List(traitlets.Dict()).tag(sync=True)
+    neuron_rows = traitlets.List(traitlets.Dict()).tag(sync=True)
+    samples = traitlets.List(traitlets.Dict()).tag(sync=True)
+    summary = traitlets.Dict().tag(sync=True)
+    running = traitlets.Bool(False).tag(sync=True)
+    progress = traitlets.Dict({"step": 0, "total": 0}).tag(sync=True)
+    status = traitlets.Unicode("").tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, bench: "Workbench", other: Any, prompts: Any = None, *, direction: Any = None,
+                 neurons: Any = None, top_neurons: int = 10, run: bool = False,
+                 diff: "diffing.ModelDiff | None" = None, **options: Any) -> None:
+        from ..session import Workbench
+
+        if not isinstance(other, (str, os.PathLike, Workbench)):
+            raise TypeError(f"other must be a model id, a folder, a .gguf path or a Workbench, "
+                            f"not {type(other).__name__}.")
+        if isinstance(top_neurons, bool) or not isinstance(top_neurons, int) or top_neurons < 0:
+            raise ValueError(f"top_neurons must be a whole number >= 0, not {top_neurons!r}.")
+        if isinstance(prompts, (str, dict)) or (isinstance(prompts, list) and prompts and isinstance(prompts[0], dict)):
+            prompts = [prompts]
+        text = to_lines(list(diffing.DEFAULT_PROMPTS) if prompts is None else prompts, "prompts")
+        counts = {key: options.pop(key) for key in ("n_samples", "max_new_tokens") if key in options}
+        super().__init__(self_name=bench.model_name, prompts=text, direction=self._direction_text(bench, direction),
+                         other_name=other.model_name if isinstance(other, Workbench) else os.fspath(other), **counts)
+        self.bench = bench
+        self.other = other
+        self.neurons = neurons
+        self.top_neurons = top_neurons
+        self.options = options
+        self._given_direction = direction if self.direction == GIVEN else None
+        self._other: Workbench | None = None  # loaded (and checked) by the first run
+        self._diff: diffing.ModelDiff | None = None
+        self._chart: Any = None
+        self._setup_runs()
+        self.observe(self._on_metric, ["metric"])
+        if diff is not None:
+            self._show(diff)
+            self.status = "comparison loaded"
+        elif run:
+            self.run()
+
+    @staticmethod
+    def _direction_text(bench: "Workbench", direction: Any) -> str:
+        if direction is None:
+            return ""
+        if isinstance(direction, str):
+            return direction
+        name = getattr(direction, "name", None)
+        for registry in (bench.vectors, bench.probes):
+            if isinstance(name, str) and name in registry and registry[name] is direction:
+                return name
+        return GIVEN
+
+    # -- the comparison -------------------------------------------------------------
+
+    @property
+    def diff(self) -> "diffing.ModelDiff | None":
+        """The last :class:`~workbench.techniques.diffing.ModelDiff` computed or shown (None before)."""
+        return self._diff
+
+    def run(self, wait: bool = False, timeout: float | None = None) -> "DiffPanel":
+        """Compare the two models on the prompts box (as the Run button does); bad input raises and is shown."""
+        try:
+            prompts = from_lines(self.prompts)
+            if not prompts:
+                raise ValueError("The prompts box is empty: give one prompt per line.")
+            direction = self._chosen_direction()
+            counts = {}
+            for key, low in (("n_samples", 0), ("max_new_tokens", 1)):
+                value = getattr(self, key)
+                if value < low:
+                    raise ValueError(f"{key} must be a whole number >= {low}, not {value}.")
+                counts[key] = value
+        except ValueError as error:
+            self.error = str(error)
+            raise
+        bench, options = self.bench, {**self.options, **counts}
+
+        def work(cancel: threading.Event, progress: Any) -> Any:
+            other = self._load_other()
+            self.status = f"comparing on {len(prompts)} prompt(s) (Cancel stops it)…"
+            keys = self._chosen_neurons(other, direction)
+            return diffing.compare(bench, other, prompts, direction=direction, neurons=keys, progress=progress,
+                                   cancel=cancel, **options)
+
+        batch = options.get("batch_size", 8) if isinstance(options.get("batch_size"), int) else 8
+        total = -(-len(prompts) // max(1, batch)) + 1 + (2 * len(prompts) if counts["n_samples"] else 0)
+        starting = "loading the other model, then comparing" if self._other is None and isinstance(
+            self.other, (str, os.PathLike)) else "comparing"
+        self._launch(work, status=f"{starting} on {len(prompts)} prompt(s) (Cancel stops it)…", replace=True,
+                     lock=model_lock(bench), total=total, wait=wait, timeout=timeout)
+        return self
+
+    def _chosen_direction(self) -> Any:
+        text = self.direction.strip()
+        if not text:
+            return None
+        if text == GIVEN and self._given_direction is not None:
+            return self._given_direction
+        if text not in self.bench.vectors and text not in self.bench.probes:
+            raise ValueError(
+                f"No steering vector or probe named {text!r}: registered vectors: "
+                f"{', '.join(self.bench.vectors.names()) or 'none'}; probes: {', '.join(self.bench.probes.names()) or 'none'}."
+            )
+        return text
+
+    def _load_other(self) -> "Workbench":
+        if self._other is None:
+            other = diffing.load_other(self.bench, self.other)
+            diffing.check_same_architecture(self.bench, other)  # before its weights are read for neurons
+            self._other = other
+        return self._other
+
+    def _chosen_neurons(self, other: "Workbench", direction: Any) -> Any:
+        if self.neurons is not None:
+            return self.neurons
+        if not self.top_neurons:
+            return None
+        if direction is not None:
+            from ..techniques.neurons import value_vectors
+
+            return value_vectors(self.bench, direction, top=self.top_neurons).neurons()
+        return _turned_neurons(self.bench, other, self.top_neurons)
+
+    def _on_error(self, error: BaseException) -> None:
+        if isinstance(error, diffing.DiffCancelled):
+            self._finished("cancelled: " + str(error), error="")
+        else:
+            super()._on_error(error)
+
+    def _on_done(self, diff: "diffing.ModelDiff") -> None:
+        self._show(diff)
+        self._finished(_verdict(diff))
+
+    def _show(self, diff: "diffing.ModelDiff") -> None:
+        previous, self._diff = self._diff, diff
+        newly_directed = diff.direction_source is not None and (previous is None or previous.direction_source is None)
+        layers, neurons, samples = diff.layers, diff.neurons, diff.samples
+        metrics = [c for c in layers.columns if c != "layer"
+                   and not (diff.direction_source is None and c in _DIRECTION_METRICS)]
+        if len(neurons):
+            order = neurons.assign(_size=neurons["change"].abs()).sort_values(
+                ["_size", "value_cosine"], ascending=[False, True], kind="stable")
+            neurons = order.drop(columns="_size")
+        top = layers.sort_values("mean_change_norm", ascending=False, kind="stable").head(1)
+        with self.hold_sync():
+            self.metrics = metrics
+            if newly_directed:
+                self.metric = "projection"  # what a direction is given for
+            elif self.metric not in metrics:
+                self.metric = "mean_change_norm"
+            self.layer_rows = _records(layers)
+            self.neuron_rows = _records(neurons)
+            self.samples = _records(samples)
+            self.other_name = diff.other_name
+            self.summary = {
+                "self": diff.self_name, "other": diff.other_name, "prompts": len(diff.prompts),
+                "direction": diff.direction_source or "",
+                "most_changed_layer": int(top["layer"].iloc[0]) if len(top) else None,
+                "max_change": float(top["mean_change_norm"].iloc[0]) if len(top) else 0.0,
+                "samples": len(samples), "samples_differ": int((~samples["same"].astype(bool)).sum()),
+            }
+        self._redraw_chart()
+
+    def _on_metric(self, change: Any) -> None:
+        if self._diff is not None and change["new"] not in self.metrics:
+            self.error = f"metric must be one of {', '.join(map(repr, self.metrics))}, not {change['new']!r}."
+            return
+        self._redraw_chart()
+
+    # -- the chart ------------------------------------------------------------------
+
+    @property
+    def chart(self) -> Any:
+        """The per-layer chart of ``metric`` (an ``alt.JupyterChart``, offline; hidden before a run)."""
+        if self._chart is None:
+            import altair as alt
+
+            alt.JupyterChart.enable_offline()  # scripts bundled by vl-convert: no CDN
+            self._chart = alt.JupyterChart(alt.Chart().mark_line(), embed_options={"renderer": "svg", "actions": False})
+            self._redraw_chart()
+        return self._chart
+
+    def _redraw_chart(self) -> None:
+        if self._chart is None:
+            return
+        shown = self._diff is not None and self.metric in self.metrics
+        if shown:
+            self._chart.chart = self._diff.chart(self.metric)
+        self._chart.layout.display = None if shown else "none"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        import ipywidgets
+
+        return ipywidgets.VBox([self, self.chart])._repr_mimebundle_(**kwargs)
+
+    # -- requests from the front-end ------------------------------------------------
+
+    @request
+    def start(self) -> dict:
+        """The Run button."""
+        self.run()
+        return {"started": True}
+
+    @request
+    def stop(self) -> dict:
+        """The Cancel button."""
+        return {"cancelled": self.cancel()}
+
+    @request
+    def directions(self) -> dict:
+        """Names the direction box offers: registered steering vectors and probes."""
+        return {"vectors": self.bench.vectors.names(), "probes": self.bench.probes.names()}
+
+
+def _turned_neurons(bench: "Workbench", other: "Workbench", top: int = 10) -> list[tuple[int, int]]:
+    """The ``top`` MLP neurons whose value vectors differ most in direction between the two models
+    (lowest cosine, then largest change, then lowest layer and index), read from the weights alone."""
+    import numpy as np
+    import torch
+
+    from ..techniques.neurons import value_matrix
+
+    cosines, changes = [], []
+    for layer in range(bench.n_layers):
+        old, new = value_matrix(bench, layer), value_matrix(other, layer)
+        change = (new - old).norm(dim=1)
+        cosine = torch.nn.functional.cosine_similarity(old, new, dim=1)
+        cosines.append(torch.where(change == 0, torch.ones_like(cosine), cosine))  # not float noise below 1
+        changes.append(change)
+    cosine, change = torch.stack(cosines).numpy(), torch.stack(changes).numpy()  # [layers, d_mlp]
+    width = cosine.shape[1]
+    order = np.lexsort((np.arange(cosine.size), -change.ravel(), cosine.ravel()))[:top]
+    return [(int(i) // width, int(i) % width) for i in order]
+
+
+def _verdict(diff: "diffing.ModelDiff") -> str:
+    layers, neurons, samples = diff.layers, diff.neurons, diff.samples
+    unchanged = (float(layers["token_change_norm"].abs().max()) == 0.0 if len(layers) else True) \
+        and (not len(neurons) or float(neurons["change"].abs().max()) == 0.0)
+    differ = int((~samples["same"].astype(bool)).sum())
+    drawn = f"{differ} of {len(samples)} samples differ" if len(samples) else "no samples drawn"
+    if unchanged and differ == 0:
+        return ("no change: every layer's residual stream and every neuron read the same, "
+                + (f"and all {len(samples)} samples match" if len(samples) else "and no samples were drawn"))
+    top = layers.sort_values("mean_change_norm", ascending=False, kind="stable").iloc[0]
+    return (f"{len(diff.prompts)} prompt(s) · most changed layer {int(top['layer'])} (mean change "
+            f"{float(top['mean_change_norm']):.4g}) · {drawn}")
+
+
+def _records(frame: Any) -> list[dict]:
+    """A DataFrame's rows as JSON-safe dicts (numpy scalars as Python values, NaN as None)."""
+    rows = []
+    for record in frame.to_dict("records"):
+        row = {}
+        for key, value in record.items():
+            if hasattr(value, "item") and callable(value.item):
+                value = value.item()
+            row[str(key)] = None if isinstance(value, float) and value != value else value
+        rows.append(row)
+    return rows
+
+
+__all__ = ["DiffPanel"]
