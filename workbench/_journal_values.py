@@ -125,6 +125,11 @@ def _enc(value: Any, bench: Any = None) -> tuple[Any, bool]:
     return (reference, True) if reference else (_summary_of(value), False)
 
 
+def _hashable(key: Any) -> Any:
+    """A dict key read back from JSON: tuples were written as lists."""
+    return tuple(_hashable(k) for k in key) if isinstance(key, list) else key
+
+
 def decode(value: Any) -> Any:
     if isinstance(value, list):
         return [decode(v) for v in value]
@@ -135,8 +140,8 @@ def decode(value: Any) -> Any:
             return value[key]
     if "$float" in value:
         return float(value["$float"])
-    if "$items" in value:
-        return {decode(k): decode(v) for k, v in value["$items"]}
+    if "$items" in value:  # a dict with keys that are not strings, e.g. (layer, neuron) tuples
+        return {_hashable(decode(k)): decode(v) for k, v in value["$items"]}
     if "$dataset" in value:
         from .datasets import read_dataset
 

@@ -302,3 +302,45 @@ def test_a_session_passed_by_keyword_is_recorded_the_same(tiny_bench, journal):
     entry = journal.last()
     assert entry.technique == "sample" and "bench" not in entry.inputs
     assert entry.inputs["conversation"] == "Hi" and entry.summary["texts"] == out.texts
+
+
+def test_a_sample_with_neuron_edits_replays_with_the_same_edits(tiny_bench, journal):
+    edits = {(1, 3): ("scale", 40.0), (0, 7): ("clamp", 2.0)}
+    out = sampling.sample(tiny_bench, "Hi", n=2, seed=5, neurons=edits, **FAST)
+    entry = journal.last()
+    assert entry.missing == []
+    again = tiny_bench.replay(entry)
+    assert again.texts == out.texts and journal.last().replay_of == entry.id
+    plain = sampling.sample(tiny_bench, "Hi", n=2, seed=5, **FAST)
+    assert plain.texts != out.texts  # the edits were really applied on replay too
+
+
+def test_probes_value_vectors_neuron_activations_and_compare_are_recorded(tiny_bench, journal, monkeypatch):
+    from workbench.registry import Registry
+    from workbench.techniques import diffing, neurons, probes
+
+    monkeypatch.setattr(tiny_bench, "probes", Registry("probe"))
+    positive = [f"good {w} day" for w in "abcdefgh"]
+    negative = [f"bad {w} night" for w in "abcdefgh"]
+    found = probes.probe(tiny_bench, positive, negative, layer="all", progress=False, name="mood")
+    entry = journal.last()
+    assert entry.technique == "probe" and entry.inputs["positive"] == positive
+    assert entry.summary["name"] == "mood" and entry.summary["layers_probed"] == len(found.per_layer)
+    assert entry.summary["accuracy"] == pytest.approx(found.accuracy)
+
+    ranked = neurons.value_vectors(tiny_bench, "mood", top=5)
+    entry = journal.last()
+    assert entry.technique == "value_vectors" and entry.inputs["direction"] == "mood"
+    assert [(t["layer"], t["neuron"]) for t in entry.summary["top"]] == ranked.neurons()
+    assert tiny_bench.replay(entry).neurons() == ranked.neurons()
+
+    frame = neurons.neuron_activations(tiny_bench, ranked.neurons(2), ["Hello there"])
+    entry = journal.last()
+    assert entry.technique == "neuron_activations" and entry.inputs["neurons"] == [list(k) for k in ranked.neurons(2)]
+    assert tiny_bench.replay(entry).equals(frame)
+
+    diff = diffing.compare(tiny_bench, tiny_bench, ["Hi"], n_samples=1, max_new_tokens=2, progress=False)
+    entry = journal.last()
+    assert entry.technique == "compare" and entry.summary["samples_differ"] == 0
+    assert len(journal.entries) == 6  # four calls and two replays
+    assert diff.layers["mean_change_norm"].abs().max() == 0

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from .. import chat, residual
+from ..journal import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -309,6 +310,7 @@ def neuron_changes(bench: "Workbench", other: "Workbench", keys: Sequence[tuple[
     return pd.DataFrame(rows, columns=columns)
 
 
+@recorded("compare")
 def compare(
     bench: "Workbench",
     other: Any,

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from .. import residual
+from ..journal import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -151,6 +152,11 @@ class ValueVectors:
     def __len__(self) -> int:
         return len(self.frame)
 
+    def _journal_summary(self) -> dict:
+        return {"source": self.source, "neurons": len(self.frame),
+                "top": [{"layer": int(r.layer), "neuron": int(r.neuron), "cosine": float(r.cosine),
+                         "top_tokens": list(r.top_tokens[:5])} for r in self.frame.head(5).itertuples()]}
+
     def __repr__(self) -> str:
         lines = [f"ValueVectors({self.source}, {len(self)} neurons)"]
         for row in self.frame.head(5).itertuples():
@@ -220,6 +226,7 @@ def _unembed_tokens(bench: "Workbench", vectors: "torch.Tensor", k: int) -> tupl
     return ([[decode([i]) for i in row] for row in top], [[decode([i]) for i in row] for row in bottom])
 
 
+@recorded("value_vectors")
 def value_vectors(bench: "Workbench", direction: Any, *, top: int = 20, layers: Sequence[int] | None = None,
                   vocab_k: int = 10) -> ValueVectors:
     """Rank all MLP neurons by the cosine similarity of their value vector to ``direction``.
@@ -298,6 +305,7 @@ def _neuron_keys(bench: "Workbench", neurons: Any) -> list[tuple[int, int]]:
     return keys
 
 
+@recorded("neuron_activations")
 def neuron_activations(bench: "Workbench", neurons: Any, prompts: Any, *, batch_size: int = 8,
                        reduce: str = "mean") -> "pd.DataFrame":
     """Activation of each ``(layer, neuron)`` on each prompt, read through nnsight.

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence
 import numpy as np
 
 from .. import residual
+from ..journal import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..session import Workbench
@@ -148,6 +149,12 @@ class Probe:
         registered = self.name in bench.probes and bench.probes[self.name] is self
         return from_direction(bench, self.name if registered else self, name=name or self.name)
 
+    def _journal_summary(self) -> dict:
+        best = self.per_layer.sort_values("accuracy", ascending=False).head(3) if len(self.per_layer) else self.per_layer
+        return {"name": self.name, "layer": self.layer, "position": self.position, "accuracy": float(self.accuracy),
+                "auroc": float(self.auroc), "n": self.n, "layers_probed": len(self.per_layer),
+                "best_layers": [{"layer": int(r["layer"]), "accuracy": float(r["accuracy"])} for _, r in best.iterrows()]}
+
     def __repr__(self) -> str:
         return (f"Probe({self.name!r}, layer={self.layer}, position={self.position!r}, "
                 f"accuracy={self.accuracy:.3f}, auroc={self.auroc:.3f}, n={self.n})")
@@ -253,6 +260,7 @@ def fit(features: np.ndarray, labels: np.ndarray, *, test_size: float = 0.25, se
     }
 
 
+@recorded("probe")
 def probe(bench: "Workbench", positive: Sequence[Any], negative: Sequence[Any], *, layer: Any = None,
           position: str = "mean", test_size: float = 0.25, seed: int = 0, batch_size: int = 16,
           progress: bool | Callable[[int, int], None] = True, cancel: threading.Event | None = None,
