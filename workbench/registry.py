@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+import weakref
+from typing import Any, Callable, Iterator
 
 
 class Registry:
@@ -11,12 +12,31 @@ class Registry:
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._items: dict[str, Any] = {}
+        self._observers: list[Any] = []
 
     def register(self, name: str, item: Any) -> Any:
         if not isinstance(name, str) or not name:
             raise ValueError(f"A {self.kind} needs a non-empty string name, not {name!r}.")
         self._items[name] = item
+        self._notify(name)
         return item
+
+    def observe(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(name)`` after each registration (e.g. a panel listing the names).
+
+        A bound method is held weakly, so a panel that is gone is not kept alive.
+        """
+        ref = weakref.WeakMethod(callback) if hasattr(callback, "__self__") else (lambda: callback)
+        self._observers.append(ref)
+
+    def _notify(self, name: str) -> None:
+        alive = []
+        for ref in self._observers:
+            callback = ref()
+            if callback is not None:
+                alive.append(ref)
+                callback(name)
+        self._observers = alive
 
     def __getitem__(self, name: str) -> Any:
         try:

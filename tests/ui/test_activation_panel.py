@@ -99,3 +99,35 @@ def test_panel_front_end_in_a_bare_page(bare_widget, panel, screenshot):
     assert panel.text == "Hello there"
     screenshot(bare.page)
     assert bare.blocked == [] and bare.dialogs == [] and bare.js_errors() == []
+
+
+def test_probe_menu_colours_tokens_by_a_registered_probe(bare_widget, panel, tiny_bench, monkeypatch):
+    from workbench.registry import Registry
+
+    monkeypatch.setattr(tiny_bench, "probes", Registry("probe"))
+    panel.probes = []
+    tiny_bench.probes.observe(panel._on_probe_registered)
+    bare = bare_widget("activations", widget=panel)
+    root = bare.page.locator(".wb-act")
+    root.locator(".wb-tok").first.wait_for()
+    assert root.locator(".wb-probe").is_hidden()  # no probe registered yet
+
+    found = tiny_bench.probe([f"good {w} day" for w in "abcdefgh"], [f"bad {w} night" for w in "abcdefgh"],
+                             layer=1, progress=False, name="mood")
+    bare.flush()
+    root.locator(".wb-probe").select_option("mood")
+    root.locator(".wb-tok[data-score]").first.wait_for()
+    bare.flush()
+    expected = found.score(tiny_bench, TEXT).scores
+    shown = [float(s) for s in root.locator(".wb-tok").evaluate_all("els => els.map(e => e.dataset.score)")]
+    assert len(shown) == len(expected) and max(abs(a - b) for a, b in zip(shown, expected)) < 1e-3
+    assert panel.selected_probe == "mood"
+    assert "probe mood" in root.locator(".wb-status").text_content()
+
+    # back to features from Python
+    panel.show_probe(None)
+    bare.flush()
+    root.locator(".wb-tok[data-score]").first.wait_for(state="detached")
+    assert root.locator(".wb-probe").input_value() == ""
+    assert root.locator("img").count() == 0
+    assert bare.blocked == [] and bare.dialogs == [] and bare.js_errors() == []

@@ -53,3 +53,26 @@ def test_panel_without_text_says_what_to_do(tiny_bench):
     panel = wb.ActivationPanel(tiny_bench)
     with pytest.raises(ValueError, match="press Run"):
         panel.lens()
+
+
+def test_a_registered_probe_colours_the_tokens_by_its_score(tiny_bench, monkeypatch):
+    from workbench.registry import Registry
+
+    monkeypatch.setattr(tiny_bench, "probes", Registry("probe"))
+    panel = wb.ActivationPanel(tiny_bench, "good morning to you", k=4)
+    assert panel.probes == [] and panel.selected_probe == ""
+    with pytest.raises(ValueError, match=r"No probe named 'mood'.*none yet"):
+        panel.show_probe("mood")
+    positive = [f"good {w} morning" for w in "abcdefgh"]
+    negative = [f"bad {w} evening" for w in "abcdefgh"]
+    found = tiny_bench.probe(positive, negative, layer=1, progress=False, name="mood")
+    assert panel.probes == ["mood"]  # the panel hears of the registration
+    reply = panel.probe("mood")
+    assert reply["layer"] == 1 and panel.selected_probe == "mood"
+    scores = from_buffer(reply["values"])
+    # from the saved residuals, the same as a fresh forward pass through Probe.score
+    assert np.allclose(scores, found.score(tiny_bench, "good morning to you").scores, atol=1e-5)
+    assert scores.shape == (len(panel.tokens),) and ((scores >= 0) & (scores <= 1)).all()
+    panel.run("bad evening")
+    assert np.allclose(panel.activations.probe_scores("mood"), found.score(tiny_bench, "bad evening").scores, atol=1e-5)
+    assert panel.probe("") == {"name": ""} and panel.selected_probe == ""

@@ -1,6 +1,6 @@
 // The activation panel (workbench/widgets/activations.py): a token strip coloured by
-// the selected feature, token and feature details fetched on demand, a logit-lens
-// grid. Every piece of model text goes in with textContent (see lib/dom.ts).
+// the selected feature (or by a registered probe's score), token and feature details
+// fetched on demand, a logit-lens grid. Every piece of model text goes in with textContent (see lib/dom.ts).
 import { decode, type Payload } from "./lib/buffers";
 import { clearError, h, showError, visibleToken } from "./lib/dom";
 import { createRequester } from "./lib/rpc";
@@ -15,6 +15,8 @@ interface State {
   selected_token: number;
   selected_feature: number;
   steer_requests: number[];
+  probes: string[];
+  selected_probe: string;
   error: string;
   _top_latents: Payload;
   _top_values: Payload;
@@ -33,6 +35,13 @@ interface FeatureDetail {
   density?: number;
   promoted?: [string, number][];
   examples?: { activation: number; before: string; token: string; after: string }[];
+}
+
+interface ProbeDetail {
+  name: string;
+  layer?: number;
+  values?: Payload;
+  accuracy?: number;
 }
 
 interface LensGrid {
@@ -65,6 +74,12 @@ const STYLE = `
 .wb-act .wb-error { color: #a40000; background: #fdecea; padding: 4px; margin-top: 4px; }
 `;
 
+// a probe score in [0, 1]: orange above 0.5 (the positive set), blue below
+function probeColour(score: number): string {
+  const a = Math.min(1, Math.abs(score - 0.5) * 2) * 0.85;
+  return score >= 0.5 ? `rgba(230, 120, 20, ${a.toFixed(3)})` : `rgba(52, 101, 164, ${a.toFixed(3)})`;
+}
+
 function colour(value: number, max: number): string {
   const a = max > 0 ? Math.max(0, Math.min(1, value / max)) : 0;
   return `rgba(230, 120, 20, ${(a * 0.85).toFixed(3)})`;
@@ -79,6 +94,7 @@ const widget: AnyWidget<State> = {
     const status = h("span", { class: "wb-status wb-muted" });
     const tabFeatures = h("button", { class: "wb-tab-features active", text: "Features" });
     const tabLens = h("button", { class: "wb-tab-lens", text: "Logit lens" });
+    const probeSelect = h("select", { class: "wb-probe", attrs: { "aria-label": "colour by probe" } });
     const strip = h("div", { class: "wb-strip", attrs: { role: "list" } });
     const tokenPane = h("div", { class: "wb-col wb-token-detail" });
     const featurePane = h("div", { class: "wb-col wb-feature-detail" });
@@ -87,13 +103,15 @@ const widget: AnyWidget<State> = {
     const root = h("div", { class: "wb-act" }, [
       h("style", { text: STYLE }),
       h("div", { class: "wb-bar" }, [input, runButton]),
-      h("div", { class: "wb-bar wb-tabs" }, [tabFeatures, tabLens, status]),
+      h("div", { class: "wb-bar wb-tabs" }, [tabFeatures, tabLens, probeSelect, status]),
       featuresView,
       lensView,
     ]);
 
     let featureValues: Float32Array | null = null;
     let featureMax = 0;
+    let probeValues: Float32Array | null = null;
+    let probeName = ""; // the probe whose scores are in probeValues (or being fetched)
 
     const setStatus = (text: string) => {
       status.textContent = text;
@@ -109,12 +127,17 @@ const widget: AnyWidget<State> = {
       strip.replaceChildren(
         ...tokens.map((token, i) => {
           const value = featureValues && i < featureValues.length ? featureValues[i] : 0;
+          const score = probeValues && i < probeValues.length ? probeValues[i] : null;
+          const title = score !== null
+            ? `${token} | probe ${probeName}: ${score.toFixed(3)}`
+            : featureValues ? `${token} | feature ${model.get("selected_feature")}: ${value.toFixed(3)}` : token;
+          const background = score !== null ? probeColour(score) : featureValues ? colour(value, featureMax) : "transparent";
           const span = h("span", {
             class: i === selected ? "wb-tok selected" : "wb-tok",
             text: visibleToken(token),
-            title: featureValues ? `${token} | feature ${model.get("selected_feature")}: ${value.toFixed(3)}` : token,
-            attrs: { "data-index": i, role: "listitem" },
-            style: { background: featureValues ? colour(value, featureMax) : "transparent" },
+            title,
+            attrs: { "data-index": i, role: "listitem", ...(score !== null ? { "data-score": score.toFixed(4) } : {}) },
+            style: { background },
           });
           span.addEventListener("click", () => selectToken(i));
           return span;
@@ -122,7 +145,7 @@ const widget: AnyWidget<State> = {
       );
       const sae = model.get("sae");
       const base = sae ? `SAE ${sae} at layer ${model.get("layer")}` : "no SAE registered";
-      setStatus(`${tokens.length} tokens · ${base}`);
+      setStatus(`${tokens.length} tokens · ${base}` + (probeValues ? ` · coloured by probe ${probeName}` : ""));
     };
 
     const selectToken = async (index: number) => {
@@ -163,6 +186,13 @@ const widget: AnyWidget<State> = {
         const detail = await request<FeatureDetail>("feature", { latent });
         featureValues = decode<Float32Array>(detail.values).data;
         featureMax = detail.max;
+        if (probeName) {
+          // a chosen feature takes the colouring back from the probe
+          probeName = "";
+          probeValues = null;
+          probeSelect.value = "";
+          void request("probe", { name: "" }).catch(fail);
+        }
         drawStrip();
         const steer = h("button", { class: "wb-steer", text: "Steer with this" });
         steer.addEventListener("click", async () => {
@@ -197,6 +227,51 @@ const widget: AnyWidget<State> = {
         fail(err);
       }
     };
+
+    const drawProbeMenu = () => {
+      const names = model.get("probes");
+      const chosen = model.get("selected_probe");
+      probeSelect.replaceChildren(
+        h("option", { text: "colour by feature", attrs: { value: "" } }),
+        ...names.map((name) => h("option", { text: `probe: ${name}`, attrs: { value: name } })),
+      );
+      probeSelect.value = names.includes(chosen) ? chosen : "";
+      probeSelect.hidden = names.length === 0;
+    };
+
+    const loadProbe = async (name: string) => {
+      probeName = name;
+      if (!name) {
+        probeValues = null;
+        drawStrip();
+        return;
+      }
+      clearError(root);
+      try {
+        const detail = await request<ProbeDetail>("probe", { name });
+        if (probeName !== name) return; // another choice came in meanwhile
+        probeValues = detail.values ? decode<Float32Array>(detail.values).data : null;
+        drawStrip();
+      } catch (err) {
+        probeValues = null;
+        probeName = "";
+        probeSelect.value = "";
+        drawStrip();
+        fail(err);
+      }
+    };
+    probeSelect.addEventListener("change", () => void loadProbe(probeSelect.value));
+    const onProbeChosen = () => {
+      drawProbeMenu();
+      const chosen = model.get("selected_probe");
+      if (chosen !== probeName) void loadProbe(chosen);
+    };
+    const onProbesListed = () => {
+      drawProbeMenu();
+      if (probeName) void loadProbe(probeName); // a probe re-registered under the same name scores anew
+    };
+    model.on("change:selected_probe", onProbeChosen);
+    model.on("change:probes", onProbesListed);
 
     const drawLens = async () => {
       clearError(root);
@@ -252,7 +327,9 @@ const widget: AnyWidget<State> = {
       input.value = model.get("text");
       tokenPane.replaceChildren();
       featurePane.replaceChildren();
+      probeValues = null;
       drawStrip();
+      if (probeName) void loadProbe(probeName); // the new text scored by the same probe
       if (!lensView.hidden) void drawLens();
     };
     model.on("change:tokens", onNewText);
@@ -263,7 +340,9 @@ const widget: AnyWidget<State> = {
     };
     model.on("change:error", onError);
 
+    drawProbeMenu();
     drawStrip();
+    if (model.get("selected_probe")) void loadProbe(model.get("selected_probe"));
     onError();
     el.appendChild(root);
     return () => {
@@ -271,6 +350,8 @@ const widget: AnyWidget<State> = {
       model.off("change:tokens", onNewText);
       model.off("change:_top_values", drawStrip);
       model.off("change:error", onError);
+      model.off("change:selected_probe", onProbeChosen);
+      model.off("change:probes", onProbesListed);
     };
   },
 };

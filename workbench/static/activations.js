@@ -241,6 +241,10 @@ var STYLE = `
 .wb-act .wb-muted { color: #777; }
 .wb-act .wb-error { color: #a40000; background: #fdecea; padding: 4px; margin-top: 4px; }
 `;
+function probeColour(score) {
+  const a = Math.min(1, Math.abs(score - 0.5) * 2) * 0.85;
+  return score >= 0.5 ? `rgba(230, 120, 20, ${a.toFixed(3)})` : `rgba(52, 101, 164, ${a.toFixed(3)})`;
+}
 function colour(value, max) {
   const a = max > 0 ? Math.max(0, Math.min(1, value / max)) : 0;
   return `rgba(230, 120, 20, ${(a * 0.85).toFixed(3)})`;
@@ -254,6 +258,7 @@ var widget = {
     const status = h("span", { class: "wb-status wb-muted" });
     const tabFeatures = h("button", { class: "wb-tab-features active", text: "Features" });
     const tabLens = h("button", { class: "wb-tab-lens", text: "Logit lens" });
+    const probeSelect = h("select", { class: "wb-probe", attrs: { "aria-label": "colour by probe" } });
     const strip = h("div", { class: "wb-strip", attrs: { role: "list" } });
     const tokenPane = h("div", { class: "wb-col wb-token-detail" });
     const featurePane = h("div", { class: "wb-col wb-feature-detail" });
@@ -262,12 +267,14 @@ var widget = {
     const root = h("div", { class: "wb-act" }, [
       h("style", { text: STYLE }),
       h("div", { class: "wb-bar" }, [input, runButton]),
-      h("div", { class: "wb-bar wb-tabs" }, [tabFeatures, tabLens, status]),
+      h("div", { class: "wb-bar wb-tabs" }, [tabFeatures, tabLens, probeSelect, status]),
       featuresView,
       lensView
     ]);
     let featureValues = null;
     let featureMax = 0;
+    let probeValues = null;
+    let probeName = "";
     const setStatus = (text) => {
       status.textContent = text;
     };
@@ -281,12 +288,15 @@ var widget = {
       strip.replaceChildren(
         ...tokens.map((token, i) => {
           const value = featureValues && i < featureValues.length ? featureValues[i] : 0;
+          const score = probeValues && i < probeValues.length ? probeValues[i] : null;
+          const title = score !== null ? `${token} | probe ${probeName}: ${score.toFixed(3)}` : featureValues ? `${token} | feature ${model.get("selected_feature")}: ${value.toFixed(3)}` : token;
+          const background = score !== null ? probeColour(score) : featureValues ? colour(value, featureMax) : "transparent";
           const span = h("span", {
             class: i === selected ? "wb-tok selected" : "wb-tok",
             text: visibleToken(token),
-            title: featureValues ? `${token} | feature ${model.get("selected_feature")}: ${value.toFixed(3)}` : token,
-            attrs: { "data-index": i, role: "listitem" },
-            style: { background: featureValues ? colour(value, featureMax) : "transparent" }
+            title,
+            attrs: { "data-index": i, role: "listitem", ...score !== null ? { "data-score": score.toFixed(4) } : {} },
+            style: { background }
           });
           span.addEventListener("click", () => selectToken(i));
           return span;
@@ -294,7 +304,7 @@ var widget = {
       );
       const sae = model.get("sae");
       const base = sae ? `SAE ${sae} at layer ${model.get("layer")}` : "no SAE registered";
-      setStatus(`${tokens.length} tokens · ${base}`);
+      setStatus(`${tokens.length} tokens · ${base}` + (probeValues ? ` · coloured by probe ${probeName}` : ""));
     };
     const selectToken = async (index) => {
       clearError(root);
@@ -331,6 +341,12 @@ var widget = {
         const detail = await request("feature", { latent });
         featureValues = decode(detail.values).data;
         featureMax = detail.max;
+        if (probeName) {
+          probeName = "";
+          probeValues = null;
+          probeSelect.value = "";
+          void request("probe", { name: "" }).catch(fail);
+        }
         drawStrip();
         const steer = h("button", { class: "wb-steer", text: "Steer with this" });
         steer.addEventListener("click", async () => {
@@ -365,6 +381,49 @@ var widget = {
         fail(err);
       }
     };
+    const drawProbeMenu = () => {
+      const names = model.get("probes");
+      const chosen = model.get("selected_probe");
+      probeSelect.replaceChildren(
+        h("option", { text: "colour by feature", attrs: { value: "" } }),
+        ...names.map((name) => h("option", { text: `probe: ${name}`, attrs: { value: name } }))
+      );
+      probeSelect.value = names.includes(chosen) ? chosen : "";
+      probeSelect.hidden = names.length === 0;
+    };
+    const loadProbe = async (name) => {
+      probeName = name;
+      if (!name) {
+        probeValues = null;
+        drawStrip();
+        return;
+      }
+      clearError(root);
+      try {
+        const detail = await request("probe", { name });
+        if (probeName !== name) return;
+        probeValues = detail.values ? decode(detail.values).data : null;
+        drawStrip();
+      } catch (err) {
+        probeValues = null;
+        probeName = "";
+        probeSelect.value = "";
+        drawStrip();
+        fail(err);
+      }
+    };
+    probeSelect.addEventListener("change", () => void loadProbe(probeSelect.value));
+    const onProbeChosen = () => {
+      drawProbeMenu();
+      const chosen = model.get("selected_probe");
+      if (chosen !== probeName) void loadProbe(chosen);
+    };
+    const onProbesListed = () => {
+      drawProbeMenu();
+      if (probeName) void loadProbe(probeName);
+    };
+    model.on("change:selected_probe", onProbeChosen);
+    model.on("change:probes", onProbesListed);
     const drawLens = async () => {
       clearError(root);
       lensView.replaceChildren(h("span", { class: "wb-muted", text: "computing the logit lens…" }));
@@ -416,7 +475,9 @@ var widget = {
       input.value = model.get("text");
       tokenPane.replaceChildren();
       featurePane.replaceChildren();
+      probeValues = null;
       drawStrip();
+      if (probeName) void loadProbe(probeName);
       if (!lensView.hidden) void drawLens();
     };
     model.on("change:tokens", onNewText);
@@ -426,7 +487,9 @@ var widget = {
       if (message) showError(root, message);
     };
     model.on("change:error", onError);
+    drawProbeMenu();
     drawStrip();
+    if (model.get("selected_probe")) void loadProbe(model.get("selected_probe"));
     onError();
     el.appendChild(root);
     return () => {
@@ -434,6 +497,8 @@ var widget = {
       model.off("change:tokens", onNewText);
       model.off("change:_top_values", drawStrip);
       model.off("change:error", onError);
+      model.off("change:selected_probe", onProbeChosen);
+      model.off("change:probes", onProbesListed);
     };
   }
 };

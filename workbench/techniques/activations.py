@@ -108,6 +108,22 @@ class TokenActivations:
         keep = values > 0
         return pd.DataFrame({"latent": ids[keep], "activation": values[keep]})
 
+    def probe_scores(self, probe: Any) -> np.ndarray:
+        """A probe's score (sigmoid of its logit, in [0, 1]) at every token: ``[positions]`` float32.
+
+        Read from the residual stream saved by this run, so no forward pass is made.
+        ``probe`` is a :class:`~workbench.techniques.probes.Probe` or the name of one
+        registered on the session.
+        """
+        from scipy.special import expit
+
+        if isinstance(probe, str):
+            probe = self._bench.probes[probe]
+        if not 0 <= probe.layer < self._residuals.shape[0]:
+            raise ValueError(f"The probe reads layer {probe.layer}, but this model has {self._residuals.shape[0]} layers.")
+        logits = probe.logits(self._residuals[probe.layer]).astype(np.float64)
+        return expit(logits).astype(np.float32)
+
     @property
     def lens(self) -> LogitLens:
         """The logit lens (computed on first read from the saved residual stream)."""

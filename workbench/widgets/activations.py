@@ -8,6 +8,8 @@ details are requests the front-end makes when the auditor clicks: a token's top
 features, a feature's activation over the text with its corpus examples and
 promoted tokens, the logit-lens grid. "Steer with this" appends the feature to
 ``steer_requests`` and calls the ``on_steer`` callbacks, for the steering panel.
+A probe registered on the session (``bench.probe(...)``) can colour the tokens by
+its score instead of a feature (the probe menu, or :meth:`ActivationPanel.show_probe`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from ._buffers import to_buffer
 from ._runs import model_free
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
     from ..session import Workbench
     from ..techniques.activations import TokenActivations
 
@@ -49,6 +53,8 @@ class ActivationPanel(WorkbenchWidget):
     selected_token = traitlets.Int(-1).tag(sync=True)
     selected_feature = traitlets.Int(-1).tag(sync=True)
     steer_requests = traitlets.List(traitlets.Int()).tag(sync=True)
+    probes = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    selected_probe = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     _top_latents = traitlets.Dict().tag(sync=True)
     _top_values = traitlets.Dict().tag(sync=True)
@@ -62,6 +68,8 @@ class ActivationPanel(WorkbenchWidget):
         self._acts: "TokenActivations | None" = None
         self._steer_callbacks: list[Callable[[int, str], None]] = []
         self.n_layers = bench.n_layers
+        self.probes = bench.probes.names()
+        bench.probes.observe(self._on_probe_registered)
         if text is not None:
             self.show(text)
 
@@ -87,6 +95,25 @@ class ActivationPanel(WorkbenchWidget):
             self.selected_token = -1
             self.error = ""
         return acts
+
+    def show_probe(self, probe: Any = None) -> "np.ndarray | None":
+        """Colour the tokens by a registered probe's score (``None``: back to features).
+
+        Returns the scores (``[positions]``, in [0, 1]) of the text on display.
+        """
+        if probe is None or probe == "":
+            self.selected_probe = ""
+            return None
+        name = probe if isinstance(probe, str) else getattr(probe, "name", None)
+        if name not in self.bench.probes:
+            known = ", ".join(self.bench.probes.names()) or "none yet"
+            raise ValueError(f"No probe named {name!r} is registered on the session (registered: {known}).")
+        scores = self._require().probe_scores(name)
+        self.selected_probe = name
+        return scores
+
+    def _on_probe_registered(self, name: str) -> None:
+        self.probes = self.bench.probes.names()
 
     def on_steer(self, callback: Callable[[int, str], None]) -> None:
         """Call ``callback(latent, sae_name)`` when the auditor clicks "steer with this"."""
@@ -140,6 +167,16 @@ class ActivationPanel(WorkbenchWidget):
             out.update(density=detail.density, promoted=[list(p) for p in detail.promoted],
                        examples=detail.examples[:8])
         return out
+
+    @request
+    def probe(self, name: str) -> dict:
+        """A registered probe's score at every token of the text on display."""
+        scores = self.show_probe(name)
+        if scores is None:
+            return {"name": ""}
+        found = self.bench.probes[name]
+        return {"name": name, "layer": int(found.layer), "values": to_buffer(scores),
+                "accuracy": float(getattr(found, "accuracy", float("nan")))}
 
     @request
     def lens(self) -> dict:
