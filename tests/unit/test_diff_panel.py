@@ -44,6 +44,8 @@ def test_a_model_against_itself_shows_no_change(tiny_bench):
     assert all(row["mean_change_norm"] == 0 and row["projection"] is None for row in view.layer_rows)
     assert len(view.neuron_rows) == 4 and all(row["change"] == 0 for row in view.neuron_rows)
     assert [row["value_cosine"] for row in view.neuron_rows] == pytest.approx([1.0] * 4)
+    # nothing turned: the first neurons, in order (float noise of equal vectors does not reorder them)
+    assert [(row["layer"], row["neuron"]) for row in view.neuron_rows] == [(0, 0), (0, 1), (0, 2), (0, 3)]
     assert len(view.samples) == 4 and all(row["same"] and row["self"] == row["other"] for row in view.samples)
     assert view.samples[2]["text"] == PROMPTS[1]  # prompt text kept verbatim; the page shows it as text
     assert view.summary["samples_differ"] == 0 and view.summary["max_change"] == 0.0

@@ -378,7 +378,7 @@ var widget = {
       for (const row of rows) groups.set(row.prompt, [...groups.get(row.prompt) ?? [], row]);
       samples.replaceChildren(...Array.from(groups.values()).map((group) => h("div", { class: "wb-prompt", attrs: { "data-prompt": group[0].prompt } }, [
         h("div", { class: "wb-prompt-text", text: group[0].text }),
-        h("div", { class: "wb-head" }, [h("span", { text: m.get("self_name") }), h("span", { text: m.get("other_name") })]),
+        h("div", { class: "wb-head" }, [h("span", { text: `this model: ${m.get("self_name")}` }), h("span", { text: `other: ${m.get("other_name")}` })]),
         ...group.map((row) => h("div", { class: "wb-pair" + (row.same ? " same" : " differs"), title: row.same ? "identical" : "the samples differ" }, [
           h("div", { class: "wb-self", text: row.self }),
           h("div", { class: "wb-other", text: row.other })

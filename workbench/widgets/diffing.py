@@ -216,9 +216,12 @@ class DiffPanel(BackgroundWidget, WorkbenchWidget):
         metrics = [c for c in layers.columns if c != "layer"
                    and not (diff.direction_source is None and c in _DIRECTION_METRICS)]
         if len(neurons):
-            order = neurons.assign(_size=neurons["change"].abs()).sort_values(
-                ["_size", "value_cosine"], ascending=[False, True], kind="stable")
-            neurons = order.drop(columns="_size")
+            # by how much the activation changed, then how far the value vector turned (rounded: float
+            # noise of identical vectors must not order them), then layer and neuron
+            keys = neurons.assign(_size=neurons["change"].abs(), _cos=neurons["value_cosine"].round(4))
+            order = keys.sort_values(["_size", "_cos", "layer", "neuron"], ascending=[False, True, True, True],
+                                     kind="stable")
+            neurons = order.drop(columns=["_size", "_cos"])
         top = layers.sort_values("mean_change_norm", ascending=False, kind="stable").head(1)
         with self.hold_sync():
             self.metrics = metrics
