@@ -34,8 +34,8 @@ view"""
 
 
 def test_probe_panel_trains_charts_registers_and_scores(lab, screenshot):
-    page = lab.run_cells([SETUP], wait_for=".wb-probe .wb-train")
-    root = page.locator(".jp-OutputArea-output .wb-probe")
+    page = lab.run_cells([SETUP], wait_for=".wb-probe-panel .wb-train")
+    root = page.locator(".jp-OutputArea-output .wb-probe-panel")
     assert root.locator(".wb-positive").input_value().splitlines() == RUDE
     assert root.locator(".wb-count-positive").text_content() == "8 examples"
     assert "train a probe" in root.locator(".wb-result").text_content()
@@ -86,9 +86,11 @@ def test_probe_panel_trains_charts_registers_and_scores(lab, screenshot):
     scores = [float(s) for s in tokens.evaluate_all("spans => spans.map(s => s.dataset.score)")]
     assert all(0 <= s <= 1 for s in scores)
 
-    # "activations" opens the text in the activation panel under the chart
+    # "activations" opens the text in the activation panel under the chart, coloured by the probe
     root.locator(".wb-to-panel").click()
-    page.locator(".jp-OutputArea-output .wb-act .wb-tok").first.wait_for()
+    act = page.locator(".jp-OutputArea-output .wb-act")
+    act.locator(".wb-tok").first.wait_for()
+    act.locator(".wb-status", has_text="coloured by probe probe0").wait_for()
     screenshot(page)
 
     # untrusted text never becomes markup

@@ -113,7 +113,8 @@ def test_score_box_shows_per_token_scores_and_opens_the_activation_panel(panel, 
     assert panel.scores["scores"] == pytest.approx(expected.scores.tolist())
     assert panel.text == text and panel.scores["layer"] == panel.probe.layer
     opened = panel.to_panel(text=text)
-    assert opened["own_panel"] and opened["tokens"] > 0
+    assert opened["own_panel"] and opened["tokens"] > 0 and opened["probe"] == "panel-planted"
+    assert panel.panel.selected_probe == "panel-planted"  # the activation panel colours by this probe
     assert text in "".join(panel.panel.tokens) and panel.panel.layout.display is None
     with pytest.raises(ValueError, match="Type a text"):
         panel.score_text("   ")

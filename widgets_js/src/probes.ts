@@ -47,22 +47,22 @@ interface State {
 }
 
 const STYLE = `
-.wb-probe { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-probe .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-probe label { display: inline-flex; gap: 4px; align-items: center; }
-.wb-probe .wb-sets { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
-.wb-probe .wb-set { display: flex; flex-direction: column; gap: 2px; }
-.wb-probe textarea { min-height: 7em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; resize: vertical; }
-.wb-probe input.wb-layer { width: 8em; }
-.wb-probe input.wb-text { flex: 1; min-width: 16em; }
-.wb-probe .wb-muted { color: #777; }
-.wb-probe .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-probe progress { width: 160px; }
-.wb-probe .wb-result { font-size: 14px; }
-.wb-probe .wb-result b { font-variant-numeric: tabular-nums; }
-.wb-probe .wb-scores { font-family: var(--jp-code-font-family, monospace); font-size: 12px; line-height: 1.9; white-space: pre-wrap; word-break: break-word; }
-.wb-probe .wb-tok { padding: 1px 0; border-radius: 2px; }
-.wb-probe .wb-use { border-top: 1px solid #ddd; padding-top: 6px; display: flex; flex-direction: column; gap: 6px; }
+.wb-probe-panel { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
+.wb-probe-panel .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+.wb-probe-panel label { display: inline-flex; gap: 4px; align-items: center; }
+.wb-probe-panel .wb-sets { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
+.wb-probe-panel .wb-set { display: flex; flex-direction: column; gap: 2px; }
+.wb-probe-panel textarea { min-height: 7em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; resize: vertical; }
+.wb-probe-panel input.wb-layer { width: 8em; }
+.wb-probe-panel input.wb-text { flex: 1; min-width: 16em; }
+.wb-probe-panel .wb-muted { color: #777; }
+.wb-probe-panel .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
+.wb-probe-panel progress { width: 160px; }
+.wb-probe-panel .wb-result { font-size: 14px; }
+.wb-probe-panel .wb-result b { font-variant-numeric: tabular-nums; }
+.wb-probe-panel .wb-scores { font-family: var(--jp-code-font-family, monospace); font-size: 12px; line-height: 1.9; white-space: pre-wrap; word-break: break-word; }
+.wb-probe-panel .wb-tok { padding: 1px 0; border-radius: 2px; }
+.wb-probe-panel .wb-use { border-top: 1px solid #ddd; padding-top: 6px; display: flex; flex-direction: column; gap: 6px; }
 `;
 
 /** Blue for the negative set (score 0), red for the positive one (score 1). */
@@ -120,7 +120,7 @@ const widget: AnyWidget<State> = {
       scores,
     ]);
 
-    const root = h("div", { class: "wb-probe" }, [
+    const root = h("div", { class: "wb-probe-panel" }, [
       h("style", { text: STYLE }),
       h("div", { class: "wb-row" }, [h("b", { text: "Linear probe" }), name]),
       h("div", { class: "wb-sets" }, [

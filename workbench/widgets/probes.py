@@ -10,7 +10,7 @@ Cancel; the panel shows the held-out accuracy and AUROC of the chosen layer, and
 it the per-layer altair chart (:meth:`Probe.chart`). "Register as vector" turns the
 probe's direction into a steering vector on the session (``bench.vectors``); the score
 box shows a text's per-token probe scores, and "activations" opens it in the
-activation panel.
+activation panel, coloured by the probe.
 """
 
 from __future__ import annotations
@@ -210,11 +210,16 @@ class ProbePanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
         return scores
 
     def show_text(self, text: Any = None) -> "ActivationPanel":
-        """Open ``text`` (default: the score box) in the activation panel."""
+        """Open ``text`` (default: the score box) in the activation panel, coloured by the probe
+        when it is registered on the session."""
         text = self.text if text is None else text
         if isinstance(text, str) and not text.strip():
             raise ValueError("Type a text to open in the activation panel.")
-        return self._show_in_panel(text)
+        panel = self._show_in_panel(text)
+        probe = self._probe
+        if probe is not None and probe.name in self.bench.probes and self.bench.probes[probe.name] is probe:
+            panel.show_probe(probe.name)
+        return panel
 
     # -- the chart ------------------------------------------------------------------
 
@@ -271,7 +276,7 @@ class ProbePanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
     def to_panel(self, text: str) -> dict:
         """The "activations" button."""
         panel = self.show_text(text)
-        return {"tokens": len(panel.tokens), "own_panel": self._panel is None}
+        return {"tokens": len(panel.tokens), "own_panel": self._panel is None, "probe": panel.selected_probe}
 
 
 def _layer_text(layer: Any, n_layers: int) -> str:
