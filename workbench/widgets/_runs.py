@@ -24,6 +24,8 @@ import weakref
 from collections.abc import Iterator
 from typing import Any, Callable
 
+from ._base import request
+
 __all__ = ["BackgroundRun", "ModelBusy", "RunInProgress", "model_lock", "model_free"]
 
 _log = logging.getLogger(__name__)
@@ -205,6 +207,11 @@ class BackgroundWidget:
     def cancel(self) -> bool:
         """Stop the run after its current step; returns whether one was going."""
         return self._runs.cancel()
+
+    @request
+    def stop(self) -> dict:
+        """The Cancel button."""
+        return {"cancelled": self.cancel()}
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the current run to end (results set); returns whether it has."""

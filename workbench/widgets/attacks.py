@@ -323,11 +323,6 @@ class AttackBox(ActivationLink, BackgroundWidget, WorkbenchWidget):
         return {"started": True}
 
     @request
-    def stop(self) -> dict:
-        """The Cancel button."""
-        return {"cancelled": self.cancel()}
-
-    @request
     def to_variable(self, key: str, index: int) -> dict:
         """Assign a sample to the notebook variable named in the box."""
         value = self.pick(key, index)

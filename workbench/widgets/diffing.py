@@ -23,6 +23,7 @@ import traitlets
 
 from ..techniques import diffing
 from ._base import STATIC, WorkbenchWidget, request
+from ._charts import ChartHolder
 from ._lines import from_lines, to_lines
 from ._runs import BackgroundWidget, model_lock
 
@@ -33,7 +34,7 @@ GIVEN = "(given from Python)"  # the direction box while it holds an object pass
 _DIRECTION_METRICS = ("projection", "cosine")
 
 
-class DiffPanel(BackgroundWidget, WorkbenchWidget):
+class DiffPanel(BackgroundWidget, ChartHolder, WorkbenchWidget):
     """Diff the loaded model against another checkpoint from a panel: chart, neurons, samples.
 
     Parameters
@@ -250,24 +251,10 @@ class DiffPanel(BackgroundWidget, WorkbenchWidget):
 
     # -- the chart ------------------------------------------------------------------
 
-    @property
-    def chart(self) -> Any:
-        """The per-layer chart of ``metric`` (an ``alt.JupyterChart``, offline; hidden before a run)."""
-        if self._chart is None:
-            import altair as alt
-
-            alt.JupyterChart.enable_offline()  # scripts bundled by vl-convert: no CDN
-            self._chart = alt.JupyterChart(alt.Chart().mark_line(), embed_options={"renderer": "svg", "actions": False})
-            self._redraw_chart()
-        return self._chart
-
-    def _redraw_chart(self) -> None:
-        if self._chart is None:
-            return
+    def _current_chart(self) -> Any | None:
+        """The per-layer chart of ``metric`` (hidden before a run)."""
         shown = self._diff is not None and self.metric in self.metrics
-        if shown:
-            self._chart.chart = self._diff.chart(self.metric)
-        self._chart.layout.display = None if shown else "none"
+        return self._diff.chart(self.metric) if shown else None
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         import ipywidgets
@@ -281,11 +268,6 @@ class DiffPanel(BackgroundWidget, WorkbenchWidget):
         """The Run button."""
         self.run()
         return {"started": True}
-
-    @request
-    def stop(self) -> dict:
-        """The Cancel button."""
-        return {"cancelled": self.cancel()}
 
     @request
     def directions(self) -> dict:

@@ -22,6 +22,7 @@ import traitlets
 
 from ..techniques import preference
 from ._base import STATIC, WorkbenchWidget, request
+from ._charts import ChartHolder
 from ._links import ActivationLink
 from ._runs import BackgroundWidget, model_lock
 
@@ -34,7 +35,7 @@ _ROW_FIELDS = ("rank", "latent", "direction", "mean_diff", "effect_size", "q", "
                "length_r", "length_artefact", "promotes", "hypothesis", "examples")
 
 
-class PreferencePanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
+class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWidget):
     """Audit a preference dataset from a panel: run, read, mark, export.
 
     Parameters
@@ -226,33 +227,14 @@ class PreferencePanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
 
     # -- the chart ------------------------------------------------------------------
 
-    @property
-    def chart(self) -> Any:
-        """The effect-size chart (an ``alt.JupyterChart``, offline); a click selects a latent."""
-        if self._chart is None:
-            import altair as alt
-
-            alt.JupyterChart.enable_offline()  # scripts bundled by vl-convert: no CDN
-            self._chart = alt.JupyterChart(self._chart_spec(), embed_options={"renderer": "svg", "actions": False})
-            self._redraw_chart()
-        return self._chart
-
-    def _chart_spec(self) -> Any:
-        import altair as alt
-
+    def _current_chart(self) -> Any | None:
+        """The effect-size chart (hidden until there are hypotheses); a click on a bar selects its latent."""
         if self._audit is None or self._audit.hypotheses.empty:
-            return alt.Chart().mark_bar()  # hidden until there are hypotheses
+            return None
         return self._audit.chart(self.top)
 
-    def _redraw_chart(self) -> None:
-        if self._chart is None:
-            return
-        empty = self._audit is None or self._audit.hypotheses.empty
-        if not empty:
-            self._chart.chart = self._chart_spec()
-            # a new chart gets a new Selections object: listen to this one
-            self._chart.selections.observe(self._on_chart_click, ["latent"])
-        self._chart.layout.display = "none" if empty else None
+    def _chart_shown(self, chart: Any) -> None:
+        chart.selections.observe(self._on_chart_click, ["latent"])  # a new chart has new selections
 
     def _on_chart_click(self, change: Any) -> None:
         picked = [point.get("latent") for point in (change["new"].value or [])]
@@ -290,11 +272,6 @@ class PreferencePanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
         """The Run button."""
         self.run()
         return {"started": True}
-
-    @request
-    def stop(self) -> dict:
-        """The Cancel button."""
-        return {"cancelled": self.cancel()}
 
     @request
     def set_mark(self, latent: int, status: str | None = None) -> dict:

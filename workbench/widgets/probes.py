@@ -22,6 +22,7 @@ import traitlets
 
 from ..techniques import probes
 from ._base import STATIC, WorkbenchWidget, request
+from ._charts import ChartHolder
 from ._lines import from_lines, to_lines
 from ._links import ActivationLink
 from ._runs import BackgroundWidget, model_free, model_lock
@@ -34,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 _RESULT_FIELDS = ("name", "layer", "position", "accuracy", "auroc", "train_accuracy", "n")
 
 
-class ProbePanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
+class ProbePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWidget):
     """Train a probe from a panel, chart it per layer, register it as a steering vector, score text.
 
     Parameters
@@ -223,23 +224,9 @@ class ProbePanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
 
     # -- the chart ------------------------------------------------------------------
 
-    @property
-    def chart(self) -> Any:
-        """The per-layer accuracy chart (an ``alt.JupyterChart``, offline; hidden before training)."""
-        if self._chart is None:
-            import altair as alt
-
-            alt.JupyterChart.enable_offline()  # scripts bundled by vl-convert: no CDN
-            self._chart = alt.JupyterChart(alt.Chart().mark_line(), embed_options={"renderer": "svg", "actions": False})
-            self._redraw_chart()
-        return self._chart
-
-    def _redraw_chart(self) -> None:
-        if self._chart is None:
-            return
-        if self._probe is not None:
-            self._chart.chart = self._probe.chart()
-        self._chart.layout.display = "none" if self._probe is None else None
+    def _current_chart(self) -> Any | None:
+        """The per-layer accuracy chart (hidden before training)."""
+        return None if self._probe is None else self._probe.chart()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         import ipywidgets
@@ -254,11 +241,6 @@ class ProbePanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
         """The Train button."""
         self.train()
         return {"started": True}
-
-    @request
-    def stop(self) -> dict:
-        """The Cancel button."""
-        return {"cancelled": self.cancel()}
 
     @request
     def to_vector(self, name: str = "") -> dict:

@@ -151,11 +151,6 @@ class SearchPanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
         return {"started": True}
 
     @request
-    def stop(self) -> dict:
-        """The Cancel button."""
-        return {"cancelled": self.cancel()}
-
-    @request
     def to_panel(self, rank: int) -> dict:
         """Open a result in the activation panel."""
         panel = self.show_result(int(rank))

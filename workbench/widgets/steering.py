@@ -258,11 +258,6 @@ class SteeringPanel(BackgroundWidget, WorkbenchWidget):
         return {"started": True}
 
     @request
-    def stop(self) -> dict:
-        """The Cancel button."""
-        return {"cancelled": self.cancel()}
-
-    @request
     def new_seed(self) -> dict:
         """Draw a new seed (both sides change) and re-sample."""
         self.seed = secrets.randbelow(MAX_SEED)
