@@ -2,12 +2,18 @@
 //
 //   node build.mjs           build   src/<name>.ts            -> ../workbench/static/<name>.js
 //                                    ../tests/ui/widget_src/<name>.ts -> ../tests/ui/static/<name>.js
+//                                    embed/<name>.ts  -> ../workbench/static/embed/<name>.js
 //   node build.mjs --check   build in memory and compare with the files on disk;
 //                            exit 1 listing missing, stale or orphaned bundles
 //
 // Entries are the .ts files directly inside each source folder (lib/ holds shared
 // code). Bundles import nothing at run time (no CDN, no externals): the widgets must
 // render offline. Output is deterministic, so the committed bundles can be checked.
+//
+// embed/ is the offline renderer of saved widget state (exported journals, notebooks
+// converted to HTML): a classic script (IIFE), since nbconvert's page loads it with
+// <script src>, carrying the HTML widget manager, its CSS as text, and anywidget's
+// front-end.
 import * as esbuild from "esbuild";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
@@ -15,9 +21,54 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..");
+// anywidget ships its front-end as one AMD module, `define(["@jupyter-widgets/base"], factory)`;
+// the embed bundle imports that factory as "anywidget-factory" and calls it with the base
+// module itself, so nothing is loaded at run time.
+const anywidgetFactory = {
+  name: "anywidget-factory",
+  setup(build) {
+    build.onResolve({ filter: /^anywidget-factory$/ }, () => ({
+      path: join(here, "node_modules", "anywidget", "dist", "index.js"),
+      namespace: "anywidget-factory",
+    }));
+    build.onLoad({ filter: /.*/, namespace: "anywidget-factory" }, (args) => {
+      const text = readFileSync(args.path, "utf8");
+      const amd = /define\(\["@jupyter-widgets\/base"\],\s*([A-Za-z_$][\w$]*)\);\s*$/;
+      const match = text.match(amd);
+      if (!match) throw new Error(`${args.path}: anywidget's AMD define() was not found; check its version`);
+      return { contents: text.replace(amd, `export default ${match[1]};`), loader: "js", resolveDir: dirname(args.path) };
+    });
+  },
+};
+
+// CSS imported by the embed bundle becomes a string (its @imports inlined; fonts and
+// images left out), which the renderer puts in a <style>.
+const cssAsText = {
+  name: "css-as-text",
+  setup(build) {
+    build.onLoad({ filter: /\.css$/ }, async (args) => {
+      const result = await esbuild.build({
+        entryPoints: [args.path], bundle: true, write: false, minify: true, logLevel: "silent",
+        loader: { ".woff": "empty", ".woff2": "empty", ".ttf": "empty", ".eot": "empty", ".svg": "empty", ".png": "empty", ".gif": "empty" },
+        outfile: "out.css",
+      });
+      return { contents: result.outputFiles[0].text, loader: "text" };
+    });
+  },
+};
+
+const EMBED = {
+  format: "iife",
+  minify: true,
+  plugins: [anywidgetFactory, cssAsText],
+  loader: { ".svg": "text" }, // JupyterLab imports its icons as SVG source
+  define: { "process.env.NODE_ENV": '"production"', global: "globalThis" },
+};
+
 const TARGETS = [
   { src: join(here, "src"), out: join(root, "workbench", "static") },
   { src: join(root, "tests", "ui", "widget_src"), out: join(root, "tests", "ui", "static") },
+  { src: join(here, "embed"), out: join(root, "workbench", "static", "embed"), options: EMBED },
 ];
 const BANNER = "// Generated from widgets_js by `npm run build`; do not edit.";
 
@@ -29,7 +80,7 @@ function entries(folder) {
     .map((f) => join(folder, f));
 }
 
-async function bundle(entry) {
+async function bundle(entry, options = {}) {
   const result = await esbuild.build({
     absWorkingDir: here,
     entryPoints: [entry],
@@ -43,6 +94,7 @@ async function bundle(entry) {
     write: false,
     logLevel: "silent",
     outfile: "out.js",
+    ...options,
   });
   if (result.outputFiles.length !== 1) throw new Error(`${entry}: expected one output file`);
   return result.outputFiles[0].contents;
@@ -52,7 +104,7 @@ async function main() {
   const check = process.argv.includes("--check");
   const problems = [];
   let count = 0;
-  for (const { src, out } of TARGETS) {
+  for (const { src, out, options } of TARGETS) {
     const expected = new Set();
     for (const entry of entries(src)) {
       const name = basename(entry, ".ts") + ".js";
@@ -61,7 +113,7 @@ async function main() {
       count += 1;
       let bytes;
       try {
-        bytes = await bundle(entry);
+        bytes = await bundle(entry, options);
       } catch (err) {
         for (const e of err.errors ?? [err]) {
           const where = e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ` : "";

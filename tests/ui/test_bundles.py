@@ -15,7 +15,9 @@ WIDGETS_JS = REPO / "widgets_js"
 TARGETS = [
     (WIDGETS_JS / "src", REPO / "workbench" / "static"),
     (REPO / "tests" / "ui" / "widget_src", REPO / "tests" / "ui" / "static"),
+    (WIDGETS_JS / "embed", REPO / "workbench" / "static" / "embed"),
 ]
+EMBED = REPO / "workbench" / "static" / "embed" / "embed.js"
 
 
 def _entries(src: Path) -> list[str]:
@@ -23,7 +25,8 @@ def _entries(src: Path) -> list[str]:
 
 
 def _bundles() -> list[Path]:
-    return sorted(p for _, out in TARGETS for p in out.glob("*.js"))
+    """The widget bundles (the embed renderer carries third-party code; it has its own test)."""
+    return sorted(p for _, out in TARGETS for p in out.glob("*.js") if p != EMBED)
 
 
 def test_every_entry_has_a_bundle_and_every_bundle_an_entry():
@@ -67,6 +70,20 @@ def test_bundle_is_self_contained_and_never_parses_html(bundle):
     assert match is None, f"{bundle} still imports something at run time: {text[match.start():match.start() + 80]!r}"
     sinks = sorted(set(_HTML_SINKS.findall(text)))
     assert not sinks, f"{bundle} uses {sinks}: model text is untrusted, render it with textContent"
+
+
+def test_embed_renderer_is_one_offline_script():
+    """The renderer of exported pages: a classic script that imports only the blob of a widget's ``_esm``."""
+    text = EMBED.read_text(encoding="utf-8")
+    assert text.startswith("// Generated from widgets_js"), f"{EMBED} was not made by widgets_js/build.mjs"
+    assert not _REMOTE.search(text), f"{EMBED} imports from a URL: exported pages must render offline"
+    statics = re.findall(r"""(?:^|[;\s])import\s*(?:["'{*]|[A-Za-z_$][\w$]*\s*(?:,|from))""", text, re.M)
+    assert not statics, f"{EMBED} is a classic script, so it cannot have import statements: {statics[:3]}"
+    dynamic = re.findall(r"(?<![\w$.])import\(([^)]*)\)", text)
+    assert dynamic and all(re.fullmatch(r"[A-Za-z_$][\w$]*", arg) for arg in dynamic), (
+        f"{EMBED} has an import() of a literal module, which would be fetched: {dynamic}")
+    assert "[anywidget] Runtime not found" in text, "anywidget's front-end is missing from the embed renderer"
+    assert "application/vnd.jupyter.widget-state+json" in text
 
 
 def test_typescript_typechecks():
