@@ -496,6 +496,16 @@ class Workbench:
         """
         return journal_mod.replay(self, entry)
 
+    def export_html(self, path: str | Path, widgets: Any = None) -> Path:
+        """Write the journal (findings first, notes, entries) and this session's panels, as last left, to one
+        HTML page that renders offline; see :func:`workbench.export.export_html`.
+
+        >>> bench.export_html("audit.html")                              # doctest: +SKIP
+        """
+        from .export import export_html
+
+        return export_html(path, bench=self, widgets=widgets)
+
     def __repr__(self) -> str:
         where = "remote (NDIF)" if self.remote else self.device
         lines = [
