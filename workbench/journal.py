@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from . import _journal_values as values
+from ._observers import Observed
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -127,7 +128,7 @@ def _new_id() -> str:
     return uuid.uuid4().hex[:10]
 
 
-class Journal:
+class Journal(Observed):
     """The record of a session's technique calls, saved as JSON lines.
 
     Parameters
@@ -208,21 +209,20 @@ class Journal:
     # -- writing -------------------------------------------------------------------
 
     def _write(self, record: dict) -> None:
-        """Append one line, flushed and synced; a failure warns once and is otherwise ignored."""
+        """Append one line, flushed and synced (a failure warns once and is otherwise ignored); tell observers."""
         with self._lock:
             try:
                 line = json.dumps(record, ensure_ascii=False, allow_nan=False, default=str) + "\n"
                 self._fold(record)
-                if self.path is None:
-                    return
-                with open(self.path, "a+b") as handle:
-                    if handle.tell():  # a line cut short by a killed session must not swallow this one
-                        handle.seek(-1, os.SEEK_END)
-                        if handle.read(1) != b"\n":
-                            line = "\n" + line
-                    handle.write(line.encode("utf-8"))
-                    handle.flush()
-                    os.fsync(handle.fileno())
+                if self.path is not None:
+                    with open(self.path, "a+b") as handle:
+                        if handle.tell():  # a line cut short by a killed session must not swallow this one
+                            handle.seek(-1, os.SEEK_END)
+                            if handle.read(1) != b"\n":
+                                line = "\n" + line
+                        handle.write(line.encode("utf-8"))
+                        handle.flush()
+                        os.fsync(handle.fileno())
             except Exception as error:  # the journal must never break a technique
                 if not self._warned:
                     self._warned = True
@@ -230,6 +230,7 @@ class Journal:
                                   "techniques still run, but this session is not being recorded there. Set "
                                   "bench.journal = wb.Journal('another/path.jsonl') to record elsewhere.",
                                   JournalWarning, stacklevel=3)
+        self._notify(record)  # e.g. an open journal panel; after the lock, so a slow panel never delays the disk
 
     def _resolve(self, entry: Any) -> Entry:
         if isinstance(entry, Entry):
