@@ -67,6 +67,7 @@ class ActivationPanel(WorkbenchWidget):
         self._sae_name = sae
         self._acts: "TokenActivations | None" = None
         self._steer_callbacks: list[Callable[[int, str], None]] = []
+        self._show_callbacks: list[Callable[["TokenActivations"], None]] = []
         self.n_layers = bench.n_layers
         self.probes = bench.probes.names()
         bench.probes.observe(self._on_probe_registered)
@@ -94,6 +95,8 @@ class ActivationPanel(WorkbenchWidget):
             self._top_values = to_buffer(acts.top_values)
             self.selected_token = -1
             self.error = ""
+        for callback in self._show_callbacks:
+            callback(acts)
         return acts
 
     def show_probe(self, probe: Any = None) -> "np.ndarray | None":
@@ -114,6 +117,10 @@ class ActivationPanel(WorkbenchWidget):
 
     def _on_probe_registered(self, name: str) -> None:
         self.probes = self.bench.probes.names()
+
+    def on_show(self, callback: Callable[["TokenActivations"], None]) -> None:
+        """Call ``callback(activations)`` each time the panel shows a text (e.g. to bring its tab forward)."""
+        self._show_callbacks.append(callback)
 
     def on_steer(self, callback: Callable[[int, str], None]) -> None:
         """Call ``callback(latent, sae_name)`` when the auditor clicks "steer with this"."""
