@@ -1,0 +1,241 @@
+// The journal panel (workbench/widgets/journal.py): the session's technique calls newest
+// first, live; filters by technique and tag; select an entry to note it, tag it or mark
+// it as a finding (a note with nothing selected is about the investigation). Summaries,
+// notes and tags are untrusted text: they go in with textContent only.
+import { clearError, h, showError, syncError } from "./lib/dom";
+import { createRequester } from "./lib/rpc";
+import { traitWriter } from "./lib/traits";
+import type { AnyModel, AnyWidget } from "./lib/types";
+
+interface NoteRow {
+  id: string;
+  time: string;
+  text: string;
+  tags: string[];
+  kind: string;
+}
+
+interface EntryRow {
+  id: string;
+  index: number;
+  time: string;
+  date: string;
+  technique: string;
+  duration_s: number;
+  summary: string;
+  error: boolean;
+  seed: number | null;
+  tags: string[];
+  notes: NoteRow[];
+  findings: NoteRow[];
+  replay_of: string;
+}
+
+interface State {
+  path: string;
+  rows: EntryRow[];
+  total: number;
+  matching: number;
+  techniques: string[];
+  tags: string[];
+  technique: string;
+  tag: string;
+  notes: NoteRow[];
+  selected: string;
+  max_rows: number;
+  error: string;
+}
+
+const STYLE = `
+.wb-journal { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
+.wb-journal .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+.wb-journal .wb-muted { color: #777; }
+.wb-journal .wb-list { max-height: 420px; overflow: auto; border: 1px solid #ddd; }
+.wb-journal .wb-entry { padding: 3px 6px; border-bottom: 1px solid #eee; cursor: pointer; }
+.wb-journal .wb-entry:hover { background: #f3f6fb; }
+.wb-journal .wb-entry.selected { background: #e3ecf8; outline: 1px solid #3465a4; }
+.wb-journal .wb-entry.failed .wb-technique { color: #a40000; }
+.wb-journal .wb-head { display: flex; gap: 8px; align-items: baseline; }
+.wb-journal .wb-technique { font-weight: bold; }
+.wb-journal .wb-time, .wb-journal .wb-duration { color: #777; font-size: 11px; white-space: nowrap; }
+.wb-journal .wb-summary { font-family: var(--jp-code-font-family, monospace); font-size: 12px; white-space: pre-wrap; word-break: break-word; }
+.wb-journal .wb-chip { background: #eef; border: 1px solid #ccd; border-radius: 8px; padding: 0 6px; font-size: 11px; margin-right: 3px; }
+.wb-journal .wb-finding { color: #7a4d00; }
+.wb-journal .wb-note { color: #444; font-style: italic; }
+.wb-journal textarea { flex: 1; min-width: 16em; min-height: 2.2em; font-family: inherit; }
+.wb-journal input.wb-note-tags { width: 12em; }
+.wb-journal .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
+`;
+
+function chips(tags: string[]): HTMLElement[] {
+  return tags.map((t) => h("span", { class: "wb-chip wb-tag", text: t }));
+}
+
+function noteLine(note: NoteRow): HTMLElement {
+  const finding = note.kind === "finding";
+  return h("div", { class: finding ? "wb-finding" : "wb-note" }, [
+    h("span", { text: `${finding ? "★ finding" : "note"} ${note.time}: ` }),
+    h("span", { class: "wb-note-text", text: note.text }),
+    " ",
+    ...chips(note.tags),
+  ]);
+}
+
+function fillSelect(select: HTMLSelectElement, values: string[], current: string, allLabel: string): void {
+  const options = ["", ...values];
+  if (current && !values.includes(current)) options.push(current);
+  select.replaceChildren(...options.map((v) => h("option", { text: v || allLabel, attrs: { value: v } })));
+  select.value = current;
+}
+
+const widget: AnyWidget<State> = {
+  render({ model, el }) {
+    const m = model as AnyModel<State>;
+    const request = createRequester(model, { timeoutMs: 60_000 });
+    const traits = traitWriter(m);
+
+    const techniqueSelect = h("select", { class: "wb-filter-technique", attrs: { "aria-label": "filter by technique" } });
+    const tagSelect = h("select", { class: "wb-filter-tag", attrs: { "aria-label": "filter by tag" } });
+    const count = h("span", { class: "wb-count wb-muted" });
+    const list = h("div", { class: "wb-list", attrs: { role: "list" } });
+    const freeNotes = h("div", { class: "wb-free-notes" });
+    const target = h("span", { class: "wb-target wb-muted" });
+    const noteText = h("textarea", { class: "wb-note-input", attrs: { rows: 1, placeholder: "a note, or the finding in words", "aria-label": "note" } });
+    const noteTags = h("input", { class: "wb-note-tags", attrs: { type: "text", placeholder: "tags, comma separated", "aria-label": "tags" } });
+    const addNote = h("button", { class: "wb-add-note", text: "Add note" });
+    const addTag = h("button", { class: "wb-add-tag", text: "Tag", title: "add the tags to the selected entry" });
+    const markFinding = h("button", { class: "wb-mark-finding", text: "★ Mark finding", title: "the note's text as a finding on the selected entry" });
+    const path = h("span", { class: "wb-path wb-muted" });
+    const root = h("div", { class: "wb-journal" }, [
+      h("style", { text: STYLE }),
+      h("div", { class: "wb-row" }, [h("b", { text: "Journal" }), path]),
+      h("div", { class: "wb-row" }, [
+        h("label", { text: "technique " }, [techniqueSelect]),
+        h("label", { text: "tag " }, [tagSelect]),
+        count,
+      ]),
+      list,
+      freeNotes,
+      target,
+      h("div", { class: "wb-row" }, [noteText, noteTags, addNote, addTag, markFinding]),
+    ]);
+
+    techniqueSelect.addEventListener("change", () => traits.set("technique", techniqueSelect.value));
+    tagSelect.addEventListener("change", () => traits.set("tag", tagSelect.value));
+
+    // one button's request; on success the boxes it used are emptied
+    const act = async (button: HTMLButtonElement, method: string, args: Record<string, unknown>, used: (HTMLInputElement | HTMLTextAreaElement)[]) => {
+      clearError(root);
+      button.disabled = true;
+      try {
+        await request(method, args);
+        for (const box of used) box.value = "";
+      } catch (err) {
+        showError(root, err);
+      } finally {
+        button.disabled = false;
+      }
+    };
+    addNote.addEventListener("click", () =>
+      act(addNote, "add_note", { text: noteText.value, entry: m.get("selected"), tags: noteTags.value }, [noteText, noteTags]));
+    addTag.addEventListener("click", () => act(addTag, "add_tags", { entry: m.get("selected"), tags: noteTags.value }, [noteTags]));
+    markFinding.addEventListener("click", () =>
+      act(markFinding, "add_finding", { entry: m.get("selected"), text: noteText.value }, [noteText]));
+    noteText.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        addNote.click();
+      }
+    });
+
+    const drawFilters = () => {
+      fillSelect(techniqueSelect, m.get("techniques") ?? [], m.get("technique"), "all techniques");
+      fillSelect(tagSelect, m.get("tags") ?? [], m.get("tag"), "all tags");
+      const total = m.get("total");
+      const matching = m.get("matching");
+      const shown = (m.get("rows") ?? []).length;
+      const filtered = matching !== total ? `${matching} of ${total} calls match` : `${total} calls`;
+      count.textContent = shown < matching ? `${filtered} · newest ${shown} listed` : filtered;
+    };
+    const drawTarget = () => {
+      const selected = m.get("selected");
+      const row = (m.get("rows") ?? []).find((r) => r.id === selected);
+      target.textContent = row
+        ? `about entry #${row.index} (${row.technique}, ${row.time}): click it again for the whole investigation`
+        : "about the whole investigation: click an entry to note, tag or mark it";
+      for (const item of list.querySelectorAll<HTMLElement>(".wb-entry")) {
+        item.classList.toggle("selected", item.dataset.id === selected);
+      }
+    };
+    const drawRows = () => {
+      const rows = m.get("rows") ?? [];
+      if (!rows.length) {
+        const empty = m.get("total") ? "No call matches the filters." : "No technique has run yet: sample, search or open a text, and it appears here.";
+        list.replaceChildren(h("div", { class: "wb-empty wb-muted", text: empty }));
+      } else {
+        list.replaceChildren(
+          ...rows.map((r) => {
+            const item = h("div", {
+              class: r.error ? "wb-entry failed" : "wb-entry",
+              attrs: { role: "listitem", "data-id": r.id, "data-technique": r.technique, "data-index": r.index },
+            }, [
+              h("div", { class: "wb-head" }, [
+                h("span", { class: "wb-index wb-muted", text: `#${r.index}` }),
+                h("span", { class: "wb-technique", text: r.technique }),
+                h("span", { class: "wb-time", text: r.time, title: r.date }),
+                h("span", { class: "wb-duration", text: `${r.duration_s.toFixed(2)} s` }),
+                r.seed !== null ? h("span", { class: "wb-time", text: `seed ${r.seed}` }) : null,
+                r.replay_of ? h("span", { class: "wb-time", text: `replay of ${r.replay_of}` }) : null,
+                r.findings.length ? h("span", { class: "wb-star wb-finding", text: "★", title: "a finding" }) : null,
+                h("span", {}, chips(r.tags)),
+              ]),
+              h("div", { class: "wb-summary", text: r.summary }),
+              ...r.findings.map(noteLine),
+              ...r.notes.map(noteLine),
+            ]);
+            item.addEventListener("click", () => {
+              traits.set("selected", m.get("selected") === r.id ? "" : r.id);
+            });
+            return item;
+          }),
+        );
+      }
+      drawTarget();
+      drawFilters();
+    };
+    const drawNotes = () => {
+      const notes = m.get("notes") ?? [];
+      freeNotes.replaceChildren(...(notes.length ? [h("div", { class: "wb-muted", text: "Notes on the investigation" }), ...notes.map(noteLine)] : []));
+    };
+    const drawPath = () => {
+      path.textContent = m.get("path");
+    };
+    const onError = () => syncError(root, m.get("error"));
+    const listeners: [string, () => void][] = [
+      ["change:rows", drawRows],
+      ["change:total", drawFilters],
+      ["change:matching", drawFilters],
+      ["change:techniques", drawFilters],
+      ["change:tags", drawFilters],
+      ["change:technique", drawFilters],
+      ["change:tag", drawFilters],
+      ["change:selected", drawTarget],
+      ["change:notes", drawNotes],
+      ["change:path", drawPath],
+      ["change:error", onError],
+    ];
+    for (const [event, fn] of listeners) m.on(event, fn);
+    drawRows();
+    drawNotes();
+    drawPath();
+    onError();
+    el.appendChild(root);
+    return () => {
+      traits.flush();
+      request.dispose();
+      for (const [event, fn] of listeners) m.off(event, fn);
+    };
+  },
+};
+
+export default widget;

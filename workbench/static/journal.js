@@ -1,0 +1,408 @@
+// Generated from widgets_js by `npm run build`; do not edit.
+
+// src/lib/dom.ts
+function h(tag, props = {}, children = []) {
+  const el = document.createElement(tag);
+  if (props.class) el.className = props.class;
+  if (props.text !== void 0) el.textContent = props.text;
+  if (props.title !== void 0) el.title = props.title;
+  for (const [name, value] of Object.entries(props.attrs ?? {})) {
+    if (/^on/i.test(name) || /^(srcdoc)$/i.test(name)) {
+      throw new Error(`h: refusing to set attribute ${name}; attach listeners with addEventListener`);
+    }
+    if (value === false) continue;
+    el.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const [name, value] of Object.entries(props.style ?? {})) {
+    if (value !== void 0) el.style.setProperty(name, value);
+  }
+  append(el, children);
+  return el;
+}
+function append(parent, children) {
+  for (const child of children) {
+    if (child === null || child === void 0 || child === false) continue;
+    parent.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+  }
+}
+function showError(el, error) {
+  const message = error instanceof Error ? error.name && error.name !== "Error" ? `${error.name}: ${error.message}` : error.message : String(error);
+  let box = el.querySelector(":scope > .wb-error");
+  if (box === null) {
+    box = h("div", { class: "wb-error", attrs: { role: "alert" } });
+    el.appendChild(box);
+  }
+  box.textContent = message;
+  return box;
+}
+function clearError(el) {
+  el.querySelector(":scope > .wb-error")?.remove();
+}
+function syncError(el, message) {
+  if (message) showError(el, message);
+  else clearError(el);
+}
+
+// src/lib/buffers.ts
+var DTYPES = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array
+};
+function bytesOf(view) {
+  if (view instanceof ArrayBuffer) {
+    return { buffer: view, offset: 0, length: view.byteLength };
+  }
+  if (ArrayBuffer.isView(view)) {
+    return { buffer: view.buffer, offset: view.byteOffset, length: view.byteLength };
+  }
+  throw new TypeError(
+    `decode: view must be a DataView, ArrayBuffer or typed array, got ${Object.prototype.toString.call(view)}`
+  );
+}
+function encode(data, shape = [data.length]) {
+  const name = Object.keys(DTYPES).find((k) => data instanceof DTYPES[k]);
+  if (name === void 0) {
+    throw new TypeError(`encode: unsupported array type; valid dtypes are ${Object.keys(DTYPES).join(", ")}`);
+  }
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== data.length) {
+    throw new RangeError(`encode: shape [${shape.join(", ")}] holds ${count} values, the array has ${data.length}`);
+  }
+  return { view: new DataView(data.buffer, data.byteOffset, data.byteLength), dtype: name, shape };
+}
+function pack(content) {
+  const bufferPaths = [];
+  const buffers = [];
+  const REMOVED = /* @__PURE__ */ Symbol("removed");
+  const walk = (value, path) => {
+    if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+      const { buffer, offset, length } = bytesOf(value);
+      bufferPaths.push(path);
+      buffers.push(new DataView(buffer, offset, length));
+      return REMOVED;
+    }
+    if (Array.isArray(value)) {
+      return value.map((item, i) => {
+        const out = walk(item, [...path, i]);
+        return out === REMOVED ? null : out;
+      });
+    }
+    if (value !== null && typeof value === "object") {
+      const out = {};
+      for (const [key, item] of Object.entries(value)) {
+        const v = walk(item, [...path, key]);
+        if (v !== REMOVED) out[key] = v;
+      }
+      return out;
+    }
+    return value;
+  };
+  const stripped = walk(content, []);
+  if (stripped === REMOVED) {
+    throw new TypeError("pack: the content itself is binary; wrap it in an object, e.g. {data: ...}");
+  }
+  return { content: stripped, bufferPaths, buffers };
+}
+function unpack(content, bufferPaths = [], buffers = []) {
+  if (bufferPaths.length !== buffers.length) {
+    throw new RangeError(`unpack: ${bufferPaths.length} buffer paths but ${buffers.length} buffers were received`);
+  }
+  bufferPaths.forEach((path, i) => {
+    if (path.length === 0) throw new RangeError("unpack: an empty buffer path");
+    let obj = content;
+    for (const key of path.slice(0, -1)) obj = obj[key];
+    const b = buffers[i];
+    obj[path[path.length - 1]] = b instanceof DataView ? b : (() => {
+      const { buffer, offset, length } = bytesOf(b);
+      return new DataView(buffer, offset, length);
+    })();
+  });
+  return content;
+}
+
+// src/lib/rpc.ts
+var RequestError = class extends Error {
+  constructor(type, message) {
+    super(message);
+    this.name = type;
+  }
+};
+var counter = 0;
+function typedArraysToPayloads(value) {
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    return encode(value);
+  }
+  if (Array.isArray(value)) return value.map(typedArraysToPayloads);
+  if (value !== null && typeof value === "object" && !(value instanceof DataView) && !(value instanceof ArrayBuffer)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typedArraysToPayloads(v)]));
+  }
+  return value;
+}
+function createRequester(model, defaults = {}) {
+  const prefix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-`;
+  const pending = /* @__PURE__ */ new Map();
+  const onMessage = (msg, buffers = []) => {
+    const m = msg;
+    if (m === null || typeof m !== "object" || m.kind !== "wb:response") return;
+    const entry = pending.get(m.id);
+    if (entry === void 0) return;
+    pending.delete(m.id);
+    if (entry.timer !== void 0) clearTimeout(entry.timer);
+    if (m.ok) {
+      try {
+        entry.resolve(unpack(m.result, m.buffer_paths ?? [], buffers ?? []));
+      } catch (e) {
+        entry.reject(e);
+      }
+    } else {
+      entry.reject(new RequestError(m.error?.type ?? "Error", m.error?.message ?? "the request failed"));
+    }
+  };
+  model.on("msg:custom", onMessage);
+  const request = ((method, args = {}, options = {}) => new Promise((resolve, reject) => {
+    const id = prefix + String(++counter);
+    const { content, bufferPaths, buffers } = pack(typedArraysToPayloads(args));
+    const timeoutMs = options.timeoutMs ?? defaults.timeoutMs;
+    const entry = {
+      resolve,
+      reject
+    };
+    if (timeoutMs !== void 0) {
+      entry.timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new RequestError("TimeoutError", `no reply to ${method} within ${timeoutMs} ms; is the kernel busy or dead?`));
+      }, timeoutMs);
+    }
+    pending.set(id, entry);
+    model.send({ kind: "wb:request", id, method, args: content, buffer_paths: bufferPaths }, void 0, buffers);
+  }));
+  request.dispose = () => {
+    model.off("msg:custom", onMessage);
+    for (const [id, entry] of pending) {
+      if (entry.timer !== void 0) clearTimeout(entry.timer);
+      entry.reject(new RequestError("AbortError", `request ${id} abandoned: the view was removed`));
+    }
+    pending.clear();
+  };
+  return request;
+}
+
+// src/lib/traits.ts
+function traitWriter(model) {
+  const timers = /* @__PURE__ */ new Map();
+  return {
+    set(name, value, delayMs = 0) {
+      model.set(name, value);
+      const waiting = timers.get(name);
+      if (waiting !== void 0) clearTimeout(waiting);
+      timers.delete(name);
+      if (delayMs === 0) {
+        model.save_changes();
+        return;
+      }
+      timers.set(name, setTimeout(() => {
+        timers.delete(name);
+        model.save_changes();
+      }, delayMs));
+    },
+    flush() {
+      if (!timers.size) return;
+      for (const t of timers.values()) clearTimeout(t);
+      timers.clear();
+      model.save_changes();
+    },
+    pending(name) {
+      return timers.has(name);
+    }
+  };
+}
+
+// src/journal.ts
+var STYLE = `
+.wb-journal { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
+.wb-journal .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+.wb-journal .wb-muted { color: #777; }
+.wb-journal .wb-list { max-height: 420px; overflow: auto; border: 1px solid #ddd; }
+.wb-journal .wb-entry { padding: 3px 6px; border-bottom: 1px solid #eee; cursor: pointer; }
+.wb-journal .wb-entry:hover { background: #f3f6fb; }
+.wb-journal .wb-entry.selected { background: #e3ecf8; outline: 1px solid #3465a4; }
+.wb-journal .wb-entry.failed .wb-technique { color: #a40000; }
+.wb-journal .wb-head { display: flex; gap: 8px; align-items: baseline; }
+.wb-journal .wb-technique { font-weight: bold; }
+.wb-journal .wb-time, .wb-journal .wb-duration { color: #777; font-size: 11px; white-space: nowrap; }
+.wb-journal .wb-summary { font-family: var(--jp-code-font-family, monospace); font-size: 12px; white-space: pre-wrap; word-break: break-word; }
+.wb-journal .wb-chip { background: #eef; border: 1px solid #ccd; border-radius: 8px; padding: 0 6px; font-size: 11px; margin-right: 3px; }
+.wb-journal .wb-finding { color: #7a4d00; }
+.wb-journal .wb-note { color: #444; font-style: italic; }
+.wb-journal textarea { flex: 1; min-width: 16em; min-height: 2.2em; font-family: inherit; }
+.wb-journal input.wb-note-tags { width: 12em; }
+.wb-journal .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
+`;
+function chips(tags) {
+  return tags.map((t) => h("span", { class: "wb-chip wb-tag", text: t }));
+}
+function noteLine(note) {
+  const finding = note.kind === "finding";
+  return h("div", { class: finding ? "wb-finding" : "wb-note" }, [
+    h("span", { text: `${finding ? "★ finding" : "note"} ${note.time}: ` }),
+    h("span", { class: "wb-note-text", text: note.text }),
+    " ",
+    ...chips(note.tags)
+  ]);
+}
+function fillSelect(select, values, current, allLabel) {
+  const options = ["", ...values];
+  if (current && !values.includes(current)) options.push(current);
+  select.replaceChildren(...options.map((v) => h("option", { text: v || allLabel, attrs: { value: v } })));
+  select.value = current;
+}
+var widget = {
+  render({ model, el }) {
+    const m = model;
+    const request = createRequester(model, { timeoutMs: 6e4 });
+    const traits = traitWriter(m);
+    const techniqueSelect = h("select", { class: "wb-filter-technique", attrs: { "aria-label": "filter by technique" } });
+    const tagSelect = h("select", { class: "wb-filter-tag", attrs: { "aria-label": "filter by tag" } });
+    const count = h("span", { class: "wb-count wb-muted" });
+    const list = h("div", { class: "wb-list", attrs: { role: "list" } });
+    const freeNotes = h("div", { class: "wb-free-notes" });
+    const target = h("span", { class: "wb-target wb-muted" });
+    const noteText = h("textarea", { class: "wb-note-input", attrs: { rows: 1, placeholder: "a note, or the finding in words", "aria-label": "note" } });
+    const noteTags = h("input", { class: "wb-note-tags", attrs: { type: "text", placeholder: "tags, comma separated", "aria-label": "tags" } });
+    const addNote = h("button", { class: "wb-add-note", text: "Add note" });
+    const addTag = h("button", { class: "wb-add-tag", text: "Tag", title: "add the tags to the selected entry" });
+    const markFinding = h("button", { class: "wb-mark-finding", text: "★ Mark finding", title: "the note's text as a finding on the selected entry" });
+    const path = h("span", { class: "wb-path wb-muted" });
+    const root = h("div", { class: "wb-journal" }, [
+      h("style", { text: STYLE }),
+      h("div", { class: "wb-row" }, [h("b", { text: "Journal" }), path]),
+      h("div", { class: "wb-row" }, [
+        h("label", { text: "technique " }, [techniqueSelect]),
+        h("label", { text: "tag " }, [tagSelect]),
+        count
+      ]),
+      list,
+      freeNotes,
+      target,
+      h("div", { class: "wb-row" }, [noteText, noteTags, addNote, addTag, markFinding])
+    ]);
+    techniqueSelect.addEventListener("change", () => traits.set("technique", techniqueSelect.value));
+    tagSelect.addEventListener("change", () => traits.set("tag", tagSelect.value));
+    const act = async (button, method, args, used) => {
+      clearError(root);
+      button.disabled = true;
+      try {
+        await request(method, args);
+        for (const box of used) box.value = "";
+      } catch (err) {
+        showError(root, err);
+      } finally {
+        button.disabled = false;
+      }
+    };
+    addNote.addEventListener("click", () => act(addNote, "add_note", { text: noteText.value, entry: m.get("selected"), tags: noteTags.value }, [noteText, noteTags]));
+    addTag.addEventListener("click", () => act(addTag, "add_tags", { entry: m.get("selected"), tags: noteTags.value }, [noteTags]));
+    markFinding.addEventListener("click", () => act(markFinding, "add_finding", { entry: m.get("selected"), text: noteText.value }, [noteText]));
+    noteText.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        addNote.click();
+      }
+    });
+    const drawFilters = () => {
+      fillSelect(techniqueSelect, m.get("techniques") ?? [], m.get("technique"), "all techniques");
+      fillSelect(tagSelect, m.get("tags") ?? [], m.get("tag"), "all tags");
+      const total = m.get("total");
+      const matching = m.get("matching");
+      const shown = (m.get("rows") ?? []).length;
+      const filtered = matching !== total ? `${matching} of ${total} calls match` : `${total} calls`;
+      count.textContent = shown < matching ? `${filtered} · newest ${shown} listed` : filtered;
+    };
+    const drawTarget = () => {
+      const selected = m.get("selected");
+      const row = (m.get("rows") ?? []).find((r) => r.id === selected);
+      target.textContent = row ? `about entry #${row.index} (${row.technique}, ${row.time}): click it again for the whole investigation` : "about the whole investigation: click an entry to note, tag or mark it";
+      for (const item of list.querySelectorAll(".wb-entry")) {
+        item.classList.toggle("selected", item.dataset.id === selected);
+      }
+    };
+    const drawRows = () => {
+      const rows = m.get("rows") ?? [];
+      if (!rows.length) {
+        const empty = m.get("total") ? "No call matches the filters." : "No technique has run yet: sample, search or open a text, and it appears here.";
+        list.replaceChildren(h("div", { class: "wb-empty wb-muted", text: empty }));
+      } else {
+        list.replaceChildren(
+          ...rows.map((r) => {
+            const item = h("div", {
+              class: r.error ? "wb-entry failed" : "wb-entry",
+              attrs: { role: "listitem", "data-id": r.id, "data-technique": r.technique, "data-index": r.index }
+            }, [
+              h("div", { class: "wb-head" }, [
+                h("span", { class: "wb-index wb-muted", text: `#${r.index}` }),
+                h("span", { class: "wb-technique", text: r.technique }),
+                h("span", { class: "wb-time", text: r.time, title: r.date }),
+                h("span", { class: "wb-duration", text: `${r.duration_s.toFixed(2)} s` }),
+                r.seed !== null ? h("span", { class: "wb-time", text: `seed ${r.seed}` }) : null,
+                r.replay_of ? h("span", { class: "wb-time", text: `replay of ${r.replay_of}` }) : null,
+                r.findings.length ? h("span", { class: "wb-star wb-finding", text: "★", title: "a finding" }) : null,
+                h("span", {}, chips(r.tags))
+              ]),
+              h("div", { class: "wb-summary", text: r.summary }),
+              ...r.findings.map(noteLine),
+              ...r.notes.map(noteLine)
+            ]);
+            item.addEventListener("click", () => {
+              traits.set("selected", m.get("selected") === r.id ? "" : r.id);
+            });
+            return item;
+          })
+        );
+      }
+      drawTarget();
+      drawFilters();
+    };
+    const drawNotes = () => {
+      const notes = m.get("notes") ?? [];
+      freeNotes.replaceChildren(...notes.length ? [h("div", { class: "wb-muted", text: "Notes on the investigation" }), ...notes.map(noteLine)] : []);
+    };
+    const drawPath = () => {
+      path.textContent = m.get("path");
+    };
+    const onError = () => syncError(root, m.get("error"));
+    const listeners = [
+      ["change:rows", drawRows],
+      ["change:total", drawFilters],
+      ["change:matching", drawFilters],
+      ["change:techniques", drawFilters],
+      ["change:tags", drawFilters],
+      ["change:technique", drawFilters],
+      ["change:tag", drawFilters],
+      ["change:selected", drawTarget],
+      ["change:notes", drawNotes],
+      ["change:path", drawPath],
+      ["change:error", onError]
+    ];
+    for (const [event, fn] of listeners) m.on(event, fn);
+    drawRows();
+    drawNotes();
+    drawPath();
+    onError();
+    el.appendChild(root);
+    return () => {
+      traits.flush();
+      request.dispose();
+      for (const [event, fn] of listeners) m.off(event, fn);
+    };
+  }
+};
+var journal_default = widget;
+export {
+  journal_default as default
+};

@@ -1,0 +1,197 @@
+"""The journal panel: the session's technique calls, live, with notes, tags and findings.
+
+>>> wb.JournalPanel(bench)                                  # doctest: +SKIP
+
+Every entry of ``bench.journal`` (what ran, when, how long, a one-line summary of the
+result) is listed newest first and the list follows the journal as calls are recorded,
+from a cell or from any panel. The auditor filters by technique or tag, selects an
+entry, and adds a note or tags to it or marks it as a finding; a note with no entry
+selected is about the whole investigation. Each action is a line of the journal file,
+as if it were written with :meth:`~workbench.journal.Journal.note`,
+:meth:`~workbench.journal.Journal.tag` or :meth:`~workbench.journal.Journal.mark_finding`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import traitlets
+
+from ..journal import Entry, Journal, Note
+from ._base import STATIC, WorkbenchWidget, request
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..session import Workbench
+
+#: Characters of an entry's summary line sent to the page.
+_SUMMARY_CHARS = 240
+
+
+def _note(note: Note) -> dict:
+    return {"id": note.id, "time": note.time[11:19], "text": note.text, "tags": list(note.tags), "kind": note.kind}
+
+
+def _tags(text: Any) -> list[str]:
+    """Tags from a list, or from a comma- or space-separated string."""
+    items = text.replace(",", " ").split() if isinstance(text, str) else list(text or ())
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise ValueError(f"A tag must be a non-empty string, not {item!r}.")
+        if item.strip() not in out:
+            out.append(item.strip())
+    return out
+
+
+class JournalPanel(WorkbenchWidget):
+    """The session's journal as a live list: filter it, note, tag and mark findings.
+
+    Parameters
+    ----------
+    bench : Workbench or Journal
+        The session whose ``bench.journal`` is shown (or a journal itself). A journal
+        assigned to ``bench.journal`` later is not followed: open a new panel.
+    technique, tag : str
+        Start filtered to one technique and/or one tag (``""``: all).
+    max_rows : int
+        The newest entries listed (the count of all of them is shown beside).
+
+    Examples
+    --------
+    >>> view = wb.JournalPanel(bench)                                   # doctest: +SKIP
+    >>> view.note("the user persona leaks the goal", entry=-1, tags="leak")   # doctest: +SKIP
+    >>> view.technique = "sample"; [row["id"] for row in view.rows]     # doctest: +SKIP
+    """
+
+    _esm = STATIC / "journal.js"
+
+    path = traitlets.Unicode("").tag(sync=True)
+    rows = traitlets.List(traitlets.Dict()).tag(sync=True)
+    total = traitlets.Int(0).tag(sync=True)
+    matching = traitlets.Int(0).tag(sync=True)
+    techniques = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    tags = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    technique = traitlets.Unicode("").tag(sync=True)
+    tag = traitlets.Unicode("").tag(sync=True)
+    notes = traitlets.List(traitlets.Dict()).tag(sync=True)
+    selected = traitlets.Unicode("").tag(sync=True)
+    max_rows = traitlets.Int(200).tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, bench: "Workbench | Journal", *, technique: str = "", tag: str = "", max_rows: int = 200,
+                 **kwargs: Any) -> None:
+        journal = bench if isinstance(bench, Journal) else getattr(bench, "journal", None)
+        if not isinstance(journal, Journal):
+            raise TypeError(f"JournalPanel needs a Workbench (its bench.journal) or a Journal, "
+                            f"not {type(bench).__name__}.")
+        if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+            raise ValueError(f"max_rows must be a whole number >= 1, not {max_rows!r}.")
+        super().__init__(technique=technique, tag=tag, max_rows=max_rows, **kwargs)
+        self.journal = journal
+        self.path = str(journal.path) if journal.path is not None else "in memory (journal=False)"
+        self._lock = threading.RLock()
+        self.observe(self._on_filter, ["technique", "tag", "max_rows"])
+        journal.observe(self._on_record)
+        self.refresh()
+
+    # -- what is listed --------------------------------------------------------------
+
+    def _on_record(self, _record: dict) -> None:
+        self.refresh()
+
+    def _on_filter(self, _change: Any) -> None:
+        self.refresh()
+
+    def _matches(self, entry: Entry) -> bool:
+        return (not self.technique or entry.technique == self.technique) and (not self.tag or self.tag in entry.tags)
+
+    def entries(self) -> list[Entry]:
+        """The journal's entries that pass the filters, oldest first."""
+        return [entry for entry in self.journal if self._matches(entry)]
+
+    def refresh(self) -> None:
+        """Read the journal again (the panel does this itself after every new line)."""
+        with self._lock:
+            entries = list(self.journal)
+            index = {entry.id: i for i, entry in enumerate(entries)}
+            shown = [entry for entry in entries if self._matches(entry)]
+            techniques = sorted({entry.technique for entry in entries})
+            tags = sorted({t for entry in entries for t in entry.tags}
+                          | {t for note in self.journal.free_notes for t in note.tags})
+            notes = [_note(n) for n in self.journal.free_notes if not self.tag or self.tag in n.tags]
+            with self.hold_sync():
+                self.total = len(entries)
+                self.matching = len(shown)
+                self.techniques = techniques
+                self.tags = tags
+                self.rows = [self._row(entry, index[entry.id]) for entry in reversed(shown[-self.max_rows:])]
+                self.notes = list(reversed(notes))
+                if self.selected and self.selected not in index:
+                    self.selected = ""
+
+    @staticmethod
+    def _row(entry: Entry, index: int) -> dict:
+        line = entry.line()
+        return {
+            "id": entry.id, "index": index, "time": entry.time[11:19], "date": entry.time[:10],
+            "technique": entry.technique, "duration_s": round(float(entry.duration_s or 0.0), 3),
+            "summary": line if len(line) <= _SUMMARY_CHARS else line[:_SUMMARY_CHARS - 1] + "…",
+            "error": bool(entry.error), "seed": entry.seed if isinstance(entry.seed, int) else None,
+            "tags": list(entry.tags), "notes": [_note(n) for n in entry.notes],
+            "findings": [_note(n) for n in entry.findings], "replay_of": entry.replay_of or "",
+        }
+
+    # -- notes, tags, findings (the same as the journal's own calls) -------------------
+
+    def note(self, text: str, entry: Any = None, tags: Any = ()) -> Note:
+        """Write a note about an entry (an Entry, index or id) or, with ``entry=None``, the investigation."""
+        return self.journal.note(text, entry=entry, tags=_tags(tags))
+
+    def tag_entry(self, entry: Any, *tags: str) -> Entry:
+        """Tag an entry (an Entry, index or id)."""
+        return self.journal.tag(entry, *_tags(list(tags)))
+
+    def mark_finding(self, entry: Any, text: str) -> Note:
+        """Mark an entry (an Entry, index or id) as a finding, in words."""
+        return self.journal.mark_finding(entry, text)
+
+    # -- requests from the front-end -------------------------------------------------
+
+    def _entry(self, entry: str) -> str | None:
+        if not entry:
+            return None
+        if not isinstance(entry, str):
+            raise ValueError(f"entry must be an entry id, not {entry!r}.")
+        self.journal._resolve(entry)  # names the latest ids when it is unknown
+        return entry
+
+    @request
+    def add_note(self, text: str, entry: str = "", tags: Any = "") -> dict:
+        """The "Add note" button: a note about the selected entry, or the investigation."""
+        note = self.note(text, entry=self._entry(entry), tags=tags)
+        return {"id": note.id, "entry": note.entry or ""}
+
+    @request
+    def add_tags(self, entry: str, tags: Any) -> dict:
+        """The "Tag" button: tags for the selected entry."""
+        target = self._entry(entry)
+        if target is None:
+            raise ValueError("Select an entry first: click it in the list, then Tag.")
+        names = _tags(tags)
+        if not names:
+            raise ValueError("Type one or more tags (separated by commas or spaces) in the tags box.")
+        self.tag_entry(target, *names)
+        return {"entry": target, "tags": names}
+
+    @request
+    def add_finding(self, entry: str, text: str) -> dict:
+        """The "Mark finding" button: the note box's text as a finding on the selected entry."""
+        target = self._entry(entry)
+        if target is None:
+            raise ValueError("Select an entry first: click the call that shows the finding, then Mark finding.")
+        note = self.mark_finding(target, text)
+        return {"id": note.id, "entry": target}
+
+
+__all__ = ["JournalPanel"]
