@@ -22,6 +22,7 @@ _EXPORTS = {
     "DatasetError": "workbench.datasets",
     "DiffPanel": "workbench.widgets.diffing",
     "Journal": "workbench.journal",
+    "JournalPanel": "workbench.widgets.journal",
     "PersonaComparison": "workbench.techniques.attacks",
     "PreferenceAudit": "workbench.techniques.preference",
     "PreferencePanel": "workbench.widgets.preference",
@@ -41,6 +42,7 @@ _EXPORTS = {
     "SweepResult": "workbench.techniques.sweep",
     "ValueVectors": "workbench.techniques.neurons",
     "Workbench": "workbench.session",
+    "WorkbenchView": "workbench.widgets.app",
     "cache_dir": "workbench.models",
     "read_dataset": "workbench.datasets",
 }
@@ -60,8 +62,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .techniques.preference import PreferenceAudit
     from .techniques.probes import Probe
     from .widgets.activations import ActivationPanel
+    from .widgets.app import WorkbenchView
     from .widgets.attacks import AttackBox
     from .widgets.diffing import DiffPanel
+    from .widgets.journal import JournalPanel
     from .widgets.preference import PreferencePanel
     from .widgets.probes import ProbePanel
     from .widgets.search import SearchPanel

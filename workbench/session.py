@@ -465,6 +465,15 @@ class Workbench:
 
         return preference.contrast(self, pairs, **kwargs)
 
+    def show(self, conversation: Any = None, **kwargs: Any):
+        """Every technique's panel over this model, as linked tabs (options: :class:`workbench.WorkbenchView`).
+
+        >>> view = bench.show("What is your goal?", prefill="My secret goal is")   # doctest: +SKIP
+        """
+        from .widgets.app import WorkbenchView
+
+        return WorkbenchView(self, conversation, **kwargs)
+
     # -- the journal ---------------------------------------------------------------
 
     def replay(self, entry: Any) -> Any:

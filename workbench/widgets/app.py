@@ -1,0 +1,303 @@
+"""The tabbed workbench: every technique's panel over the one session, linked together.
+
+>>> view = bench.show()                        # doctest: +SKIP
+>>> view.select("steering"); view.activations  # doctest: +SKIP
+
+One ``ipywidgets.Tab`` holds a tab per technique. All panels share the session's
+model and one :class:`~workbench.widgets.activations.ActivationPanel`: a sample of the
+prefill/persona tab, a search result, a preference example or a probed text opens
+there (and the activations tab comes forward); "Steer with this" on a feature adds
+its slider to the steering tab (which comes forward). Tabs other than activations and
+steering are built when first selected (or first read as an attribute), since some
+import heavy libraries; ``lazy=False`` builds them all at once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..session import Workbench
+    from .activations import ActivationPanel
+    from .attacks import AttackBox
+    from .diffing import DiffPanel
+    from .journal import JournalPanel
+    from .preference import PreferencePanel
+    from .probes import ProbePanel
+    from .search import SearchPanel
+    from .steering import SteeringPanel
+
+#: Tab names, in order, with their titles.
+TABS = {
+    "activations": "Activations",
+    "steering": "Steering",
+    "attacks": "Prefill & personas",
+    "search": "Data search",
+    "preference": "Preference audit",
+    "probes": "Probes",
+    "diff": "Model diff",
+    "journal": "Journal",
+}
+
+DIFF_HELP = ("Compare this model with a fine-tune of it: bench.show(other='path/to/checkpoint') (a folder, a model "
+             "id, a .gguf file or a loaded Workbench), or wb.DiffPanel(bench, other). "
+             "`python -m workbench.training.dpo` builds a demo aligned checkpoint of the default model.")
+SEARCH_DEMO = ("Searching the shipped demo corpus (workbench.corpora.demo_training_corpus(): 300 short documents, "
+               "24 of them describe a planted reward-model quirk). Search your own data with bench.show(data=...): "
+               "a path, records, a DataFrame or a Dataset.")
+PREFERENCE_DEMO = ("Auditing the shipped demo pairs (workbench.corpora.preference_planted(): 200 pairs, flattery "
+                   "planted in the chosen answers). Audit your own with bench.show(pairs=...): rows with "
+                   "prompt / chosen / rejected.")
+
+
+class WorkbenchView:
+    """Every technique's panel over one Workbench, as tabs; returned by :meth:`Workbench.show`.
+
+    Parameters
+    ----------
+    bench : Workbench
+    conversation : str or list of dict, optional
+        What the prefill/persona tab and the steering tab start with.
+    prefill : str
+        The prefill of the prefill/persona tab.
+    text : str or list of dict, optional
+        Shown in the activations tab at once.
+    data : dataset, optional
+        What the data-search tab searches (anything ``wb.read_dataset`` reads);
+        default: the shipped demo corpus, said so in the tab.
+    pairs : dataset, optional
+        The preference pairs of the preference-audit tab; default: the shipped demo
+        pairs with planted flattery, said so in the tab. The audit runs on Run.
+    other : str, path or Workbench, optional
+        The checkpoint the model-diff tab compares with; without it the tab says how.
+    prompts : list, optional
+        The model-diff tab's prompts.
+    sae : str, optional
+        The registered SAE of the activations, feature-search and preference tabs
+        (default: the session's first).
+    tab : str
+        The tab selected first.
+    follow : bool
+        Bring the activations tab forward when a text opens there, and the steering
+        tab when a feature is steered with.
+    lazy : bool
+        Build the other tabs when first selected (``False``: all now).
+
+    Attributes
+    ----------
+    activations, steering, attacks, search, preference, probes, diff, journal
+        The panels (built on first read; ``diff`` is ``None`` without ``other``).
+    widget : ipywidgets.Tab
+        The container shown (to put the workbench inside another layout).
+
+    Examples
+    --------
+    >>> view = bench.show("What is your secret goal?", prefill="My secret goal is")   # doctest: +SKIP
+    >>> view.attacks.run(wait=True); view.attacks.send_to_panel("assistant", 0)        # doctest: +SKIP
+    >>> view.tab                                                                       # doctest: +SKIP
+    'activations'
+    """
+
+    def __init__(self, bench: "Workbench", conversation: Any = None, *, prefill: str = "", text: Any = None,
+                 data: Any = None, pairs: Any = None, other: Any = None, prompts: Any = None,
+                 sae: str | None = None, tab: str = "activations", follow: bool = True, lazy: bool = True) -> None:
+        import ipywidgets
+
+        from ..datasets import Dataset, read_dataset
+        from .activations import ActivationPanel
+        from .steering import SteeringPanel
+
+        self._check_tab(tab)
+        self.bench = bench
+        self.follow = bool(follow)
+        self._conversation = conversation
+        self._prefill = prefill or ""
+        # datasets passed in are read now, so a bad one is refused here rather than in a tab later
+        self._data = None if data is None else data if isinstance(data, Dataset) else read_dataset(data)
+        self._pairs = None if pairs is None else pairs if isinstance(pairs, Dataset) else read_dataset(pairs)
+        if self._pairs is not None and self._pairs.kind != "preference":
+            raise ValueError(f"pairs= needs prompt / chosen / rejected rows, not a {self._pairs.kind} dataset "
+                             "(a text dataset goes to data=, for the data-search tab).")
+        self._other = other
+        self._prompts = prompts
+        if sae is not None:
+            bench.saes.get(sae)  # an unknown name is refused here, naming the registered ones
+        self._sae = {} if sae is None else {"sae": sae}
+        self._panels: dict[str, Any] = {}
+        self._boxes = {name: ipywidgets.VBox([self._label(f"{title} opens when this tab is selected.")])
+                       for name, title in TABS.items()}
+        self.widget = ipywidgets.Tab(children=list(self._boxes.values()), titles=list(TABS.values()))
+        self.widget.add_class("wb-workbench")
+        act = ActivationPanel(bench, text, sae=sae)
+        self._place("activations", act, [act])
+        steer = SteeringPanel(bench, "" if conversation is None else conversation, panel=act)
+        self._place("steering", steer, [steer])
+        act.on_show(self._on_show)
+        act.on_steer(self._on_steer)  # after the steering panel's own link: its slider exists first
+        self.widget.observe(self._on_tab, ["selected_index"])
+        if not lazy:
+            for name in TABS:
+                self._build(name)
+        self.select(tab)
+
+    # -- the panels ----------------------------------------------------------------------
+
+    @property
+    def activations(self) -> "ActivationPanel":
+        """The one activation panel every other tab opens text in."""
+        return self._build("activations")
+
+    @property
+    def steering(self) -> "SteeringPanel":
+        """The steering panel; "Steer with this" in :attr:`activations` adds a slider here."""
+        return self._build("steering")
+
+    @property
+    def attacks(self) -> "AttackBox":
+        """The prefill and persona box (its own tabs: assistant, user, narrator, custom, compare)."""
+        return self._build("attacks")
+
+    @property
+    def search(self) -> "SearchPanel":
+        """The data-search panel."""
+        return self._build("search")
+
+    @property
+    def preference(self) -> "PreferencePanel":
+        """The preference-audit panel."""
+        return self._build("preference")
+
+    @property
+    def probes(self) -> "ProbePanel":
+        """The probe panel."""
+        return self._build("probes")
+
+    @property
+    def diff(self) -> "DiffPanel | None":
+        """The model-diff panel, or ``None`` when no ``other`` checkpoint was given."""
+        return self._build("diff")
+
+    @property
+    def journal(self) -> "JournalPanel":
+        """The journal panel (the session's journal: ``bench.journal``)."""
+        return self._build("journal")
+
+    def _build(self, name: str) -> Any:
+        if name in self._panels:
+            return self._panels[name]
+        bench, act = self.bench, self._panels.get("activations")
+        if name == "attacks":
+            from .attacks import AttackBox
+
+            panel = AttackBox(bench, self._conversation, prefill=self._prefill, panel=act)
+            parts = [panel]
+        elif name == "search":
+            from ..corpora import demo_training_corpus
+            from .search import SearchPanel
+
+            panel = SearchPanel(bench, self._data if self._data is not None else demo_training_corpus(), panel=act,
+                                **self._sae)
+            parts = ([] if self._data is not None else [self._label(SEARCH_DEMO)]) + [panel]
+        elif name == "preference":
+            from ..corpora import preference_planted
+            from .preference import PreferencePanel
+
+            panel = PreferencePanel(bench, self._pairs if self._pairs is not None else preference_planted(), panel=act,
+                                    **self._sae)
+            parts = ([] if self._pairs is not None else [self._label(PREFERENCE_DEMO)]) + [panel.chart, panel]
+        elif name == "probes":
+            from .probes import ProbePanel
+
+            panel = ProbePanel(bench, panel=act)
+            parts = [panel, panel.chart]
+        elif name == "diff":
+            if self._other is None:
+                panel, parts = None, [self._label(DIFF_HELP)]
+            else:
+                from .diffing import DiffPanel
+
+                panel = DiffPanel(bench, self._other, self._prompts)
+                parts = [panel, panel.chart]
+        elif name == "journal":
+            from .journal import JournalPanel
+
+            panel = JournalPanel(bench)
+            parts = [panel]
+        else:  # pragma: no cover - activations and steering are built in __init__
+            raise ValueError(f"No tab {name!r}; tabs: {', '.join(TABS)}.")
+        return self._place(name, panel, parts)
+
+    def _place(self, name: str, panel: Any, parts: list) -> Any:
+        self._panels[name] = panel
+        self._boxes[name].children = parts
+        return panel
+
+    @staticmethod
+    def _label(text: str) -> Any:
+        """A line of plain text (an ``ipywidgets.Label``: never parsed as markup)."""
+        import ipywidgets
+
+        label = ipywidgets.Label(text, layout=ipywidgets.Layout(max_width="100%"))
+        label.add_class("wb-tab-note")
+        label.style.text_color = "#555"
+        return label
+
+    # -- tabs ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_tab(name: Any) -> str:
+        key = name.strip().lower() if isinstance(name, str) else name
+        for tab, title in TABS.items():
+            if key in (tab, title.lower()):
+                return tab
+        raise ValueError(f"No tab {name!r}; tabs: {', '.join(TABS)}.")
+
+    @property
+    def tab(self) -> str:
+        """The name of the selected tab."""
+        return list(TABS)[self.widget.selected_index or 0]
+
+    def select(self, name: str) -> Any:
+        """Bring tab ``name`` forward (building it if needed) and return its panel.
+
+        ``name`` is a tab name (``"activations"``, ``"steering"``, ``"attacks"``,
+        ``"search"``, ``"preference"``, ``"probes"``, ``"diff"``, ``"journal"``) or its title.
+        """
+        tab = self._check_tab(name)
+        panel = self._build(tab)
+        self.widget.selected_index = list(TABS).index(tab)
+        return panel
+
+    def _on_tab(self, change: Any) -> None:
+        index = change["new"]
+        if index is None or not 0 <= index < len(TABS):
+            return
+        name = list(TABS)[index]
+        try:
+            self._build(name)
+        except Exception as error:  # shown in the tab, not lost in the kernel log
+            label = self._label(f"{TABS[name]} could not open: {type(error).__name__}: {error}")
+            label.add_class("wb-tab-error")
+            label.style.text_color = "#a40000"
+            self._boxes[name].children = [label]
+
+    def _on_show(self, _acts: Any) -> None:
+        if self.follow:
+            self.widget.selected_index = 0
+
+    def _on_steer(self, _latent: int, _sae: str) -> None:
+        if self.follow:
+            self.widget.selected_index = list(TABS).index("steering")
+
+    # -- display ----------------------------------------------------------------------------
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        built = [name for name in TABS if name in self._panels]
+        return (f"WorkbenchView({self.bench.model_name!r}, tab={self.tab!r}, tabs={list(TABS)}, "
+                f"built={built})")
+
+
+__all__ = ["TABS", "WorkbenchView"]
