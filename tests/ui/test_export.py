@@ -171,3 +171,32 @@ def test_executed_notebook_converted_with_the_command_renders_widgets_offline(tm
     assert view.errors == [] and view.dialogs == []
     assert view.blocked == [], f"the page tried to load {view.blocked}"
     screenshot(view.page)
+
+
+def test_notebook_saved_from_jupyterlab_keeps_the_panels_for_the_command(lab, jupyter_server, offline, screenshot):
+    import json
+    import time
+
+    plugin = jupyter_server.api("GET", "/lab/api/settings/@jupyter-widgets/jupyterlab-manager:plugin")
+    default = plugin["schema"]["properties"]["saveState"]["default"]
+    assert plugin["settings"].get("saveState", default) is True, (
+        "JupyterLab does not save widget state: `./run setup` turns it on (overrides.json of the environment)")
+    page = lab.run_cells(NOTEBOOK, wait_for=".wb-act .wb-tok")
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    source = jupyter_server.root_dir / lab.notebooks[-1]
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while "application/vnd.jupyter.widget-state+json" not in json.loads(source.read_text()).get(
+            "metadata", {}).get("widgets", {}):
+        assert time.monotonic() < deadline, "JupyterLab saved the notebook without its widget state"
+        time.sleep(0.5)
+
+    done = subprocess.run([sys.executable, "-m", "workbench.export", str(source)], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    view = offline(Path(done.stdout.strip()))
+    assert view.rendered() >= 1
+    act = view.page.locator(".jp-OutputArea-output .wb-act")
+    assert "".join(act.locator(".wb-strip .wb-tok").all_text_contents()) == visible(TEXT)
+    assert view.page.locator("img").count() == 0
+    assert view.errors == [] and view.blocked == []
+    screenshot(view.page)
