@@ -200,3 +200,34 @@ def test_notebook_saved_from_jupyterlab_keeps_the_panels_for_the_command(lab, ju
     assert view.page.locator("img").count() == 0
     assert view.errors == [] and view.blocked == []
     screenshot(view.page)
+
+
+def test_a_widget_module_the_page_does_not_carry_is_refused_not_fetched(tmp_path, offline):
+    import anywidget
+    import ipywidgets
+    import traitlets
+
+    from workbench import export
+
+    class Shown(anywidget.AnyWidget):
+        _esm = "export default { render({ model, el }) { el.className = 'shown'; el.textContent = model.get('value'); } }"
+        value = traitlets.Unicode(XSS).tag(sync=True)
+
+    class Foreign(ipywidgets.DOMWidget):
+        _model_module = traitlets.Unicode("foo-widgets").tag(sync=True)
+        _view_module = traitlets.Unicode("foo-widgets").tag(sync=True)
+        _model_name = traitlets.Unicode("FooModel").tag(sync=True)
+        _view_name = traitlets.Unicode("FooView").tag(sync=True)
+
+    widgets = [Foreign(), Shown()]
+    try:
+        path = export.export_html(tmp_path / "foreign.html", journal=wb.Journal(None), widgets=widgets)
+    finally:
+        for widget in widgets:
+            widget.close()
+    view = offline(path)
+    assert view.rendered() == 2  # the foreign one as ipywidgets' error widget
+    assert view.page.locator(".shown").text_content() == XSS
+    assert view.page.locator('figure[data-panel="Foreign"]').get_by_text("Click to show javascript error").count() == 1
+    assert any("foo-widgets@" in e and "not in this offline page" in e for e in view.errors)
+    assert view.blocked == [] and view.page.locator("img").count() == 0
