@@ -57,10 +57,24 @@ const cssAsText = {
   },
 };
 
+// The HTML manager also carries ipywidgets 7's models for old notebooks; the workbench
+// runs ipywidgets 8, so they are left out (a fifth of the bundle), and a version-7
+// widget shows an error saying so.
+const noIpywidgets7 = {
+  name: "no-ipywidgets-7",
+  setup(build) {
+    build.onResolve({ filter: /^@jupyter-widgets\/(base7|controls7)(\/|$)/ }, (args) => ({ path: args.path, namespace: "no-ipywidgets-7" }));
+    build.onLoad({ filter: /.*/, namespace: "no-ipywidgets-7" }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path}: ipywidgets 7 widgets are not carried by this page; save the notebook with ipywidgets 8`)});`,
+      loader: "js",
+    }));
+  },
+};
+
 const EMBED = {
   format: "iife",
   minify: true,
-  plugins: [anywidgetFactory, cssAsText],
+  plugins: [anywidgetFactory, cssAsText, noIpywidgets7],
   loader: { ".svg": "text" }, // JupyterLab imports its icons as SVG source
   define: { "process.env.NODE_ENV": '"production"', global: "globalThis" },
 };
