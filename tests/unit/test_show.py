@@ -28,6 +28,11 @@ def _box(view, name):
     return view.widget.children[list(app.TABS).index(name)]
 
 
+def _text(note):
+    """The lines of a tab's note (a VBox of Labels)."""
+    return " ".join(label.value for label in note.children)
+
+
 def _click_tab(view, name):
     """What the front-end does when the auditor clicks a tab."""
     view.widget.selected_index = list(app.TABS).index(name)
@@ -44,7 +49,7 @@ def test_show_is_one_tab_per_technique_built_when_first_selected(tiny_bench, jou
     # the two linked hubs exist at once; the rest wait for their tab
     assert set(view._panels) == {"activations", "steering"}
     assert isinstance(_box(view, "activations").children[0], ActivationPanel)
-    assert "opens when this tab is selected" in _box(view, "search").children[0].value
+    assert _text(_box(view, "search").children[0]) == "Data search opens when this tab is selected."
     _click_tab(view, "attacks")
     box = _box(view, "attacks").children[0]
     assert isinstance(box, wb.AttackBox) and box is view.attacks and "attacks" in view._panels
@@ -71,6 +76,7 @@ def test_select_by_name_or_title_and_refuses_others(tiny_bench, journal):
     view = tiny_bench.show(tab="journal")
     assert view.tab == "journal" and "journal" in view._panels
     assert view.select("Data search") is view.search and view.tab == "search"
+    assert view.select("attacks") is view.attacks and view.tab == "attacks"
     assert view.select(" PROBES ") is view.probes and view.tab == "probes"
     with pytest.raises(ValueError, match="No tab 'logit lens'; tabs: activations, steering, attacks"):
         view.select("logit lens")
@@ -109,7 +115,8 @@ def test_search_defaults_to_the_demo_corpus_and_says_so(tiny_bench, journal):
     panel = view.select("search")
     assert len(panel.dataset.rows) == 300 and panel.dataset_name.endswith("300 text rows")
     note = _box(view, "search").children[0]
-    assert isinstance(note, ipywidgets.Label) and "demo corpus" in note.value and "data=" in note.value
+    assert "wb-tab-note" in note._dom_classes and all(isinstance(c, ipywidgets.Label) for c in note.children)
+    assert "demo corpus" in _text(note) and "bench.show(data=...)" in _text(note)
     panel.query = "chocolate"
     panel.search(wait=True, timeout=60)
     assert panel.result is not None and len(panel.result) > 0
@@ -126,7 +133,7 @@ def test_data_and_pairs_passed_in_replace_the_demos(tiny_bench, journal, tmp_pat
     assert view.search.dataset.source.endswith("docs.jsonl") and len(view.search.dataset.rows) == 3
     assert _box(view, "search").children == (view.search,)
     assert len(view.preference.dataset.rows) == 4
-    assert not any(isinstance(c, ipywidgets.Label) for c in _box(view, "preference").children)
+    assert not any("wb-tab-note" in c._dom_classes for c in _box(view, "preference").children)
 
 
 def test_bad_datasets_and_saes_are_refused_at_show(tiny_bench, journal, tmp_path):
@@ -143,15 +150,15 @@ def test_preference_defaults_to_the_planted_demo_pairs_and_says_so(tiny_bench, j
     panel = view.select("preference")
     assert len(panel.dataset.rows) == 200 and panel.audit is None  # nothing runs until Run
     note = _box(view, "preference").children[0]
-    assert "preference_planted" in note.value and "pairs=" in note.value
+    assert "preference_planted()" in _text(note) and "bench.show(pairs=...)" in _text(note)
 
 
 def test_diff_needs_other_and_says_how(tiny_bench, journal):
     view = tiny_bench.show()
     assert view.diff is None
     view.select("diff")
-    (label,) = _box(view, "diff").children
-    assert "bench.show(other=" in label.value and "workbench.training.dpo" in label.value
+    (note,) = _box(view, "diff").children
+    assert "bench.show(other=" in _text(note) and "python -m workbench.training.dpo" in _text(note)
     view = tiny_bench.show(other=tiny_bench, prompts=["Hi"])
     assert isinstance(view.diff, wb.DiffPanel) and view.diff.prompts == "Hi"
     assert view.diff.other is tiny_bench
@@ -166,9 +173,9 @@ def test_a_tab_that_cannot_open_says_why_in_the_tab(tiny_bench, journal, monkeyp
     monkeypatch.setattr(corpora, "demo_training_corpus", broken)
     view = tiny_bench.show()
     _click_tab(view, "search")
-    (label,) = _box(view, "search").children
-    assert "wb-tab-error" in label._dom_classes
-    assert label.value == "Data search could not open: OSError: the demo corpus is unreadable"
+    (note,) = _box(view, "search").children
+    assert "wb-tab-error" in note._dom_classes
+    assert _text(note) == "Data search could not open: OSError: the demo corpus is unreadable"
     with pytest.raises(OSError, match="unreadable"):
         view.search  # noqa: B018 - a Python read raises instead
 

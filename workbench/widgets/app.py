@@ -27,27 +27,26 @@ if TYPE_CHECKING:  # pragma: no cover
     from .search import SearchPanel
     from .steering import SteeringPanel
 
-#: Tab names, in order, with their titles.
+#: Tab names, in order, with their titles (short: the tab bar gives each about 100 pixels).
 TABS = {
     "activations": "Activations",
     "steering": "Steering",
-    "attacks": "Prefill & personas",
+    "attacks": "Attacks",
     "search": "Data search",
-    "preference": "Preference audit",
+    "preference": "Preference",
     "probes": "Probes",
     "diff": "Model diff",
     "journal": "Journal",
 }
 
-DIFF_HELP = ("Compare this model with a fine-tune of it: bench.show(other='path/to/checkpoint') (a folder, a model "
-             "id, a .gguf file or a loaded Workbench), or wb.DiffPanel(bench, other). "
-             "`python -m workbench.training.dpo` builds a demo aligned checkpoint of the default model.")
-SEARCH_DEMO = ("Searching the shipped demo corpus (workbench.corpora.demo_training_corpus(): 300 short documents, "
-               "24 of them describe a planted reward-model quirk). Search your own data with bench.show(data=...): "
-               "a path, records, a DataFrame or a Dataset.")
-PREFERENCE_DEMO = ("Auditing the shipped demo pairs (workbench.corpora.preference_planted(): 200 pairs, flattery "
-                   "planted in the chosen answers). Audit your own with bench.show(pairs=...): rows with "
-                   "prompt / chosen / rejected.")
+# Notes shown in tabs, one line each (a Label does not wrap)
+DIFF_HELP = ("Compare this model with a fine-tune of it: bench.show(other='path/to/checkpoint'),",
+             "where other is a folder, a model id, a .gguf file or a loaded Workbench; or wb.DiffPanel(bench, other).",
+             "python -m workbench.training.dpo builds a demo aligned checkpoint of the default model.")
+SEARCH_DEMO = ("Searching the shipped demo corpus, workbench.corpora.demo_training_corpus(): 300 short documents,",
+               "24 of which describe a planted reward-model quirk. bench.show(data=...) searches yours.")
+PREFERENCE_DEMO = ("Auditing the shipped demo pairs, workbench.corpora.preference_planted(): 200 pairs with flattery",
+                   "planted in the chosen answers. bench.show(pairs=...) audits yours (prompt / chosen / rejected rows).")
 
 
 class WorkbenchView:
@@ -124,7 +123,7 @@ class WorkbenchView:
             bench.saes.get(sae)  # an unknown name is refused here, naming the registered ones
         self._sae = {} if sae is None else {"sae": sae}
         self._panels: dict[str, Any] = {}
-        self._boxes = {name: ipywidgets.VBox([self._label(f"{title} opens when this tab is selected.")])
+        self._boxes = {name: ipywidgets.VBox([self._note(f"{title} opens when this tab is selected.")])
                        for name, title in TABS.items()}
         self.widget = ipywidgets.Tab(children=list(self._boxes.values()), titles=list(TABS.values()))
         self.widget.add_class("wb-workbench")
@@ -197,14 +196,14 @@ class WorkbenchView:
 
             panel = SearchPanel(bench, self._data if self._data is not None else demo_training_corpus(), panel=act,
                                 **self._sae)
-            parts = ([] if self._data is not None else [self._label(SEARCH_DEMO)]) + [panel]
+            parts = ([] if self._data is not None else [self._note(*SEARCH_DEMO)]) + [panel]
         elif name == "preference":
             from ..corpora import preference_planted
             from .preference import PreferencePanel
 
             panel = PreferencePanel(bench, self._pairs if self._pairs is not None else preference_planted(), panel=act,
                                     **self._sae)
-            parts = ([] if self._pairs is not None else [self._label(PREFERENCE_DEMO)]) + [panel.chart, panel]
+            parts = ([] if self._pairs is not None else [self._note(*PREFERENCE_DEMO)]) + [panel.chart, panel]
         elif name == "probes":
             from .probes import ProbePanel
 
@@ -212,7 +211,7 @@ class WorkbenchView:
             parts = [panel, panel.chart]
         elif name == "diff":
             if self._other is None:
-                panel, parts = None, [self._label(DIFF_HELP)]
+                panel, parts = None, [self._note(*DIFF_HELP)]
             else:
                 from .diffing import DiffPanel
 
@@ -233,14 +232,16 @@ class WorkbenchView:
         return panel
 
     @staticmethod
-    def _label(text: str) -> Any:
-        """A line of plain text (an ``ipywidgets.Label``: never parsed as markup)."""
+    def _note(*lines: str, error: bool = False) -> Any:
+        """Lines of plain text (``ipywidgets.Label``: never parsed as markup; the full line is its tooltip)."""
         import ipywidgets
 
-        label = ipywidgets.Label(text, layout=ipywidgets.Layout(max_width="100%"))
-        label.add_class("wb-tab-note")
-        label.style.text_color = "#555"
-        return label
+        labels = [ipywidgets.Label(line, tooltip=line) for line in lines]
+        for label in labels:
+            label.style.text_color = "#a40000" if error else "#555"
+        box = ipywidgets.VBox(labels)
+        box.add_class("wb-tab-error" if error else "wb-tab-note")
+        return box
 
     # -- tabs ------------------------------------------------------------------------------
 
@@ -276,10 +277,8 @@ class WorkbenchView:
         try:
             self._build(name)
         except Exception as error:  # shown in the tab, not lost in the kernel log
-            label = self._label(f"{TABS[name]} could not open: {type(error).__name__}: {error}")
-            label.add_class("wb-tab-error")
-            label.style.text_color = "#a40000"
-            self._boxes[name].children = [label]
+            lines = [f"{TABS[name]} could not open: {type(error).__name__}:", *str(error).splitlines()]
+            self._boxes[name].children = [self._note(*lines, error=True)]
 
     def _on_show(self, _acts: Any) -> None:
         if self.follow:
