@@ -102,8 +102,15 @@ def _displayed(widget: Any) -> tuple[Any, bool]:
 
 def _widget_payload(widgets: Sequence[Any]) -> tuple[dict, list[tuple[str, dict]]]:
     """(manager state, [(title, view spec)]) of the panels and every widget they contain."""
+    from ipywidgets import Widget
     from ipywidgets.embed import dependency_state
 
+    for widget in widgets:
+        if not isinstance(widget, Widget):
+            raise TypeError(f"widgets= takes ipywidgets (panels, charts), not {type(widget).__name__}: {widget!r:.80}")
+        if getattr(widget, "comm", None) is None:
+            raise ValueError(f"The {type(widget).__name__} passed in widgets= was closed, so it has no state to "
+                             "export; pass a live widget, or leave widgets= out to take every live panel.")
     shown, transient = [], []
     for widget in dict.fromkeys(widgets):
         view, new = _displayed(widget)

@@ -134,3 +134,12 @@ def test_notebook_html_points_the_widget_renderer_at_the_inlined_bundle(tmp_path
     assert out == tmp_path / "n.html"
     assert "data:text/javascript;base64," in raw
     assert not re.search(r"""(unpkg\.com|cdn\.jsdelivr|cdnjs)[^"']*(html-manager|require\.js|mathjax)""", raw)
+
+
+def test_export_says_what_it_cannot_show(journal, tiny_bench, tmp_path):
+    with pytest.raises(TypeError, match="widgets= takes ipywidgets"):
+        export.export_html(tmp_path / "x.html", journal=journal, widgets=["not a widget"])
+    panel = wb.ActivationPanel(tiny_bench, "closed")
+    panel.close()
+    with pytest.raises(ValueError, match="was closed"):
+        export.export_html(tmp_path / "x.html", journal=journal, widgets=[panel])
