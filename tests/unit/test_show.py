@@ -56,7 +56,8 @@ def test_show_is_one_tab_per_technique_built_when_first_selected(tiny_bench, jou
     assert box.prefill == "My secret goal is" and box.turns == [{"role": "user", "content": "Hello!"}]
     assert view.steering.text == "Hello!"
     bundle = view._repr_mimebundle_()
-    assert json.loads(json.dumps(bundle[0] if isinstance(bundle, tuple) else bundle))  # a widget view
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == view.widget.model_id
+    assert bundle["text/plain"] == repr(view)  # what a notebook saved without widget state shows
     assert "tab='attacks'" in repr(view) and "built=['activations', 'steering', 'attacks']" in repr(view)
 
 

@@ -291,7 +291,10 @@ class WorkbenchView:
     # -- display ----------------------------------------------------------------------------
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict) and "text/plain" in bundle:
+            bundle = {**bundle, "text/plain": repr(self)}  # what a saved notebook shows without the widget
+        return bundle
 
     def __repr__(self) -> str:
         built = [name for name in TABS if name in self._panels]
