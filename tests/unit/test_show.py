@@ -261,6 +261,8 @@ def test_journal_panel_requests_say_what_to_do(tiny_bench, journal):
         panel.add_note("")
     with pytest.raises(KeyError, match="No journal entry 'gone'"):
         panel.add_note("x", entry="gone")
+    with pytest.raises(TypeError, match="an entry id"):
+        panel.add_tags(3, "leak")
     with pytest.raises(ValueError, match="max_rows must be"):
         wb.JournalPanel(tiny_bench, max_rows=0)
     with pytest.raises(TypeError, match="needs a Workbench"):

@@ -162,7 +162,7 @@ class JournalPanel(WorkbenchWidget):
         if not entry:
             return None
         if not isinstance(entry, str):
-            raise ValueError(f"entry must be an entry id, not {entry!r}.")
+            raise TypeError(f"entry must be an entry id (a string), not {entry!r}.")
         self.journal._resolve(entry)  # names the latest ids when it is unknown
         return entry
 
