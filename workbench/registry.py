@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import weakref
 from typing import Any, Callable, Iterator
 
@@ -26,7 +27,7 @@ class Registry:
 
         A bound method is held weakly, so a panel that is gone is not kept alive.
         """
-        ref = weakref.WeakMethod(callback) if hasattr(callback, "__self__") else (lambda: callback)
+        ref = weakref.WeakMethod(callback) if inspect.ismethod(callback) else (lambda: callback)
         self._observers.append(ref)
 
     def _notify(self, name: str) -> None:

@@ -76,3 +76,24 @@ def test_a_registered_probe_colours_the_tokens_by_its_score(tiny_bench, monkeypa
     panel.run("bad evening")
     assert np.allclose(panel.activations.probe_scores("mood"), found.score(tiny_bench, "bad evening").scores, atol=1e-5)
     assert panel.probe("") == {"name": ""} and panel.selected_probe == ""
+
+
+def test_registry_observers_are_called_and_a_gone_panel_is_dropped():
+    import gc
+
+    from workbench.registry import Registry
+
+    registry, seen = Registry("probe"), []
+    registry.observe(seen.append)  # a built-in bound method is held as is
+
+    class Listener:
+        def heard(self, name):
+            seen.append(("listener", name))
+
+    listener = Listener()
+    registry.observe(listener.heard)  # a bound method is held weakly
+    registry.register("a", 1)
+    del listener
+    gc.collect()
+    registry.register("b", 2)
+    assert seen == ["a", ("listener", "a"), "b"] and len(registry._observers) == 1
