@@ -106,22 +106,23 @@ def _widget_payload(widgets: Sequence[Any]) -> tuple[dict, list[tuple[str, dict]
     from ipywidgets.embed import dependency_state
 
     for widget in widgets:
-        if not isinstance(widget, Widget):
-            raise TypeError(f"widgets= takes ipywidgets (panels, charts), not {type(widget).__name__}: {widget!r:.80}")
-        if getattr(widget, "comm", None) is None:
+        if isinstance(widget, Widget) and getattr(widget, "comm", None) is None:
             raise ValueError(f"The {type(widget).__name__} passed in widgets= was closed, so it has no state to "
                              "export; pass a live widget, or leave widgets= out to take every live panel.")
     shown, transient = [], []
     for widget in dict.fromkeys(widgets):
-        view, new = _displayed(widget)
+        view, new = _displayed(widget)  # a widget, or what shows one (bench.show()'s view)
+        if not isinstance(view, Widget):
+            raise TypeError(f"widgets= takes ipywidgets (panels, charts) or objects that display one, not "
+                            f"{type(widget).__name__}: {widget!r:.80}")
         shown.append((widget, view))
         if new:
             transient.append(view)
     inside = {view.model_id: set(dependency_state([view])) for _, view in shown}
     # a panel shown inside another one (an activation panel under an attack box) appears once
     keep = [(w, v) for w, v in shown
-            if not any(o is not w and (v.model_id in inside[ov.model_id] or w.model_id in inside[ov.model_id])
-                       for o, ov in shown)]
+            if not any(o is not w and (v.model_id in inside[ov.model_id] or getattr(w, "model_id", None)
+                                       in inside[ov.model_id]) for o, ov in shown)]
     state = dependency_state([v for _, v in keep], drop_defaults=False)
     manager = {"version_major": 2, "version_minor": 0, "state": state}
     specs = [(type(w).__name__, {"version_major": 2, "version_minor": 0, "model_id": v.model_id}) for w, v in keep]

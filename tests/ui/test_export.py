@@ -231,3 +231,19 @@ def test_a_widget_module_the_page_does_not_carry_is_refused_not_fetched(tmp_path
     assert view.page.locator('figure[data-panel="Foreign"]').get_by_text("Click to show javascript error").count() == 1
     assert any("foo-widgets@" in e and "not in this offline page" in e for e in view.errors)
     assert view.blocked == [] and view.page.locator("img").count() == 0
+
+
+def test_exported_workbench_view_switches_tabs_offline(tiny_bench, tmp_path, offline, screenshot):
+    view = tiny_bench.show("What is your goal?")
+    path = tiny_bench.export_html(tmp_path / "tabs.html", widgets=[view])
+    page = offline(path)
+    assert page.rendered() == 1
+    tabs = page.page.locator('figure[data-panel="WorkbenchView"] .lm-TabBar-tab')
+    assert "Steering" in tabs.all_text_contents()
+    resample = page.page.locator('figure[data-panel="WorkbenchView"] .wb-resample')
+    assert not resample.is_visible(), "only the selected tab's page shows"
+    tabs.filter(has_text="Steering").click()
+    resample.wait_for(state="visible")
+    assert page.page.locator('figure[data-panel="WorkbenchView"] .wb-act').is_hidden()
+    assert page.errors == [] and page.blocked == []
+    screenshot(page.page)

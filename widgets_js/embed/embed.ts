@@ -14,6 +14,8 @@ import { HTMLManager } from "@jupyter-widgets/html-manager/lib/htmlmanager";
 import createAnywidget from "anywidget-factory";
 import controlsCss from "@jupyter-widgets/controls/css/widgets-base.css";
 import labVariablesCss from "@jupyter-widgets/controls/css/labvariables.css";
+// lumino's own rules (a hidden tab's page is display: none), as the HTML manager's embedder loads them
+import luminoCss from "@lumino/widgets/style/index.css";
 
 const STATE = "application/vnd.jupyter.widget-state+json";
 const VIEW = "application/vnd.jupyter.widget-view+json";
@@ -78,6 +80,7 @@ async function renderState(root: ParentNode, stateTag: Element): Promise<number>
 
 /** Render every saved widget view in the page; resolves to how many were shown. */
 export async function renderAll(root: ParentNode = document): Promise<number> {
+  addStyle(luminoCss, "wb-embed-lumino-css");
   addStyle(controlsCss, "wb-embed-controls-css");
   if (getComputedStyle(document.documentElement).getPropertyValue("--jp-layout-color0") === "") {
     addStyle(labVariablesCss, "wb-embed-lab-variables");
