@@ -140,8 +140,7 @@ class Journal(Observed):
     Examples
     --------
     >>> journal = Journal("audit.jsonl")                          # doctest: +SKIP
-    >>> journal.last("sample").summary["texts"]                   # doctest: +SKIP
-    >>> journal.to_pandas()                                       # doctest: +SKIP
+    >>> journal.last("sample").summary["texts"], journal.to_pandas()   # doctest: +SKIP
     """
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:

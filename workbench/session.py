@@ -307,24 +307,13 @@ class Workbench:
     def compare(self, other: Any, prompts: Any = None, **kwargs: Any):
         """Diff this model against a checkpoint of the same architecture (e.g. a fine-tune of it).
 
-        Parameters
-        ----------
-        other : str, path or Workbench
-            A model id, folder or ``.gguf`` file (loaded on the same device with the
-            same chat template), or a loaded Workbench. A checkpoint whose shapes
-            differ is refused, naming the parameter.
-        prompts : str, conversation, or list of them, optional
-            Rendered through the chat template; default a few short prompts.
-        **kwargs
-            ``direction``, ``layers``, ``neurons``, ``n_samples``, ``max_new_tokens``,
-            ``seed``, ``batch_size``, ``progress``, ``cancel``: see
-            ``workbench.techniques.diffing.compare``.
-
-        Returns
-        -------
-        ModelDiff
-            Per-layer residual change (and its projection on ``direction``), neuron
-            changes, and samples of both models side by side.
+        ``other`` is a model id, folder, ``.gguf`` file or loaded Workbench; a checkpoint
+        whose shapes differ is refused, naming the parameter. ``prompts`` (default a few
+        short ones) go through the chat template. ``direction``, ``layers``, ``neurons``,
+        ``n_samples``, ``max_new_tokens``, ``seed``, ``batch_size``, ``progress`` and
+        ``cancel`` as in ``workbench.techniques.diffing.compare``. Returns a ``ModelDiff``:
+        per-layer residual change (and its projection on ``direction``), neuron changes,
+        and both models' samples side by side.
 
         Examples
         --------
@@ -367,18 +356,9 @@ class Workbench:
     def value_vectors(self, direction: Any, **kwargs: Any):
         """MLP neurons whose value vectors point along a direction, with the tokens they promote.
 
-        Parameters
-        ----------
-        direction : Probe, SteeringVector, str, tuple, dict or tensor
-            A probe or vector (or its registered name), an SAE latent as
-            ``("sae-name", latent)`` or ``{"sae": name, "latent": i}``, or a tensor.
-        **kwargs
-            ``top``, ``layers``, ``vocab_k``: see
-            ``workbench.techniques.neurons.value_vectors``.
-
-        Returns
-        -------
-        ValueVectors
+        ``direction`` is a probe or vector (or its registered name), an SAE latent as
+        ``("sae-name", latent)``, or a tensor; ``top``, ``layers`` and ``vocab_k`` as in
+        ``workbench.techniques.neurons.value_vectors``. Returns a ``ValueVectors``.
 
         Examples
         --------
@@ -389,19 +369,10 @@ class Workbench:
         return neurons.value_vectors(self, direction, **kwargs)
 
     def neuron_activations(self, neurons: Any, prompts: Any, **kwargs: Any):
-        """Activation of MLP neurons (``(layer, neuron)`` pairs) on prompts, mean and max over tokens.
+        """Activation of MLP neurons (``(layer, neuron)`` pairs, a ValueVectors or an edits dict) on prompts.
 
-        Parameters
-        ----------
-        neurons : list of (layer, neuron), ValueVectors or edits dict
-        prompts : str, conversation or list of them
-        **kwargs
-            ``batch_size``, ``reduce`` (``"mean"`` or ``"max"``): see
-            ``workbench.techniques.neurons.neuron_activations``.
-
-        Returns
-        -------
-        DataFrame
+        ``batch_size`` and ``reduce`` (``"mean"`` or ``"max"`` over tokens) as in
+        ``workbench.techniques.neurons.neuron_activations``. Returns a DataFrame.
 
         Examples
         --------
