@@ -371,7 +371,7 @@ class Workbench:
     def neuron_activations(self, neurons: Any, prompts: Any, **kwargs: Any):
         """Activation of MLP neurons (``(layer, neuron)`` pairs, a ValueVectors or an edits dict) on prompts.
 
-        ``batch_size`` and ``reduce`` (``"mean"`` or ``"max"`` over tokens) as in
+        ``batch_size`` and ``reduce`` (``"mean"`` or ``"max"`` over tokens, or the ``"last"`` token) as in
         ``workbench.techniques.neurons.neuron_activations``. Returns a DataFrame.
 
         Examples

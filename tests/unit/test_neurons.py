@@ -143,7 +143,7 @@ def test_activations_match_a_hand_computation(kind, tiny_bench, gpt2_bench):
     keys = [(0, 3), (1, 100), (1, 7)]
     frame = bench.neuron_activations(keys, texts, batch_size=2)
     assert len(frame) == len(texts) * len(keys)
-    assert list(frame.columns) == ["prompt", "text", "layer", "neuron", "activation", "mean", "max"]
+    assert list(frame.columns) == ["prompt", "text", "layer", "neuron", "activation", "mean", "max", "last"]
     for number, text in enumerate(texts):
         ids = torch.tensor([bench.tokenizer(text, add_special_tokens=True)["input_ids"]])
         for layer, neuron in keys:
@@ -159,9 +159,12 @@ def test_activations_match_a_hand_computation(kind, tiny_bench, gpt2_bench):
             row = frame[(frame["prompt"] == number) & (frame["layer"] == layer) & (frame["neuron"] == neuron)]
             assert float(row["mean"].iloc[0]) == pytest.approx(float(acts[:, neuron].mean()), abs=1e-4)
             assert float(row["max"].iloc[0]) == pytest.approx(float(acts[:, neuron].max()), abs=1e-4)
+            assert float(row["last"].iloc[0]) == pytest.approx(float(acts[-1, neuron]), abs=1e-4)
             assert float(row["activation"].iloc[0]) == float(row["mean"].iloc[0])
     maxed = bench.neuron_activations(keys, texts, reduce="max")
     assert list(maxed["activation"]) == list(maxed["max"])
+    last = bench.neuron_activations(keys, texts, reduce="last")
+    assert list(last["activation"]) == list(last["last"])
 
 
 def _sample(bench, **kwargs):

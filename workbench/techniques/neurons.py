@@ -42,7 +42,7 @@ _MLPS = {
     "transformer.h": ("mlp.c_proj", "row"),
 }
 MODES = ("scale", "clamp")
-REDUCE = ("mean", "max")
+REDUCE = ("mean", "max", "last")
 
 
 @dataclass(frozen=True)
@@ -311,7 +311,8 @@ def neuron_activations(bench: "Workbench", neurons: Any, prompts: Any, *, batch_
     """Activation of each ``(layer, neuron)`` on each prompt, read through nnsight.
 
     The activation is the input of the layer's MLP down-projection at that neuron,
-    reduced over the prompt's tokens (padding excluded).
+    reduced over the prompt's tokens (padding excluded), or read at its last token:
+    the position whose output chooses the next token.
 
     Parameters
     ----------
@@ -320,14 +321,15 @@ def neuron_activations(bench: "Workbench", neurons: Any, prompts: Any, *, batch_
         Strings run as they are; conversations through the chat template.
     batch_size : int
         Prompts per forward pass (stopped after the last layer asked for).
-    reduce : {"mean", "max"}
-        Which reduction fills the ``activation`` column (both are in ``mean`` and ``max``).
+    reduce : {"mean", "max", "last"}
+        Which reduction fills the ``activation`` column (all three are in ``mean``,
+        ``max`` and ``last``).
 
     Returns
     -------
     DataFrame
         One row per prompt and neuron: ``prompt``, ``text``, ``layer``, ``neuron``,
-        ``activation``, ``mean``, ``max``.
+        ``activation``, ``mean``, ``max``, ``last``.
 
     Examples
     --------
@@ -372,9 +374,10 @@ def neuron_activations(bench: "Workbench", neurons: Any, prompts: Any, *, batch_
                 column = acts[:, :, neuron]
                 means = (column * real).sum(1) / real.sum(1).clamp_min(1)
                 maxes = column.masked_fill(~real, float("-inf")).max(1).values
+                lasts = column[:, -1]  # rows are left-padded: the last position is each prompt's last token
                 for i, (text, _) in enumerate(chunk):
                     rows.append({"prompt": start + i, "text": text, "layer": layer, "neuron": neuron,
-                                 "mean": float(means[i]), "max": float(maxes[i])})
+                                 "mean": float(means[i]), "max": float(maxes[i]), "last": float(lasts[i])})
     frame = pd.DataFrame(rows)
     frame.insert(4, "activation", frame[reduce])
     order = {key: i for i, key in enumerate(keys)}
