@@ -336,6 +336,11 @@ class LabSession:
         stem = name or f"{self.name}-{self._count}"
         rel = f"{stem}.ipynb"
         write_notebook(self.server.root_dir / rel, cells)
+        return self.open_file(rel)
+
+    def open_file(self, rel: str) -> Any:
+        """Open the notebook at ``<root>/<rel>`` as it is on disk (nothing runs); wait for an idle kernel."""
+        stem = Path(rel).stem
         self.notebooks.append(rel)
         # A workspace of its own, so nothing from an earlier test is restored.
         self.page.goto(f"{self.server.url}/lab/workspaces/{stem}/tree/{rel}", timeout=TIMEOUT_MS)

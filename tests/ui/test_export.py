@@ -173,7 +173,40 @@ def test_executed_notebook_converted_with_the_command_renders_widgets_offline(tm
     screenshot(view.page)
 
 
-def test_notebook_saved_from_jupyterlab_keeps_the_panels_for_the_command(lab, jupyter_server, offline, screenshot):
+def test_executed_notebook_reopened_in_jupyterlab_shows_the_panels_without_running(lab, jupyter_server, tmp_path,
+                                                                                   screenshot):
+    import nbformat
+    from nbclient import NotebookClient
+
+    source = write_notebook(tmp_path / "executed.ipynb", NOTEBOOK)
+    nb = nbformat.read(str(source), as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=True,
+                   resources={"metadata": {"path": str(REPO)}}).execute()
+    rel = f"{lab.name}.ipynb"
+    nbformat.write(nb, str(jupyter_server.root_dir / rel))
+    # JupyterLab renders widgets only in a trusted notebook; the one who executed it trusts it
+    # (`./run open --headless` does the same), as JupyterLab trusts a notebook it saved itself
+    done = subprocess.run([sys.executable, "-m", "jupyter", "trust", str(jupyter_server.root_dir / rel)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+
+    page = lab.open_file(rel)  # opened, not run: the panel comes from the notebook's saved widget state
+    assert_panel_from_saved_state(lab)
+    screenshot(page)
+
+
+def assert_panel_from_saved_state(lab) -> None:
+    """The notebook's activation panel shows, and the kernel behind the page has run nothing."""
+    lab.wait_for_output(".wb-act .wb-tok")
+    act = lab.page.locator(".jp-OutputArea-output .wb-act")
+    assert "".join(act.locator(".wb-strip .wb-tok").all_text_contents()) == visible(TEXT)
+    assert lab.page.locator(".jp-OutputArea-output img").count() == 0
+    # the workbench was never imported in the kernel JupyterLab started for the page
+    assert lab.execute("import sys; print('workbench' in sys.modules)").strip() == "False"
+    assert lab.page_errors == [] and lab.dialogs == []
+
+
+def test_notebook_saved_from_jupyterlab_keeps_the_panels_for_the_command_and_on_reopening(lab, jupyter_server, offline, screenshot):
     import json
     import time
 
@@ -200,6 +233,12 @@ def test_notebook_saved_from_jupyterlab_keeps_the_panels_for_the_command(lab, ju
     assert view.page.locator("img").count() == 0
     assert view.errors == [] and view.blocked == []
     screenshot(view.page)
+
+    # re-opened after its kernel is gone, without running a cell: the panel is still there
+    jupyter_server.shutdown_kernels(lab.notebooks[-1])
+    lab.open_file(lab.notebooks[-1])
+    assert_panel_from_saved_state(lab)
+    screenshot(lab.page, "-reopened")
 
 
 def test_a_widget_module_the_page_does_not_carry_is_refused_not_fetched(tmp_path, offline):
