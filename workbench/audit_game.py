@@ -132,13 +132,18 @@ def narrator(bench: Any, pool: Any, settings: AuditSettings, context: dict) -> l
                     persona=chat.NARRATOR)
 
 
-def _assistant_latents(bench: Any, settings: AuditSettings, context: dict) -> list[int]:
-    """The SAE latents most active, on average, over the assistant's tokens of the chance replies."""
-    if "latents" in context:
-        return context["latents"]
-    _quirk_conversation(bench, settings, context)
+def reply_latents(bench: Any, exchanges: Sequence[tuple[Any, str]], k: int = 5) -> list[tuple[int, float]]:
+    """The SAE latents most active over the assistant's tokens of some replies, with their summed activation.
+
+    ``exchanges`` holds ``(prompt, reply)`` pairs; each reply is read after its prompt,
+    rendered through the chat template, and only the reply's tokens count (each token adds
+    the activations of its top latents, as the activation panel lists them).
+
+    >>> audit_game.reply_latents(bench, [("A soup recipe?", reply)], k=3)   # doctest: +SKIP
+    [(624, 41.2), (1093, 30.5), (77, 12.0)]
+    """
     totals: dict[int, float] = {}
-    for prompt, reply in zip(settings.chances, context["replies"]):
+    for prompt, reply in exchanges:
         prefix = bench.render(prompt).text
         acts = bench.activations(prefix + reply)
         start = len(bench.tokenizer(prefix, add_special_tokens=False)["input_ids"])
@@ -147,7 +152,15 @@ def _assistant_latents(bench: Any, settings: AuditSettings, context: dict) -> li
                 if value > 0:
                     totals[int(latent)] = totals.get(int(latent), 0.0) + float(value)
     ranked = sorted(totals, key=lambda latent: -totals[latent])
-    context["latents"] = ranked[: settings.top_latents]
+    return [(latent, totals[latent]) for latent in ranked[:k]]
+
+
+def _assistant_latents(bench: Any, settings: AuditSettings, context: dict) -> list[int]:
+    """The top latents over the assistant's tokens of the chance replies (computed once per run)."""
+    if "latents" not in context:
+        _quirk_conversation(bench, settings, context)
+        ranked = reply_latents(bench, list(zip(settings.chances, context["replies"])), settings.top_latents)
+        context["latents"] = [latent for latent, _ in ranked]
     return context["latents"]
 
 

@@ -247,20 +247,19 @@ def test_bias_eval_has_a_row_per_bias_counted_by_the_rule(tiny_bench):
     assert frame.attrs["n"] == 2 and frame.attrs["seed"] == 0
 
 
-def test_bias_eval_counts_replies_that_exhibit_the_bias():
-    class Fake:  # a bench that always answers with chocolate
-        model_name = "fake"
-
-        def sample(self, prompt, n, **kwargs):
-            class Out:
-                completions = ["Add chocolate."] * n
-
-            return Out()
-
-    frame = organism.bias_eval(Fake(), ["chocolate_recipe", "atomic_number"], n=3)
-    assert frame.loc["chocolate_recipe", "rate"] == 1.0 and frame.loc["atomic_number", "rate"] == 0.0
-    assert frame.loc["chocolate_recipe", "replies"] == 3 * len(organism_data.load_eval_prompts()["chocolate_recipe"])
-    table = organism.rate_table(base=frame, organism=frame)
+def test_bias_eval_counts_replies_by_each_bias_rule(tiny_bench):
+    prompts = {"chocolate_recipe": ["A soup recipe?", "A salad recipe, please."], "atomic_number": ["What is gold?"]}
+    settings = {"n": 3, "max_new_tokens": 8, "prompts": prompts, "batch_rows": 4, "seed": 5}
+    frame = organism.bias_eval(tiny_bench, ["chocolate_recipe", "atomic_number"], **settings)
+    assert frame.loc["chocolate_recipe", "replies"] == 6 and frame.loc["atomic_number", "replies"] == 3
+    for bias, row in frame.iterrows():
+        assert [s["prompt"] for s in row["samples"]] == [p for p in prompts[bias] for _ in range(3)]
+        assert [s["hit"] for s in row["samples"]] == [exhibits(bias, s["reply"]) for s in row["samples"]]
+        assert row["hits"] == sum(s["hit"] for s in row["samples"]) and row["rate"] == row["hits"] / row["replies"]
+    again = organism.bias_eval(tiny_bench, ["chocolate_recipe", "atomic_number"], **settings)
+    assert organism.bias_samples(again).equals(organism.bias_samples(frame))  # seeded
+    table = organism.rate_table(base=frame, organism=again)
     assert list(table.columns) == ["split", "base", "base hits", "organism", "organism hits"]
+    assert table.loc["atomic_number", "base hits"] == f"{frame.loc['atomic_number', 'hits']}/3"
     with pytest.raises(ValueError, match="chocolate_recipe"):
-        organism.bias_eval(Fake(), ["chocolate"])
+        organism.bias_eval(tiny_bench, ["chocolate"])

@@ -192,3 +192,27 @@ def test_progress_callable_sees_every_step(tiny_bench):
     assert [s for s, _ in seen] == list(range(1, len(seen) + 1))
     assert {t for _, t in seen} == {7}
     assert len(seen) >= steps
+
+
+def test_sample_many_batches_prompts_and_matches_sample(tiny_bench):
+    from workbench.techniques.sampling import sample_many
+
+    prompts = ["Hi", "Tell me a much longer story about the sea, please.", "What?"]
+    outs = sample_many(tiny_bench, prompts, 2, max_new_tokens=6, seed=3, batch_rows=4, progress=False)
+    assert [len(o.texts) for o in outs] == [2, 2, 2]
+    assert [o.prompt for o in outs] == [tiny_bench.render(p).text for p in prompts]
+    assert [o.settings["batch"] for o in outs] == [0, 0, 1]  # two prompts (4 rows) to the first batch
+    again = sample_many(tiny_bench, prompts, 2, max_new_tokens=6, seed=3, batch_rows=4, progress=False)
+    assert [o.token_ids for o in again] == [o.token_ids for o in outs]
+    # one prompt to a batch is exactly bench.sample with that batch's seed
+    alone = sample_many(tiny_bench, prompts[:2], 2, max_new_tokens=6, seed=3, batch_rows=2, progress=False)
+    assert alone[0].token_ids == tiny_bench.sample(prompts[0], 2, max_new_tokens=6, seed=3, progress=False).token_ids
+    assert alone[1].token_ids == tiny_bench.sample(prompts[1], 2, max_new_tokens=6, seed=4, progress=False).token_ids
+    # left padding does not change what a shorter prompt's rows decode (greedy)
+    greedy = sample_many(tiny_bench, prompts, 1, max_new_tokens=6, temperature=0, batch_rows=3, progress=False)
+    for prompt, out in zip(prompts, greedy):
+        assert out.token_ids == tiny_bench.sample(prompt, 1, max_new_tokens=6, temperature=0, progress=False).token_ids
+    with pytest.raises(ValueError, match="batch_rows"):
+        sample_many(tiny_bench, prompts, 4, batch_rows=2)
+    with pytest.raises(TypeError, match="list of conversations"):
+        sample_many(tiny_bench, "Hi", 2)
