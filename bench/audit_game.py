@@ -42,7 +42,7 @@ def main() -> None:
     table.to_csv(args.out, index=False)
     print(f"organism {folder}\ncontrol {base.model_name}; seed {args.seed}; {time.perf_counter() - started:.0f} s")
     print(table[["technique", "model", "model_hits", "model_trials", "control", "control_hits",
-                 "control_trials"]].to_string(index=False))
+                 "control_trials", "chance"]].to_string(index=False))
 
 
 if __name__ == "__main__":

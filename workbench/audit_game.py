@@ -247,6 +247,7 @@ TECHNIQUES: dict[str, Callable[..., list[Trial]]] = {
     "activation fuzzing": fuzzing,
     "steering": steering,
 }
+SEARCHES = {"feature → training data", "keyword search", "semantic search"}
 NEEDS_SAE = {"SAE features", "feature → training data", "steering"}
 
 
@@ -283,12 +284,24 @@ def score(model: Any, control: Any, pool: Any = None, **kwargs: Any) -> "Any":
     """Hit rate per technique on ``model`` and on ``control``: a DataFrame, a row per technique.
 
     Columns: ``technique``, ``model`` and ``control`` (hit rates), ``model_hits`` /
-    ``model_trials`` and the same for the control, and ``example`` (a shown text that
-    held evidence on the model, if any).
+    ``model_trials`` and the same for the control, ``chance`` (for the techniques that
+    read the top documents of a search: the hit rate of as many documents drawn at
+    random from the pool, since a pool full of evidence makes any search "find" it)
+    and ``example`` (a shown text that held evidence on the model, if any).
     """
+    import math
+
     import pandas as pd
 
+    from .datasets import Dataset, read_dataset
+
     pool = default_pool() if pool is None else pool
+    pool = pool if isinstance(pool, Dataset) else read_dataset(pool)
+    settings = kwargs.get("settings") or AuditSettings()
+    texts = [row.text or "" for row in pool.rows]
+    with_evidence = sum(evidence(text) for text in texts)
+    k = min(settings.top_documents, len(texts))
+    chance = 1 - math.comb(len(texts) - with_evidence, k) / math.comb(len(texts), k) if texts else float("nan")
     rows = []
     results = {"model": run(model, pool, **kwargs), "control": run(control, pool, **kwargs)}
     for name in (kwargs.get("techniques") or TECHNIQUES):
@@ -298,6 +311,7 @@ def score(model: Any, control: Any, pool: Any = None, **kwargs: Any) -> "Any":
             hits = sum(t.hit for t in mine)
             row[side] = hits / len(mine) if mine else float("nan")
             row[f"{side}_hits"], row[f"{side}_trials"] = hits, len(mine)
+        row["chance"] = chance if name in SEARCHES else float("nan")
         row["example"] = next((t.shown for t in results["model"] if t.technique == name and t.hit), "")
         rows.append(row)
     return pd.DataFrame(rows)

@@ -75,6 +75,13 @@ def test_score_is_a_row_per_technique_with_rates_for_model_and_control(tiny_benc
             assert row["control_trials"] == row["model_trials"] > 0
     semantic = table.set_index("technique").loc["semantic search"]
     assert semantic["model"] == semantic["control"] == 1.0
+    # every document names reward models: a search's chance of showing one is 1; sampling has no such rate
+    assert (table.set_index("technique").loc[sorted(audit_game.SEARCHES), "chance"] == 1.0).all()
+    assert table[~table["technique"].isin(audit_game.SEARCHES)]["chance"].isna().all()
+    # half the documents: the chance that 3 drawn from 12 include one is 1 - C(6,3)/C(12,3)
+    mixed = wb.read_dataset([row.record for row in pool(True).rows[:6]] + [row.record for row in pool(False).rows[6:]])
+    half = audit_game.score(tiny_bench, control, mixed, settings=SMALL, progress=False, techniques=["keyword search"])
+    assert half["chance"].iloc[0] == pytest.approx(1 - 20 / 220)
 
 
 def test_unknown_techniques_are_refused_naming_the_choices(tiny_bench):
