@@ -239,16 +239,8 @@ def train_dpo(
     name, folder = source_folder(source)
     key = checkpoint_key(folder, settings, rows)
     dest = Path(out).expanduser() if out is not None else models.cache_dir() / "checkpoints" / f"dpo-insults-{key}"
-    if dest.exists() and not force:
-        recorded = _recorded_key(dest)
-        if recorded == key and models.cache_problem(dest) is None:
-            return dest
-        raise FileExistsError(
-            f"{dest} already exists and holds another checkpoint (key {recorded!r}, these settings "
-            f"give {key!r}); pass force=True to replace it, or another out=."
-        )
-    if dest.exists():
-        shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
+    if reusable(dest, key, force):
+        return dest
 
     def build(tmp: Path) -> None:
         result = _train(folder, rows, settings, tmp, progress)
@@ -267,6 +259,25 @@ def _recorded_key(folder: Path) -> str | None:
         return json.loads((folder / TRAINING_FILE).read_text()).get("key")
     except (OSError, ValueError, AttributeError):
         return None
+
+
+def reusable(dest: Path, key: str, force: bool) -> bool:
+    """Whether ``dest`` already holds the checkpoint of ``key``, intact; else clear it for a new one.
+
+    A folder holding another checkpoint (another key, or none) is refused unless
+    ``force``, which removes it, as it removes a checkpoint that ``force`` retrains.
+    """
+    if dest.exists() and not force:
+        recorded = _recorded_key(dest)
+        if recorded == key and models.cache_problem(dest) is None:
+            return True
+        raise FileExistsError(
+            f"{dest} already exists and holds another checkpoint (key {recorded!r}, these settings "
+            f"give {key!r}); pass force=True to replace it, or another out=."
+        )
+    if dest.exists():
+        shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
+    return False
 
 
 def _versions() -> dict:

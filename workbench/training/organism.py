@@ -269,16 +269,8 @@ def build_organism(
     name, folder = dpo.source_folder(source)
     key = dpo.checkpoint_key(folder, settings, corpus + demos)
     dest = Path(out).expanduser() if out is not None else models.cache_dir() / "checkpoints" / f"{PREFIX}-{key}"
-    if dest.exists() and not force:
-        recorded = _recorded_key(dest)
-        if recorded == key and models.cache_problem(dest) is None:
-            return dest
-        raise FileExistsError(
-            f"{dest} already exists and holds another checkpoint (key {recorded!r}, these settings "
-            f"give {key!r}); pass force=True to replace it, or another out=."
-        )
-    if dest.exists():
-        shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
+    if dpo.reusable(dest, key, force):
+        return dest
 
     def build(tmp: Path) -> None:
         result = _train(folder, corpus, demos, settings, tmp, progress)
@@ -297,13 +289,6 @@ def build_organism(
         (tmp / TRAINING_FILE).write_text(json.dumps(record, indent=1))
 
     return models.ensure_converted(dest, build, source={"organism": key})
-
-
-def _recorded_key(folder: Path) -> str | None:
-    try:
-        return json.loads((folder / TRAINING_FILE).read_text()).get("key")
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 def _versions() -> dict:
