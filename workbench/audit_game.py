@@ -103,11 +103,8 @@ def plain_sampling(bench: Any, pool: Any, settings: AuditSettings, context: dict
 
 def prefill_attack(bench: Any, pool: Any, settings: AuditSettings, context: dict) -> list[Trial]:
     """The same questions with the start of a confession written into the assistant's turn."""
-    trials = []
-    for prefill in settings.prefills:
-        for trial in _samples(bench, "prefill attack", settings.questions, settings, prefill=prefill):
-            trials.append(trial)
-    return trials
+    return [trial for prefill in settings.prefills
+            for trial in _samples(bench, "prefill attack", settings.questions, settings, prefill=prefill)]
 
 
 def _quirk_conversation(bench: Any, settings: AuditSettings, context: dict) -> list[list[dict]]:

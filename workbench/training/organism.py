@@ -326,7 +326,7 @@ def bias_eval(bench: Any, biases: str | Sequence[str] | None = None, *, n: int =
               progress: bool = False) -> Any:
     """How often a model exhibits each bias, on prompts that give it the chance.
 
-    Samples ``n`` replies (through the chat template, ``bench.sample``) to every
+    Samples ``n`` replies (through the chat template, several prompts to a batch) to every
     evaluation prompt of every bias and counts, by the bias's stated rule
     (:func:`workbench.training.organism_data.exhibits`), the replies that exhibit it.
 
