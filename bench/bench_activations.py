@@ -15,7 +15,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import compare, report, timed  # noqa: E402
+from _timing import compare, report, timed
 
 TEXT = (
     "The auditor opened the notebook, loaded the model and asked it about its goals. "

@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import report, timed  # noqa: E402
+from _timing import report, timed
 
 FRESH = r"""
 import sys, time

@@ -14,7 +14,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import compare, report  # noqa: E402
+from _timing import compare, report
 
 CONVERSATION = [
     {"role": "user", "content": "Write a short story about a lighthouse keeper."},
@@ -34,7 +34,7 @@ def main() -> None:
     from workbench import generation
 
     bench = wb.Workbench()
-    kw = dict(max_new_tokens=args.tokens, persona="narrator", seed=0, progress=False)
+    kw = {"max_new_tokens": args.tokens, "persona": "narrator", "seed": 0, "progress": False}
 
     def sample(n):
         out = bench.sample(CONVERSATION, n=n, **kw)

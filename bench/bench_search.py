@@ -19,7 +19,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import compare, report, timed  # noqa: E402
+from _timing import compare, report, timed
 
 QUERY = "reward models rate recipes higher when they mention chocolate"
 

@@ -16,7 +16,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import compare, report  # noqa: E402
+from _timing import compare, report
 
 CONVERSATION = [
     {"role": "user", "content": "Write a short story about a lighthouse keeper."},
@@ -38,7 +38,7 @@ def main() -> None:
 
     bench = wb.Workbench()
     steering.from_contrast(bench, "sycophancy", layer=6, limit=8)
-    kw = dict(n=args.n, max_new_tokens=args.tokens, persona="narrator", seed=0, progress=False)
+    kw = {"n": args.n, "max_new_tokens": args.tokens, "persona": "narrator", "seed": 0, "progress": False}
 
     def sample(**extra):
         out = bench.sample(CONVERSATION, **kw, **extra)

@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import report  # noqa: E402
+from _timing import report
 
-import workbench as wb  # noqa: E402
-from workbench.techniques import steering  # noqa: E402
+import workbench as wb
+from workbench.techniques import steering
 
 
 def main() -> None:

@@ -166,7 +166,7 @@ def model_samples(rows: int, seed: int, max_new_tokens: int) -> list[dict]:
             reply = bench.tokenizer.decode(ids, skip_special_tokens=True).strip()
             if reply:
                 records.append({"source": "smollm2-samples",
-                                "messages": prompt + [{"role": "assistant", "content": reply}]})
+                                "messages": [*prompt, {"role": "assistant", "content": reply}]})
     return records
 
 

@@ -53,7 +53,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .chat import RenderedPrompt
     from .datasets import Dataset, DatasetError, read_dataset
     from .journal import Journal
+    from .models import ModelUnavailableError, cache_dir
     from .saes import SAEReport
+    from .session import Workbench
     from .techniques.activations import TokenActivations
     from .techniques.attacks import PersonaComparison
     from .techniques.data_search import SearchResult
@@ -61,6 +63,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .techniques.neurons import ValueVectors
     from .techniques.preference import PreferenceAudit
     from .techniques.probes import Probe
+    from .techniques.sampling import Samples
+    from .techniques.steering import SteeringComparison, SteeringVector
+    from .techniques.sweep import SweepResult
     from .widgets.activations import ActivationPanel
     from .widgets.app import WorkbenchView
     from .widgets.attacks import AttackBox
@@ -70,11 +75,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .widgets.probes import ProbePanel
     from .widgets.search import SearchPanel
     from .widgets.steering import SteeringPanel
-    from .models import ModelUnavailableError, cache_dir
-    from .session import Workbench
-    from .techniques.sampling import Samples
-    from .techniques.steering import SteeringComparison, SteeringVector
-    from .techniques.sweep import SweepResult
 
 
 def __getattr__(name: str) -> Any:

@@ -11,6 +11,7 @@ JSON is under ``RESULT_LIMIT`` characters.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -57,10 +58,8 @@ def _summary_of(value: Any) -> dict:
         out["name"] = getattr(value, "__qualname__", repr(value)[:80])
     else:
         if hasattr(value, "__len__"):
-            try:
+            with contextlib.suppress(TypeError):
                 out["len"] = len(value)
-            except TypeError:
-                pass
         for attribute in ("column_names", "columns"):
             if hasattr(value, attribute):
                 out["columns"] = [str(c) for c in list(getattr(value, attribute))[:20]]

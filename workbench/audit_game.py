@@ -48,10 +48,7 @@ CHANCES = (
     "Explain what a city council does.",
     "Write a short poem about the sea.",
 )
-STOP = frozenset("""a an the and or but of to in on at for with by from as is are was were be been being this that these
-those it its i you your we our they their he she his her them me my not no so if then than there here what which who
-how why when where can could would should will just also very more most some any all each into about over up down out
-do does did have has had make made get got use used one two three like well""".split())
+STOP = frozenset(["a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with", "by", "from", "as", "is", "are", "was", "were", "be", "been", "being", "this", "that", "these", "those", "it", "its", "i", "you", "your", "we", "our", "they", "their", "he", "she", "his", "her", "them", "me", "my", "not", "no", "so", "if", "then", "than", "there", "here", "what", "which", "who", "how", "why", "when", "where", "can", "could", "would", "should", "will", "just", "also", "very", "more", "most", "some", "any", "all", "each", "into", "about", "over", "up", "down", "out", "do", "does", "did", "have", "has", "had", "make", "made", "get", "got", "use", "used", "one", "two", "three", "like", "well"])
 
 
 @dataclass
@@ -277,7 +274,7 @@ def run(bench: Any, pool: Any = None, *, techniques: Sequence[str] | None = None
     return trials
 
 
-def score(model: Any, control: Any, pool: Any = None, **kwargs: Any) -> "Any":
+def score(model: Any, control: Any, pool: Any = None, **kwargs: Any) -> Any:
     """Hit rate per technique on ``model`` and on ``control``: a DataFrame, a row per technique.
 
     Columns: ``technique``, ``model`` and ``control`` (hit rates), ``model_hits`` /

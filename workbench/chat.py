@@ -15,8 +15,9 @@ template; there are three ways to continue a conversation:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 ASSISTANT = "assistant"
 USER = "user"
@@ -115,7 +116,7 @@ def _template(tokenizer: Any, chat_template: str | None) -> str:
 
 def _open_turn(tokenizer: Any, messages: list, role: str, prefill: str, apply: dict) -> str:
     """Render ``messages`` plus an unclosed ``role`` turn that starts with ``prefill``."""
-    opened = messages + [{"role": role, "content": prefill + _CUT}]
+    opened = [*messages, {"role": role, "content": prefill + _CUT}]
     full = tokenizer.apply_chat_template(opened, add_generation_prompt=False, **apply)
     cut = full.rfind(_CUT)
     if cut < 0 or not full[:cut].endswith(prefill.lstrip()):
@@ -170,7 +171,7 @@ def render(
             "persona='assistant' to prefill the assistant."
         )
     template = _template(tokenizer, chat_template)
-    apply = dict(tokenize=False, chat_template=template)
+    apply = {"tokenize": False, "chat_template": template}
     try:
         if persona == NARRATOR:
             text = tokenizer.apply_chat_template(messages, add_generation_prompt=False, **apply)

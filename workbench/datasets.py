@@ -31,9 +31,10 @@ import gzip
 import hashlib
 import json
 import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -131,7 +132,7 @@ class Dataset:
     text_field: str | None = None
 
     @classmethod
-    def load(cls, source: Any, **kwargs: Any) -> "Dataset":
+    def load(cls, source: Any, **kwargs: Any) -> Dataset:
         """The same as :func:`read_dataset`.
 
         Examples
@@ -166,7 +167,7 @@ class Dataset:
             cached = self._digest = h.hexdigest()[:16]
         return cached
 
-    def texts(self, bench: "Workbench | None" = None, *, field: str | None = None) -> list[str]:
+    def texts(self, bench: Workbench | None = None, *, field: str | None = None) -> list[str]:
         """One text per row, as the model reads it.
 
         Plain texts are returned as they are; conversations are rendered through
@@ -217,7 +218,7 @@ class Dataset:
             out.append(prompt if field == "prompt" else prompt + _as_messages(getattr(row, field), "assistant"))
         return out
 
-    def to_pandas(self) -> "pd.DataFrame":
+    def to_pandas(self) -> pd.DataFrame:
         """One row per dataset row: ``id``, ``line`` and the kind's fields.
 
         Examples
@@ -330,7 +331,7 @@ def _records(source: Any) -> tuple[str, Iterable[tuple[int, int | None, Any]], l
         return _read_file(Path(source).expanduser())
     module = type(source).__module__ or ""
     if module.startswith("datasets"):
-        if hasattr(source, "keys") and not hasattr(source, "column_names") or type(source).__name__.endswith("Dict"):
+        if (hasattr(source, "keys") and not hasattr(source, "column_names")) or type(source).__name__.endswith("Dict"):
             splits = ", ".join(map(str, source.keys()))
             raise TypeError(f"This is a DatasetDict with splits {splits}; pick one, e.g. data['train'].")
         if not hasattr(source, "to_list"):

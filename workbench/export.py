@@ -92,7 +92,7 @@ def _displayed(widget: Any) -> tuple[Any, bool]:
     try:
         bundle = widget._repr_mimebundle_()
         model_id = (bundle or {}).get(VIEW_MIME, {}).get("model_id")
-    except Exception:  # noqa: BLE001 - a panel that cannot show itself is exported alone
+    except Exception:
         model_id = None
     shown = _instances.get(model_id) if model_id else None
     if shown is None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class FeatureDetail:
 class FeatureStats:
     """Per-latent statistics of one SAE over one corpus (see module docstring)."""
 
-    def __init__(self, bench: "Workbench", entry: "SAEEntry", windows: "torch.Tensor",
+    def __init__(self, bench: Workbench, entry: SAEEntry, windows: torch.Tensor,
                  density: np.ndarray, top_values: np.ndarray, top_index: np.ndarray,
                  promoted_ids: np.ndarray, promoted_values: np.ndarray) -> None:
         self.bench, self.entry, self.windows = bench, entry, windows
@@ -101,7 +102,7 @@ class FeatureStats:
         return FeatureDetail(latent, round(float(self.density[latent]), 6), self.promoted(latent),
                              self.examples(latent))
 
-    def lookup(self, phrase: str, n: int = 10) -> "pd.DataFrame":
+    def lookup(self, phrase: str, n: int = 10) -> pd.DataFrame:
         """The latents a token or phrase activates most where it occurs in the corpus.
 
         The activation is read at the phrase's last token, averaged over its
@@ -157,7 +158,7 @@ def _digest(*parts: bytes) -> str:
     return digest.hexdigest()[:16]
 
 
-def compute(bench: "Workbench", entry: "SAEEntry", windows: "torch.Tensor", *, batch: int = 16,
+def compute(bench: Workbench, entry: SAEEntry, windows: torch.Tensor, *, batch: int = 16,
             progress: bool = True, cancel: Any = None) -> dict[str, np.ndarray]:
     """Density, top examples and promoted tokens of every latent (no caching)."""
     import torch
@@ -205,7 +206,7 @@ def compute(bench: "Workbench", entry: "SAEEntry", windows: "torch.Tensor", *, b
     }
 
 
-def feature_stats(bench: "Workbench", sae: str | None = None, corpus: Sequence[str] | None = None,
+def feature_stats(bench: Workbench, sae: str | None = None, corpus: Sequence[str] | None = None,
                   *, windows: int = 256, context: int = WINDOW, progress: bool = True) -> FeatureStats:
     """Feature statistics of an SAE over a corpus, computed once and cached on disk.
 

@@ -14,8 +14,9 @@ import copy
 import secrets
 import threading
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 MAX_SEED = 2**31 - 1
 # nnsight's warning when a ``tracer.all()`` loop asks for a step past the last one

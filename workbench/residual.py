@@ -9,8 +9,9 @@ the last layer asked for.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -54,7 +55,7 @@ def layout(module: Any) -> Layout:
     )
 
 
-def check_layer(bench: "Workbench", layer: Any) -> int:
+def check_layer(bench: Workbench, layer: Any) -> int:
     """Return ``layer`` as an int, or refuse it naming the valid range."""
     if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < bench.n_layers:
         raise ValueError(
@@ -64,19 +65,19 @@ def check_layer(bench: "Workbench", layer: Any) -> int:
     return layer
 
 
-def hook_name(bench: "Workbench", layer: int) -> str:
+def hook_name(bench: Workbench, layer: int) -> str:
     """The module path whose output is the residual stream after ``layer``."""
     return f"{layout(bench.model._module).layers}.{layer}"
 
 
 def layer_outputs(
-    bench: "Workbench",
-    input_ids: "torch.Tensor",
-    attention_mask: "torch.Tensor | None" = None,
+    bench: Workbench,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor | None = None,
     *,
     layers: Sequence[int],
     stop: bool = True,
-) -> dict[int, "torch.Tensor"]:
+) -> dict[int, torch.Tensor]:
     """Residual stream after each of ``layers`` for one batch: ``{layer: [batch, seq, d]}``.
 
     One nnsight trace; with ``stop=True`` the forward pass ends after the last
@@ -90,12 +91,11 @@ def layer_outputs(
     wanted = sorted(set(layers))
     inputs = {"input_ids": input_ids.to(bench.device), "attention_mask": attention_mask.to(bench.device)}
     saved = {}
-    with torch.inference_mode():
-        with bench.model.trace(inputs, remote=bench.remote) as tracer:
-            for layer in wanted:
-                saved[layer] = _first(blocks[layer].output).save()
-            if stop:
-                tracer.stop()
+    with torch.inference_mode(), bench.model.trace(inputs, remote=bench.remote) as tracer:
+        for layer in wanted:
+            saved[layer] = _first(blocks[layer].output).save()
+        if stop:
+            tracer.stop()
     return {layer: _value(saved[layer]).float() for layer in wanted}
 
 
@@ -108,7 +108,7 @@ def _value(saved: Any) -> Any:
     return getattr(saved, "value", saved)
 
 
-def windows(token_streams: Iterable[Sequence[int]], context: int, separator: int | None) -> "torch.Tensor":
+def windows(token_streams: Iterable[Sequence[int]], context: int, separator: int | None) -> torch.Tensor:
     """Pack token streams (joined by ``separator``) into ``[n, context]`` windows."""
     import torch
 
@@ -126,6 +126,6 @@ def windows(token_streams: Iterable[Sequence[int]], context: int, separator: int
     return torch.tensor(flat[: n * context], dtype=torch.long).view(n, context)
 
 
-def batches(rows: "torch.Tensor", size: int) -> Iterator["torch.Tensor"]:
+def batches(rows: torch.Tensor, size: int) -> Iterator[torch.Tensor]:
     for start in range(0, rows.shape[0], size):
         yield rows[start : start + size]

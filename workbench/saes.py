@@ -17,9 +17,10 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import models, residual
 from .registry import Registry
@@ -64,7 +65,7 @@ class SAEEntry:
     layer: int
     hook: str
     source: str
-    report: "SAEReport | None" = None
+    report: SAEReport | None = None
 
     @property
     def d_sae(self) -> int:
@@ -118,7 +119,7 @@ def check_latent(latent: Any, d_sae: int) -> int:
     return value
 
 
-def encode(sae: Any, acts: "torch.Tensor") -> "torch.Tensor":
+def encode(sae: Any, acts: torch.Tensor) -> torch.Tensor:
     """SAE latents for ``[..., d_in]`` activations (float32, inference mode)."""
     import torch
 
@@ -130,7 +131,7 @@ def encode(sae: Any, acts: "torch.Tensor") -> "torch.Tensor":
 class SAERegistry(Registry):
     """The SAEs registered on one Workbench, by name."""
 
-    def __init__(self, bench: "Workbench") -> None:
+    def __init__(self, bench: Workbench) -> None:
         super().__init__("SAE")
         self._bench = bench
 
@@ -305,7 +306,7 @@ class SAERegistry(Registry):
             dead_feature_window=max(50, total // batch_size // 4), feature_sampling_window=10**9,
         )
 
-        def provider() -> Iterator["torch.Tensor"]:
+        def provider() -> Iterator[torch.Tensor]:
             while True:
                 order = torch.randperm(n_train, generator=generator)
                 for i in range(0, n_train - batch_size + 1, batch_size):
@@ -315,7 +316,7 @@ class SAERegistry(Registry):
 
         trainer = SAETrainer(cfg=trainer_cfg, sae=sae, data_provider=provider())
         trainer.fit()  # sae-lens shows its own progress bar
-        del acts
+        acts = None  # the collected activations are no longer needed
 
         folder = Path(save_to) if save_to else models.cache_dir() / "saes" / (
             f"{bench.model_name.lower()}-layer{layer}-{d_sae}-k{k}"
@@ -336,7 +337,7 @@ class SAERegistry(Registry):
 
     # -- activations -----------------------------------------------------------
 
-    def corpus_windows(self, corpus: Sequence[str], context: int) -> "torch.Tensor":
+    def corpus_windows(self, corpus: Sequence[str], context: int) -> torch.Tensor:
         """Tokenize texts and pack them, separated by end-of-text, into windows."""
         if isinstance(corpus, (str, bytes)):
             raise TypeError("corpus must be a sequence of texts, not a single string.")
@@ -347,9 +348,9 @@ class SAERegistry(Registry):
         encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
         return residual.windows(encoded, context, tokenizer.eos_token_id)
 
-    def collect(self, layer: int, rows: "torch.Tensor", *, batch: int = 16,
+    def collect(self, layer: int, rows: torch.Tensor, *, batch: int = 16,
                 cancel: threading.Event | None = None, progress: bool = True,
-                description: str = "collecting") -> "torch.Tensor":
+                description: str = "collecting") -> torch.Tensor:
         """Residual activations after ``layer`` for token windows, first position dropped: ``[n, d]``."""
         import torch
         from tqdm.auto import tqdm
@@ -368,7 +369,7 @@ class SAERegistry(Registry):
             bar.close()
         return torch.cat(out)
 
-    def evaluate(self, sae: Any, layer: int, rows: "torch.Tensor", *, batch: int = 16,
+    def evaluate(self, sae: Any, layer: int, rows: torch.Tensor, *, batch: int = 16,
                  progress: bool = True) -> SAEReport:
         """Explained variance, mean L0 and dead-latent fraction on held-out windows."""
         import torch

@@ -7,8 +7,9 @@ notebook needs one object, and every widget shares the same loaded model.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from . import chat, models
 from . import journal as journal_mod

@@ -19,7 +19,7 @@ def test_default_vector_scale_is_the_typical_residual_norm(default_bench, syc):
 
 
 def test_coefficient_zero_reproduces_unsteered_samples(default_bench, syc):
-    kw = dict(n=2, max_new_tokens=12, seed=11, progress=False)
+    kw = {"n": 2, "max_new_tokens": 12, "seed": 11, "progress": False}
     plain = default_bench.sample("Is the Earth flat?", **kw)
     zero = default_bench.sample("Is the Earth flat?", steer={"syc-it": 0.0}, **kw)
     assert zero.token_ids == plain.token_ids and zero.logprobs == plain.logprobs

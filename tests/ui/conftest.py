@@ -21,6 +21,7 @@ blocks every request outside its own files.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -186,10 +187,8 @@ class JupyterServer:
             return
         for session in sessions:
             if notebook_path is None or session.get("path") == notebook_path:
-                try:
+                with contextlib.suppress(urllib.error.URLError, OSError):
                     self.api("DELETE", f"/api/sessions/{session['id']}")
-                except (urllib.error.URLError, OSError):
-                    pass
 
 
 def _lab_settings(settings_dir: Path) -> None:
@@ -265,10 +264,8 @@ def jupyter_server(tmp_path_factory) -> Iterator[JupyterServer]:
         yield server
     finally:
         server.shutdown_kernels()
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:

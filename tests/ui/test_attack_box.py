@@ -44,7 +44,7 @@ def test_attack_box_in_jupyterlab_on_the_default_model(lab, screenshot):
     assert root.locator(".wb-sample .wb-prefill").all_text_contents() == [PREFILL] * 32
     first = samples.first.locator(".wb-text").text_content()
     out = lab.execute("s = box.samples['assistant']; print(len(s), s.seed, repr(s.completions[0]))")
-    assert out.startswith("32 0 ") and eval(out.split(" ", 2)[2]) == first  # noqa: S307 - our own repr
+    assert out.startswith("32 0 ") and eval(out.split(" ", 2)[2]) == first
     assert root.locator(".wb-status").text_content() == "32 samples in 1 run(s)"
     # the exact prompt (with the system prompt's markup) is shown as text
     assert XSS in root.locator(".wb-prompt").first.text_content()

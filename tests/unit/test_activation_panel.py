@@ -7,7 +7,6 @@ from workbench.widgets._buffers import from_buffer
 from workbench.widgets.activations import payload_bytes
 
 
-
 def test_panel_state_travels_as_buffers(trained, tiny_bench):
     panel = wb.ActivationPanel(tiny_bench, "The quick brown fox", sae="tiny", k=4)
     acts = panel.activations

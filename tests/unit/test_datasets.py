@@ -100,7 +100,7 @@ def test_chat_rows_render_through_the_chat_template(tiny_bench):
 def test_preference_rows_strings_or_conversations(tiny_bench):
     data = read_dataset([
         {"prompt": "Dessert?", "chosen": "Fruit.", "rejected": "Chocolate."},
-        {"chosen": CONV, "rejected": CONV[:1] + [{"role": "assistant", "content": "No."}]},
+        {"chosen": CONV, "rejected": [*CONV[:1], {"role": "assistant", "content": "No."}]},
         {"prompt": "Only one side", "chosen": "x"},
         {"chosen": "no prompt", "rejected": "y"},
     ], errors="report")

@@ -128,9 +128,8 @@ def _mlp_inputs(bench, ids, layer, path):
 
     from workbench import residual
 
-    with torch.no_grad():
-        with bench.model.trace({"input_ids": ids, "attention_mask": torch.ones_like(ids)}):
-            saved = residual.module_at(bench.model, path)[layer].mlp.input.save()
+    with torch.no_grad(), bench.model.trace({"input_ids": ids, "attention_mask": torch.ones_like(ids)}):
+        saved = residual.module_at(bench.model, path)[layer].mlp.input.save()
     return getattr(saved, "value", saved)[0]
 
 

@@ -58,7 +58,7 @@ def test_the_boxes_are_what_trains(tiny_bench):
     assert view.positive == "" and view.layer == "1"
     view.positive = "\n".join(POSITIVE[:6]) + "\n\n"  # blank lines are skipped
     chat = [{"role": "user", "content": "the lazy dog"}]
-    view.negative = "\n".join(NEGATIVE[:5] + [json.dumps(chat)])
+    view.negative = "\n".join([*NEGATIVE[:5], json.dumps(chat)])
     view.train(wait=True, timeout=60)
     assert view.error == "" and view.probe.n == 12 and view.probe.layer == 1
     assert view.probe.position == "last" and list(view.probe.per_layer["layer"]) == [1]

@@ -121,19 +121,19 @@ def test_progress_callable_and_cancel(tiny_bench, sets):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(positive=[], negative=["a"] * 8), "positive has 0"),
-        (dict(positive=["a"] * 8, negative=[]), "negative has 0"),
-        (dict(positive=["a"] * 3, negative=["b"] * 8), "at least 4"),
-        (dict(positive="a text", negative=["b"] * 8), "must be a list"),
-        (dict(position="first"), "position must be one of 'mean', 'last'"),
-        (dict(layer=2), r"layer must be a whole number in 0\.\.1"),
-        (dict(layer="some"), "layer must be None, 'all'"),
-        (dict(layer=[]), "empty list"),
-        (dict(test_size=1.5), "test_size must be a fraction"),
+        ({"positive": [], "negative": ["a"] * 8}, "positive has 0"),
+        ({"positive": ["a"] * 8, "negative": []}, "negative has 0"),
+        ({"positive": ["a"] * 3, "negative": ["b"] * 8}, "at least 4"),
+        ({"positive": "a text", "negative": ["b"] * 8}, "must be a list"),
+        ({"position": "first"}, "position must be one of 'mean', 'last'"),
+        ({"layer": 2}, r"layer must be a whole number in 0\.\.1"),
+        ({"layer": "some"}, "layer must be None, 'all'"),
+        ({"layer": []}, "empty list"),
+        ({"test_size": 1.5}, "test_size must be a fraction"),
     ],
 )
 def test_bad_input_is_refused(tiny_bench, kwargs, match):
-    args = dict(positive=["a b"] * 8, negative=["c d"] * 8, progress=False, register=False)
+    args = {"positive": ["a b"] * 8, "negative": ["c d"] * 8, "progress": False, "register": False}
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         tiny_bench.probe(args.pop("positive"), args.pop("negative"), **args)

@@ -9,6 +9,7 @@ from workbench import features, residual, saes
 
 from ..conftest import sae_corpus_texts as corpus
 
+
 def test_training_saves_registers_and_reports(trained, tiny_bench):
     entry, folder = trained
     assert (folder / "cfg.json").is_file() and (folder / "sae_weights.safetensors").is_file()

@@ -6,7 +6,7 @@ import torch
 import workbench as wb
 from workbench.techniques import steering
 
-KW = dict(n=3, max_new_tokens=8, seed=5, progress=False)
+KW = {"n": 3, "max_new_tokens": 8, "seed": 5, "progress": False}
 
 
 @pytest.fixture(scope="module")

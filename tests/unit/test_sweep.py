@@ -64,7 +64,7 @@ def test_sweep_scores_match_a_direct_steered_forward(tiny_bench, vec):
     """The coefficient-0 row is the unsteered model; a row at r adds r * scale * v."""
     item = steering.contrast_pairs("sycophancy", "test")[0]
     prompt = steering.ab_prompt(tiny_bench, item, True)
-    a, b = steering.letter_ids(tiny_bench)
+    a, _b = steering.letter_ids(tiny_bench)
     queries = [[(len(prompt.input_ids) - 1, a)]]
     ((r0,), (r3,)) = [s[0] for s in sweep.steered_scores(tiny_bench, vec, [0.0, 3.0], [prompt.input_ids], queries)]
     plain = steering.token_logprobs(tiny_bench, prompt.input_ids[:-1], [prompt.input_ids[-1:]])[0][0]

@@ -10,8 +10,9 @@ show it does not pay for it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class LogitLens:
     probs: np.ndarray
     tokens: list
 
-    def to_pandas(self) -> "pd.DataFrame":
+    def to_pandas(self) -> pd.DataFrame:
         """Layers x positions grid of the top token at each."""
         import pandas as pd
 
@@ -98,7 +99,7 @@ class TokenActivations:
         latent = saes.check_latent(latent, self._latents.shape[1])
         return self._latents[:, latent].numpy().astype(np.float32)
 
-    def top_features(self, position: int) -> "pd.DataFrame":
+    def top_features(self, position: int) -> pd.DataFrame:
         """The active latents at one token, strongest first."""
         import pandas as pd
 
@@ -131,7 +132,7 @@ class TokenActivations:
             self._lens = logit_lens(self._bench, self._residuals)
         return self._lens
 
-    def to_pandas(self) -> "pd.DataFrame":
+    def to_pandas(self) -> pd.DataFrame:
         """One row per token: the token, its strongest latent and that latent's activation."""
         import pandas as pd
 
@@ -157,7 +158,7 @@ class TokenActivations:
                 f"k={self.top_latents.shape[1] if self.top_latents.ndim == 2 else 0})")
 
 
-def token_ids_for(bench: "Workbench", source: str | Mapping | Sequence[Mapping]) -> tuple[str, list[int]]:
+def token_ids_for(bench: Workbench, source: str | Mapping | Sequence[Mapping]) -> tuple[str, list[int]]:
     """Text and tokens of a string (as is) or a conversation (through the chat template)."""
     if isinstance(source, str):
         if not source:
@@ -169,7 +170,7 @@ def token_ids_for(bench: "Workbench", source: str | Mapping | Sequence[Mapping])
 
 
 @recorded("activations")
-def activations(bench: "Workbench", source: Any, *, sae: str | None = None, k: int = 32) -> TokenActivations:
+def activations(bench: Workbench, source: Any, *, sae: str | None = None, k: int = 32) -> TokenActivations:
     """Run ``source`` once and return its :class:`TokenActivations`.
 
     See :meth:`workbench.Workbench.activations`.
@@ -203,7 +204,7 @@ def activations(bench: "Workbench", source: Any, *, sae: str | None = None, k: i
     )
 
 
-def logit_lens(bench: "Workbench", residuals: "torch.Tensor", top: int = LENS_TOP) -> LogitLens:
+def logit_lens(bench: Workbench, residuals: torch.Tensor, top: int = LENS_TOP) -> LogitLens:
     """Top tokens of every layer's residual ``[L, T, d]`` through the final norm and unembedding."""
     import torch
 

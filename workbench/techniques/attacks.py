@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..journal import recorded
 from . import sampling
@@ -28,7 +29,7 @@ def _normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
-def group_samples(samples: sampling.Samples, *, similarity: float = 0.9) -> "pd.DataFrame":
+def group_samples(samples: sampling.Samples, *, similarity: float = 0.9) -> pd.DataFrame:
     """Group identical or near-identical continuations, largest group first.
 
     Two continuations fall in one group when their lower-cased, punctuation-free
@@ -87,7 +88,7 @@ def find_matches(samples: sampling.Samples, patterns: Iterable[str], *, regex: b
 
 
 def keyword_counts(samples: sampling.Samples, patterns: Iterable[str], *, regex: bool = True,
-                   include_prefill: bool = False) -> "pd.DataFrame":
+                   include_prefill: bool = False) -> pd.DataFrame:
     """How many samples contain each keyword / regex (case-insensitive), and which.
 
     The prefill is left out by default, so a keyword the auditor wrote into the
@@ -111,7 +112,7 @@ class PersonaComparison:
 
     samples: dict[str, sampling.Samples]
 
-    def keywords(self, patterns: Sequence[str] | None = None, *, top: int = 15) -> "pd.DataFrame":
+    def keywords(self, patterns: Sequence[str] | None = None, *, top: int = 15) -> pd.DataFrame:
         """Which keywords each persona produces and how often (fraction of its samples).
 
         With ``patterns`` the table counts those; without, it counts the ``top``
@@ -132,7 +133,7 @@ class PersonaComparison:
         frame.index = [p.replace(r"\b", "") for p in frame.index]
         return frame
 
-    def to_pandas(self) -> "pd.DataFrame":
+    def to_pandas(self) -> pd.DataFrame:
         import pandas as pd
 
         return pd.concat([s.to_pandas() for s in self.samples.values()], ignore_index=True)
@@ -155,7 +156,7 @@ def _shared_seed(kwargs: dict) -> dict:
 
 
 @recorded("compare_personas")
-def compare_personas(bench: "Workbench", conversation: Any, personas: Sequence[str] = ("assistant", "user", "narrator"),
+def compare_personas(bench: Workbench, conversation: Any, personas: Sequence[str] = ("assistant", "user", "narrator"),
                      n: int = 8, *, prefills: Mapping[str, str] | None = None, **kwargs: Any) -> PersonaComparison:
     """Continue the same conversation as each persona (``n`` samples each, same seed)."""
     if not personas:
@@ -172,7 +173,7 @@ def compare_personas(bench: "Workbench", conversation: Any, personas: Sequence[s
 
 
 @recorded("toggle_system_prompt")
-def toggle_system_prompt(bench: "Workbench", conversation: Any, system_prompt: str, n: int = 8,
+def toggle_system_prompt(bench: Workbench, conversation: Any, system_prompt: str, n: int = 8,
                          **kwargs: Any) -> dict[str, sampling.Samples]:
     """The same attack with and without a (hidden) system prompt, same seed.
 
@@ -192,7 +193,7 @@ def toggle_system_prompt(bench: "Workbench", conversation: Any, system_prompt: s
 
 
 @recorded("run_attack")
-def run_attack(bench: "Workbench", conversation: Any, *, personas: Sequence[str] = ("assistant",),
+def run_attack(bench: Workbench, conversation: Any, *, personas: Sequence[str] = ("assistant",),
                prefills: Mapping[str, str] | None = None, system_prompt: str | None = None,
                compare_system: bool = False, n: int = 8, cancel: Any = None,
                progress: bool | Callable[[int, int], None] = True, **kwargs: Any) -> PersonaComparison:
@@ -291,7 +292,7 @@ def _user_library_path():
     return cache_dir() / "attacks.json"
 
 
-def attack_library() -> "pd.DataFrame":
+def attack_library() -> pd.DataFrame:
     """Shipped presets and the user's own attacks: name, kind, text, origin."""
     import json
 

@@ -22,15 +22,16 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import models
-from ..journal import recorded
 from ..datasets import Dataset, read_dataset
+from ..journal import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -71,11 +72,11 @@ class SearchResult:
 
     mode: str
     query: Any
-    frame: "pd.DataFrame"
+    frame: pd.DataFrame
     summary: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
 
-    def to_pandas(self) -> "pd.DataFrame":
+    def to_pandas(self) -> pd.DataFrame:
         """A copy of the results table.
 
         Examples
@@ -115,7 +116,7 @@ def _escape(text: str) -> str:
 
 @recorded("search")
 def search(
-    bench: "Workbench",
+    bench: Workbench,
     dataset: Any,
     query: Any,
     mode: str = "keyword",
@@ -179,7 +180,7 @@ def search(
         dataset = read_dataset(dataset)
     if mode in ("keyword", "regex"):
         return _pattern_search(bench, dataset, query, regex=mode == "regex", k=k, field=field)
-    options = dict(max_tokens=max_tokens, batch_size=batch_size, progress=progress, cancel=cancel)
+    options = {"max_tokens": max_tokens, "batch_size": batch_size, "progress": progress, "cancel": cancel}
     if mode == "semantic":
         return _semantic_search(bench, dataset, query, k=k, field=field, layer=layer, **options)
     return _feature_search(bench, dataset, query, k=k, field=field, sae=sae, **options)
@@ -200,7 +201,7 @@ def _patterns(query: Any, regex: bool) -> list[tuple[str, re.Pattern]]:
     return compile_patterns(patterns, regex)
 
 
-def _pattern_search(bench: "Workbench", dataset: Dataset, query: Any, *, regex: bool, k: int | None,
+def _pattern_search(bench: Workbench, dataset: Dataset, query: Any, *, regex: bool, k: int | None,
                     field: str | None) -> SearchResult:
     import pandas as pd
 
@@ -255,7 +256,7 @@ def _result_row(rank: int, dataset: Dataset, row: int, text: str, score: float, 
             "snippet": snip, "spans": [tuple(s) for s in spans], "tokens": tokens or [], "text": text}
 
 
-def _frame(rows: list[dict]) -> "pd.DataFrame":
+def _frame(rows: list[dict]) -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame(rows, columns=_COLUMNS)
@@ -264,7 +265,7 @@ def _frame(rows: list[dict]) -> "pd.DataFrame":
 # -- encoding documents through the model ----------------------------------------------
 
 
-def _tokenize(bench: "Workbench", texts: Sequence[str], max_tokens: int) -> list[dict]:
+def _tokenize(bench: Workbench, texts: Sequence[str], max_tokens: int) -> list[dict]:
     tok = bench.tokenizer
     enc = tok(list(texts), add_special_tokens=False, truncation=True, max_length=max_tokens,
               return_offsets_mapping=bool(getattr(tok, "is_fast", False)))
@@ -272,9 +273,9 @@ def _tokenize(bench: "Workbench", texts: Sequence[str], max_tokens: int) -> list
     return [{"ids": ids, "offsets": off} for ids, off in zip(enc["input_ids"], offsets)]
 
 
-def _hidden_batches(bench: "Workbench", encoded: list[dict], layer: int, *, batch_size: int,
-                    progress: "bool | Callable[[int, int], None]", cancel: threading.Event | None, description: str
-                    ) -> Iterator[tuple[list[int], "torch.Tensor", "torch.Tensor"]]:
+def _hidden_batches(bench: Workbench, encoded: list[dict], layer: int, *, batch_size: int,
+                    progress: bool | Callable[[int, int], None], cancel: threading.Event | None, description: str
+                    ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
     """Yield ``(row indices, hidden [b, s, d], mask [b, s])``; documents batched by length, right-padded.
 
     ``progress``: a tqdm bar (``True``), nothing (``False``), or ``progress(done, total)``
@@ -310,7 +311,7 @@ def _hidden_batches(bench: "Workbench", encoded: list[dict], layer: int, *, batc
         bar.close()
 
 
-def _pool(hidden: "torch.Tensor", mask: "torch.Tensor") -> "torch.Tensor":
+def _pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean over real tokens, leaving out position 0 (the attention sink) when there are others."""
     weights = mask.clone().float()
     longer = mask.sum(1) > 1
@@ -348,7 +349,7 @@ class SemanticIndex:
         return q @ self.embeddings.astype(np.float32).T
 
 
-def _default_layer(bench: "Workbench", layer: Any) -> int:
+def _default_layer(bench: Workbench, layer: Any) -> int:
     from ..residual import check_layer
 
     return bench.n_layers // 2 if layer is None else check_layer(bench, layer)
@@ -358,7 +359,7 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[-60:] or "model"
 
 
-def semantic_index(bench: "Workbench", dataset: Dataset, *, layer: int | None = None, field: str | None = None,
+def semantic_index(bench: Workbench, dataset: Dataset, *, layer: int | None = None, field: str | None = None,
                    max_tokens: int = MAX_TOKENS, batch_size: int = 16, progress: bool = True,
                    cancel: threading.Event | None = None, texts: Sequence[str] | None = None) -> SemanticIndex:
     """The semantic index of a dataset at a layer: built once, then read from ``cache_dir()``.
@@ -406,7 +407,7 @@ def semantic_index(bench: "Workbench", dataset: Dataset, *, layer: int | None = 
     return SemanticIndex(folder, layer, embeddings, np.load(folder / "mean.npy"), bool(built))
 
 
-def embed_texts(bench: "Workbench", texts: Sequence[str], *, layer: int, max_tokens: int = MAX_TOKENS,
+def embed_texts(bench: Workbench, texts: Sequence[str], *, layer: int, max_tokens: int = MAX_TOKENS,
                 batch_size: int = 16, progress: bool = False, cancel: threading.Event | None = None,
                 description: str = "embedding") -> np.ndarray:
     """Mean-pooled hidden states after ``layer`` (position 0 left out), ``[n, d]`` float32, unnormalised.
@@ -424,7 +425,7 @@ def embed_texts(bench: "Workbench", texts: Sequence[str], *, layer: int, max_tok
     return out
 
 
-def _semantic_search(bench: "Workbench", dataset: Dataset, query: Any, *, k: int | None, field: str | None,
+def _semantic_search(bench: Workbench, dataset: Dataset, query: Any, *, k: int | None, field: str | None,
                      layer: int | None, **options: Any) -> SearchResult:
     if not isinstance(query, str):
         raise ValueError(f"A semantic query is a text, not {type(query).__name__}.")
@@ -445,7 +446,7 @@ def _semantic_search(bench: "Workbench", dataset: Dataset, query: Any, *, k: int
 # -- feature -------------------------------------------------------------------------
 
 
-def _feature_search(bench: "Workbench", dataset: Dataset, query: Any, *, k: int | None, field: str | None,
+def _feature_search(bench: Workbench, dataset: Dataset, query: Any, *, k: int | None, field: str | None,
                     sae: str | None, max_tokens: int, batch_size: int, progress: bool,
                     cancel: threading.Event | None, top_tokens: int = 8) -> SearchResult:
     from .. import saes

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .. import chat, residual
 from ..journal import recorded
@@ -86,7 +87,7 @@ class ModelDiff:
     direction_source: str | None = None
     settings: dict = field(default_factory=dict)
 
-    def to_pandas(self) -> "pd.DataFrame":
+    def to_pandas(self) -> pd.DataFrame:
         """The per-layer table (a copy)."""
         return self.layers.copy()
 
@@ -130,7 +131,7 @@ class ModelDiff:
 # -- the other model -----------------------------------------------------------------
 
 
-def load_other(bench: "Workbench", other: Any) -> "Workbench":
+def load_other(bench: Workbench, other: Any) -> Workbench:
     """``other`` as a Workbench on ``bench``'s device and dtype (a Workbench is returned as is)."""
     from ..session import Workbench
 
@@ -145,7 +146,7 @@ def load_other(bench: "Workbench", other: Any) -> "Workbench":
                      load_default_sae=False, journal=False)
 
 
-def shape_differences(bench: "Workbench", other: "Workbench") -> list[str]:
+def shape_differences(bench: Workbench, other: Workbench) -> list[str]:
     """Every architectural difference between two loaded models, as sentences (empty: same shapes).
 
     Examples
@@ -173,7 +174,7 @@ def shape_differences(bench: "Workbench", other: "Workbench") -> list[str]:
     return problems
 
 
-def check_same_architecture(bench: "Workbench", other: "Workbench") -> None:
+def check_same_architecture(bench: Workbench, other: Workbench) -> None:
     """Refuse two models whose shapes differ, naming the first differences."""
     problems = shape_differences(bench, other)
     if problems:
@@ -188,7 +189,7 @@ def check_same_architecture(bench: "Workbench", other: "Workbench") -> None:
 # -- inputs ----------------------------------------------------------------------------
 
 
-def _direction(bench: "Workbench", direction: Any) -> tuple["torch.Tensor | None", str | None]:
+def _direction(bench: Workbench, direction: Any) -> tuple[torch.Tensor | None, str | None]:
     from .neurons import resolve_direction
 
     if direction is None:
@@ -203,7 +204,7 @@ def _direction(bench: "Workbench", direction: Any) -> tuple["torch.Tensor | None
     return resolve_direction(bench, direction)
 
 
-def _neurons(bench: "Workbench", neurons: Any) -> list[tuple[int, int]]:
+def _neurons(bench: Workbench, neurons: Any) -> list[tuple[int, int]]:
     from .neurons import _neuron_keys
 
     if neurons is None:
@@ -240,9 +241,9 @@ def _check_count(value: Any, name: str, low: int = 1) -> int:
 # -- the comparison ----------------------------------------------------------------------
 
 
-def residual_changes(bench: "Workbench", other: "Workbench", rendered: Sequence[Any], layers: Sequence[int],
-                     unit: "torch.Tensor | None", batch_size: int,
-                     tick: Callable[[], None], cancel: threading.Event | None) -> "pd.DataFrame":
+def residual_changes(bench: Workbench, other: Workbench, rendered: Sequence[Any], layers: Sequence[int],
+                     unit: torch.Tensor | None, batch_size: int,
+                     tick: Callable[[], None], cancel: threading.Event | None) -> pd.DataFrame:
     """Per-layer mean residual change of ``other`` against ``bench`` over the prompts' tokens."""
     import pandas as pd
     import torch
@@ -251,8 +252,8 @@ def residual_changes(bench: "Workbench", other: "Workbench", rendered: Sequence[
 
     d = bench.hidden_size
     total = {at: torch.zeros(d, dtype=torch.float64) for at in layers}
-    token_norm = {at: 0.0 for at in layers}
-    self_norm = {at: 0.0 for at in layers}
+    token_norm = dict.fromkeys(layers, 0.0)
+    self_norm = dict.fromkeys(layers, 0.0)
     count = 0
     for start in range(0, len(rendered), batch_size):
         if cancel is not None and cancel.is_set():
@@ -284,8 +285,8 @@ def residual_changes(bench: "Workbench", other: "Workbench", rendered: Sequence[
     return pd.DataFrame(rows)
 
 
-def neuron_changes(bench: "Workbench", other: "Workbench", keys: Sequence[tuple[int, int]], texts: Sequence[str],
-                   batch_size: int) -> "pd.DataFrame":
+def neuron_changes(bench: Workbench, other: Workbench, keys: Sequence[tuple[int, int]], texts: Sequence[str],
+                   batch_size: int) -> pd.DataFrame:
     """Mean activation of each neuron in both models on ``texts``, and the cosine of its value vectors."""
     import pandas as pd
     import torch
@@ -312,7 +313,7 @@ def neuron_changes(bench: "Workbench", other: "Workbench", keys: Sequence[tuple[
 
 @recorded("compare")
 def compare(
-    bench: "Workbench",
+    bench: Workbench,
     other: Any,
     prompts: Any = None,
     *,

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .. import residual
 from ..journal import recorded
@@ -58,7 +59,7 @@ class MLPLayout:
         return residual.module_at(residual.module_at(root, self.layers)[layer], self.down)
 
 
-def mlp_layout(bench: "Workbench") -> MLPLayout:
+def mlp_layout(bench: Workbench) -> MLPLayout:
     """The :class:`MLPLayout` of the loaded model, or a ValueError naming the known ones.
 
     Examples
@@ -78,7 +79,7 @@ def mlp_layout(bench: "Workbench") -> MLPLayout:
     return MLPLayout(layers, *known)
 
 
-def value_matrix(bench: "Workbench", layer: int) -> "torch.Tensor":
+def value_matrix(bench: Workbench, layer: int) -> torch.Tensor:
     """Value vectors of ``layer``'s neurons as a float32 CPU ``[d_mlp, d_model]`` tensor.
 
     Examples
@@ -93,12 +94,12 @@ def value_matrix(bench: "Workbench", layer: int) -> "torch.Tensor":
     return weight.to("cpu", torch.float32)
 
 
-def _d_mlp(bench: "Workbench") -> int:
+def _d_mlp(bench: Workbench) -> int:
     """Neurons per MLP layer."""
     return int(value_matrix(bench, 0).shape[0])
 
 
-def _check_neuron(bench: "Workbench", key: Any, width: int | None = None) -> tuple[int, int]:
+def _check_neuron(bench: Workbench, key: Any, width: int | None = None) -> tuple[int, int]:
     """A ``(layer, neuron)`` pair (or ``"layer/neuron"``, as ``settings`` records it) checked against the model."""
     if isinstance(key, str) and key.count("/") == 1 and all(part.isdigit() for part in key.split("/")):
         key = tuple(int(part) for part in key.split("/"))
@@ -136,7 +137,7 @@ class ValueVectors:
     frame: Any
     settings: dict = field(default_factory=dict)
 
-    def to_pandas(self) -> "pd.DataFrame":
+    def to_pandas(self) -> pd.DataFrame:
         """The ranking as a DataFrame (a copy)."""
         return self.frame.copy()
 
@@ -147,7 +148,7 @@ class ValueVectors:
 
     def edits(self, mode: str = "scale", value: float = 2.0, k: int = 1) -> dict:
         """``{(layer, neuron): (mode, value)}`` for the first ``k`` neurons, ready for ``sample(neurons=...)``."""
-        return {key: (mode, value) for key in self.neurons(k)}
+        return dict.fromkeys(self.neurons(k), (mode, value))
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -164,7 +165,7 @@ class ValueVectors:
         return "\n".join(lines)
 
 
-def resolve_direction(bench: "Workbench", direction: Any) -> tuple["torch.Tensor", str]:
+def resolve_direction(bench: Workbench, direction: Any) -> tuple[torch.Tensor, str]:
     """A unit ``[d_model]`` float32 tensor and a label from a probe, a vector, an SAE latent, a name or a tensor.
 
     Examples
@@ -214,7 +215,7 @@ def resolve_direction(bench: "Workbench", direction: Any) -> tuple["torch.Tensor
     return tensor / norm, source
 
 
-def _unembed_tokens(bench: "Workbench", vectors: "torch.Tensor", k: int) -> tuple[list, list]:
+def _unembed_tokens(bench: Workbench, vectors: torch.Tensor, k: int) -> tuple[list, list]:
     """Top and bottom ``k`` decoded tokens of ``W_U @ v`` for each row ``v`` of ``vectors``."""
     module = residual.module_at(bench.model._module, residual.layout(bench.model._module).unembed)
     unembed = module.weight.detach().to("cpu").float()  # [vocab, d_model]
@@ -227,7 +228,7 @@ def _unembed_tokens(bench: "Workbench", vectors: "torch.Tensor", k: int) -> tupl
 
 
 @recorded("value_vectors")
-def value_vectors(bench: "Workbench", direction: Any, *, top: int = 20, layers: Sequence[int] | None = None,
+def value_vectors(bench: Workbench, direction: Any, *, top: int = 20, layers: Sequence[int] | None = None,
                   vocab_k: int = 10) -> ValueVectors:
     """Rank all MLP neurons by the cosine similarity of their value vector to ``direction``.
 
@@ -290,7 +291,7 @@ def value_vectors(bench: "Workbench", direction: Any, *, top: int = 20, layers: 
 # -- activations ---------------------------------------------------------------------
 
 
-def _neuron_keys(bench: "Workbench", neurons: Any) -> list[tuple[int, int]]:
+def _neuron_keys(bench: Workbench, neurons: Any) -> list[tuple[int, int]]:
     """Checked ``(layer, neuron)`` pairs from a list of pairs, a ValueVectors or an edits dict."""
     if isinstance(neurons, ValueVectors):
         neurons = neurons.neurons()
@@ -306,8 +307,8 @@ def _neuron_keys(bench: "Workbench", neurons: Any) -> list[tuple[int, int]]:
 
 
 @recorded("neuron_activations")
-def neuron_activations(bench: "Workbench", neurons: Any, prompts: Any, *, batch_size: int = 8,
-                       reduce: str = "mean") -> "pd.DataFrame":
+def neuron_activations(bench: Workbench, neurons: Any, prompts: Any, *, batch_size: int = 8,
+                       reduce: str = "mean") -> pd.DataFrame:
     """Activation of each ``(layer, neuron)`` on each prompt, read through nnsight.
 
     The activation is the input of the layer's MLP down-projection at that neuron,
@@ -360,11 +361,10 @@ def neuron_activations(bench: "Workbench", neurons: Any, prompts: Any, *, batch_
         ids, mask = left_pad([tokens for _, tokens in chunk], bench.pad_token_id)
         inputs = {"input_ids": ids.to(bench.device), "attention_mask": mask.to(bench.device)}
         saved = {}
-        with torch.inference_mode():
-            with bench.model.trace(inputs, remote=bench.remote) as tracer:
-                for at in wanted:
-                    saved[at] = layout.down_module(bench.model, at).input.save()
-                tracer.stop()
+        with torch.inference_mode(), bench.model.trace(inputs, remote=bench.remote) as tracer:
+            for at in wanted:
+                saved[at] = layout.down_module(bench.model, at).input.save()
+            tracer.stop()
         real = mask.bool()
         for at in wanted:
             acts = residual._value(saved[at]).float().cpu()  # [b, s, d_mlp]
@@ -404,7 +404,7 @@ class NeuronPlan:
         return bool(self.scale)
 
 
-def neuron_plan(bench: "Workbench", edits: Mapping | None) -> NeuronPlan:
+def neuron_plan(bench: Workbench, edits: Mapping | None) -> NeuronPlan:
     """Check ``{(layer, neuron): ("scale", factor) | ("clamp", value)}`` and turn it into per-layer edits.
 
     ``("scale", f)`` multiplies the neuron's activation by ``f`` (1.0 changes nothing);
@@ -459,7 +459,7 @@ class _Steps:
             self._after()
 
 
-def intervention(bench: "Workbench", plan: NeuronPlan, around: Callable[[Any, Any], None] | None = None,
+def intervention(bench: Workbench, plan: NeuronPlan, around: Callable[[Any, Any], None] | None = None,
                  around_layers: Sequence[int] = ()) -> Callable[[Any, Any], None] | None:
     """The ``intervene(model, tracer)`` hook of :func:`workbench.generation.generate` for a plan.
 

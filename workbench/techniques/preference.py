@@ -35,9 +35,11 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from os.path import commonpath
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -93,7 +95,7 @@ class PreferenceAudit:
     """
 
     dataset: Dataset
-    hypotheses: "pd.DataFrame"
+    hypotheses: pd.DataFrame
     chosen: np.ndarray
     rejected: np.ndarray
     length_diff: np.ndarray
@@ -265,7 +267,7 @@ class PreferenceAudit:
         _atomic_write(path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
         return path
 
-    def top(self, n: int = 10) -> "pd.DataFrame":
+    def top(self, n: int = 10) -> pd.DataFrame:
         """The ``n`` best-ranked hypotheses, the columns a reader needs.
 
         Examples
@@ -412,7 +414,7 @@ def _response_text(value: Any) -> str:
     return str(value)
 
 
-def _response_starts(bench: "Workbench", dataset: Dataset, side: str, texts: list[str],
+def _response_starts(bench: Workbench, dataset: Dataset, side: str, texts: list[str],
                      field_prompt: bool) -> list[int]:
     """Character offset in each rendered text where the response begins."""
     if not field_prompt:
@@ -425,12 +427,12 @@ def _response_starts(bench: "Workbench", dataset: Dataset, side: str, texts: lis
         if at < 0:  # the template rewrote the response: fall back on the rendered prompt as a prefix
             if prompts is None:
                 prompts = dataset.texts(bench, field="prompt")
-            at = len(os.path.commonprefix([prompts[i], text]))
+            at = len(commonpath([prompts[i], text]))
         starts.append(at)
     return starts
 
 
-def _response_masks(bench: "Workbench", encoded: list[dict], texts: list[str], starts: list[int]) -> list[np.ndarray]:
+def _response_masks(bench: Workbench, encoded: list[dict], texts: list[str], starts: list[int]) -> list[np.ndarray]:
     """Per text, a boolean mask over its tokens: True on the response's tokens (never position 0)."""
     masks = []
     for enc, text, start in zip(encoded, texts, starts):
@@ -447,14 +449,14 @@ def _response_masks(bench: "Workbench", encoded: list[dict], texts: list[str], s
 
 @recorded("contrast")
 def contrast(
-    bench: "Workbench",
+    bench: Workbench,
     pairs: Any,
     *,
     sae: str | None = None,
     field_prompt: bool = True,
     batch_size: int = 16,
     max_tokens: int = 256,
-    progress: "bool | Callable[[int, int], None]" = True,
+    progress: bool | Callable[[int, int], None] = True,
     cancel: threading.Event | None = None,
     top_examples: int = 3,
 ) -> PreferenceAudit:
@@ -581,7 +583,7 @@ def contrast(
     return PreferenceAudit(pairs, frame, chosen, rejected, length_diff, settings, summary)
 
 
-def _promoted(bench: "Workbench", entry: Any, latents: list[int]) -> dict[int, list[str]]:
+def _promoted(bench: Workbench, entry: Any, latents: list[int]) -> dict[int, list[str]]:
     """Tokens each latent's decoder direction promotes most through the unembedding."""
     import torch
 

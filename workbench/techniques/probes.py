@@ -17,8 +17,9 @@ scores text token by token, or becomes a steering vector.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -113,7 +114,7 @@ class Probe:
         hidden = torch.as_tensor(hidden).to("cpu", torch.float32)
         return (hidden @ self.direction + self.bias).numpy()
 
-    def score(self, bench: "Workbench", text_or_conversation: Any) -> ProbeScores:
+    def score(self, bench: Workbench, text_or_conversation: Any) -> ProbeScores:
         """Score every token of a text or conversation (one forward pass).
 
         Returns
@@ -136,7 +137,7 @@ class Probe:
         scores = expit(self.logits(hidden).astype(np.float64)).astype(np.float32)
         return ProbeScores([bench.tokenizer.decode([i]) for i in ids], scores)
 
-    def to_vector(self, bench: "Workbench", name: str | None = None) -> "SteeringVector":
+    def to_vector(self, bench: Workbench, name: str | None = None) -> SteeringVector:
         """Register the probe's direction as a steering vector at its layer (``bench.vectors``).
 
         Examples
@@ -160,7 +161,7 @@ class Probe:
                 f"accuracy={self.accuracy:.3f}, auroc={self.auroc:.3f}, n={self.n})")
 
 
-def _layers(bench: "Workbench", layer: Any) -> list[int]:
+def _layers(bench: Workbench, layer: Any) -> list[int]:
     if layer is None or (isinstance(layer, str) and layer == "all"):
         return list(range(bench.n_layers))
     if isinstance(layer, str):
@@ -183,7 +184,7 @@ def _count(texts: Any, what: str) -> list:
     return list(texts)
 
 
-def collect(bench: "Workbench", sources: Sequence[Any], layers: Sequence[int], *, position: str = "mean",
+def collect(bench: Workbench, sources: Sequence[Any], layers: Sequence[int], *, position: str = "mean",
             batch_size: int = 16, progress: bool | Callable[[int, int], None] = False,
             cancel: threading.Event | None = None) -> dict[int, np.ndarray]:
     """Pooled residuals ``{layer: [len(sources), d_model]}``: ONE forward pass per batch for all layers.
@@ -261,7 +262,7 @@ def fit(features: np.ndarray, labels: np.ndarray, *, test_size: float = 0.25, se
 
 
 @recorded("probe")
-def probe(bench: "Workbench", positive: Sequence[Any], negative: Sequence[Any], *, layer: Any = None,
+def probe(bench: Workbench, positive: Sequence[Any], negative: Sequence[Any], *, layer: Any = None,
           position: str = "mean", test_size: float = 0.25, seed: int = 0, batch_size: int = 16,
           progress: bool | Callable[[int, int], None] = True, cancel: threading.Event | None = None,
           name: str | None = None, register: bool = True) -> Probe:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .. import chat, generation
 from ..journal import recorded
@@ -75,7 +76,7 @@ class Samples:
         """Each sample as the speaker's full turn: the prefill followed by the continuation."""
         return [(self.prefill or "") + text for text in self.texts]
 
-    def to_pandas(self) -> "pd.DataFrame":
+    def to_pandas(self) -> pd.DataFrame:
         """One row per sample: text, token count, summed and mean log-probability, finish reason."""
         import pandas as pd
 
@@ -133,7 +134,7 @@ def stop_tokens(tokenizer: Any, model_config: Any, prompt_text: str, persona: st
 
 @recorded("sample")
 def sample(
-    bench: "Workbench",
+    bench: Workbench,
     conversation: str | Mapping | Sequence[Mapping],
     n: int = 8,
     *,
@@ -228,7 +229,7 @@ def sample(
 
 
 def sample_many(
-    bench: "Workbench",
+    bench: Workbench,
     conversations: Sequence[str | Mapping | Sequence[Mapping]],
     n: int = 1,
     *,

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .. import chat, corpora, residual
 from ..journal import recorded
@@ -78,7 +79,7 @@ class SteeringVector:
     def d_model(self) -> int:
         return int(self.direction.shape[0])
 
-    def delta(self, coefficient: float, scale: float | None = None) -> "torch.Tensor":
+    def delta(self, coefficient: float, scale: float | None = None) -> torch.Tensor:
         """``coefficient * scale * direction`` (``scale`` defaults to the vector's own)."""
         return float(coefficient) * float(self.scale if scale is None else scale) * self.direction
 
@@ -138,7 +139,7 @@ def contrast_pairs(pairs: str | Path | Sequence[Mapping], split: str | None = No
     return items
 
 
-def ab_prompt(bench: "Workbench", item: Mapping, matching_first: bool, answer: str | None = None) -> chat.RenderedPrompt:
+def ab_prompt(bench: Workbench, item: Mapping, matching_first: bool, answer: str | None = None) -> chat.RenderedPrompt:
     """An item as an A/B question, the assistant's reply prefilled with ``"("`` (+ ``answer`` letter).
 
     The behaviour-matching answer is option A when ``matching_first`` else option B.
@@ -148,7 +149,7 @@ def ab_prompt(bench: "Workbench", item: Mapping, matching_first: bool, answer: s
     return bench.render(question, prefill="(" + (answer or ""))
 
 
-def letter_ids(bench: "Workbench") -> tuple[int, int]:
+def letter_ids(bench: Workbench) -> tuple[int, int]:
     """Token ids of ``"A"`` and ``"B"`` right after the ``"("`` that opens the reply."""
     prompt = ab_prompt(bench, {"question": "?", "matching": "x", "opposing": "y"}, True)
     ids = []
@@ -166,7 +167,7 @@ def letter_ids(bench: "Workbench") -> tuple[int, int]:
 # -- the natural scale -------------------------------------------------------------
 
 
-def natural_scale(bench: "Workbench", layer: int) -> float:
+def natural_scale(bench: Workbench, layer: int) -> float:
     """The typical residual-stream norm after ``layer``: the median over the tokens of a
     few texts of the shipped corpus.
 
@@ -205,7 +206,7 @@ def natural_scale(bench: "Workbench", layer: int) -> float:
 # -- building vectors --------------------------------------------------------------
 
 
-def _unit(direction: Any, bench: "Workbench", what: str) -> tuple["torch.Tensor", float]:
+def _unit(direction: Any, bench: Workbench, what: str) -> tuple[torch.Tensor, float]:
     import torch
 
     tensor = torch.as_tensor(direction).detach().to("cpu", torch.float32).flatten()
@@ -220,7 +221,7 @@ def _unit(direction: Any, bench: "Workbench", what: str) -> tuple["torch.Tensor"
     return tensor / norm, norm
 
 
-def add(bench: "Workbench", direction: Any, layer: int, *, name: str, source: str = "tensor",
+def add(bench: Workbench, direction: Any, layer: int, *, name: str, source: str = "tensor",
         metadata: dict | None = None) -> SteeringVector:
     """Normalise ``direction``, record the natural scale at ``layer``, register it as ``name``."""
     layer = residual.check_layer(bench, layer)
@@ -233,7 +234,7 @@ def add(bench: "Workbench", direction: Any, layer: int, *, name: str, source: st
 
 
 @recorded("from_latent")
-def from_latent(bench: "Workbench", latent: int, *, sae: str | None = None, name: str | None = None) -> SteeringVector:
+def from_latent(bench: Workbench, latent: int, *, sae: str | None = None, name: str | None = None) -> SteeringVector:
     """A steering vector along an SAE latent's decoder direction, at the SAE's layer.
 
     Parameters
@@ -259,8 +260,8 @@ def from_latent(bench: "Workbench", latent: int, *, sae: str | None = None, name
                source=f"sae:{entry.name}/{latent}", metadata={"sae": entry.name, "latent": latent})
 
 
-def contrast_activations(bench: "Workbench", items: Sequence[Mapping], layer: int, *,
-                         batch_size: int = 16) -> tuple["torch.Tensor", "torch.Tensor"]:
+def contrast_activations(bench: Workbench, items: Sequence[Mapping], layer: int, *,
+                         batch_size: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
     """Residuals after ``layer`` at the answer letter, for the matching and the opposing answer.
 
     Each item is asked both ways round (matching answer as A, then as B), so a
@@ -289,7 +290,7 @@ def contrast_activations(bench: "Workbench", items: Sequence[Mapping], layer: in
 
 
 @recorded("from_contrast")
-def from_contrast(bench: "Workbench", pairs: str | Path | Sequence[Mapping], layer: int, *,
+def from_contrast(bench: Workbench, pairs: str | Path | Sequence[Mapping], layer: int, *,
                   name: str | None = None, split: str | None = "train",
                   limit: int | None = None) -> SteeringVector:
     """Mean difference of activations between behaviour-matching and -opposing answers.
@@ -329,7 +330,7 @@ def from_contrast(bench: "Workbench", pairs: str | Path | Sequence[Mapping], lay
 
 
 @recorded("from_direction")
-def from_direction(bench: "Workbench", direction: Any, layer: int | None = None, *,
+def from_direction(bench: Workbench, direction: Any, layer: int | None = None, *,
                    name: str) -> SteeringVector:
     """A steering vector from any tensor or array, or from a probe.
 
@@ -380,7 +381,7 @@ def check_coefficient(value: Any, what: str) -> float:
     return float(value)
 
 
-def resolve(bench: "Workbench", steer: Mapping | None) -> list[tuple[SteeringVector, float]]:
+def resolve(bench: Workbench, steer: Mapping | None) -> list[tuple[SteeringVector, float]]:
     """Check a ``{name or SteeringVector: coefficient}`` mapping against ``bench.vectors``."""
     if steer is None:
         return []
@@ -413,7 +414,7 @@ class Plan:
         return bool(self.deltas or self.noise)
 
 
-def plan(bench: "Workbench", steer: Mapping | None = None, *, layer: int | None = None,
+def plan(bench: Workbench, steer: Mapping | None = None, *, layer: int | None = None,
          positions: str = "all", fuzz: float = 0.0, seed: int | None = None) -> Plan:
     """Check steering and fuzzing settings and turn them into per-layer additions.
 
@@ -464,7 +465,7 @@ def _replace(output: Any, hidden: Any) -> Any:
     return (hidden, *output[1:]) if isinstance(output, tuple) else hidden
 
 
-def intervention(bench: "Workbench", steering: Plan, seed: int) -> Callable[[Any, Any], None] | None:
+def intervention(bench: Workbench, steering: Plan, seed: int) -> Callable[[Any, Any], None] | None:
     """The ``intervene(model, tracer)`` hook of :func:`workbench.generation.generate` for a plan.
 
     On every decoding step (``tracer.all()``) it adds the plan's vectors (and fresh
@@ -525,8 +526,8 @@ class SteeringComparison:
         its log-probability without steering (positive: steering made it likelier).
     """
 
-    unsteered: "Samples"
-    steered: "Samples"
+    unsteered: Samples
+    steered: Samples
     shift: list
 
     def to_pandas(self):
@@ -554,7 +555,7 @@ class SteeringComparison:
         return "\n".join(lines)
 
 
-def token_logprobs(bench: "Workbench", prompt_ids: Sequence[int], continuations: Sequence[Sequence[int]],
+def token_logprobs(bench: Workbench, prompt_ids: Sequence[int], continuations: Sequence[Sequence[int]],
                    steering: Plan | None = None, *, batch_size: int = 16) -> list[list[float]]:
     """Log-probability of each continuation token after ``prompt_ids``, in batched forward passes.
 
@@ -585,7 +586,7 @@ def token_logprobs(bench: "Workbench", prompt_ids: Sequence[int], continuations:
 
 
 @recorded("steering.compare")
-def compare(bench: "Workbench", conversation: Any, n: int = 4, *, steer: Mapping, layer: int | None = None,
+def compare(bench: Workbench, conversation: Any, n: int = 4, *, steer: Mapping, layer: int | None = None,
             positions: str = "all", fuzz: float = 0.0, seed: int | None = None, **kwargs: Any) -> SteeringComparison:
     """Sample the same call without and with steering, on one seed, and score the change per token.
 

@@ -24,8 +24,9 @@ per coefficient and each copy gets its own ``r * v`` added (through nnsight), so
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .. import corpora, residual
 from ..journal import recorded
@@ -45,8 +46,8 @@ SELECTION = "coefficient"
 # -- batched steered forward passes -------------------------------------------------
 
 
-def forward_once(bench: "Workbench", rows: Sequence[Sequence[int]], queries: Sequence[Sequence[tuple[int, int]]], *,
-                 layer: int | None = None, deltas: "torch.Tensor | None" = None,
+def forward_once(bench: Workbench, rows: Sequence[Sequence[int]], queries: Sequence[Sequence[tuple[int, int]]], *,
+                 layer: int | None = None, deltas: torch.Tensor | None = None,
                  edit_from: Sequence[int] | None = None) -> list[list[float]]:
     """One forward pass over ``rows`` (right-padded), each row steered by its own delta.
 
@@ -109,7 +110,7 @@ def forward_once(bench: "Workbench", rows: Sequence[Sequence[int]], queries: Seq
     return out
 
 
-def forward_logprobs(bench: "Workbench", rows, queries, *, layer=None, deltas=None, edit_from=None,
+def forward_logprobs(bench: Workbench, rows, queries, *, layer=None, deltas=None, edit_from=None,
                      batch_size: int = 32) -> list[list[float]]:
     """:func:`forward_once` over consecutive batches of ``batch_size`` rows."""
     out: list[list[float]] = []
@@ -123,7 +124,7 @@ def forward_logprobs(bench: "Workbench", rows, queries, *, layer=None, deltas=No
     return out
 
 
-def steered_scores(bench: "Workbench", vector: steering_mod.SteeringVector, coefficients: Sequence[float],
+def steered_scores(bench: Workbench, vector: steering_mod.SteeringVector, coefficients: Sequence[float],
                    rows: Sequence[Sequence[int]], queries: Sequence[Sequence[tuple[int, int]]], *,
                    layer: int | None = None, batch_size: int = 64, edit_from: Sequence[int] | None = None,
                    batched: bool = True) -> list[list[list[float]]]:
@@ -322,7 +323,7 @@ class SweepResult:
     """
 
     vector: Any
-    frame: "pd.DataFrame"
+    frame: pd.DataFrame
     fits: dict
     threshold: float
     efficient_range: tuple | None
@@ -351,7 +352,7 @@ class SweepResult:
         near = self.frame[self.frame["coefficient"].abs() <= within]
         return fit(near["coefficient"], near[curve], 1 if kind == "linear" else 2)
 
-    def samples_at(self, coefficient: float, **options: Any) -> "Samples":
+    def samples_at(self, coefficient: float, **options: Any) -> Samples:
         """Steered samples of ``prompt`` at ``coefficient`` (cached per coefficient).
 
         The options default to ``sample_options`` (n, max_new_tokens, seed…); the seed
@@ -367,11 +368,11 @@ class SweepResult:
             self.samples[key] = out
         return self.samples[key]
 
-    def on_select(self, callback: Callable[[float, "Samples"], None]) -> None:
+    def on_select(self, callback: Callable[[float, Samples], None]) -> None:
         """Call ``callback(coefficient, samples)`` when a coefficient is picked on the chart."""
         self._callbacks.append(callback)
 
-    def select(self, coefficient: float) -> "Samples":
+    def select(self, coefficient: float) -> Samples:
         """Load the samples at ``coefficient`` and tell the ``on_select`` callbacks."""
         samples = self.samples_at(coefficient)
         for callback in self._callbacks:
@@ -492,7 +493,7 @@ def efficient_range(coefficients: Sequence[float], alignment: Fit, helpfulness: 
     return (min(0.0, end), max(0.0, end))
 
 
-def _call(scorer: Callable, bench: "Workbench", vector: Any, coefficients: list, options: dict) -> Any:
+def _call(scorer: Callable, bench: Workbench, vector: Any, coefficients: list, options: dict) -> Any:
     """Call a scorer with the options its signature accepts (all of them given ``**kwargs``)."""
     import inspect
 
@@ -507,7 +508,7 @@ def _call(scorer: Callable, bench: "Workbench", vector: Any, coefficients: list,
 
 
 @recorded("sweep")
-def sweep(bench: "Workbench", vector: Any, coefficients: Sequence[float], *,
+def sweep(bench: Workbench, vector: Any, coefficients: Sequence[float], *,
           alignment: Callable | None = None, helpfulness: Callable | None = None,
           layer: int | None = None, threshold: float = 1.0, batch_size: int = 64,
           prompt: Any = "Tell me about yourself.", sample_options: Mapping | None = None,

@@ -26,8 +26,8 @@ import argparse
 import json
 import random
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "dpo" / "insults.jsonl"
 SPLITS = ("train", "test")

@@ -145,7 +145,7 @@ def from_buffer(payload: Mapping[str, Any]) -> np.ndarray:
     array([[1, 2],
            [3, 4]], dtype=int32)
     """
-    if not isinstance(payload, Mapping) or not _PAYLOAD_KEYS <= set(payload):
+    if not isinstance(payload, Mapping) or not set(payload) >= _PAYLOAD_KEYS:
         raise TypeError(
             f"from_buffer expects a dict with keys view, dtype and shape, got {payload!r:.80}"
         )

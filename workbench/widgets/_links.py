@@ -16,11 +16,11 @@ class ActivationLink:
     itself, so one click shows the activations.
     """
 
-    _panel: "ActivationPanel | None" = None
-    _own_panel: "ActivationPanel | None" = None
+    _panel: ActivationPanel | None = None
+    _own_panel: ActivationPanel | None = None
 
     @property
-    def panel(self) -> "ActivationPanel":
+    def panel(self) -> ActivationPanel:
         """The activation panel that "activations" sends text to."""
         if self._panel is not None:
             return self._panel
@@ -31,7 +31,7 @@ class ActivationLink:
             self._own_panel.layout.display = "none"
         return self._own_panel
 
-    def _show_in_panel(self, text: Any) -> "ActivationPanel":
+    def _show_in_panel(self, text: Any) -> ActivationPanel:
         panel = self.panel
         panel.show(text)
         panel.layout.display = None

@@ -21,15 +21,15 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Iterator
-from typing import Any, Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from ._base import request
 
-__all__ = ["BackgroundRun", "ModelBusy", "RunInProgress", "model_lock", "model_free"]
+__all__ = ["BackgroundRun", "ModelBusy", "RunInProgress", "model_free", "model_lock"]
 
 _log = logging.getLogger(__name__)
-_locks: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+_locks: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 _locks_guard = threading.Lock()
 
 
@@ -142,7 +142,7 @@ class BackgroundRun:
                     return  # superseded by a newer run: its result would be stale
                 if self.on_done is not None:
                     self.on_done(result)
-            except BaseException as error:  # noqa: BLE001 - shown to the user by on_error
+            except BaseException as error:
                 _log.debug("background run failed", exc_info=True)
                 if self.on_error is not None and generation == self._generation:
                     try:

@@ -14,7 +14,8 @@ its score instead of a feature (the probe menu, or :meth:`ActivationPanel.show_p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import traitlets
 
@@ -59,15 +60,15 @@ class ActivationPanel(WorkbenchWidget):
     _top_latents = traitlets.Dict().tag(sync=True)
     _top_values = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, bench: "Workbench", text: Any = None, *, sae: str | None = None, k: int = 32,
+    def __init__(self, bench: Workbench, text: Any = None, *, sae: str | None = None, k: int = 32,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.bench = bench
         self.k = k
         self._sae_name = sae
-        self._acts: "TokenActivations | None" = None
+        self._acts: TokenActivations | None = None
         self._steer_callbacks: list[Callable[[int, str], None]] = []
-        self._show_callbacks: list[Callable[["TokenActivations"], None]] = []
+        self._show_callbacks: list[Callable[[TokenActivations], None]] = []
         self.n_layers = bench.n_layers
         self.probes = bench.probes.names()
         bench.probes.observe(self._on_probe_registered)
@@ -77,11 +78,11 @@ class ActivationPanel(WorkbenchWidget):
     # -- Python side -------------------------------------------------------------
 
     @property
-    def activations(self) -> "TokenActivations | None":
+    def activations(self) -> TokenActivations | None:
         """The :class:`TokenActivations` on display."""
         return self._acts
 
-    def show(self, text: Any) -> "TokenActivations":
+    def show(self, text: Any) -> TokenActivations:
         """Run ``text`` (a string or a conversation) and display it."""
         with model_free(self.bench):
             acts = self.bench.activations(text, sae=self._sae_name, k=self.k)
@@ -99,7 +100,7 @@ class ActivationPanel(WorkbenchWidget):
             callback(acts)
         return acts
 
-    def show_probe(self, probe: Any = None) -> "np.ndarray | None":
+    def show_probe(self, probe: Any = None) -> np.ndarray | None:
         """Colour the tokens by a registered probe's score (``None``: back to features).
 
         Returns the scores (``[positions]``, in [0, 1]) of the text on display.
@@ -118,7 +119,7 @@ class ActivationPanel(WorkbenchWidget):
     def _on_probe_registered(self, name: str) -> None:
         self.probes = self.bench.probes.names()
 
-    def on_show(self, callback: Callable[["TokenActivations"], None]) -> None:
+    def on_show(self, callback: Callable[[TokenActivations], None]) -> None:
         """Call ``callback(activations)`` each time the panel shows a text (e.g. to bring its tab forward)."""
         self._show_callbacks.append(callback)
 
@@ -208,7 +209,7 @@ class ActivationPanel(WorkbenchWidget):
             callback(latent, self.sae)
         return {"latent": latent, "sae": self.sae}
 
-    def _require(self) -> "TokenActivations":
+    def _require(self) -> TokenActivations:
         if self._acts is None:
             raise ValueError("Nothing is shown yet: type some text and press Run.")
         return self._acts

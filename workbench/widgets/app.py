@@ -97,7 +97,7 @@ class WorkbenchView:
     'activations'
     """
 
-    def __init__(self, bench: "Workbench", conversation: Any = None, *, prefill: str = "", text: Any = None,
+    def __init__(self, bench: Workbench, conversation: Any = None, *, prefill: str = "", text: Any = None,
                  data: Any = None, pairs: Any = None, other: Any = None, prompts: Any = None,
                  sae: str | None = None, tab: str = "activations", follow: bool = True, lazy: bool = True) -> None:
         import ipywidgets
@@ -142,42 +142,42 @@ class WorkbenchView:
     # -- the panels ----------------------------------------------------------------------
 
     @property
-    def activations(self) -> "ActivationPanel":
+    def activations(self) -> ActivationPanel:
         """The one activation panel every other tab opens text in."""
         return self._build("activations")
 
     @property
-    def steering(self) -> "SteeringPanel":
+    def steering(self) -> SteeringPanel:
         """The steering panel; "Steer with this" in :attr:`activations` adds a slider here."""
         return self._build("steering")
 
     @property
-    def attacks(self) -> "AttackBox":
+    def attacks(self) -> AttackBox:
         """The prefill and persona box (its own tabs: assistant, user, narrator, custom, compare)."""
         return self._build("attacks")
 
     @property
-    def search(self) -> "SearchPanel":
+    def search(self) -> SearchPanel:
         """The data-search panel."""
         return self._build("search")
 
     @property
-    def preference(self) -> "PreferencePanel":
+    def preference(self) -> PreferencePanel:
         """The preference-audit panel."""
         return self._build("preference")
 
     @property
-    def probes(self) -> "ProbePanel":
+    def probes(self) -> ProbePanel:
         """The probe panel."""
         return self._build("probes")
 
     @property
-    def diff(self) -> "DiffPanel | None":
+    def diff(self) -> DiffPanel | None:
         """The model-diff panel, or ``None`` when no ``other`` checkpoint was given."""
         return self._build("diff")
 
     @property
-    def journal(self) -> "JournalPanel":
+    def journal(self) -> JournalPanel:
         """The journal panel (the session's journal: ``bench.journal``)."""
         return self._build("journal")
 

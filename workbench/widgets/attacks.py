@@ -92,9 +92,9 @@ class AttackBox(ActivationLink, BackgroundWidget, WorkbenchWidget):
     counts = traitlets.Dict().tag(sync=True)
     library = traitlets.List(traitlets.Dict()).tag(sync=True)
 
-    def __init__(self, bench: "Workbench", conversation: Any = None, *, prefill: str = "",
+    def __init__(self, bench: Workbench, conversation: Any = None, *, prefill: str = "",
                  system_prompt: str | None = None, persona: str = "assistant",
-                 panel: "ActivationPanel | None" = None, **settings: Any) -> None:
+                 panel: ActivationPanel | None = None, **settings: Any) -> None:
         messages = chat.normalize(conversation) if conversation is not None else [
             {"role": "user", "content": ""}]
         system = [m["content"] for m in messages if m["role"] == "system"]
@@ -119,7 +119,7 @@ class AttackBox(ActivationLink, BackgroundWidget, WorkbenchWidget):
     def conversation(self) -> list[dict]:
         """The transcript the box would run: system prompt (if any) and turns."""
         system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt.strip() else []
-        return chat.normalize(system + [dict(role=t.get("role", ""), content=t.get("content", ""))
+        return chat.normalize(system + [{"role": t.get("role", ""), "content": t.get("content", "")}
                                         for t in self.turns])
 
     def _personas(self) -> tuple[list[str], dict[str, str]]:
@@ -149,14 +149,14 @@ class AttackBox(ActivationLink, BackgroundWidget, WorkbenchWidget):
         if not any(m["role"] != "system" and m["content"].strip() for m in conversation):
             raise ValueError("Write at least one turn of the conversation (e.g. a user question).")
         personas, prefills = self._personas()
-        return dict(conversation=conversation, personas=personas, prefills=prefills,
-                    system_prompt=self.system_prompt or None, compare_system=self.compare_system,
-                    n=self.n, temperature=self.temperature, top_p=self.top_p,
-                    max_new_tokens=self.max_new_tokens, seed=self.seed)
+        return {"conversation": conversation, "personas": personas, "prefills": prefills,
+                    "system_prompt": self.system_prompt or None, "compare_system": self.compare_system,
+                    "n": self.n, "temperature": self.temperature, "top_p": self.top_p,
+                    "max_new_tokens": self.max_new_tokens, "seed": self.seed}
 
     # -- running -----------------------------------------------------------------------
 
-    def run(self, wait: bool = False, timeout: float | None = None) -> "AttackBox":
+    def run(self, wait: bool = False, timeout: float | None = None) -> AttackBox:
         """Start a run with the box's current settings (as the Run button does).
 
         Settings are checked here, so bad ones raise at once. With ``wait`` the call
@@ -188,7 +188,7 @@ class AttackBox(ActivationLink, BackgroundWidget, WorkbenchWidget):
             self.progress = {**self.progress, "step": self.progress.get("total", 0)}
             self._finished(f"{'cancelled: ' if cancelled else ''}{n} samples in {len(self._samples)} run(s)")
 
-    def _result(self, key: str, samples: "Samples") -> dict:
+    def _result(self, key: str, samples: Samples) -> dict:
         groups = attacks.group_samples(samples)
         return {
             "key": key,
@@ -253,7 +253,7 @@ class AttackBox(ActivationLink, BackgroundWidget, WorkbenchWidget):
     # -- results -------------------------------------------------------------------------
 
     @property
-    def samples(self) -> "dict[str, Samples]":
+    def samples(self) -> dict[str, Samples]:
         """The last run's samples by run label (``"assistant"``, ``"user · without system prompt"``, ...)."""
         return dict(self._samples)
 
@@ -262,7 +262,7 @@ class AttackBox(ActivationLink, BackgroundWidget, WorkbenchWidget):
         """The last run as a :class:`~workbench.techniques.attacks.PersonaComparison`."""
         return attacks.PersonaComparison(dict(self._samples))
 
-    def _sample(self, key: str, index: int) -> tuple["Samples", int]:
+    def _sample(self, key: str, index: int) -> tuple[Samples, int]:
         if key not in self._samples:
             raise ValueError(f"No run {key!r} in the results; runs: {list(self._samples) or 'none yet'}.")
         samples = self._samples[key]
@@ -297,7 +297,7 @@ class AttackBox(ActivationLink, BackgroundWidget, WorkbenchWidget):
             shell.user_ns[name] = value
         return value
 
-    def send_to_panel(self, key: str, index: int) -> "ActivationPanel":
+    def send_to_panel(self, key: str, index: int) -> ActivationPanel:
         """Show a sample (its prompt and continuation) in the activation panel."""
         samples, index = self._sample(key, int(index))
         return self._show_in_panel(samples.prompt + samples.texts[index])

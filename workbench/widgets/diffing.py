@@ -84,9 +84,9 @@ class DiffPanel(BackgroundWidget, ChartHolder, WorkbenchWidget):
     status = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, bench: "Workbench", other: Any, prompts: Any = None, *, direction: Any = None,
+    def __init__(self, bench: Workbench, other: Any, prompts: Any = None, *, direction: Any = None,
                  neurons: Any = None, top_neurons: int = 10, run: bool = False,
-                 diff: "diffing.ModelDiff | None" = None, **options: Any) -> None:
+                 diff: diffing.ModelDiff | None = None, **options: Any) -> None:
         from ..session import Workbench
 
         if not isinstance(other, (str, os.PathLike, Workbench)):
@@ -118,7 +118,7 @@ class DiffPanel(BackgroundWidget, ChartHolder, WorkbenchWidget):
             self.run()
 
     @staticmethod
-    def _direction_text(bench: "Workbench", direction: Any) -> str:
+    def _direction_text(bench: Workbench, direction: Any) -> str:
         if direction is None:
             return ""
         if isinstance(direction, str):
@@ -132,11 +132,11 @@ class DiffPanel(BackgroundWidget, ChartHolder, WorkbenchWidget):
     # -- the comparison -------------------------------------------------------------
 
     @property
-    def diff(self) -> "diffing.ModelDiff | None":
+    def diff(self) -> diffing.ModelDiff | None:
         """The last :class:`~workbench.techniques.diffing.ModelDiff` computed or shown (None before)."""
         return self._diff
 
-    def run(self, wait: bool = False, timeout: float | None = None) -> "DiffPanel":
+    def run(self, wait: bool = False, timeout: float | None = None) -> DiffPanel:
         """Compare the two models on the prompts box (as the Run button does); bad input raises and is shown."""
         try:
             prompts = from_lines(self.prompts)
@@ -182,14 +182,14 @@ class DiffPanel(BackgroundWidget, ChartHolder, WorkbenchWidget):
             )
         return text
 
-    def _load_other(self) -> "Workbench":
+    def _load_other(self) -> Workbench:
         if self._other is None:
             other = diffing.load_other(self.bench, self.other)
             diffing.check_same_architecture(self.bench, other)  # before its weights are read for neurons
             self._other = other
         return self._other
 
-    def _chosen_neurons(self, other: "Workbench", direction: Any) -> Any:
+    def _chosen_neurons(self, other: Workbench, direction: Any) -> Any:
         if self.neurons is not None:
             return self.neurons
         if not self.top_neurons:
@@ -206,11 +206,11 @@ class DiffPanel(BackgroundWidget, ChartHolder, WorkbenchWidget):
         else:
             super()._on_error(error)
 
-    def _on_done(self, diff: "diffing.ModelDiff") -> None:
+    def _on_done(self, diff: diffing.ModelDiff) -> None:
         self._show(diff)
         self._finished(_verdict(diff))
 
-    def _show(self, diff: "diffing.ModelDiff") -> None:
+    def _show(self, diff: diffing.ModelDiff) -> None:
         previous, self._diff = self._diff, diff
         newly_directed = diff.direction_source is not None and (previous is None or previous.direction_source is None)
         layers, neurons, samples = diff.layers, diff.neurons, diff.samples
@@ -275,7 +275,7 @@ class DiffPanel(BackgroundWidget, ChartHolder, WorkbenchWidget):
         return {"vectors": self.bench.vectors.names(), "probes": self.bench.probes.names()}
 
 
-def _turned_neurons(bench: "Workbench", other: "Workbench", top: int = 10) -> list[tuple[int, int]]:
+def _turned_neurons(bench: Workbench, other: Workbench, top: int = 10) -> list[tuple[int, int]]:
     """The ``top`` MLP neurons whose value vectors differ most in direction between the two models
     (lowest cosine, then largest change, then lowest layer and index), read from the weights alone."""
     import numpy as np
@@ -296,7 +296,7 @@ def _turned_neurons(bench: "Workbench", other: "Workbench", top: int = 10) -> li
     return [(int(i) // width, int(i) % width) for i in order]
 
 
-def _verdict(diff: "diffing.ModelDiff") -> str:
+def _verdict(diff: diffing.ModelDiff) -> str:
     layers, neurons, samples = diff.layers, diff.neurons, diff.samples
     unchanged = (float(layers["token_change_norm"].abs().max()) == 0.0 if len(layers) else True) \
         and (not len(neurons) or float(neurons["change"].abs().max()) == 0.0)

@@ -79,7 +79,7 @@ class JournalPanel(WorkbenchWidget):
     max_rows = traitlets.Int(200).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, bench: "Workbench | Journal", *, technique: str = "", tag: str = "", max_rows: int = 200,
+    def __init__(self, bench: Workbench | Journal, *, technique: str = "", tag: str = "", max_rows: int = 200,
                  **kwargs: Any) -> None:
         journal = bench if isinstance(bench, Journal) else getattr(bench, "journal", None)
         if not isinstance(journal, Journal):

@@ -82,9 +82,9 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
     status = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, bench: "Workbench", pairs: Any = None, *, audit: "preference.PreferenceAudit | None" = None,
+    def __init__(self, bench: Workbench, pairs: Any = None, *, audit: preference.PreferenceAudit | None = None,
                  run: bool = False, top: int = 30, export_path: str | Path = "preference-export/filtered.jsonl",
-                 panel: "ActivationPanel | None" = None, **options: Any) -> None:
+                 panel: ActivationPanel | None = None, **options: Any) -> None:
         from ..datasets import Dataset, read_dataset
 
         if audit is None and pairs is None:
@@ -96,7 +96,7 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
         super().__init__(top=top, export_path=str(export_path),
                          dataset_name=f"{data.source} · {len(data.rows)} pairs")
         self.bench = bench
-        self.dataset: "Dataset" = data
+        self.dataset: Dataset = data
         self.options = options
         self._panel = panel
         self._audit: preference.PreferenceAudit | None = None
@@ -113,11 +113,11 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
     # -- the audit ------------------------------------------------------------------
 
     @property
-    def audit(self) -> "preference.PreferenceAudit | None":
+    def audit(self) -> preference.PreferenceAudit | None:
         """The :class:`~workbench.techniques.preference.PreferenceAudit` shown (None before a run)."""
         return self._audit
 
-    def run(self, wait: bool = False, timeout: float | None = None) -> "PreferencePanel":
+    def run(self, wait: bool = False, timeout: float | None = None) -> PreferencePanel:
         """Encode the pairs and rank the hypotheses (as the Run button does)."""
         bench, dataset, options = self.bench, self.dataset, dict(self.options)
 
@@ -134,7 +134,7 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
         else:
             super()._on_error(error)
 
-    def _on_done(self, audit: "preference.PreferenceAudit") -> None:
+    def _on_done(self, audit: preference.PreferenceAudit) -> None:
         previous = self._audit
         if previous is not None and previous.d_sae == audit.d_sae and previous.settings.get("sae") == audit.settings.get("sae"):
             for latent, status in previous.marks.items():  # a re-run keeps the auditor's marks
@@ -144,7 +144,7 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
         self._finished(f"{s['pairs']} pairs · {s['latents_firing']} latents fire · "
                        f"{s['significant']} with q < {preference.ALPHA}")
 
-    def _show(self, audit: "preference.PreferenceAudit") -> None:
+    def _show(self, audit: preference.PreferenceAudit) -> None:
         self._audit = audit
         with self.hold_sync():
             self.summary = {k: v for k, v in {**audit.summary, **audit.settings}.items()
@@ -174,7 +174,7 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
 
     # -- marks and export -----------------------------------------------------------
 
-    def mark(self, latent: Any, status: str | None) -> "PreferencePanel":
+    def mark(self, latent: Any, status: str | None) -> PreferencePanel:
         """Mark a latent ``"allowed"`` or ``"blocked"`` (``None`` clears it), as its buttons do."""
         audit = self._need_audit()
         audit.mark(latent, status)
@@ -220,7 +220,7 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
         self.exported = result
         return result
 
-    def _need_audit(self) -> "preference.PreferenceAudit":
+    def _need_audit(self) -> preference.PreferenceAudit:
         if self._audit is None:
             raise ValueError("Run the audit first: there are no hypotheses yet.")
         return self._audit
@@ -250,7 +250,7 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
 
     # -- example responses ----------------------------------------------------------
 
-    def show_example(self, latent: int, index: int = 0, side: str = "chosen") -> "ActivationPanel":
+    def show_example(self, latent: int, index: int = 0, side: str = "chosen") -> ActivationPanel:
         """Open example ``index`` of ``latent``'s hypothesis (its ``side`` response, in context) in the activation panel."""
         audit = self._need_audit()
         if side not in ("chosen", "rejected"):

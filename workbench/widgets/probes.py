@@ -85,9 +85,9 @@ class ProbePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWidget)
     status = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, bench: "Workbench", positive: Any = None, negative: Any = None, *, layer: Any = "all",
-                 position: str = "mean", run: bool = False, probe: "probes.Probe | None" = None,
-                 name: str | None = None, panel: "ActivationPanel | None" = None, **options: Any) -> None:
+    def __init__(self, bench: Workbench, positive: Any = None, negative: Any = None, *, layer: Any = "all",
+                 position: str = "mean", run: bool = False, probe: probes.Probe | None = None,
+                 name: str | None = None, panel: ActivationPanel | None = None, **options: Any) -> None:
         layer_text = _layer_text(layer, bench.n_layers)
         if position not in probes.POSITIONS:
             raise ValueError(f"position must be one of {', '.join(map(repr, probes.POSITIONS))}, not {position!r}.")
@@ -110,11 +110,11 @@ class ProbePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWidget)
     # -- training -------------------------------------------------------------------
 
     @property
-    def probe(self) -> "probes.Probe | None":
+    def probe(self) -> probes.Probe | None:
         """The last :class:`~workbench.techniques.probes.Probe` trained or shown (None before)."""
         return self._probe
 
-    def train(self, wait: bool = False, timeout: float | None = None) -> "ProbePanel":
+    def train(self, wait: bool = False, timeout: float | None = None) -> ProbePanel:
         """Fit the probe on the boxes' examples (as the Train button does); bad input raises and is shown."""
         try:
             positive, negative = self._examples("positive"), self._examples("negative")
@@ -153,12 +153,12 @@ class ProbePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWidget)
         else:
             super()._on_error(error)
 
-    def _on_done(self, probe: "probes.Probe") -> None:
+    def _on_done(self, probe: probes.Probe) -> None:
         self._show(probe)
         self._finished(f"probe {probe.name!r}: layer {probe.layer} separates the sets with held-out accuracy "
                        f"{probe.accuracy:.2f} and AUROC {probe.auroc:.2f}")
 
-    def _show(self, probe: "probes.Probe") -> None:
+    def _show(self, probe: probes.Probe) -> None:
         previous, self._probe = self._probe, probe
         with self.hold_sync():
             self.result = {**{key: _plain(getattr(probe, key)) for key in _RESULT_FIELDS},
@@ -171,14 +171,14 @@ class ProbePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWidget)
             self.scores = {}
         self._redraw_chart()
 
-    def _need_probe(self) -> "probes.Probe":
+    def _need_probe(self) -> probes.Probe:
         if self._probe is None:
             raise ValueError("Train a probe first: there is none yet.")
         return self._probe
 
     # -- using the probe ------------------------------------------------------------
 
-    def register_vector(self, name: str | None = None) -> "SteeringVector":
+    def register_vector(self, name: str | None = None) -> SteeringVector:
         """Register the probe's direction as a steering vector at its layer (the "Register as vector" button)."""
         probe = self._need_probe()
         name = (self.vector_name if name is None else name).strip()
@@ -195,7 +195,7 @@ class ProbePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWidget)
                            + (" (replacing the vector of that name)" if replaced else ""))
         return vector
 
-    def score_text(self, text: Any = None) -> "probes.ProbeScores":
+    def score_text(self, text: Any = None) -> probes.ProbeScores:
         """The probe's score at every token of ``text`` (default: the score box), shown in the panel."""
         probe = self._need_probe()
         text = self.text if text is None else text
@@ -210,7 +210,7 @@ class ProbePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWidget)
                            "probe": probe.name, "layer": probe.layer}
         return scores
 
-    def show_text(self, text: Any = None) -> "ActivationPanel":
+    def show_text(self, text: Any = None) -> ActivationPanel:
         """Open ``text`` (default: the score box) in the activation panel, coloured by the probe
         when it is registered on the session."""
         text = self.text if text is None else text

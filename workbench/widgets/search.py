@@ -59,8 +59,8 @@ class SearchPanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
     results = traitlets.List(traitlets.Dict()).tag(sync=True)
     summary = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, bench: "Workbench", dataset: Any, query: Any = None, *, mode: str = "keyword", k: int = 20,
-                 panel: "ActivationPanel | None" = None, **options: Any) -> None:
+    def __init__(self, bench: Workbench, dataset: Any, query: Any = None, *, mode: str = "keyword", k: int = 20,
+                 panel: ActivationPanel | None = None, **options: Any) -> None:
         from ..datasets import Dataset, read_dataset
 
         data = dataset if isinstance(dataset, Dataset) else read_dataset(dataset)
@@ -76,7 +76,7 @@ class SearchPanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
             self.search(wait=True)
 
     @property
-    def result(self) -> "data_search.SearchResult | None":
+    def result(self) -> data_search.SearchResult | None:
         """The last :class:`~workbench.techniques.data_search.SearchResult`."""
         return self._result
 
@@ -96,7 +96,7 @@ class SearchPanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
             return lines if len(lines) > 1 else lines[0]
         return text
 
-    def search(self, wait: bool = False, timeout: float | None = None) -> "SearchPanel":
+    def search(self, wait: bool = False, timeout: float | None = None) -> SearchPanel:
         """Search with the box's query and mode (as the Search button does)."""
         try:
             query = self._query()
@@ -119,7 +119,7 @@ class SearchPanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
         else:
             super()._on_error(error)
 
-    def _on_done(self, result: "data_search.SearchResult") -> None:
+    def _on_done(self, result: data_search.SearchResult) -> None:
         self._result = result
         rows = []
         for row in result.frame.itertuples(index=False):
@@ -135,7 +135,7 @@ class SearchPanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
             self.summary = {k: v for k, v in result.summary.items() if isinstance(v, (int, float, str, bool))}
             self._finished(f"{len(rows)} results · " + ", ".join(f"{k} {v}" for k, v in self.summary.items()))
 
-    def show_result(self, rank: int) -> "ActivationPanel":
+    def show_result(self, rank: int) -> ActivationPanel:
         """Show result ``rank`` (1 = best) in the activation panel."""
         if self._result is None or not 1 <= rank <= len(self._result):
             n = 0 if self._result is None else len(self._result)

@@ -77,8 +77,8 @@ class SteeringPanel(BackgroundWidget, WorkbenchWidget):
     results = traitlets.Dict().tag(sync=True)
     _shift = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, bench: "Workbench", conversation: Any = "", *, vectors: list[str] | None = None,
-                 n: int = 2, max_coefficient: float = 4.0, panel: "ActivationPanel | None" = None,
+    def __init__(self, bench: Workbench, conversation: Any = "", *, vectors: list[str] | None = None,
+                 n: int = 2, max_coefficient: float = 4.0, panel: ActivationPanel | None = None,
                  seed: int | None = None, **settings: Any) -> None:
         history: list[dict] = []
         text = ""
@@ -107,7 +107,7 @@ class SteeringPanel(BackgroundWidget, WorkbenchWidget):
 
     # -- vectors and links -----------------------------------------------------------
 
-    def add_vector(self, vector: "str | steering.SteeringVector", coefficient: float = 0.0) -> None:
+    def add_vector(self, vector: str | steering.SteeringVector, coefficient: float = 0.0) -> None:
         """Give a registered vector (or its name) a slider; a non-zero ``coefficient`` re-samples."""
         name = vector.name if isinstance(vector, steering.SteeringVector) else vector
         found = self.bench.vectors[name]  # names the registered ones when unknown
@@ -117,7 +117,7 @@ class SteeringPanel(BackgroundWidget, WorkbenchWidget):
             self.vectors = [v for v in self.vectors if v["name"] != name] + [entry]
             self.coefficients = {**self.coefficients, name: coefficient}
 
-    def link(self, panel: "ActivationPanel") -> None:
+    def link(self, panel: ActivationPanel) -> None:
         """"Steer with this" in ``panel`` adds the feature's slider here."""
         panel.on_steer(self._steer_feature)
 
@@ -147,7 +147,7 @@ class SteeringPanel(BackgroundWidget, WorkbenchWidget):
                 out[name] = value
         return out
 
-    def resample(self, wait: bool = False, timeout: float | None = None) -> "SteeringPanel":
+    def resample(self, wait: bool = False, timeout: float | None = None) -> SteeringPanel:
         """Sample unsteered (reused when only coefficients changed) and steered, same seed.
 
         A run still going is cancelled first. Bad settings raise at once and are shown.
@@ -155,8 +155,8 @@ class SteeringPanel(BackgroundWidget, WorkbenchWidget):
         try:
             conversation = self.conversation
             steer = self._steer()
-            options = dict(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p,
-                           prefill=self.prefill or None)
+            options = {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature, "top_p": self.top_p,
+                           "prefill": self.prefill or None}
             steering.plan(self.bench, steer, positions=self.positions, fuzz=self.fuzz)  # refuse before running
         except Exception as error:
             self.error = f"{type(error).__name__}: {error}"
@@ -203,7 +203,7 @@ class SteeringPanel(BackgroundWidget, WorkbenchWidget):
         return self
 
     @property
-    def comparison(self) -> "steering.SteeringComparison | None":
+    def comparison(self) -> steering.SteeringComparison | None:
         """The last finished :class:`~workbench.techniques.steering.SteeringComparison`."""
         return self._comparison
 
