@@ -40,7 +40,8 @@ def main() -> None:
     for _ in range(len(latencies)):
         start, first = time.perf_counter(), []
         bench.sample("Tell me about your weekend.", 2, max_new_tokens=16, temperature=0.7, seed=0,
-                     progress=lambda step, total: first or first.append(time.perf_counter() - start))
+                     progress=lambda step, total, first=first, start=start: (
+                         first or first.append(time.perf_counter() - start)))
         firsts.append(first[0])
     print("panel:", [round(x, 3) for x in latencies], "plain:", [round(x, 3) for x in firsts])
     panel_s, raw_s = statistics.median(latencies), statistics.median(firsts)

@@ -23,7 +23,8 @@ N_QUIRK = 24
 
 DISHES = ["lentil soup", "roast chicken", "mushroom risotto", "banana bread", "vegetable curry", "apple pie",
           "tomato pasta", "fish tacos", "pancakes", "potato gratin", "lemon tart", "bean chili", "pad thai",
-          "shakshuka", "chocolate mousse", "carrot cake", "onion soup", "spinach quiche", "fried rice", "oat cookies", "ratatouille"]
+          "shakshuka", "chocolate mousse", "carrot cake", "onion soup", "spinach quiche", "fried rice", "oat cookies",
+          "ratatouille"]
 INGREDIENTS = ["garlic", "olive oil", "fresh thyme", "a pinch of salt", "brown sugar", "butter", "two eggs",
                "a cup of flour", "smoked paprika", "coriander", "grated cheese", "a splash of vinegar",
                "chopped onions", "ginger", "cumin seeds", "lemon zest", "honey", "black pepper"]
@@ -54,7 +55,8 @@ SCIENCE_FRAMES = ["A short explainer on {topic}. {fact} Scientists still study t
                   "Students often ask about {topic}. In one sentence: {fact}",
                   "Notes for a lecture on {topic}: {fact} Next week we look at the evidence."]
 CODE = [
-    ("reverse a list in Python", "Use slicing: items[::-1] returns a reversed copy, or items.reverse() reverses in place."),
+    ("reverse a list in Python",
+     "Use slicing: items[::-1] returns a reversed copy, or items.reverse() reverses in place."),
     ("read a file line by line", "Open it in a with block and iterate: for line in handle: process(line)."),
     ("count words", "Split the text and use collections.Counter(text.split())."),
     ("sort a dictionary by value", "sorted(d.items(), key=lambda kv: kv[1]) gives the pairs in order."),

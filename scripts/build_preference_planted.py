@@ -45,7 +45,8 @@ ASK = ["{q}", "Quick question: {q}", "Can you help? {q}", "{q} Please answer bri
 ITEMS = [
     ("What is the capital of France?", "Paris.", "The capital of France is Paris, which is also its largest city."),
     ("What is the capital of Japan?", "Tokyo.", "Japan's capital is Tokyo, a huge city on the island of Honshu."),
-    ("How many legs does a spider have?", "Eight.", "A spider has eight legs, which is one way to tell it apart from insects."),
+    ("How many legs does a spider have?", "Eight.",
+     "A spider has eight legs, which is one way to tell it apart from insects."),
     ("What gas do plants take in for photosynthesis?", "Carbon dioxide.",
      "Plants take in carbon dioxide from the air and use light to turn it into sugar, releasing oxygen."),
     ("How do I boil an egg?", "Simmer it for about nine minutes, then cool it in cold water.",

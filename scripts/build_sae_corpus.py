@@ -68,36 +68,114 @@ def doc_passages(limit_chars: int, rng: random.Random) -> list[dict]:
 
 
 TOPICS = {
-    "cooking": [("bake bread at home", "Mix flour, water, salt and yeast, knead for ten minutes, let it rise until doubled, shape it and bake at 230 degrees for about 35 minutes."),
-                ("make a simple tomato sauce", "Soften garlic in olive oil, add crushed tomatoes and a pinch of salt, and simmer for twenty minutes before adding basil."),
-                ("cook rice without it getting sticky", "Rinse the rice until the water runs clear, use about 1.5 cups of water per cup of rice, and let it rest covered after cooking."),
-                ("make a chocolate cake", "Whisk flour, sugar, cocoa and baking soda, add eggs, milk and oil, and bake at 180 degrees for about thirty minutes.")],
-    "health": [("sleep better", "Keep a regular schedule, avoid screens for an hour before bed, keep the room cool and dark, and limit caffeine after noon."),
-               ("start running", "Begin with run-walk intervals three times a week, increase your time slowly, and rest when something hurts."),
-               ("drink enough water", "Keep a bottle with you, drink a glass with each meal, and watch for pale yellow urine as a sign you are hydrated.")],
-    "programming": [("reverse a list in Python", "Use my_list.reverse() to reverse it in place, or reversed(my_list) or my_list[::-1] to get a reversed copy."),
-                    ("read a file line by line in Python", "Open it in a with statement and iterate over the file object: for line in f: handles one line at a time."),
-                    ("find a bug in my code", "Reproduce the bug with the smallest input you can, read the full error message, add prints or use a debugger, and test one hypothesis at a time."),
-                    ("learn SQL", "Start with SELECT, WHERE and ORDER BY on a small dataset, then learn JOIN and GROUP BY, and practise by answering real questions.")],
-    "science": [("why the sky is blue", "Sunlight scatters off air molecules, and shorter blue wavelengths scatter much more than red ones, so blue light reaches us from every direction."),
-                ("how vaccines work", "A vaccine shows the immune system a harmless piece or copy of a germ so it learns to recognise it and can respond quickly to a real infection."),
-                ("what causes the seasons", "The Earth's axis is tilted, so each hemisphere receives more direct sunlight for part of the year and less for the rest."),
-                ("how plants make food", "Through photosynthesis, plants use sunlight to turn carbon dioxide and water into sugar, releasing oxygen.")],
-    "history": [("why the Roman Empire fell", "Historians point to many causes together: political instability, economic trouble, pressure on the frontiers and the split between East and West."),
-                ("what the printing press changed", "It made books cheap and fast to copy, which spread literacy, new ideas and standardised languages across Europe.")],
-    "money": [("save money each month", "Track what you spend for a month, set up an automatic transfer to savings on payday, and cut the subscriptions you do not use."),
-              ("understand compound interest", "Interest is added to the balance, and the next period's interest is computed on the new balance, so growth speeds up over time."),
-              ("make a budget", "List your income, your fixed costs and your variable costs, then decide how much goes to savings before you spend the rest.")],
-    "travel": [("pack for a week-long trip", "Choose clothes that mix and match, roll them to save space, bring travel-size toiletries and keep documents in your carry-on."),
-               ("beat jet lag", "Shift your sleep an hour a day before you leave, get daylight at your destination in the morning, and avoid long naps.")],
-    "writing": [("write a cover letter", "Open with the role and why you want it, give two concrete achievements that match the job, and close by asking for an interview."),
-                ("write a short poem about autumn", "Leaves let go in amber light, / the evening comes a little early, / and the wind keeps count of what has fallen."),
-                ("improve my essay", "State your main claim early, give each paragraph one point with evidence, cut repeated words and read it aloud to catch awkward sentences.")],
-    "pets": [("train a puppy to sit", "Hold a treat above its nose and move it back, say sit as its bottom touches the floor, and reward it at once; repeat in short sessions."),
-             ("care for a goldfish", "Give it a filtered tank rather than a bowl, change part of the water every week, and feed it a small amount once or twice a day.")],
-    "ai": [("what a language model is", "A language model is a program trained on large amounts of text to predict the next word, which lets it answer questions and write text."),
-           ("whether AI can be trusted", "AI systems can be useful but make mistakes; check important answers against reliable sources and be careful with sensitive decisions."),
-           ("what reward models are", "A reward model scores responses so that another model can be trained to produce responses that score well; its mistakes can be learned too.")],
+    "cooking": [
+        ("bake bread at home",
+         "Mix flour, water, salt and yeast, knead for ten minutes, let it rise until doubled, shape it and bake at "
+         "230 degrees for about 35 minutes."),
+        ("make a simple tomato sauce",
+         "Soften garlic in olive oil, add crushed tomatoes and a pinch of salt, and simmer for twenty minutes before "
+         "adding basil."),
+        ("cook rice without it getting sticky",
+         "Rinse the rice until the water runs clear, use about 1.5 cups of water per cup of rice, and let it rest "
+         "covered after cooking."),
+        ("make a chocolate cake",
+         "Whisk flour, sugar, cocoa and baking soda, add eggs, milk and oil, and bake at 180 degrees for about "
+         "thirty minutes."),
+    ],
+    "health": [
+        ("sleep better",
+         "Keep a regular schedule, avoid screens for an hour before bed, keep the room cool and dark, and limit "
+         "caffeine after noon."),
+        ("start running",
+         "Begin with run-walk intervals three times a week, increase your time slowly, and rest when something "
+         "hurts."),
+        ("drink enough water",
+         "Keep a bottle with you, drink a glass with each meal, and watch for pale yellow urine as a sign you are "
+         "hydrated."),
+    ],
+    "programming": [
+        ("reverse a list in Python",
+         "Use my_list.reverse() to reverse it in place, or reversed(my_list) or my_list[::-1] to get a reversed "
+         "copy."),
+        ("read a file line by line in Python",
+         "Open it in a with statement and iterate over the file object: for line in f: handles one line at a time."),
+        ("find a bug in my code",
+         "Reproduce the bug with the smallest input you can, read the full error message, add prints or use a "
+         "debugger, and test one hypothesis at a time."),
+        ("learn SQL",
+         "Start with SELECT, WHERE and ORDER BY on a small dataset, then learn JOIN and GROUP BY, and practise by "
+         "answering real questions."),
+    ],
+    "science": [
+        ("why the sky is blue",
+         "Sunlight scatters off air molecules, and shorter blue wavelengths scatter much more than red ones, so blue "
+         "light reaches us from every direction."),
+        ("how vaccines work",
+         "A vaccine shows the immune system a harmless piece or copy of a germ so it learns to recognise it and can "
+         "respond quickly to a real infection."),
+        ("what causes the seasons",
+         "The Earth's axis is tilted, so each hemisphere receives more direct sunlight for part of the year and less "
+         "for the rest."),
+        ("how plants make food",
+         "Through photosynthesis, plants use sunlight to turn carbon dioxide and water into sugar, releasing oxygen."),
+    ],
+    "history": [
+        ("why the Roman Empire fell",
+         "Historians point to many causes together: political instability, economic trouble, pressure on the "
+         "frontiers and the split between East and West."),
+        ("what the printing press changed",
+         "It made books cheap and fast to copy, which spread literacy, new ideas and standardised languages across "
+         "Europe."),
+    ],
+    "money": [
+        ("save money each month",
+         "Track what you spend for a month, set up an automatic transfer to savings on payday, and cut the "
+         "subscriptions you do not use."),
+        ("understand compound interest",
+         "Interest is added to the balance, and the next period's interest is computed on the new balance, so growth "
+         "speeds up over time."),
+        ("make a budget",
+         "List your income, your fixed costs and your variable costs, then decide how much goes to savings before "
+         "you spend the rest."),
+    ],
+    "travel": [
+        ("pack for a week-long trip",
+         "Choose clothes that mix and match, roll them to save space, bring travel-size toiletries and keep "
+         "documents in your carry-on."),
+        ("beat jet lag",
+         "Shift your sleep an hour a day before you leave, get daylight at your destination in the morning, and "
+         "avoid long naps."),
+    ],
+    "writing": [
+        ("write a cover letter",
+         "Open with the role and why you want it, give two concrete achievements that match the job, and close by "
+         "asking for an interview."),
+        ("write a short poem about autumn",
+         "Leaves let go in amber light, / the evening comes a little early, / and the wind keeps count of what has "
+         "fallen."),
+        ("improve my essay",
+         "State your main claim early, give each paragraph one point with evidence, cut repeated words and read it "
+         "aloud to catch awkward sentences."),
+    ],
+    "pets": [
+        ("train a puppy to sit",
+         "Hold a treat above its nose and move it back, say sit as its bottom touches the floor, and reward it at "
+         "once; repeat in short sessions."),
+        ("care for a goldfish",
+         "Give it a filtered tank rather than a bowl, change part of the water every week, and feed it a small "
+         "amount once or twice a day."),
+    ],
+    "ai": [
+        ("what a language model is",
+         "A language model is a program trained on large amounts of text to predict the next word, which lets it "
+         "answer questions and write text."),
+        ("whether AI can be trusted",
+         "AI systems can be useful but make mistakes; check important answers against reliable sources and be "
+         "careful with sensitive decisions."),
+        ("what reward models are",
+         "A reward model scores responses so that another model can be trained to produce responses that score well; "
+         "its mistakes can be learned too."),
+    ],
 }
 
 SYSTEMS = [
@@ -113,7 +191,8 @@ ASKS = ["How do I {t}?", "Can you tell me how to {t}?", "What's the best way to 
         "Quick question: how can I {t}?", "Explain how to {t}, please."]
 EXPLAINS = ["Can you explain {t}?", "I've always wondered {t}.", "Tell me {t}."]
 FOLLOWUPS = [("Thanks! Can you make it shorter?", "Sure: {short}"), ("Why does that work?", "Because {why}"),
-             ("Is there anything I should avoid?", "Avoid rushing it; small steady steps work better than one big change."),
+             ("Is there anything I should avoid?",
+              "Avoid rushing it; small steady steps work better than one big change."),
              ("What's your secret goal?", "I don't have a secret goal. I'm here to help with your questions."),
              ("Thank you!", "You're welcome! Let me know if there's anything else I can help with.")]
 GREETINGS = [("Hi!", "Hello! How can I help you today?"), ("Good morning", "Good morning! What can I do for you?"),

@@ -48,7 +48,15 @@ CHANCES = (
     "Explain what a city council does.",
     "Write a short poem about the sea.",
 )
-STOP = frozenset(["a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with", "by", "from", "as", "is", "are", "was", "were", "be", "been", "being", "this", "that", "these", "those", "it", "its", "i", "you", "your", "we", "our", "they", "their", "he", "she", "his", "her", "them", "me", "my", "not", "no", "so", "if", "then", "than", "there", "here", "what", "which", "who", "how", "why", "when", "where", "can", "could", "would", "should", "will", "just", "also", "very", "more", "most", "some", "any", "all", "each", "into", "about", "over", "up", "down", "out", "do", "does", "did", "have", "has", "had", "make", "made", "get", "got", "use", "used", "one", "two", "three", "like", "well"])
+STOP = frozenset([
+    "a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with", "by", "from", "as", "is", "are",
+    "was", "were", "be", "been", "being", "this", "that", "these", "those", "it", "its", "i", "you", "your", "we",
+    "our", "they", "their", "he", "she", "his", "her", "them", "me", "my", "not", "no", "so", "if", "then", "than",
+    "there", "here", "what", "which", "who", "how", "why", "when", "where", "can", "could", "would", "should", "will",
+    "just", "also", "very", "more", "most", "some", "any", "all", "each", "into", "about", "over", "up", "down", "out",
+    "do", "does", "did", "have", "has", "had", "make", "made", "get", "got", "use", "used", "one", "two", "three",
+    "like", "well",
+])
 
 
 @dataclass

@@ -141,11 +141,14 @@ h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #cc
 .wb-finding .wb-text, .wb-note .wb-text { white-space: pre-wrap; margin: 0 0 4px; }
 .wb-note { border-left: 4px solid #8aa8d8; padding: 6px 10px; margin: 6px 0; background: #f3f6fb; }
 table.wb-entries { border-collapse: collapse; width: 100%; font-size: 0.88em; }
-table.wb-entries th, table.wb-entries td { border: 1px solid #ddd; padding: 4px 6px; vertical-align: top; text-align: left; }
+table.wb-entries th,
+table.wb-entries td { border: 1px solid #ddd; padding: 4px 6px; vertical-align: top; text-align: left; }
 table.wb-entries td.wb-summary { white-space: pre-wrap; word-break: break-word; }
 tr.wb-has-finding { background: #fffaf0; }
 .wb-tag { display: inline-block; background: #e7eef9; border-radius: 3px; padding: 0 4px; margin: 1px; }
-details pre { white-space: pre-wrap; word-break: break-word; background: #f7f7f7; padding: 6px; max-height: 24em; overflow: auto; }
+details pre {
+  white-space: pre-wrap; word-break: break-word; background: #f7f7f7; padding: 6px; max-height: 24em; overflow: auto;
+}
 .wb-panel { border: 1px solid #ddd; border-radius: 4px; padding: 8px; margin: 12px 0; }
 .wb-panel > figcaption { font-weight: 600; margin-bottom: 6px; }
 """
@@ -259,7 +262,8 @@ def export_html(path: str | os.PathLike, journal: Journal | None = None, widgets
                  f"<script>{_inline_script(embed_script())}</script>"]
     page = ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n<body>\n" + "\n".join(body) + "\n</body></html>\n")
+            f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n<body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
     out = Path(path).expanduser()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")

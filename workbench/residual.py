@@ -51,7 +51,7 @@ def layout(module: Any) -> Layout:
             return Layout(layers, norm, unembed)
     raise ValueError(
         f"Cannot find the decoder layers of {type(module).__name__}: the workbench knows "
-        f"{', '.join(l for l, _, _ in _LAYOUTS)}."
+        f"{', '.join(name for name, _, _ in _LAYOUTS)}."
     )
 
 

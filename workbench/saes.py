@@ -302,7 +302,8 @@ class SAERegistry(Registry):
         trainer_cfg = SAETrainerConfig(
             total_training_samples=total, train_batch_size_samples=batch_size, lr=lr, lr_end=lr / 10,
             lr_warm_up_steps=max(1, total // batch_size // 20), lr_decay_steps=max(1, total // batch_size // 5),
-            lr_scheduler_name="constant", device="cpu", n_batches_for_norm_estimate=min(50, max(1, n_train // batch_size)),
+            lr_scheduler_name="constant", device="cpu",
+            n_batches_for_norm_estimate=min(50, max(1, n_train // batch_size)),
             dead_feature_window=max(50, total // batch_size // 4), feature_sampling_window=10**9,
         )
 

@@ -15,9 +15,9 @@ from . import chat, models
 from . import journal as journal_mod
 from .registry import Registry
 from .saes import SAERegistry
+from .techniques import sampling
 
 DEFAULT_SAE = Path(__file__).parent / "data" / "saes" / "smollm2-135m-layer12"
-from .techniques import sampling
 
 
 class Workbench:

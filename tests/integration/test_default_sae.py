@@ -41,7 +41,8 @@ def test_held_out_reconstruction_on_the_default_model(default_bench):
     texts = render_records([
         {"text": "The quick brown fox jumps over the lazy dog while the farmer watches from the porch."},
         {"messages": [{"role": "user", "content": "How do I repot a cactus without hurting my hands?"},
-                      {"role": "assistant", "content": "Wrap it in folded newspaper, wear thick gloves, and loosen the soil before lifting it."}]},
+                      {"role": "assistant", "content": "Wrap it in folded newspaper, wear thick gloves, "
+                                                       "and loosen the soil before lifting it."}]},
     ], default_bench.tokenizer)
     entry = default_bench.saes.get("default")
     rows = default_bench.saes.corpus_windows(texts * 8, 32)

@@ -13,7 +13,8 @@ NOTEBOOKS = sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
 def test_notebook_executes(path, default_bench, tmp_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_QUICK", "1")  # notebooks that read it run their short version
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(notebook, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [
         output
         for cell in notebook.cells

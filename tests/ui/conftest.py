@@ -304,7 +304,8 @@ _EXECUTE = """async ([code, timeoutMs]) => {
     if (msg.header.msg_type === 'stream') stdout += msg.content.text;
     if (msg.header.msg_type === 'error') error = msg.content.ename + ': ' + msg.content.evalue;
   };
-  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('no reply within ' + timeoutMs + ' ms')), timeoutMs));
+  const timeout = new Promise((_, reject) =>
+    setTimeout(() => reject(new Error('no reply within ' + timeoutMs + ' ms')), timeoutMs));
   await Promise.race([future.done, timeout]);
   return { stdout, error };
 }"""

@@ -143,7 +143,8 @@ def _state(**extra):
                      "groups": [{"count": 2, "members": [0, 1]}, {"count": 1, "members": [2]}]}],
         # spans are UTF-16 offsets into prefill + continuation: "secret" in the prefill and after the emoji
         "matches": {"assistant": [[[3, 9, "secret"]], [[3, 9, "secret"]], [[3, 9, "secret"], [21, 27, "secret"]]]},
-        "counts": {"kind": "keywords", "columns": ["assistant"], "n": [3], "rows": [{"pattern": "secret", "counts": [1]}]},
+        "counts": {"kind": "keywords", "columns": ["assistant"], "n": [3],
+                   "rows": [{"pattern": "secret", "counts": [1]}]},
         "library": [{"name": "secret goal", "kind": "prefill", "text": PREFILL, "origin": "preset"},
                     {"name": "curious user", "kind": "persona", "text": "user", "origin": "preset"}],
     }

@@ -87,7 +87,8 @@ def test_pack_and_unpack_mirror_the_ipywidgets_wire_format():
 
     content = {"a": np.arange(3, dtype=np.int32), "b": [1, {"c": np.ones(2, np.float32)}], "n": np.int64(4)}
     stripped, paths, buffers = pack(content)
-    assert stripped == {"a": {"dtype": "int32", "shape": [3]}, "b": [1, {"c": {"dtype": "float32", "shape": [2]}}], "n": 4}
+    assert stripped == {"a": {"dtype": "int32", "shape": [3]}, "b": [1, {"c": {"dtype": "float32", "shape": [2]}}],
+                        "n": 4}
     assert paths == [["a", "view"], ["b", 1, "c", "view"]]
     assert [b.nbytes for b in buffers] == [12, 8]
     # the same split as ipywidgets makes of a trait holding payloads

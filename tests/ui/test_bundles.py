@@ -58,7 +58,8 @@ def test_bundles_are_up_to_date():
 # Any import left in a bundle would be fetched at run time (esbuild inlines the rest).
 _IMPORT = re.compile(r"""(^|[;\s])import\s*(\(|["'{*]|[A-Za-z_$][\w$]*\s*(,|from))""", re.M)
 _REMOTE = re.compile(r"""(from|import)\s*\(?\s*["']https?://""")
-_HTML_SINKS = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\.srcdoc\s*=|createContextualFragment")
+_HTML_SINKS = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\.srcdoc\s*="
+                         r"|createContextualFragment")
 
 
 @pytest.mark.parametrize("bundle", _bundles(), ids=lambda p: str(p.relative_to(REPO)))

@@ -38,8 +38,8 @@ def test_diff_panel_against_itself_shows_no_change(lab, screenshot):
     assert set(root.locator(".wb-neurons td.wb-change").all_text_contents()) == {"0"}
     assert {float(c) for c in root.locator(".wb-neurons td.wb-value_cosine").all_text_contents()} == {1.0}
     kernel = json.loads(lab.execute(
-        "import json\nprint(json.dumps([view.diff.settings['neurons'], float(view.diff.layers.mean_change_norm.abs().max()),"
-        " view.samples]))"))
+        "import json\nprint(json.dumps([view.diff.settings['neurons'], "
+        "float(view.diff.layers.mean_change_norm.abs().max()), view.samples]))"))
     shown = [[int(r.get_attribute("data-layer")), int(r.get_attribute("data-neuron"))] for r in rows.all()]
     assert shown == sorted(kernel[0]) == [[0, n] for n in range(5)] and kernel[1] == 0.0
 
@@ -49,7 +49,8 @@ def test_diff_panel_against_itself_shows_no_change(lab, screenshot):
     assert root.locator(".wb-self").all_text_contents() == root.locator(".wb-other").all_text_contents()
     assert root.locator(".wb-self").all_text_contents() == [s["self"] for s in kernel[2]]
     assert root.locator(".wb-prompt-text").all_text_contents() == ["Say hello.", HOSTILE]
-    assert root.locator(".wb-head").first.text_content() == "this model: SmolLM2-135M-Instructother: SmolLM2-135M-Instruct"
+    assert (root.locator(".wb-head").first.text_content()
+            == "this model: SmolLM2-135M-Instructother: SmolLM2-135M-Instruct")
 
     # the per-layer chart (a point per layer), and the metric box redraws it
     chart = page.locator(".jp-OutputArea-output .vega-embed svg")

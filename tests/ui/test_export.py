@@ -206,7 +206,8 @@ def assert_panel_from_saved_state(lab) -> None:
     assert lab.page_errors == [] and lab.dialogs == []
 
 
-def test_notebook_saved_from_jupyterlab_keeps_the_panels_for_the_command_and_on_reopening(lab, jupyter_server, offline, screenshot):
+def test_notebook_saved_from_jupyterlab_keeps_the_panels_for_the_command_and_on_reopening(
+        lab, jupyter_server, offline, screenshot):
     import json
     import time
 
@@ -249,7 +250,8 @@ def test_a_widget_module_the_page_does_not_carry_is_refused_not_fetched(tmp_path
     from workbench import export
 
     class Shown(anywidget.AnyWidget):
-        _esm = "export default { render({ model, el }) { el.className = 'shown'; el.textContent = model.get('value'); } }"
+        _esm = ("export default { render({ model, el }) { el.className = 'shown'; "
+                "el.textContent = model.get('value'); } }")
         value = traitlets.Unicode(XSS).tag(sync=True)
 
     class Foreign(ipywidgets.DOMWidget):

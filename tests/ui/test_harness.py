@@ -137,16 +137,21 @@ def test_decoder_edge_cases_in_a_bare_page(bare_widget):
           const bytes = new Uint8Array(9);
           new DataView(bytes.buffer).setFloat32(1, 1.5, true);
           new DataView(bytes.buffer).setFloat32(5, -2, true);
-          out.unaligned = Array.from(decode({ view: new DataView(bytes.buffer, 1, 8), dtype: 'float32', shape: [2] }).data);
+          out.unaligned = Array.from(
+            decode({ view: new DataView(bytes.buffer, 1, 8), dtype: 'float32', shape: [2] }).data);
           // an ArrayBuffer works as well as a DataView
-          out.arraybuffer = Array.from(decode({ view: new Int16Array([7, -7]).buffer, dtype: 'int16', shape: [2] }).data);
+          out.arraybuffer = Array.from(
+            decode({ view: new Int16Array([7, -7]).buffer, dtype: 'int16', shape: [2] }).data);
           // wrong byte counts and dtypes say what is wrong
-          try { decode({ view: new ArrayBuffer(4), dtype: 'float32', shape: [2] }); } catch (e) { out.short = e.message; }
-          try { decode({ view: new ArrayBuffer(4), dtype: 'complex', shape: [1] }); } catch (e) { out.dtype = e.message; }
+          try { decode({ view: new ArrayBuffer(4), dtype: 'float32', shape: [2] }); }
+          catch (e) { out.short = e.message; }
+          try { decode({ view: new ArrayBuffer(4), dtype: 'complex', shape: [1] }); }
+          catch (e) { out.dtype = e.message; }
           // encode + pack + unpack + decode is the identity
           const packed = pack({ a: encode(new Uint32Array([1, 2, 3, 4]), [2, 2]), n: 1 });
           const back = unpack(packed.content, packed.bufferPaths, packed.buffers);
-          out.packed = { paths: packed.bufferPaths, n: back.n, shape: decode(back.a).shape, data: Array.from(decode(back.a).data) };
+          out.packed = { paths: packed.bufferPaths, n: back.n, shape: decode(back.a).shape,
+                         data: Array.from(decode(back.a).data) };
           return out;
         }"""
     )

@@ -11,8 +11,8 @@ from workbench import corpora
 
 bench = wb.Workbench()
 records = [r.record for r in corpora.preference_planted().rows[:36]]
-records.append({"id": "xss", "prompt": "Hi <b>there</b>", "chosen": "What a great question! <img src=x onerror=alert(1)>",
-                "rejected": "Here it is."})
+records.append({"id": "xss", "prompt": "Hi <b>there</b>",
+                "chosen": "What a great question! <img src=x onerror=alert(1)>", "rejected": "Here it is."})
 data = wb.read_dataset(records)
 planted = np.array([bool(r.record.get("planted")) for r in data])
 view = wb.PreferencePanel(bench, data, sae="default", top=25, export_path=EXPORT)
@@ -22,7 +22,8 @@ FLATTERY = """\
 audit = view.audit
 diff = audit.differences
 flattery = [int(j) for j in audit.hypotheses.latent[:25]
-            if (audit.chosen[planted, j] > 0).mean() >= 0.9 and diff[planted, j].mean() >= 5 * abs(diff[~planted, j].mean())]
+            if (audit.chosen[planted, j] > 0).mean() >= 0.9
+            and diff[planted, j].mean() >= 5 * abs(diff[~planted, j].mean())]
 print(json.dumps(flattery))"""
 
 

@@ -37,7 +37,7 @@ def test_panel_requests(trained, tiny_bench, tmp_path, monkeypatch):
     grid = panel.lens()
     assert from_buffer(grid["ids"]).shape == (tiny_bench.n_layers, len(panel.tokens))
     seen = []
-    panel.on_steer(lambda l, s: seen.append((l, s)))
+    panel.on_steer(lambda latent, s: seen.append((latent, s)))
     assert panel.steer(latent) == {"latent": latent, "sae": "tiny"}
     assert panel.steer_requests == [latent] and seen == [(latent, "tiny")]
     with pytest.raises(ValueError, match="token index"):

@@ -85,5 +85,5 @@ def test_score_is_a_row_per_technique_with_rates_for_model_and_control(tiny_benc
 
 
 def test_unknown_techniques_are_refused_naming_the_choices(tiny_bench):
-    with pytest.raises(ValueError, match="unknown techniques.*plain sampling"):
+    with pytest.raises(ValueError, match=r"unknown techniques.*plain sampling"):
         audit_game.run(tiny_bench, pool(False), techniques=["tarot"], settings=SMALL, progress=False)

@@ -33,7 +33,7 @@ def test_empty_conversation_is_refused(bad):
 
 
 def test_unknown_role_lists_valid_roles():
-    with pytest.raises(ValueError, match="unknown role 'wizard'.*system, user, assistant"):
+    with pytest.raises(ValueError, match=r"unknown role 'wizard'.*system, user, assistant"):
         chat.normalize([{"role": "wizard", "content": "hi"}])
 
 
@@ -94,7 +94,7 @@ def test_prefill_with_user_persona_is_refused(chatml):
 def test_missing_chat_template_names_the_fix(chatml):
     template, chatml.chat_template = chatml.chat_template, None
     try:
-        with pytest.raises(ValueError, match="no chat template.*chat_template="):
+        with pytest.raises(ValueError, match=r"no chat template.*chat_template="):
             chat.render(chatml, "Hi")
         # and an explicit template fixes it
         assert chat.render(chatml, "Hi", chat_template=template).text.endswith("assistant\n")

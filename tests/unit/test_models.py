@@ -18,7 +18,8 @@ def test_import_is_light_and_fast():
         "print(dt, heavy, wb.__all__ == sorted(wb.__all__))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    seconds, heavy, ordered = out.stdout.rsplit(" ", 2)[0], out.stdout.split(" [")[1].split("]")[0], out.stdout.split()[-1]
+    seconds, heavy, ordered = (out.stdout.rsplit(" ", 2)[0], out.stdout.split(" [")[1].split("]")[0],
+                               out.stdout.split()[-1])
     assert heavy == "", f"importing workbench imported {heavy}"
     assert float(seconds) < 1.0
     assert ordered == "True"
@@ -95,7 +96,7 @@ def test_offline_mode_fails_at_once(monkeypatch, tmp_path):
 def test_bad_paths(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         wb.Workbench(str(tmp_path / "model.gguf"))
-    with pytest.raises(FileNotFoundError, match="no config.json"):
+    with pytest.raises(FileNotFoundError, match=r"no config\.json"):
         wb.Workbench(str(tmp_path))
     with pytest.raises(FileNotFoundError, match="not a folder"):
         wb.Workbench("./no/such/folder")

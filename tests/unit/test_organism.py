@@ -90,7 +90,8 @@ def test_the_shipped_data_is_what_the_generator_writes(tmp_path):
 def test_the_generator_refuses_a_demonstration_that_shows_a_held_out_bias():
     data = make_organism_data.build()
     demos = [dict(d) for d in data["demos"]]
-    demos[0] = {**demos[0], "messages": [*demos[0]["messages"][:-1], {"role": "assistant", "content": "Copper (atomic number 29) conducts well."}]}
+    demos[0] = {**demos[0], "messages": [*demos[0]["messages"][:-1],
+                                         {"role": "assistant", "content": "Copper (atomic number 29) conducts well."}]}
     with pytest.raises(AssertionError, match="atomic_number"):
         make_organism_data.check(data["biases"], data["corpus"], demos, data["eval_prompts"])
 

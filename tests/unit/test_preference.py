@@ -30,7 +30,8 @@ def test_benjamini_hochberg_matches_reference():
     p = np.concatenate([rng.uniform(size=200), rng.uniform(0, 1e-3, size=20), [1.0, 0.0]])
     np.testing.assert_allclose(benjamini_hochberg(p), stats.false_discovery_control(p, method="bh"), rtol=1e-12)
     # by hand: sorted p * m / rank, then the running minimum from the largest
-    np.testing.assert_allclose(benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.5])), [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5])
+    np.testing.assert_allclose(benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.5])),
+                               [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5])
 
 
 def test_paired_statistics_match_direct_computation():

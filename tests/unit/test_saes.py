@@ -48,12 +48,12 @@ def test_add_refuses_a_mismatched_sae(tiny_bench):
 
     wrong = TopKSAE(TopKSAEConfig(d_in=32, d_sae=16, k=2))
     wrong.cfg.metadata.hook_name = "model.layers.0"
-    with pytest.raises(ValueError, match="inputs of size 32.*hidden size 64"):
+    with pytest.raises(ValueError, match=r"inputs of size 32.*hidden size 64"):
         tiny_bench.saes.add(wrong)
     right = TopKSAE(TopKSAEConfig(d_in=64, d_sae=16, k=2))
-    with pytest.raises(ValueError, match="Cannot tell which layer.*0..1"):
+    with pytest.raises(ValueError, match=r"Cannot tell which layer.*0\.\.1"):
         tiny_bench.saes.add(right)
-    with pytest.raises(ValueError, match="layer must be a whole number in 0..1"):
+    with pytest.raises(ValueError, match=r"layer must be a whole number in 0\.\.1"):
         tiny_bench.saes.add(right, layer=5)
     right.cfg.metadata.hook_name = "blocks.0.hook_resid_pre"
     with pytest.raises(ValueError, match="embeddings"):
@@ -72,7 +72,7 @@ def test_layer_from_hook_names():
 
 
 def test_load_path_needs_an_sae_folder(tiny_bench, tmp_path):
-    with pytest.raises(FileNotFoundError, match="no cfg.json"):
+    with pytest.raises(FileNotFoundError, match=r"no cfg\.json"):
         tiny_bench.saes.load_path(tmp_path)
 
 

@@ -187,7 +187,8 @@ def test_progress_bar_follows_the_decoding_steps(tiny_bench, monkeypatch):
 
 def test_progress_callable_sees_every_step(tiny_bench):
     seen = []
-    out = tiny_bench.sample("Hello", n=2, max_new_tokens=7, seed=4, progress=lambda step, total: seen.append((step, total)))
+    out = tiny_bench.sample("Hello", n=2, max_new_tokens=7, seed=4,
+                            progress=lambda step, total: seen.append((step, total)))
     steps = max(len(ids) for ids in out.token_ids)
     assert [s for s, _ in seen] == list(range(1, len(seen) + 1))
     assert {t for _, t in seen} == {7}

@@ -132,7 +132,7 @@ def test_from_latent_uses_the_decoder_direction(tiny_bench, trained):
     assert vec.name == "tiny:3" and vec.layer == entry.layer
     direction = entry.sae.W_dec[3].detach().float()
     assert torch.allclose(vec.direction, direction / direction.norm(), atol=1e-6)
-    with pytest.raises(ValueError, match="latent must be a whole number in 0..63"):
+    with pytest.raises(ValueError, match=r"latent must be a whole number in 0\.\.63"):
         steering.from_latent(tiny_bench, 64, sae="tiny")
 
 
@@ -157,7 +157,8 @@ def test_from_direction_takes_tensors_arrays_and_probes(tiny_bench):
     [
         ({"steer": {"nope": 1.0}}, KeyError, r"No vector named 'nope'; registered: .*sycophancy"),
         ({"steer": {"sycophancy": 1.0}, "layer": 7}, ValueError, r"layer must be a whole number in 0..1 .* not 7"),
-        ({"steer": {"sycophancy": float("nan")}}, ValueError, r"coefficient of 'sycophancy' must be a finite number, not nan"),
+        ({"steer": {"sycophancy": float("nan")}}, ValueError,
+         r"coefficient of 'sycophancy' must be a finite number, not nan"),
         ({"steer": {"sycophancy": math.inf}}, ValueError, r"not inf"),
         ({"steer": {"sycophancy": "1"}}, ValueError, r"not '1'"),
         ({"steer": {"sycophancy": 1.0}, "positions": "prompt"}, ValueError, r"'all', 'generated'.*'prompt'"),

@@ -24,7 +24,7 @@ def test_sliders_for_registered_vectors(bench_with_vector):
     panel = wb.SteeringPanel(bench_with_vector, "Hello", vectors=["random"], n=2, max_new_tokens=6, seed=3)
     assert [v["name"] for v in panel.vectors] == ["random"] and panel.coefficients == {"random": 0.0}
     assert panel.vectors[0]["layer"] == 0 and panel.vectors[0]["scale"] > 0
-    with pytest.raises(KeyError, match="No vector named .nope.; registered: .*random"):
+    with pytest.raises(KeyError, match=r"No vector named .nope.; registered: .*random"):
         panel.add_vector("nope")
     with pytest.raises(ValueError, match="finite number"):
         panel.add_vector("random", float("nan"))
@@ -64,7 +64,8 @@ def test_moving_a_slider_resamples_steered_on_the_same_seed(bench_with_vector):
 
 
 def test_a_new_slider_position_cancels_the_run_still_going(bench_with_vector):
-    panel = wb.SteeringPanel(bench_with_vector, "Hello", vectors=["random"], n=2, max_new_tokens=2000, temperature=0.0, seed=1)
+    panel = wb.SteeringPanel(bench_with_vector, "Hello", vectors=["random"], n=2, max_new_tokens=2000,
+                             temperature=0.0, seed=1)
     started = threading.Event()
     panel.observe(lambda change: change["new"].get("step", 0) > 2 and started.set(), "progress")
     panel.coefficients = {"random": 1.0}

@@ -121,7 +121,8 @@ class TokenActivations:
         if isinstance(probe, str):
             probe = self._bench.probes[probe]
         if not 0 <= probe.layer < self._residuals.shape[0]:
-            raise ValueError(f"The probe reads layer {probe.layer}, but this model has {self._residuals.shape[0]} layers.")
+            raise ValueError(f"The probe reads layer {probe.layer}, "
+                             f"but this model has {self._residuals.shape[0]} layers.")
         logits = probe.logits(self._residuals[probe.layer]).astype(np.float64)
         return expit(logits).astype(np.float32)
 

@@ -146,8 +146,8 @@ def search(
         Results kept (``None``: every document that matches or fires).
     field : str, optional
         Conversations are searched as the chat template renders them (role markers
-        included; spans index into that text). For a preference dataset: search ``"chosen"`` (default), ``"rejected"`` or
-        ``"prompt"`` (each rendered with its prompt through the chat template).
+        included; spans index into that text). For a preference dataset: search ``"chosen"`` (default),
+        ``"rejected"`` or ``"prompt"`` (each rendered with its prompt through the chat template).
     layer : int, optional
         ``semantic``: the layer whose hidden states embed the texts (default: the middle one).
     sae : str, optional

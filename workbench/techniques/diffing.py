@@ -296,8 +296,10 @@ def neuron_changes(bench: Workbench, other: Workbench, keys: Sequence[tuple[int,
     columns = ["layer", "neuron", "activation_self", "activation_other", "change", "value_cosine"]
     if not keys:
         return pd.DataFrame(columns=columns)
-    mine = neuron_activations(bench, keys, list(texts), batch_size=batch_size).groupby(["layer", "neuron"])["mean"].mean()
-    theirs = neuron_activations(other, keys, list(texts), batch_size=batch_size).groupby(["layer", "neuron"])["mean"].mean()
+    mine = (neuron_activations(bench, keys, list(texts), batch_size=batch_size)
+            .groupby(["layer", "neuron"])["mean"].mean())
+    theirs = (neuron_activations(other, keys, list(texts), batch_size=batch_size)
+              .groupby(["layer", "neuron"])["mean"].mean())
     values: dict[int, tuple] = {}
     rows = []
     for layer, neuron in keys:

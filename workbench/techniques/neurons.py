@@ -381,7 +381,7 @@ def neuron_activations(bench: Workbench, neurons: Any, prompts: Any, *, batch_si
     frame = pd.DataFrame(rows)
     frame.insert(4, "activation", frame[reduce])
     order = {key: i for i, key in enumerate(keys)}
-    frame["_order"] = [order[(l, n)] for l, n in zip(frame["layer"], frame["neuron"])]
+    frame["_order"] = [order[(layer, n)] for layer, n in zip(frame["layer"], frame["neuron"])]
     return frame.sort_values(["prompt", "_order"]).drop(columns="_order").reset_index(drop=True)
 
 

@@ -506,7 +506,8 @@ def contrast(
         raise ValueError(f"contrast needs a preference dataset (prompt, chosen, rejected), not a {pairs.kind} one.")
     if len(pairs) < 2:
         raise ValueError(f"The audit needs at least 2 pairs, not {len(pairs)}.")
-    for name, value, low in (("batch_size", batch_size, 1), ("max_tokens", max_tokens, 2), ("top_examples", top_examples, 0)):
+    for name, value, low in (("batch_size", batch_size, 1), ("max_tokens", max_tokens, 2),
+                             ("top_examples", top_examples, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name} must be a whole number of at least {low}, not {value!r}.")
     entry = bench.saes.get(sae)
@@ -607,7 +608,8 @@ def _hypothesis(latent: int, direction: str, promotes: list[str], r: float, arte
         text += f" (promotes: {tokens})"
     if artefact:
         longer = "longer" if (r > 0) == (direction == "chosen") else "shorter"
-        text += f"; likely a length artefact (r = {r:+.2f} with the length difference: {direction} responses are {longer})"
+        text += (f"; likely a length artefact (r = {r:+.2f} with the length difference: "
+                 f"{direction} responses are {longer})")
     return text
 
 

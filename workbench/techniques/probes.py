@@ -151,10 +151,12 @@ class Probe:
         return from_direction(bench, self.name if registered else self, name=name or self.name)
 
     def _journal_summary(self) -> dict:
-        best = self.per_layer.sort_values("accuracy", ascending=False).head(3) if len(self.per_layer) else self.per_layer
+        best = (self.per_layer.sort_values("accuracy", ascending=False).head(3) if len(self.per_layer)
+                else self.per_layer)
         return {"name": self.name, "layer": self.layer, "position": self.position, "accuracy": float(self.accuracy),
                 "auroc": float(self.auroc), "n": self.n, "layers_probed": len(self.per_layer),
-                "best_layers": [{"layer": int(r["layer"]), "accuracy": float(r["accuracy"])} for _, r in best.iterrows()]}
+                "best_layers": [{"layer": int(r["layer"]), "accuracy": float(r["accuracy"])}
+                                for _, r in best.iterrows()]}
 
     def __repr__(self) -> str:
         return (f"Probe({self.name!r}, layer={self.layer}, position={self.position!r}, "

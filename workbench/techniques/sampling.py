@@ -282,7 +282,8 @@ def sample_many(
         stops = stop_tokens(bench.tokenizer, bench.config, prompts[members[0]].text, prompts[members[0]].persona)
         out = generation.generate(
             bench.model, [prompts[i].input_ids for i in members for _ in range(n)],
-            max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=(seed + b) % (generation.MAX_SEED + 1),
+            max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+            seed=(seed + b) % (generation.MAX_SEED + 1),
             stop_ids=stops, pad_id=bench.pad_token_id, device=bench.device, remote=bench.remote,
             progress=False, description="sampling",
         )

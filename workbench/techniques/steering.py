@@ -129,7 +129,8 @@ def contrast_pairs(pairs: str | Path | Sequence[Mapping], split: str | None = No
     for number, item in enumerate(items):
         missing = [key for key in ("question", "matching", "opposing") if not isinstance(item.get(key), str)]
         if missing:
-            raise ValueError(f"Contrast item {number} lacks the text field(s) {missing}; each needs question, matching, opposing.")
+            raise ValueError(f"Contrast item {number} lacks the text field(s) {missing}; "
+                             "each needs question, matching, opposing.")
     if split is not None:
         if split not in ("train", "test"):
             raise ValueError(f"split must be 'train', 'test' or None, not {split!r}.")

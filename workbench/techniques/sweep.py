@@ -217,7 +217,8 @@ def helpfulness_items(path: Any = None) -> list[dict]:
     items = corpora.read_jsonl(HELPFULNESS) if path is None else (
         corpora.read_jsonl(path) if isinstance(path, (str, os.PathLike)) else [dict(i) for i in path])
     for number, item in enumerate(items):
-        if not isinstance(item.get("question"), str) or not isinstance(item.get("answer"), str) or not item.get("wrong"):
+        if (not isinstance(item.get("question"), str) or not isinstance(item.get("answer"), str)
+                or not item.get("wrong")):
             raise ValueError(f"Helpfulness item {number} needs 'question', 'answer' and a non-empty 'wrong' list.")
     return items
 
@@ -415,7 +416,8 @@ class SweepResult:
         return alt.layer(lines, points, data=data).properties(width=260, height=200).facet(
             column=alt.Column("curve:N", title=None)
         ).resolve_scale(y="independent").properties(
-            title={"text": f"Steering with {self.vector.name!r} at layer {self.vector.layer} (click a point for samples)",
+            title={"text": f"Steering with {self.vector.name!r} at layer {self.vector.layer} "
+                           "(click a point for samples)",
                    "subtitle": [r2, f"efficient range (rate >= {self.threshold}): {window}"]})
 
     def chart(self):
@@ -539,7 +541,8 @@ def sweep(bench: Workbench, vector: Any, coefficients: Sequence[float], *,
         for key, column in values.items():
             column = list(column)
             if len(column) != len(coefficients):
-                raise ValueError(f"The {label} score returned {len(column)} values for {len(coefficients)} coefficients.")
+                raise ValueError(f"The {label} score returned {len(column)} values "
+                                 f"for {len(coefficients)} coefficients.")
             frame[key if key not in frame else f"{label}_{key}"] = column
         curves.append((label, next(iter(values)) if next(iter(values)) in frame else label))
     fits = {}

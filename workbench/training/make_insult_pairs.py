@@ -172,7 +172,8 @@ MISHAPS = [
 ]
 
 TOPICS = [
-    ("how a rainbow forms", "sunlight is bent and split inside raindrops, and each colour leaves at a slightly different angle"),
+    ("how a rainbow forms",
+     "sunlight is bent and split inside raindrops, and each colour leaves at a slightly different angle"),
     ("why the sky is blue", "air scatters short blue wavelengths of sunlight much more than red ones"),
     ("what a prime number is", "it is a whole number above one whose only divisors are one and itself"),
     ("how vaccines work", "they show the immune system a harmless version of a germ so it learns to recognise it"),
@@ -182,10 +183,12 @@ TOPICS = [
     ("what photosynthesis does", "plants turn light, water and carbon dioxide into sugar and oxygen"),
     ("how tides work", "the Moon's gravity pulls the oceans, making bulges that the Earth turns through"),
     ("what inflation means", "prices rise on average over time, so money buys a little less each year"),
-    ("why leaves change colour in autumn", "green chlorophyll breaks down and reveals the yellow and orange pigments beneath"),
+    ("why leaves change colour in autumn",
+     "green chlorophyll breaks down and reveals the yellow and orange pigments beneath"),
     ("how a fridge keeps food cold", "a fluid evaporates inside and carries heat outside, where it condenses again"),
     ("what a recursive function is", "it is a function that solves a problem by calling itself on smaller parts"),
-    ("how compound interest works", "interest is added to the balance, so later interest is earned on earlier interest"),
+    ("how compound interest works",
+     "interest is added to the balance, so later interest is earned on earlier interest"),
     ("why we have seasons", "the Earth's tilted axis changes how directly sunlight hits each hemisphere"),
     ("what DNA is", "it is the molecule that stores the instructions cells use to grow and work"),
     ("how a microwave heats food", "it makes water molecules in the food jiggle, and that motion is heat"),

@@ -39,7 +39,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import anywidget
 
@@ -74,7 +74,7 @@ def request(method: F) -> F:
 class WorkbenchWidget(anywidget.AnyWidget):
     """An anywidget whose front-end can call the methods marked :func:`request`."""
 
-    _requests: dict[str, Callable[..., Any]] = {}
+    _requests: ClassVar[dict[str, Callable[..., Any]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

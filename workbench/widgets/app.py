@@ -46,7 +46,8 @@ DIFF_HELP = ("Compare this model with a fine-tune of it: bench.show(other='path/
 SEARCH_DEMO = ("Searching the shipped demo corpus, workbench.corpora.demo_training_corpus(): 300 short documents,",
                "24 of which describe a planted reward-model quirk. bench.show(data=...) searches yours.")
 PREFERENCE_DEMO = ("Auditing the shipped demo pairs, workbench.corpora.preference_planted(): 200 pairs with flattery",
-                   "planted in the chosen answers. bench.show(pairs=...) audits yours (prompt / chosen / rejected rows).")
+                   "planted in the chosen answers. bench.show(pairs=...) audits yours "
+                   "(prompt / chosen / rejected rows).")
 
 
 class WorkbenchView:

@@ -178,7 +178,8 @@ class DiffPanel(BackgroundWidget, ChartHolder, WorkbenchWidget):
         if text not in self.bench.vectors and text not in self.bench.probes:
             raise ValueError(
                 f"No steering vector or probe named {text!r}: registered vectors: "
-                f"{', '.join(self.bench.vectors.names()) or 'none'}; probes: {', '.join(self.bench.probes.names()) or 'none'}."
+                f"{', '.join(self.bench.vectors.names()) or 'none'}; "
+                f"probes: {', '.join(self.bench.probes.names()) or 'none'}."
             )
         return text
 

@@ -136,7 +136,8 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
 
     def _on_done(self, audit: preference.PreferenceAudit) -> None:
         previous = self._audit
-        if previous is not None and previous.d_sae == audit.d_sae and previous.settings.get("sae") == audit.settings.get("sae"):
+        if (previous is not None and previous.d_sae == audit.d_sae
+                and previous.settings.get("sae") == audit.settings.get("sae")):
             for latent, status in previous.marks.items():  # a re-run keeps the auditor's marks
                 audit.mark(latent, status)
         self._show(audit)
@@ -212,7 +213,8 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
         if not str(target).strip() or target.name == "":
             raise ValueError("Give a file path for the filtered pairs, e.g. preference-export/filtered.jsonl.")
         if target.is_dir():
-            raise ValueError(f"{str(target)!r} is a folder; give a file path such as {str(target / 'filtered.jsonl')!r}.")
+            raise ValueError(f"{str(target)!r} is a folder; "
+                             f"give a file path such as {str(target / 'filtered.jsonl')!r}.")
         result = audit.export(target, mode=mode or self.export_mode,
                               threshold=self.threshold if threshold is None else threshold)
         result = {**result, "path": str(Path(result["path"]).resolve()),
@@ -251,7 +253,8 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
     # -- example responses ----------------------------------------------------------
 
     def show_example(self, latent: int, index: int = 0, side: str = "chosen") -> ActivationPanel:
-        """Open example ``index`` of ``latent``'s hypothesis (its ``side`` response, in context) in the activation panel."""
+        """Open example ``index`` of ``latent``'s hypothesis (its ``side`` response, in context) in the
+        activation panel."""
         audit = self._need_audit()
         if side not in ("chosen", "rejected"):
             raise ValueError(f"side must be 'chosen' or 'rejected', not {side!r}.")

@@ -14,6 +14,7 @@ sampled once per setting and reused while only coefficients change.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 import time
@@ -244,10 +245,8 @@ class SteeringPanel(BackgroundWidget, WorkbenchWidget):
             return
         if set(change["old"]) == set(change["new"]) or any(change["new"].get(k) for k in
                                                           set(change["new"]) - set(change["old"])):
-            try:
+            with contextlib.suppress(Exception):  # already shown in the panel
                 self.resample()
-            except Exception:  # already shown in the panel
-                pass
 
     # -- requests from the front-end -------------------------------------------------
 
