@@ -17,25 +17,23 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import functools
-import inspect
 import json
 import os
 import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _journal_file
 from . import _journal_values as values
 from ._observers import Observed
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .session import Workbench
 
 ENV = "WORKBENCH_JOURNAL"
 OFF = ("off", "false", "0", "no", "none")
@@ -151,6 +149,8 @@ class Journal(Observed):
         self._by_id: dict[str, Entry] = {}
         self._lock = threading.RLock()
         self._warned = False
+        #: Lines of the file that were skipped or read in part (:class:`workbench._journal_file.Problem`).
+        self.problems: list[_journal_file.Problem] = []
         if self.path is not None and self.path.is_file():
             self._read(self.path)
 
@@ -158,8 +158,10 @@ class Journal(Observed):
     def load(cls, path: str | os.PathLike) -> Journal:
         """Read a journal file (later entries are appended to it).
 
-        A line that is not whole JSON (a kernel killed mid-write) is skipped with a
-        :class:`JournalWarning` naming its line number; every other line is read.
+        A line that is not whole JSON (a kernel killed mid-write), longer than 16 MiB,
+        nested deeper than 64 levels, or whose fields have the wrong types is skipped; one
+        :class:`JournalWarning` names those lines and why (also in ``journal.problems``),
+        and every other line is read. The file is only ever read as data.
 
         Examples
         --------
@@ -173,16 +175,24 @@ class Journal(Observed):
     # -- reading -------------------------------------------------------------------
 
     def _read(self, path: Path) -> None:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for number, text in enumerate(handle, 1):
-                if not text.strip():
-                    continue
+        """Fold in every well-formed line of ``path``; what is wrong with the others goes to :attr:`problems`.
+
+        The file is untrusted (see :mod:`workbench._journal_file`): lines are read with a
+        length and nesting limit and checked against the schema, so a hostile file costs
+        bounded memory and time, and nothing in it is ever run.
+        """
+        problems: list[_journal_file.Problem] = []
+        with open(path, "rb") as handle:
+            for record in _journal_file.read_records(handle, problems):
                 try:
-                    self._fold(json.loads(text))
-                except (ValueError, TypeError, KeyError, AttributeError) as error:
-                    warnings.warn(f"{path}, line {number}: not a whole journal line ({error}); skipped it "
-                                  "(a session killed while writing leaves such a line last).",
-                                  JournalWarning, stacklevel=4)
+                    self._fold(record)
+                except (ValueError, TypeError, KeyError) as error:  # pragma: no cover - the schema check comes first
+                    problems.append(_journal_file.Problem(0, f"{type(error).__name__}: {error}"))
+        self.problems.extend(problems)
+        if problems:
+            shown = "; ".join(str(p) for p in problems[:5])
+            more = f" (and {len(problems) - 5} more: see journal.problems)" if len(problems) > 5 else ""
+            warnings.warn(f"{path}: {shown}{more}. Every other line was read.", JournalWarning, stacklevel=4)
 
     def _fold(self, record: dict) -> None:
         kind = record.get("type")
@@ -374,128 +384,3 @@ def open_journal(journal: Any = None) -> Journal:
                                     f"{str(path / 'journal.jsonl')!r}, or False to write nothing.")
         return Journal(path)
     raise TypeError(f"journal must be a path, a Journal, None or False, not {journal!r}.")
-
-
-# -- recording -----------------------------------------------------------------------
-
-_state = threading.local()
-
-
-def recorded(technique: str) -> Callable[[Callable], Callable]:
-    """Record every outermost call of a technique ``fn(bench, ...)`` in ``bench.journal``.
-
-    Calls made inside another recorded call (in the same thread) are part of it and
-    are not recorded again. Recording never makes the technique fail.
-
-    Examples
-    --------
-    >>> @recorded("sample")
-    ... def sample(bench, conversation, n=8, **options): ...
-    """
-
-    def decorate(fn: Callable) -> Callable:
-        signature = inspect.signature(fn)
-        function = f"{fn.__module__}:{fn.__qualname__}"
-        first = next(iter(signature.parameters))
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            bench = args[0] if args else kwargs.get(first)
-            journal = getattr(bench, "journal", None)
-            if getattr(_state, "depth", 0) or not isinstance(journal, Journal):
-                return fn(*args, **kwargs)
-            replay_of, _state.replay_of = getattr(_state, "replay_of", None), None
-            started, clock = _now(), time.perf_counter()
-            _state.depth = 1
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException as error:
-                _state.depth = 0
-                _record(journal, bench, technique, function, signature, args, kwargs, started,
-                        time.perf_counter() - clock, None, error, replay_of)
-                raise
-            _state.depth = 0
-            _record(journal, bench, technique, function, signature, args, kwargs, started,
-                    time.perf_counter() - clock, result, None, replay_of)
-            return result
-
-        wrapper.__journal_technique__ = technique  # type: ignore[attr-defined]
-        return wrapper
-
-    return decorate
-
-
-def _record(journal: Journal, bench: Any, technique: str, function: str, signature: inspect.Signature,
-            args: tuple, kwargs: dict, started: str, duration: float, result: Any, error: BaseException | None,
-            replay_of: str | None) -> None:
-    try:
-        bound = signature.bind_partial(*args, **kwargs).arguments
-        bound.pop(next(iter(signature.parameters)), None)
-        extra = {}
-        for name, parameter in signature.parameters.items():
-            if parameter.kind is parameter.VAR_KEYWORD and name in bound:
-                extra = bound.pop(name)
-        inputs, missing = {}, []
-        for name, value in {**bound, **extra}.items():
-            if name in RUNTIME:
-                value = value if isinstance(value, bool) or value is None else f"<{type(value).__name__}>"
-            encoded, complete = values.encode(value, bench)
-            inputs[name] = encoded
-            if not complete and name not in RUNTIME:
-                missing.append(name)
-        record = {
-            "type": "entry", "id": _new_id(), "time": started, "technique": technique, "function": function,
-            "inputs": inputs, "missing": missing, "seed": None, "model": values.model_identity(bench),
-            "sae": values.sae_identity(bench, inputs.get("sae")) if "sae" in signature.parameters else None,
-            "duration_s": round(duration, 4),
-            "summary": {}, "result": None, "result_omitted": None, "error": None, "replay_of": replay_of,
-        }
-        if error is not None:
-            record["error"] = {"type": type(error).__name__, "message": str(error)[:2000]}
-        else:
-            record["summary"] = values.summarise(result)
-            record["result"], record["result_omitted"] = values.full(result)
-        seed = inputs.get("seed")
-        record["seed"] = seed if isinstance(seed, int) else values.result_seed(record["summary"], result)
-    except Exception as failure:  # the journal must never break a technique
-        record = {"type": "entry", "id": _new_id(), "time": started, "technique": technique, "function": function,
-                  "inputs": {}, "missing": ["(all: the journal could not encode them)"],
-                  "summary": {"journal_error": f"{type(failure).__name__}: {failure}"[:500]},
-                  "duration_s": round(duration, 4), "replay_of": replay_of,
-                  "error": None if error is None else {"type": type(error).__name__, "message": str(error)[:2000]}}
-    journal._write(record)
-
-
-# -- replay --------------------------------------------------------------------------
-
-
-def replay(bench: Workbench, entry: Any) -> Any:
-    """Run a recorded call again on ``bench`` with the recorded inputs (and seed); see ``Workbench.replay``."""
-    import importlib
-
-    entry = bench.journal._resolve(entry) if not isinstance(entry, Entry) else entry
-    if entry.missing:
-        raise ValueError(
-            f"Entry {entry.id} ({entry.technique}) cannot be replayed: its input(s) {', '.join(entry.missing)} were "
-            "recorded only as a summary (a tensor, array, DataFrame, in-memory dataset or function). "
-            "Run the technique again yourself with the same data.")
-    absent = values.unregistered(bench, entry.technique, entry.inputs)
-    if absent:
-        raise ValueError(
-            f"Entry {entry.id} ({entry.technique}) needs {'; '.join(absent)} on this workbench. Register "
-            "it first (bench.saes.load_path(...), or replay the entry that created the vector), then replay.")
-    inputs = {k: values.decode(v) for k, v in entry.inputs.items() if k not in RUNTIME}
-    module, _, name = entry.function.partition(":")
-    fn = getattr(importlib.import_module(module), name)
-    parameters = inspect.signature(fn).parameters
-    takes_seed = "seed" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-    if takes_seed and inputs.get("seed") is None and entry.seed is not None:
-        inputs["seed"] = entry.seed  # the drawn seed reproduces the call
-    if "progress" in parameters:
-        inputs["progress"] = False
-    _state.replay_of = entry.id
-    try:
-        return fn(bench, **inputs)
-    finally:
-        _state.replay_of = None
-

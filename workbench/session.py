@@ -475,7 +475,10 @@ class Workbench:
         >>> old = wb.Journal.load("workbench-journal-20250101-120000.jsonl")   # doctest: +SKIP
         >>> bench.replay(old.last("sample")).texts                             # doctest: +SKIP
         """
-        return journal_mod.replay(self, entry)
+        from . import recording, techniques
+
+        techniques.load_all()
+        return recording.replay(self, entry)
 
     def export_html(self, path: str | Path, widgets: Any = None) -> Path:
         """Write the journal (findings first, notes, entries) and this session's panels, as last left, to one

@@ -15,6 +15,7 @@ import torch
 
 import workbench as wb
 from workbench import journal as journal_mod
+from workbench import recording
 from workbench.techniques import activations, attacks, data_search, preference, sampling, steering, sweep
 
 FAST = {"max_new_tokens": 4, "progress": False}
@@ -109,7 +110,7 @@ def test_a_call_that_raises_is_an_error_entry(tiny_bench, journal):
 def test_nesting_is_per_thread(tiny_bench, journal):
     started, release = threading.Event(), threading.Event()
 
-    @journal_mod.recorded("wait")
+    @recording.recorded("wait")
     def wait(bench):
         started.set()
         release.wait(30)
@@ -152,12 +153,12 @@ def test_a_truncated_last_line_is_skipped_with_its_line_number(tiny_bench, journ
         tiny_bench.sample("Hi", n=1, seed=seed, **FAST)
     text = journal.path.read_text()
     journal.path.write_text(text + text.splitlines()[0][:57])  # killed while writing a fourth line
-    with pytest.warns(journal_mod.JournalWarning, match=r"line 4: not a whole journal line"):
+    with pytest.warns(journal_mod.JournalWarning, match=r"line 4: not whole JSON"):
         loaded = wb.Journal.load(journal.path)
     assert [e.id for e in loaded] == [e.id for e in journal]
     tiny_bench.journal = loaded  # the next session appends to the same file
     tiny_bench.sample("Hi", n=1, seed=5, **FAST)
-    with pytest.warns(journal_mod.JournalWarning, match=r"line 4: not a whole journal line"):
+    with pytest.warns(journal_mod.JournalWarning, match=r"line 4: not whole JSON"):
         again = wb.Journal.load(journal.path)
     assert [e.seed for e in again] == [0, 1, 2, 5]
 
@@ -181,7 +182,9 @@ def test_replay_by_index_and_id_and_refusals(tiny_bench, journal, vector):
     missing = journal_mod.Entry(**{**vars(entry), "id": "x1", "inputs": {**entry.inputs, "steer": {"gone": 1.0}}})
     with pytest.raises(ValueError, match=r"needs the vector 'gone' \(registered: .*ones"):
         tiny_bench.replay(missing)
-    no_sae = journal_mod.Entry(**{**vars(entry), "technique": "activations", "inputs": {"source": "x", "sae": "nope"}})
+    no_sae = journal_mod.Entry(**{**vars(entry), "technique": "activations",
+                                       "function": "workbench.techniques.activations:activations",
+                                       "inputs": {"source": "x", "sae": "nope"}})
     with pytest.raises(ValueError, match=r"the SAE 'nope'"):
         tiny_bench.replay(no_sae)
     with pytest.raises(KeyError, match="No journal entry"):

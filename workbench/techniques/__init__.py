@@ -1,1 +1,20 @@
-"""Auditing techniques: plain functions over a Workbench that return data (no widgets)."""
+"""The auditing techniques: plain functions over a :class:`~workbench.session.Session` that return data.
+
+Importing this package imports none of them (each pulls in torch and more);
+:func:`load_all` imports every one, which fills the registry of techniques that
+replay dispatches through (:mod:`workbench.recording`).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+#: Every module of this package that defines recorded techniques.
+MODULES = ("activations", "attacks", "data_search", "diffing", "neurons", "preference", "probes", "sampling",
+           "steering", "sweep")
+
+
+def load_all() -> None:
+    """Import every technique module, so that each technique is registered."""
+    for name in MODULES:
+        import_module(f"{__name__}.{name}")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import chat, residual, saes
-from ..journal import recorded
+from ..recording import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..journal import recorded
+from ..recording import recorded
 from . import sampling
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import models
 from ..datasets import Dataset, read_dataset
-from ..journal import recorded
+from ..recording import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..datasets import Dataset, read_dataset
-from ..journal import recorded
+from ..recording import recorded
 from .data_search import SearchCancelled, _hidden_batches, _tokenize
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from .. import residual
-from ..journal import recorded
+from ..recording import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..session import Workbench

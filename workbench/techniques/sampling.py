@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import chat, generation
-from ..journal import recorded
+from ..recording import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import chat, corpora, residual
-from ..journal import recorded
+from ..recording import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch

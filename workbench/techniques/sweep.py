@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import corpora, residual
-from ..journal import recorded
+from ..recording import recorded
 from . import steering as steering_mod
 
 if TYPE_CHECKING:  # pragma: no cover
