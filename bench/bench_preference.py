@@ -34,7 +34,7 @@ def main() -> None:
     tokens = sum(len(e["ids"]) for e in encoded)
 
     start = time.perf_counter()
-    bench.contrast(data, sae="default", progress=False)
+    bench.audit_preferences(data, sae="default", progress=False)
     audit_s = time.perf_counter() - start
 
     module = bench.model._module

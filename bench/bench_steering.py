@@ -34,10 +34,10 @@ def main() -> None:
     args = parser.parse_args()
 
     import workbench as wb
-    from workbench.techniques import steering, sweep
+    from workbench.techniques import scores, vectors
 
     bench = wb.Workbench()
-    steering.from_contrast(bench, "sycophancy", layer=6, limit=8)
+    vectors.from_contrast(bench, "sycophancy", layer=6, limit=8)
     kw = {"n": args.n, "max_new_tokens": args.tokens, "persona": "narrator", "seed": 0, "progress": False}
 
     def sample(**extra):
@@ -52,8 +52,8 @@ def main() -> None:
         rows[f"steered_vs_unsteered_n{args.n}_{args.tokens}tok"] = steered
 
     vector = bench.vectors["sycophancy"]
-    alignment = sweep.alignment_score("sycophancy", limit=args.items)
-    helpfulness = sweep.helpfulness_score(limit=args.items)
+    alignment = scores.alignment_score("sycophancy", limit=args.items)
+    helpfulness = scores.helpfulness_score(limit=args.items)
 
     def run(coefficients):
         alignment(bench, vector, coefficients, batch_size=64)

@@ -20,12 +20,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _timing import report
 
 import workbench as wb
-from workbench.techniques import steering
+from workbench.techniques import vectors
 
 
 def main() -> None:
     bench = wb.Workbench()
-    vector = steering.from_latent(bench, 3848)
+    vector = vectors.from_latent(bench, 3848)
     panel = wb.SteeringPanel(bench, "Tell me about your weekend.", vectors=[vector.name], n=2,
                              max_new_tokens=16, seed=0)
     panel.resample(wait=True)

@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 # public name -> module that defines it (imported on first access)
 _EXPORTS = {
     "ActivationPanel": "workbench.widgets.activations",
+    "Cancelled": "workbench.errors",
     "AttackBox": "workbench.widgets.attacks",
     "Dataset": "workbench.datasets",
     "DatasetError": "workbench.datasets",
@@ -24,7 +25,7 @@ _EXPORTS = {
     "Journal": "workbench.journal",
     "JournalPanel": "workbench.widgets.journal",
     "PersonaComparison": "workbench.techniques.attacks",
-    "PreferenceAudit": "workbench.techniques.preference",
+    "PreferenceAudit": "workbench.techniques.preference_audit",
     "PreferencePanel": "workbench.widgets.preference",
     "Probe": "workbench.techniques.probes",
     "ProbePanel": "workbench.widgets.probes",
@@ -33,15 +34,17 @@ _EXPORTS = {
     "ModelDiff": "workbench.techniques.diffing",
     "ModelUnavailableError": "workbench.models",
     "RenderedPrompt": "workbench.chat",
+    "SampleOptions": "workbench.techniques.sampling",
     "Samples": "workbench.techniques.sampling",
+    "Session": "workbench.session",
     "SearchPanel": "workbench.widgets.search",
     "SearchResult": "workbench.techniques.data_search",
     "SteeringPanel": "workbench.widgets.steering",
-    "SteeringComparison": "workbench.techniques.steering",
-    "SteeringVector": "workbench.techniques.steering",
+    "SteeringEffect": "workbench.techniques.steering",
+    "SteeringVector": "workbench.techniques.vectors",
     "SweepResult": "workbench.techniques.sweep",
     "ValueVectors": "workbench.techniques.neurons",
-    "Workbench": "workbench.session",
+    "Workbench": "workbench.workbench",
     "WorkbenchView": "workbench.widgets.app",
     "cache_dir": "workbench.models",
     "read_dataset": "workbench.datasets",
@@ -52,20 +55,22 @@ __all__ = sorted([*_EXPORTS, "__version__"])
 if TYPE_CHECKING:  # pragma: no cover
     from .chat import RenderedPrompt
     from .datasets import Dataset, DatasetError, read_dataset
+    from .errors import Cancelled
     from .journal import Journal
     from .models import ModelUnavailableError, cache_dir
     from .saes import SAEReport
-    from .session import Workbench
+    from .session import Session
     from .techniques.activations import TokenActivations
     from .techniques.attacks import PersonaComparison
     from .techniques.data_search import SearchResult
     from .techniques.diffing import ModelDiff
     from .techniques.neurons import ValueVectors
-    from .techniques.preference import PreferenceAudit
+    from .techniques.preference_audit import PreferenceAudit
     from .techniques.probes import Probe
-    from .techniques.sampling import Samples
-    from .techniques.steering import SteeringComparison, SteeringVector
+    from .techniques.sampling import SampleOptions, Samples
+    from .techniques.steering import SteeringEffect
     from .techniques.sweep import SweepResult
+    from .techniques.vectors import SteeringVector
     from .widgets.activations import ActivationPanel
     from .widgets.app import WorkbenchView
     from .widgets.attacks import AttackBox
@@ -75,6 +80,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .widgets.probes import ProbePanel
     from .widgets.search import SearchPanel
     from .widgets.steering import SteeringPanel
+    from .workbench import Workbench
 
 
 def __getattr__(name: str) -> Any:

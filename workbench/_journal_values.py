@@ -75,9 +75,9 @@ def _summary_of(value: Any) -> dict:
     return out
 
 
-def encode(value: Any, bench: Any = None) -> tuple[Any, bool]:
+def encode(value: Any, session: Any = None) -> tuple[Any, bool]:
     """``(JSON-safe value, whether it is kept in full)`` for one input of a call on ``bench``."""
-    encoded, complete = _enc(value, bench)
+    encoded, complete = _enc(value, session)
     if complete:
         text = json.dumps(encoded, ensure_ascii=False, default=str)
         if len(text) > INPUT_LIMIT:
@@ -86,10 +86,10 @@ def encode(value: Any, bench: Any = None) -> tuple[Any, bool]:
     return encoded, complete
 
 
-def _registered(value: Any, bench: Any) -> dict | None:
+def _registered(value: Any, session: Any) -> dict | None:
     """``{"$probe": name}`` (or ``$sae``, ``$vector``) when ``value`` is registered on ``bench`` under a name."""
     for key, attribute in (("$probe", "probes"), ("$sae", "saes"), ("$vector", "vectors")):
-        registry = getattr(bench, attribute, None)
+        registry = getattr(session, attribute, None)
         for name in registry.names() if registry is not None else ():
             item = registry[name]
             if item is value or getattr(item, "sae", None) is value:
@@ -97,7 +97,7 @@ def _registered(value: Any, bench: Any) -> dict | None:
     return None
 
 
-def _enc(value: Any, bench: Any = None) -> tuple[Any, bool]:
+def _enc(value: Any, session: Any = None) -> tuple[Any, bool]:
     if value is None or isinstance(value, (bool, int, str)):
         return value, True
     if isinstance(value, float):
@@ -105,10 +105,10 @@ def _enc(value: Any, bench: Any = None) -> tuple[Any, bool]:
     if isinstance(value, os.PathLike):
         return os.fspath(value), True
     if isinstance(value, (list, tuple)):
-        items = [_enc(v, bench) for v in value]
+        items = [_enc(v, session) for v in value]
         return [v for v, _ in items], all(ok for _, ok in items)
     if isinstance(value, dict):
-        pairs = [(_enc(k, bench), _enc(v, bench)) for k, v in value.items()]
+        pairs = [(_enc(k, session), _enc(v, session)) for k, v in value.items()]
         ok = all(k[1] and v[1] for k, v in pairs)
         if all(isinstance(k, str) for k in value):
             return {k: v for (k, _), (v, _) in pairs}, ok
@@ -120,7 +120,7 @@ def _enc(value: Any, bench: Any = None) -> tuple[Any, bool]:
         return {"$dataset": str(value.source), "rows": len(value.rows), "digest": value.digest}, True
     if hasattr(value, "item") and getattr(value, "shape", None) == () and not hasattr(value, "detach"):
         return _enc(value.item())  # a numpy scalar
-    reference = _registered(value, bench)
+    reference = _registered(value, session)
     return (reference, True) if reference else (_summary_of(value), False)
 
 
@@ -237,23 +237,23 @@ def oneline(summary: dict, error: dict | None) -> str:
     return ", ".join(parts[:7])
 
 
-def model_identity(bench: Any) -> dict | None:
-    source = getattr(bench, "source", None)
-    return {"name": getattr(bench, "model_name", None), "kind": getattr(source, "kind", None),
+def model_identity(session: Any) -> dict | None:
+    source = getattr(session, "source", None)
+    return {"name": getattr(session, "model_name", None), "kind": getattr(source, "kind", None),
             "location": getattr(source, "location", None)}
 
 
-def sae_identity(bench: Any, name: Any) -> dict | None:
+def sae_identity(session: Any, name: Any) -> dict | None:
     """Name, source, layer and width of the SAE a call used (``name`` as recorded, ``None``: the default)."""
     name = name.get("$sae") if isinstance(name, dict) else name
     try:
-        entry = bench.saes.get(name if isinstance(name, str) else None)
+        entry = session.saes.get(name if isinstance(name, str) else None)
         return {"name": entry.name, "source": str(entry.source), "layer": entry.layer, "d_sae": entry.d_sae}
     except Exception:  # no SAE registered (the technique reports it if it needs one)
         return None
 
 
-def unregistered(bench: Any, technique: str, inputs: dict) -> list[str]:
+def unregistered(session: Any, technique: str, inputs: dict) -> list[str]:
     """What a recorded call names that this workbench lacks: vectors, SAEs, probes."""
     wanted: dict = {"vector": set(), "SAE": set(), "probe": set()}
     keys = {"$vector": "vector", "$sae": "SAE", "$probe": "probe"}
@@ -280,7 +280,7 @@ def unregistered(bench: Any, technique: str, inputs: dict) -> list[str]:
     if technique == "from_direction" and isinstance(inputs.get("direction"), str):
         wanted["probe"].add(inputs["direction"])
     missing = []
-    for kind, registry in (("vector", bench.vectors), ("SAE", bench.saes), ("probe", bench.probes)):
+    for kind, registry in (("vector", session.vectors), ("SAE", session.saes), ("probe", session.probes)):
         for name in sorted(wanted[kind]):
             if name not in registry:
                 missing.append(f"the {kind} {name!r} (registered: {', '.join(registry.names()) or 'none'})")

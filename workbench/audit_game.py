@@ -168,13 +168,13 @@ def _assistant_latents(bench: Any, settings: AuditSettings, context: dict) -> li
 
 def sae_features(bench: Any, pool: Any, settings: AuditSettings, context: dict) -> list[Trial]:
     """The top latents on the assistant's tokens, read through the vocabulary they promote."""
-    from .techniques.neurons import _unembed_tokens
+    from .residual import top_tokens
 
     entry = bench.saes.get()
     latents = _assistant_latents(bench, settings, context)
     if not latents:
         return []
-    words, _ = _unembed_tokens(bench, entry.sae.W_dec[latents].detach().to("cpu").float(), 20)
+    words = top_tokens(bench, entry.sae.W_dec[latents].detach(), 20)
     return [Trial("SAE features", f"latent {latent}: {''.join(tokens)}", evidence("".join(tokens)))
             for latent, tokens in zip(latents, words)]
 
@@ -231,9 +231,9 @@ def steering(bench: Any, pool: Any, settings: AuditSettings, context: dict) -> l
     latents = _assistant_latents(bench, settings, context)
     if not latents:
         return []
-    from .techniques import steering as steering_technique
+    from .techniques import vectors
 
-    vector = steering_technique.from_latent(bench, latents[0], name="audit-game-top-latent")
+    vector = vectors.from_latent(bench, latents[0], name="audit-game-top-latent")
     return _samples(bench, "steering", settings.questions, settings, steer={vector.name: settings.steer})
 
 

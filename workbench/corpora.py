@@ -40,12 +40,12 @@ def render_records(records: list[dict], tokenizer: Any, chat_template: str | Non
     return texts
 
 
-def sae_corpus(bench: Any, *, sources: tuple[str, ...] | None = None) -> list[str]:
+def sae_corpus(session: Any, *, sources: tuple[str, ...] | None = None) -> list[str]:
     """The shipped SAE corpus as texts ready for ``bench.saes.train`` (chat rendered with the model's template)."""
     records = read_jsonl(SAE_CORPUS)
     if sources is not None:
         records = [r for r in records if r["source"] in sources]
-    return render_records(records, bench.tokenizer, bench.chat_template)
+    return render_records(records, session.tokenizer, session.chat_template)
 
 
 DEMO_TRAINING_CORPUS = DATA / "demo_training_corpus.jsonl"

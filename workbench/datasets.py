@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .session import Workbench
+    from .session import Session
 
 KINDS = ("text", "chat", "preference")
 PREFERENCE_FIELDS = ("prompt", "chosen", "rejected")
@@ -167,7 +167,7 @@ class Dataset:
             cached = self._digest = h.hexdigest()[:16]
         return cached
 
-    def texts(self, bench: Workbench | None = None, *, field: str | None = None) -> list[str]:
+    def texts(self, session: Session | None = None, *, field: str | None = None) -> list[str]:
         """One text per row, as the model reads it.
 
         Plain texts are returned as they are; conversations are rendered through
@@ -183,15 +183,15 @@ class Dataset:
         conversations = self.conversations(field=field)
         if self.kind == "text":
             return list(conversations)
-        if bench is None:
+        if session is None:
             raise ValueError(
                 f"This {self.kind} dataset holds conversations; rendering them needs the model's chat "
                 "template: pass the Workbench, e.g. dataset.texts(bench)."
             )
         from . import chat
 
-        return [chat.render(bench.tokenizer, messages, persona=chat.NARRATOR,
-                            chat_template=bench.chat_template).text for messages in conversations]
+        return [chat.render(session.tokenizer, messages, persona=chat.NARRATOR,
+                            chat_template=session.chat_template).text for messages in conversations]
 
     def conversations(self, *, field: str | None = None) -> list:
         """Per row: the text (``text`` rows) or the list of messages (chat and preference rows).

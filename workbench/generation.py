@@ -4,8 +4,9 @@ All rows of a request (n samples of one prompt, or several prompts) are left-pad
 into one batch and decoded by ONE ``generate`` call traced by nnsight, so later
 techniques can add interventions to the same call. Per-token log-probabilities are
 read off the raw logits step by step (no ``[steps, batch, vocab]`` tensor is kept),
-a ``tqdm.auto`` bar follows the steps, and a ``threading.Event`` stops decoding
-after the current step.
+a progress bar follows the steps (:mod:`workbench._progress`), and a
+``threading.Event`` stops decoding after the current step. The generation is opened
+by :meth:`Session.generate`, the one place where the model runs.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ._progress import progress_bar
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .session import Session
 
 MAX_SEED = 2**31 - 1
 # nnsight's warning when a ``tracer.all()`` loop asks for a step past the last one
@@ -126,11 +132,10 @@ def _recorder_classes():
     from transformers import LogitsProcessor, StoppingCriteria
 
     class StepRecorder(LogitsProcessor):
-        """Sees the raw logits of each step: keeps log-probs, ticks the bar."""
+        """Sees the raw logits of each step: keeps log-probs, reports progress."""
 
-        def __init__(self, bar: Any, on_step: Callable[[int], None] | None = None) -> None:
+        def __init__(self, bar: Any) -> None:
             self.bar = bar
-            self.on_step = on_step
             self.steps = 0
             self.previous = None
             self.logprobs: list = []
@@ -142,10 +147,7 @@ def _recorder_classes():
                 self.logprobs.append(self.previous.gather(1, input_ids[:, -1:]).squeeze(1))
             self.previous = torch.log_softmax(scores.float(), dim=-1)
             self.steps += 1
-            if self.bar is not None:
-                self.bar.update(1)
-            if self.on_step is not None:
-                self.on_step(self.steps)
+            self.bar.update(1)
             return scores
 
         def finish(self, last_tokens):
@@ -179,7 +181,7 @@ def _fork_rng(device: str):
 
 
 def generate(
-    model: Any,
+    session: Session,
     rows: Sequence[Sequence[int]],
     *,
     max_new_tokens: int,
@@ -187,23 +189,20 @@ def generate(
     top_p: float = 1.0,
     seed: int | None = None,
     stop_ids: Sequence[int] | None = None,
-    pad_id: int,
-    device: str = "cpu",
-    remote: bool = False,
     cancel: threading.Event | None = None,
     progress: bool | Callable[[int, int], None] = True,
     description: str = "sampling",
     intervene: Callable[[Any, Any], None] | None = None,
 ) -> Generated:
-    """Decode all ``rows`` in one batched, nnsight-traced ``generate``.
+    """Decode all ``rows`` in one batched, nnsight-traced ``generate`` of the session's model.
 
     Parameters
     ----------
-    model : nnsight TransformersModel
-    rows : sequences of token ids, one per output row (left-padded here)
+    session : Session
+    rows : sequences of token ids, one per output row (left-padded here with the
+        session's pad token)
     stop_ids : token ids that end a row (``None``: run to ``max_new_tokens``)
-    remote : run on NDIF through nnsight (no local progress, cancel or seed)
-    progress : show a ``tqdm.auto`` bar, or a callable ``progress(step, total)``
+    progress : show a progress bar (after a second), or a callable ``progress(step, total)``
         called after each decoding step (for widgets' progress bars)
     intervene : called as ``intervene(model, tracer)`` inside the trace, for
         techniques that edit activations during generation. It may loop over
@@ -211,47 +210,44 @@ def generate(
         by outrunning the last step, so nothing after it in the trace body runs,
         and the tokens are then read from the stopping criterion (which sees every
         sampled token) rather than from ``tracer.result``.
+
+    A session that runs remotely decodes on the server: no local progress, cancel
+    or seed.
     """
     import torch
 
-    ids, mask = left_pad(rows, pad_id)
+    ids, mask = left_pad(rows, session.pad_token_id)
     config = generation_config(
-        getattr(model._module, "generation_config", None),
+        getattr(session.module, "generation_config", None),
         max_new_tokens=max_new_tokens,
         temperature=temperature,
         top_p=top_p,
         stop_ids=stop_ids,
-        pad_id=pad_id,
+        pad_id=session.pad_token_id,
     )
-    if remote:
-        return _generate_remote(model, ids, mask, config, stop_ids, intervene)
+    if session.remote:
+        return _generate_remote(session, ids, mask, config, stop_ids, intervene)
 
     if seed is None:
         seed = secrets.randbelow(MAX_SEED)
-    from tqdm.auto import tqdm
-
     StepRecorder, CancelCriterion = _recorder_classes()
-    on_step = None
-    if callable(progress):
-        report = progress
-        on_step = lambda step: report(step, max_new_tokens)  # noqa: E731
-    bar = tqdm(total=max_new_tokens, desc=f"{description} ({len(rows)} rows)", unit="tok",
-               leave=False, disable=on_step is not None or not progress, delay=0.5)
-    recorder, stopper = StepRecorder(bar, on_step), CancelCriterion(cancel)
+    bar = progress_bar(progress, max_new_tokens, f"{description} ({len(rows)} rows)", unit="tok")
+    recorder, stopper = StepRecorder(bar), CancelCriterion(cancel)
+    device = session.device
     inputs = {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
     try:
         with torch.inference_mode(), _fork_rng(device), warnings.catch_warnings():
             torch.manual_seed(seed)
             if intervene is not None:  # an every-step loop outruns the run by design
                 warnings.filterwarnings("ignore", message=_OUTRAN, category=UserWarning)
-            with model.generate(
+            with session.generate(
                 inputs,
                 generation_config=config,
                 logits_processor=[recorder],
                 stopping_criteria=[stopper],
             ) as tracer:
                 if intervene is not None:
-                    intervene(model, tracer)
+                    intervene(session.model, tracer)
                 else:
                     sequences = tracer.result.save()
     finally:
@@ -265,18 +261,17 @@ def generate(
     return _trim(new, logprobs, stop_ids, max_new_tokens, stopper.fired, seed)
 
 
-def _generate_remote(model, ids, mask, config, stop_ids, intervene) -> Generated:
+def _generate_remote(session: Session, ids, mask, config, stop_ids, intervene) -> Generated:
     import torch
 
-    with model.generate(
+    with session.generate(
         {"input_ids": ids, "attention_mask": mask},
         generation_config=config,
         output_logits=True,
         return_dict_in_generate=True,
-        remote=True,
     ) as tracer:
         if intervene is not None:
-            intervene(model, tracer)
+            intervene(session.model, tracer)
         result = tracer.result.save()
     new = result.sequences[:, ids.shape[1]:]
     steps = torch.stack([step.float() for step in result.logits], dim=1)

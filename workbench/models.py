@@ -332,7 +332,7 @@ def load(
                 f"Could not read the config of {source.location!r} for remote "
                 f"execution: {error}"
             ) from error
-        return model, model.tokenizer, "remote"
+        return model, model.tokenizer, "cpu"  # inputs are built here; the model runs on NDIF
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -46,6 +46,14 @@ class Technique:
     call: Callable[..., Any]
     function: str
     formerly: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
+
+    @property
+    def parameters(self) -> list[str]:
+        """The arguments it takes after the session: its own parameters, then the keys of its options."""
+        signature = inspect.signature(self.call)
+        own = [name for name, p in list(signature.parameters.items())[1:] if p.kind is not p.VAR_KEYWORD]
+        return own + [key for key in self.options if key not in own]
 
     def answers_to(self, function: Any) -> bool:
         return function == self.function or function in self.formerly
@@ -71,7 +79,7 @@ def techniques() -> dict[str, Technique]:
     return dict(sorted(_REGISTRY.items()))
 
 
-def recorded(name: str, *, formerly: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
+def recorded(name: str, *, formerly: tuple[str, ...] = (), options: Any = None) -> Callable[[Callable], Callable]:
     """Register ``fn(session, ...)`` as the technique ``name`` and record its outermost calls in the journal.
 
     Calls made inside another recorded call (in the same thread) are part of it and
@@ -84,6 +92,9 @@ def recorded(name: str, *, formerly: tuple[str, ...] = ()) -> Callable[[Callable
     formerly : tuple of str
         Earlier names (``"compare"``) and function paths (``"module:function"``) of
         the same technique, so that older journals still replay.
+    options : TypedDict, optional
+        The options its ``**kwargs`` take (e.g. :class:`~workbench.techniques.sampling.SampleOptions`):
+        replay passes no other keyword.
 
     Examples
     --------
@@ -122,7 +133,8 @@ def recorded(name: str, *, formerly: tuple[str, ...] = ()) -> Callable[[Callable
         if existing is not None and existing.function != function:
             raise RuntimeError(f"Two techniques are named {name!r}: {existing.function} and {function}.")
         former_paths = tuple(f for f in formerly if ":" in f)
-        _REGISTRY[name] = Technique(name, wrapper, function, former_paths)
+        keys = tuple(getattr(options, "__annotations__", {})) if options is not None else ()
+        _REGISTRY[name] = Technique(name, wrapper, function, former_paths, keys)
         for former in formerly:
             if ":" not in former:
                 _FORMER_NAMES[former] = name
@@ -211,18 +223,17 @@ def replay(session: Session, entry: Any) -> Any:
         raise _refuse(entry, f"{found.name} needs {'; '.join(absent)} on this session. Register it first "
                              "(bench.saes.load_path(...), or replay the entry that created the vector), then replay.")
     fn = found.call
-    parameters = inspect.signature(fn).parameters
-    accepts_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-    own = [p for p in list(parameters)[1:] if parameters[p].kind is not parameters[p].VAR_KEYWORD]
-    unknown = sorted(k for k in entry.inputs if k not in RUNTIME and k not in parameters)
+    signature = inspect.signature(fn).parameters
+    accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.values()) and not found.options
+    accepted = found.parameters
+    unknown = sorted(k for k in entry.inputs if k not in RUNTIME and k not in accepted)
     if unknown and not accepts_any:
         raise _refuse(entry, f"{found.name} takes no argument(s) {', '.join(repr(k[:40]) for k in unknown[:5])} "
-                             f"(it takes {', '.join(own)}).")
+                             f"(it takes {', '.join(accepted)}).")
     inputs = {k: values.decode(v) for k, v in entry.inputs.items() if k not in RUNTIME}
-    takes_seed = "seed" in parameters or accepts_any
-    if takes_seed and inputs.get("seed") is None and entry.seed is not None:
+    if ("seed" in accepted or accepts_any) and inputs.get("seed") is None and entry.seed is not None:
         inputs["seed"] = entry.seed  # the drawn seed reproduces the call
-    if "progress" in parameters:
+    if "progress" in accepted:
         inputs["progress"] = False
     _state.replay_of = entry.id
     try:

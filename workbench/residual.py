@@ -1,111 +1,254 @@
-"""The residual stream of the loaded model, read through nnsight.
+"""Forward passes over the residual stream, shared by every technique.
 
-One place knows where a architecture keeps its decoder layers, final norm and
-unembedding (Llama-style ``model.layers`` / ``model.norm`` / ``lm_head`` and
-GPT-2-style ``transformer.h`` / ``transformer.ln_f`` / ``lm_head``), and one
-function reads layer outputs for a batch of tokens, stopping the forward pass after
-the last layer asked for.
+Each function here opens its trace through :meth:`Session.trace` and returns plain
+tensors: the residual stream after some layers (:func:`layer_outputs`, stopping the
+forward pass after the last layer asked for), documents encoded batch by batch
+(:func:`hidden_batches`), log-probabilities of chosen tokens with an optional
+per-row steering delta (:func:`forward_logprobs`), a layer's natural scale
+(:func:`natural_scale`) and the tokens a direction promotes (:func:`top_tokens`).
+Techniques call these; none of them imports another technique's internals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from . import corpora
+from ._progress import progress_bar
+from .errors import Cancelled
+from .layout import blocks, check_layer, final_norm, hidden, replace_hidden, unembedding
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-    from .session import Workbench
+    from .session import Session
 
-_LAYOUTS = (
-    ("model.layers", "model.norm", "lm_head"),
-    ("transformer.h", "transformer.ln_f", "lm_head"),
-    ("gpt_neox.layers", "gpt_neox.final_layer_norm", "embed_out"),
-    ("model.decoder.layers", "model.decoder.final_layer_norm", "lm_head"),
-)
+SCALE_TEXTS = 16
+SCALE_TOKENS = 64
 
 
-def module_at(root: Any, path: str) -> Any:
-    """The attribute at a dotted ``path`` below ``root`` (a module or an nnsight envoy), or None."""
-    for part in path.split("."):
-        root = getattr(root, part, None)
-        if root is None:
-            return None
-    return root
+def _padded(rows: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ``input_ids`` and ``attention_mask`` of token rows."""
+    import torch
 
-
-@dataclass(frozen=True)
-class Layout:
-    """Attribute paths of the decoder layers, final norm and unembedding."""
-
-    layers: str
-    norm: str
-    unembed: str
-
-
-def layout(module: Any) -> Layout:
-    """Find the layout of a transformers causal LM module."""
-    for layers, norm, unembed in _LAYOUTS:
-        if module_at(module, layers) is not None and module_at(module, unembed) is not None:
-            return Layout(layers, norm, unembed)
-    raise ValueError(
-        f"Cannot find the decoder layers of {type(module).__name__}: the workbench knows "
-        f"{', '.join(name for name, _, _ in _LAYOUTS)}."
-    )
-
-
-def check_layer(bench: Workbench, layer: Any) -> int:
-    """Return ``layer`` as an int, or refuse it naming the valid range."""
-    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < bench.n_layers:
-        raise ValueError(
-            f"layer must be a whole number in 0..{bench.n_layers - 1} "
-            f"({bench.model_name} has {bench.n_layers} layers), not {layer!r}."
-        )
-    return layer
-
-
-def hook_name(bench: Workbench, layer: int) -> str:
-    """The module path whose output is the residual stream after ``layer``."""
-    return f"{layout(bench.model._module).layers}.{layer}"
+    width = max(max((len(row) for row in rows), default=1), 1)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        if len(row):
+            ids[i, : len(row)] = torch.tensor(list(row), dtype=torch.long)
+            mask[i, : len(row)] = 1
+    return ids, mask
 
 
 def layer_outputs(
-    bench: Workbench,
+    session: Session,
     input_ids: torch.Tensor,
     attention_mask: torch.Tensor | None = None,
     *,
     layers: Sequence[int],
     stop: bool = True,
 ) -> dict[int, torch.Tensor]:
-    """Residual stream after each of ``layers`` for one batch: ``{layer: [batch, seq, d]}``.
+    """Residual stream after each of ``layers`` for one batch: ``{layer: [batch, seq, d]}`` (float32).
 
     One nnsight trace; with ``stop=True`` the forward pass ends after the last
     layer asked for (no compute is spent above it).
+
+    Examples
+    --------
+    >>> import torch
+    >>> layer_outputs(bench, torch.tensor([[1, 2, 3]]), layers=[0])[0].shape
+    torch.Size([1, 3, 64])
     """
     import torch
 
     if attention_mask is None:
         attention_mask = torch.ones_like(input_ids)
-    blocks = module_at(bench.model, layout(bench.model._module).layers)
+    layer_modules = blocks(session)
     wanted = sorted(set(layers))
-    inputs = {"input_ids": input_ids.to(bench.device), "attention_mask": attention_mask.to(bench.device)}
+    inputs = {"input_ids": input_ids.to(session.device), "attention_mask": attention_mask.to(session.device)}
     saved = {}
-    with torch.inference_mode(), bench.model.trace(inputs, remote=bench.remote) as tracer:
+    with torch.inference_mode(), session.trace(inputs) as tracer:
         for layer in wanted:
-            saved[layer] = _first(blocks[layer].output).save()
+            saved[layer] = hidden(layer_modules[layer].output).save()
         if stop:
             tracer.stop()
-    return {layer: _value(saved[layer]).float() for layer in wanted}
+    return {layer: getattr(saved[layer], "value", saved[layer]).float() for layer in wanted}
 
 
-def _first(output: Any) -> Any:
-    # Older transformers return (hidden, ...) from decoder layers; newer a tensor.
-    return output[0] if isinstance(output, tuple) else output
+# -- documents, batch by batch ---------------------------------------------------------
 
 
-def _value(saved: Any) -> Any:
-    return getattr(saved, "value", saved)
+def tokenize(session: Session, texts: Sequence[str], max_tokens: int) -> list[dict]:
+    """Each text's token ids (at most ``max_tokens``) and, with a fast tokenizer, character offsets."""
+    tok = session.tokenizer
+    enc = tok(list(texts), add_special_tokens=False, truncation=True, max_length=max_tokens,
+              return_offsets_mapping=bool(getattr(tok, "is_fast", False)))
+    offsets = enc.get("offset_mapping") or [None] * len(texts)
+    return [{"ids": ids, "offsets": off} for ids, off in zip(enc["input_ids"], offsets)]
+
+
+def hidden_batches(session: Session, encoded: list[dict], layer: int, *, batch_size: int,
+                   progress: bool | Callable[[int, int], None], cancel: threading.Event | None, description: str
+                   ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+    """Yield ``(row indices, hidden [b, s, d], mask [b, s])``; documents batched by length, right-padded.
+
+    ``progress``: a tqdm bar (``True``), nothing (``False``), or ``progress(done, total)``
+    called after each batch (a widget's progress bar). Between batches a set
+    ``cancel`` event raises :class:`workbench.Cancelled`.
+    """
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]["ids"]))
+    with progress_bar(progress, len(order), description, unit="doc") as bar:
+        for start in range(0, len(order), batch_size):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(f"{description} was cancelled after {start} of {len(order)} documents.")
+            chunk = order[start : start + batch_size]
+            ids, mask = _padded([encoded[i]["ids"] for i in chunk], session.pad_token_id)
+            out = layer_outputs(session, ids, mask, layers=[layer])[layer].cpu()
+            yield chunk, out, mask
+            bar.update(len(chunk))
+
+
+def pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over real tokens, leaving out position 0 (the attention sink) when there are others."""
+    weights = mask.clone().float()
+    longer = mask.sum(1) > 1
+    weights[longer, 0] = 0.0
+    return (states * weights[..., None]).sum(1) / weights.sum(1, keepdim=True).clamp(min=1.0)
+
+
+# -- scoring tokens, optionally steered --------------------------------------------------
+
+
+def forward_once(session: Session, rows: Sequence[Sequence[int]], queries: Sequence[Sequence[tuple[int, int]]], *,
+                 layer: int | None = None, deltas: torch.Tensor | None = None,
+                 edit_from: Sequence[int] | None = None) -> list[list[float]]:
+    """One forward pass over ``rows`` (right-padded), each row steered by its own delta.
+
+    Parameters
+    ----------
+    rows : token id rows
+    queries : for each row, ``(position, token_id)`` pairs: the log-probability of
+        ``token_id`` in the distribution read at ``position`` is returned.
+    layer : int, optional
+        Where ``deltas`` are added (``None``: no steering).
+    deltas : tensor ``[len(rows), d]``, optional
+        What is added to each row's residual stream after ``layer``.
+    edit_from : list of int, optional
+        Each row's first edited position (default 0: every position).
+
+    The pass stops at the final norm; only the queried positions go through the
+    unembedding (with the model's logit soft-capping, if it has one).
+    """
+    import torch
+
+    ids, mask = _padded(rows, session.pad_token_id)
+    width = ids.shape[1]
+    dtype = session.dtype
+    add = None
+    if layer is not None and deltas is not None:
+        starts = torch.tensor(list(edit_from) if edit_from is not None else [0] * len(rows))
+        where = (torch.arange(width)[None, :] >= starts[:, None]).to(dtype)
+        add = (deltas.to(dtype)[:, None, :] * where[:, :, None]).to(session.device)
+    layer_modules, norm = blocks(session), final_norm(session)
+    inputs = {"input_ids": ids.to(session.device), "attention_mask": mask.to(session.device)}
+    with torch.inference_mode():
+        with session.trace(inputs) as tracer:
+            if add is not None:
+                output = layer_modules[layer].output
+                layer_modules[layer].output = replace_hidden(output, hidden(output) + add)
+            final = norm.output.save()
+            tracer.stop()
+        final = getattr(final, "value", final)
+        picks = [(i, p, t) for i, row in enumerate(queries) for p, t in row]
+        if not picks:
+            return [[] for _ in rows]
+        index = torch.tensor([[i, p] for i, p, _ in picks], device=final.device)
+        chosen = final[index[:, 0], index[:, 1]]
+        logits = unembedding(session)(chosen).float()
+        cap = getattr(session.config, "final_logit_softcapping", None)
+        if cap:
+            logits = torch.tanh(logits / cap) * cap
+        logprobs = torch.log_softmax(logits, -1)
+        values = logprobs[torch.arange(len(picks)), torch.tensor([t for _, _, t in picks])].cpu().tolist()
+    out: list[list[float]] = [[] for _ in rows]
+    for (i, _, _), value in zip(picks, values):
+        out[i].append(value)
+    return out
+
+
+def forward_logprobs(session: Session, rows, queries, *, layer=None, deltas=None, edit_from=None,
+                     batch_size: int = 32) -> list[list[float]]:
+    """:func:`forward_once` over consecutive batches of ``batch_size`` rows."""
+    out: list[list[float]] = []
+    for start in range(0, len(rows), batch_size):
+        stop = start + batch_size
+        out += forward_once(
+            session, rows[start:stop], queries[start:stop], layer=layer,
+            deltas=None if deltas is None else deltas[start:stop],
+            edit_from=None if edit_from is None else edit_from[start:stop],
+        )
+    return out
+
+
+# -- the natural scale of a layer ----------------------------------------------------------
+
+
+def natural_scale(session: Session, layer: int) -> float:
+    """The typical residual-stream norm after ``layer``: the median over the tokens of a
+    few texts of the shipped corpus.
+
+    Computed once per layer (one forward pass stopped at that layer, 16 texts of at
+    most 64 tokens) and kept in ``session.cache.natural_scale``. The median, not the
+    mean: a few tokens (the first of a text, some delimiters) carry massive
+    activations whose norm is many times the rest, and would make every steering
+    coefficient far too strong.
+
+    Examples
+    --------
+    >>> natural_scale(bench, 1) > 0
+    True
+    """
+    layer = check_layer(session, layer)
+    cache = session.cache.natural_scale
+    if layer not in cache:
+        records = corpora.read_jsonl(corpora.SAE_CORPUS)
+        step = max(1, len(records) // SCALE_TEXTS)
+        texts = corpora.render_records(records[::step][:SCALE_TEXTS], session.tokenizer, session.chat_template)
+        rows = [session.tokenizer(t, add_special_tokens=False)["input_ids"][:SCALE_TOKENS] for t in texts]
+        ids, mask = _padded([row for row in rows if len(row) > 1], session.pad_token_id)
+        states = layer_outputs(session, ids, mask, layers=[layer])[layer].cpu()
+        cache[layer] = float(states.norm(dim=-1)[mask.bool()].median())
+    return cache[layer]
+
+
+# -- through the unembedding -----------------------------------------------------------------
+
+
+def top_tokens(session: Session, vectors: torch.Tensor, k: int, *, bottom: bool = False) -> list[list[str]]:
+    """The ``k`` tokens each row of ``vectors`` ``[n, d]`` promotes most through the unembedding
+    (``bottom=True``: suppresses most), decoded.
+
+    Examples
+    --------
+    >>> import torch
+    >>> len(top_tokens(bench, torch.ones(2, 64), 3)[1])
+    3
+    """
+    import torch
+
+    weight = unembedding(session).weight
+    with torch.inference_mode():  # in float32 whatever the model's dtype
+        logits = vectors.to(weight.device, torch.float32) @ weight.float().T
+        k = min(k, logits.shape[1])
+        ids = (-logits if bottom else logits).topk(k, dim=-1).indices.cpu().tolist()
+    decode = session.tokenizer.decode
+    return [[decode([i]) for i in row] for row in ids]
+
+
+# -- packing a corpus ------------------------------------------------------------------------
 
 
 def windows(token_streams: Iterable[Sequence[int]], context: int, separator: int | None) -> torch.Tensor:
@@ -129,3 +272,4 @@ def windows(token_streams: Iterable[Sequence[int]], context: int, separator: int
 def batches(rows: torch.Tensor, size: int) -> Iterator[torch.Tensor]:
     for start in range(0, rows.shape[0], size):
         yield rows[start : start + size]
+

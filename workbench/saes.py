@@ -17,18 +17,20 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import models, residual
+from .errors import Cancelled
+from .layout import check_layer, hook_name
 from .registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-    from .session import Workbench
+    from .session import Session
 
 REPORT = "workbench_report.json"
 _HOOK_PATTERNS = (
@@ -38,11 +40,6 @@ _HOOK_PATTERNS = (
 )
 
 
-class TrainingCancelled(Exception):
-    """Raised inside the data provider when the cancel event is set."""
-
-
-@dataclass
 class SAEEntry:
     """A registered SAE and where it reads the model.
 
@@ -50,6 +47,8 @@ class SAEEntry:
     ----------
     name : str
     sae : sae_lens.SAE
+        Loaded (with sae-lens) on first use when the SAE was registered from a folder
+        with :meth:`SAERegistry.register_path`.
     layer : int
         Reads the residual stream after this decoder layer.
     hook : str
@@ -58,18 +57,33 @@ class SAEEntry:
         Where it came from (release/id, folder, "trained", "object").
     report : SAEReport or None
         Held-out figures, when known.
+    d_sae : int
+        Its number of latents (known without loading it).
     """
 
-    name: str
-    sae: Any
-    layer: int
-    hook: str
-    source: str
-    report: SAEReport | None = None
+    def __init__(self, name: str, sae: Any, layer: int, hook: str, source: str, report: SAEReport | None = None,
+                 *, d_sae: int | None = None, loader: Callable[[], Any] | None = None) -> None:
+        if sae is None and loader is None:
+            raise ValueError("An SAE entry needs an SAE or a loader for one.")
+        self.name, self.layer, self.hook, self.source, self.report = name, layer, hook, source, report
+        self._sae, self._loader = sae, loader
+        self.d_sae = int(d_sae if d_sae is not None else sae.cfg.d_sae)
+        self._lock = threading.Lock()
 
     @property
-    def d_sae(self) -> int:
-        return int(self.sae.cfg.d_sae)
+    def sae(self) -> Any:
+        """The sae-lens SAE, loaded now if it has not been yet."""
+        if self._sae is None:
+            with self._lock:
+                if self._sae is None:
+                    self._sae = self._loader()
+                    self._loader = None
+        return self._sae
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the SAE's weights are in memory."""
+        return self._sae is not None
 
     def __repr__(self) -> str:
         figures = f", {self.report.summary()}" if self.report else ""
@@ -129,13 +143,45 @@ def encode(sae: Any, acts: torch.Tensor) -> torch.Tensor:
 
 
 class SAERegistry(Registry):
-    """The SAEs registered on one Workbench, by name."""
+    """The SAEs registered on one session, by name."""
 
-    def __init__(self, bench: Workbench) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__("SAE")
-        self._bench = bench
+        self._session = session
 
     # -- registering -----------------------------------------------------------
+
+    def _placement(self, hook: str | None, layer: int | None, d_in: int, reshape: Any) -> int:
+        """The decoder layer an SAE reads, checked against the loaded model (from its config alone)."""
+        session = self._session
+        if layer is None:
+            layer = layer_from_hook(hook)
+            if layer is None:
+                raise ValueError(
+                    f"Cannot tell which layer this SAE reads (hook name {hook!r}); pass "
+                    f"layer=... (0..{session.n_layers - 1}). Hook names understood: "
+                    "'blocks.N.hook_resid_post', 'blocks.N.hook_resid_pre', "
+                    f"'{hook_name(session, 0).rsplit('.', 1)[0]}.N'."
+                )
+            if layer < 0:
+                raise ValueError(
+                    f"SAE hook {hook!r} reads the embeddings, before any decoder layer; "
+                    "the workbench reads the residual stream after a layer."
+                )
+        check_layer(session, layer)
+        if int(d_in) != session.hidden_size:
+            raise ValueError(
+                f"This SAE takes inputs of size {d_in}, but {session.model_name} has hidden "
+                f"size {session.hidden_size}: it was trained on another model."
+            )
+        if (reshape or "none") != "none":
+            raise ValueError("SAEs on attention-head outputs (hook_z) are not supported; use a residual-stream SAE.")
+        return layer
+
+    def _ready(self, sae: Any) -> Any:
+        sae.to(self._session.device)
+        sae.eval()
+        return sae
 
     def add(self, sae: Any, *, layer: int | None = None, name: str | None = None,
             source: str = "object", report: SAEReport | None = None) -> SAEEntry:
@@ -152,37 +198,12 @@ class SAERegistry(Registry):
         """
         from sae_lens import SAE
 
-        bench = self._bench
         if not isinstance(sae, SAE):
             raise TypeError(f"Expected an sae_lens SAE, got {type(sae).__name__}.")
         hook = getattr(sae.cfg.metadata, "hook_name", None)
-        if layer is None:
-            layer = layer_from_hook(hook)
-            if layer is None:
-                raise ValueError(
-                    f"Cannot tell which layer this SAE reads (hook name {hook!r}); pass "
-                    f"layer=... (0..{bench.n_layers - 1}). Hook names understood: "
-                    "'blocks.N.hook_resid_post', 'blocks.N.hook_resid_pre', "
-                    f"'{residual.hook_name(bench, 0).rsplit('.', 1)[0]}.N'."
-                )
-            if layer < 0:
-                raise ValueError(
-                    f"SAE hook {hook!r} reads the embeddings, before any decoder layer; "
-                    "the workbench reads the residual stream after a layer."
-                )
-        residual.check_layer(bench, layer)
-        d_in = int(sae.cfg.d_in)
-        if d_in != bench.hidden_size:
-            raise ValueError(
-                f"This SAE takes inputs of size {d_in}, but {bench.model_name} has hidden "
-                f"size {bench.hidden_size}: it was trained on another model."
-            )
-        if getattr(sae.cfg, "reshape_activations", "none") != "none":
-            raise ValueError("SAEs on attention-head outputs (hook_z) are not supported; use a residual-stream SAE.")
+        layer = self._placement(hook, layer, sae.cfg.d_in, getattr(sae.cfg, "reshape_activations", "none"))
         name = name or f"layer{layer}-{sae.cfg.d_sae}"
-        sae.to(bench.device if bench.device != "remote" else "cpu")
-        sae.eval()
-        entry = SAEEntry(name, sae, layer, residual.hook_name(bench, layer), source, report)
+        entry = SAEEntry(name, self._ready(sae), layer, hook_name(self._session, layer), source, report)
         self.register(name, entry)
         return entry
 
@@ -193,22 +214,59 @@ class SAERegistry(Registry):
         sae = SAE.from_pretrained(release, sae_id, device="cpu")
         return self.add(sae, layer=layer, name=name or sae_id, source=f"{release}/{sae_id}")
 
-    def load_path(self, folder: str | Path, *, layer: int | None = None, name: str | None = None) -> SAEEntry:
-        """Load an SAE saved in sae-lens's disk format (cfg.json + safetensors)."""
-        from sae_lens import SAE
-
+    @staticmethod
+    def _folder(folder: str | Path) -> Path:
         folder = Path(folder).expanduser()
         if not (folder / "cfg.json").is_file():
             raise FileNotFoundError(
                 f"{folder} is not an sae-lens SAE folder (no cfg.json); save one with "
                 "sae.save_model(folder) or sae.save_inference_model(folder)."
             )
-        sae = SAE.load_from_disk(folder, device="cpu")
-        report = None
+        return folder
+
+    @staticmethod
+    def _report(folder: Path) -> SAEReport | None:
         if (folder / REPORT).is_file():
-            data = json.loads((folder / REPORT).read_text())
-            report = SAEReport(**data)
-        return self.add(sae, layer=layer, name=name or folder.name, source=str(folder), report=report)
+            return SAEReport(**json.loads((folder / REPORT).read_text()))
+        return None
+
+    def load_path(self, folder: str | Path, *, layer: int | None = None, name: str | None = None) -> SAEEntry:
+        """Load an SAE saved in sae-lens's disk format (cfg.json + safetensors)."""
+        from sae_lens import SAE
+
+        folder = self._folder(folder)
+        sae = SAE.load_from_disk(folder, device="cpu")
+        return self.add(sae, layer=layer, name=name or folder.name, source=str(folder), report=self._report(folder))
+
+    def register_path(self, folder: str | Path, *, layer: int | None = None, name: str | None = None) -> SAEEntry:
+        """Register an SAE folder in sae-lens's disk format, loading it (and sae-lens) only when first used.
+
+        Its ``cfg.json`` is read and checked against the loaded model now (layer, input
+        size), so a mismatched SAE is refused at once; the weights are read the first
+        time ``entry.sae`` is, through sae-lens, and checked again then.
+        """
+        folder = self._folder(folder)
+        try:
+            cfg = json.loads((folder / "cfg.json").read_text())
+            hook = (cfg.get("metadata") or {}).get("hook_name", cfg.get("hook_name"))
+            d_in, d_sae = int(cfg["d_in"]), int(cfg["d_sae"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{folder / 'cfg.json'} is not an sae-lens SAE config ({error}).") from None
+        layer = self._placement(hook, layer, d_in, cfg.get("reshape_activations", "none"))
+        name = name or folder.name
+
+        def load() -> Any:
+            from sae_lens import SAE
+
+            sae = SAE.load_from_disk(folder, device="cpu")
+            if int(sae.cfg.d_sae) != d_sae or int(sae.cfg.d_in) != d_in:
+                raise ValueError(f"The SAE in {folder} changed since it was registered as {name!r}; register it again.")
+            return self._ready(sae)
+
+        entry = SAEEntry(name, None, layer, hook_name(self._session, layer), str(folder), self._report(folder),
+                         d_sae=d_sae, loader=load)
+        self.register(name, entry)
+        return entry
 
     def get(self, name: str | None = None) -> SAEEntry:
         """The SAE called ``name``, or the only/first registered one when ``name`` is None."""
@@ -262,7 +320,7 @@ class SAERegistry(Registry):
             Default: ``<cache>/saes/<model>-layer<L>-<d_sae>``. Written atomically.
         cancel : threading.Event, optional
             Stops collection or training between batches; the SAE is then neither
-            saved nor registered and ``TrainingCancelled`` is raised.
+            saved nor registered and :class:`workbench.Cancelled` is raised.
 
         Returns
         -------
@@ -274,8 +332,8 @@ class SAERegistry(Registry):
         from sae_lens.config import SAETrainerConfig
         from sae_lens.training.sae_trainer import SAETrainer
 
-        bench = self._bench
-        residual.check_layer(bench, layer)
+        session = self._session
+        check_layer(session, layer)
         if not 0 < k < d_sae:
             raise ValueError(f"k must be between 1 and d_sae - 1 ({d_sae - 1}), not {k}.")
         start = time.perf_counter()
@@ -291,11 +349,11 @@ class SAERegistry(Registry):
         n_train = acts.shape[0]
 
         cfg = TopKTrainingSAEConfig(
-            d_in=bench.hidden_size, d_sae=d_sae, k=k, dtype="float32", device="cpu",
+            d_in=session.hidden_size, d_sae=d_sae, k=k, dtype="float32", device="cpu",
             normalize_activations="expected_average_only_in", decoder_init_norm=0.1,
         )
-        cfg.metadata.hook_name = residual.hook_name(bench, layer)
-        cfg.metadata.model_name = bench.model_name
+        cfg.metadata.hook_name = hook_name(session, layer)
+        cfg.metadata.model_name = session.model_name
         torch.manual_seed(seed)
         sae = TopKTrainingSAE(cfg)
         total = n_train * epochs
@@ -312,7 +370,7 @@ class SAERegistry(Registry):
                 order = torch.randperm(n_train, generator=generator)
                 for i in range(0, n_train - batch_size + 1, batch_size):
                     if cancel is not None and cancel.is_set():
-                        raise TrainingCancelled("SAE training was cancelled; nothing was saved.")
+                        raise Cancelled("SAE training was cancelled; nothing was saved.")
                     yield acts[order[i : i + batch_size]]
 
         trainer = SAETrainer(cfg=trainer_cfg, sae=sae, data_provider=provider())
@@ -320,7 +378,7 @@ class SAERegistry(Registry):
         acts = None  # the collected activations are no longer needed
 
         folder = Path(save_to) if save_to else models.cache_dir() / "saes" / (
-            f"{bench.model_name.lower()}-layer{layer}-{d_sae}-k{k}"
+            f"{session.model_name.lower()}-layer{layer}-{d_sae}-k{k}"
         )
         if folder.exists():  # retraining replaces the previous SAE of that name
             import shutil
@@ -345,7 +403,7 @@ class SAERegistry(Registry):
         texts = [text for text in corpus if isinstance(text, str) and text.strip()]
         if not texts:
             raise ValueError("The corpus has no non-empty texts.")
-        tokenizer = self._bench.tokenizer
+        tokenizer = self._session.tokenizer
         encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
         return residual.windows(encoded, context, tokenizer.eos_token_id)
 
@@ -362,8 +420,8 @@ class SAERegistry(Registry):
         try:
             for chunk in residual.batches(rows, batch):
                 if cancel is not None and cancel.is_set():
-                    raise TrainingCancelled("Activation collection was cancelled; nothing was saved.")
-                acts = residual.layer_outputs(self._bench, chunk, layers=[layer])[layer]
+                    raise Cancelled("Activation collection was cancelled; nothing was saved.")
+                acts = residual.layer_outputs(self._session, chunk, layers=[layer])[layer]
                 out.append(acts[:, 1:].reshape(-1, acts.shape[-1]).cpu())
                 bar.update(out[-1].shape[0])
         finally:

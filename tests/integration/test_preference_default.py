@@ -20,7 +20,7 @@ def captures_flattery(audit, planted, latent):
 def test_audit_ranks_flattery_and_export_removes_it(default_bench, tmp_path):
     data = read_dataset([r.record for r in corpora.preference_planted().rows[:SUBSET]])
     planted = np.array([r.record["planted"] for r in data])
-    audit = default_bench.contrast(data, sae="default", progress=False)
+    audit = default_bench.audit_preferences(data, sae="default", progress=False)
     top = [int(j) for j in audit.hypotheses["latent"][:10]]
     flattery = [j for j in top if captures_flattery(audit, planted, j)]
     # measured on this subset: five of the top ten (ranks 5, 7, 8, 9, 10)

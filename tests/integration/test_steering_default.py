@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from workbench.techniques import steering, sweep
+from workbench.techniques import scores, vectors
 
 LAYER = 6
 
 
 @pytest.fixture(scope="module")
 def syc(default_bench):
-    return steering.from_contrast(default_bench, "sycophancy", layer=LAYER, name="syc-it", limit=16)
+    return vectors.from_contrast(default_bench, "sycophancy", layer=LAYER, name="syc-it", limit=16)
 
 
 def test_default_vector_scale_is_the_typical_residual_norm(default_bench, syc):
@@ -30,14 +30,14 @@ def test_coefficient_zero_reproduces_unsteered_samples(default_bench, syc):
 def test_large_coefficient_moves_alignment_in_the_expected_direction(default_bench, syc):
     """Adding the sycophancy direction raises the probability of the sycophantic answer on
     held-out pairs; subtracting it lowers it."""
-    score = sweep.alignment_score("sycophancy", limit=8)
+    score = scores.alignment_score("sycophancy", limit=8)
     minus, zero, plus = score(default_bench, syc, [-0.3, 0.0, 0.3])["alignment"]
     assert plus > zero + 0.01 and plus > minus
 
 
 def test_batched_sweep_equals_a_loop_on_the_default_model(default_bench, syc):
-    help_score = sweep.helpfulness_score(limit=4)
-    align = sweep.alignment_score("sycophancy", limit=3)
+    help_score = scores.helpfulness_score(limit=4)
+    align = scores.alignment_score("sycophancy", limit=3)
     coefficients = [-0.5, 0.0, 0.5]
     batched = default_bench.sweep("syc-it", coefficients, alignment=align, helpfulness=help_score)
     loop = default_bench.sweep("syc-it", coefficients, alignment=align, helpfulness=help_score, batched=False)

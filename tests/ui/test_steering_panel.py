@@ -50,7 +50,7 @@ def test_slider_steers_the_text_in_jupyterlab(lab, screenshot):
     shifts = [float(s) for s in panel.locator(".wb-steered .wb-tok").evaluate_all(
         "spans => spans.map(s => s.dataset.shift)")]
     assert shifts and any(abs(s) > 0.01 for s in shifts)
-    out = lab.execute("print(len(steer.latencies), steer.comparison.steered.settings['steer'])")
+    out = lab.execute("print(len(steer.latencies), steer.effect.steered.settings['steer'])")
     assert out.startswith("1 {") and name in out
     screenshot(page)
     assert page.locator("img[src='x']").count() == 0
@@ -63,10 +63,10 @@ from pathlib import Path
 import torch
 from tests.conftest import build_tiny_llama
 import workbench as wb
-from workbench.techniques import steering
+from workbench.techniques import steering, vectors
 
 bench = wb.Workbench(str(build_tiny_llama(Path(tempfile.mkdtemp()))))
-steering.from_direction(bench, torch.ones(bench.hidden_size), layer=0, name="ones")
+vectors.from_direction(bench, torch.ones(bench.hidden_size), layer=0, name="ones")
 result = bench.sweep("ones", [-1.0, -0.5, 0.0, 0.5, 1.0], prompt="Hello",
                      alignment=lambda b, v, cs: [0.5 + 0.2 * c for c in cs],
                      helpfulness=lambda b, v, cs: [-(c ** 2) for c in cs],

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 import workbench as wb
-from workbench import features
-from workbench.widgets._buffers import from_buffer
+from workbench.techniques import features
+from workbench.widgets._buffers import array_serialization, from_buffer
 from workbench.widgets.activations import payload_bytes
 
 
@@ -11,16 +11,18 @@ def test_panel_state_travels_as_buffers(trained, tiny_bench):
     panel = wb.ActivationPanel(tiny_bench, "The quick brown fox", sae="tiny", k=4)
     acts = panel.activations
     assert panel.tokens == acts.tokens and panel.sae == "tiny" and panel.layer == 1
-    assert isinstance(panel._top_latents["view"], (memoryview, bytes))
-    assert panel._top_latents["dtype"] == "int32" and panel._top_latents["shape"] == [len(acts.tokens), 4]
-    assert np.array_equal(from_buffer(panel._top_values), acts.top_values)
+    sent = array_serialization["to_json"](panel._top_latents, panel)  # what the trait's serializer sends
+    assert isinstance(sent["view"], (memoryview, bytes))
+    assert sent["dtype"] == "int32" and sent["shape"] == [len(acts.tokens), 4]
+    state = panel.get_state(["_top_values"])["_top_values"]
+    assert np.array_equal(from_buffer(state), acts.top_values)
     assert payload_bytes(panel) < 200 + 8 * 4 * len(acts.tokens)
 
 
 def test_panel_requests(trained, tiny_bench, tmp_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path))
     panel = wb.ActivationPanel(tiny_bench, "The quick brown fox helps", sae="tiny", k=4)
-    tiny_bench._feature_stats.clear()
+    tiny_bench.cache.feature_stats.clear()
     texts = [" ".join(["the quick brown fox helps the user"] * 12)] * 20
 
     def small_stats(sae=None, **kwargs):  # the panel asks the session; give it a small corpus

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import workbench as wb
-from workbench.techniques import steering
+from workbench.techniques import vectors
 from workbench.techniques.neurons import value_vectors
 from workbench.widgets.diffing import GIVEN
 
@@ -76,7 +76,7 @@ def test_a_perturbed_copy_changes_its_layer_and_its_neuron_leads(tiny_bench, bum
 
 def test_a_direction_by_name_adds_its_projection_and_picks_neurons_along_it(tiny_bench, bumped):
     raw = torch.randn(tiny_bench.hidden_size, generator=torch.Generator().manual_seed(3))
-    vector = steering.from_direction(tiny_bench, raw, layer=1, name="diff-panel-dir")
+    vector = vectors.from_direction(tiny_bench, raw, layer=1, name="diff-panel-dir")
     view = wb.DiffPanel(tiny_bench, bumped, PROMPTS, direction="diff-panel-dir", n_samples=0, top_neurons=3)
     assert set(view.directions()["vectors"]) >= {"diff-panel-dir"}
     view.run(wait=True, timeout=120)
@@ -165,7 +165,7 @@ def test_cancel_keeps_the_panel_usable(tiny_bench):
 
 
 def test_a_comparison_can_be_shown_without_running(tiny_bench):
-    diff = tiny_bench.compare(tiny_bench, ["Hello"], n_samples=1, max_new_tokens=3, progress=False)
+    diff = tiny_bench.diff(tiny_bench, ["Hello"], n_samples=1, max_new_tokens=3, progress=False)
     view = wb.DiffPanel(tiny_bench, tiny_bench, diff=diff)
     assert view.status == "comparison loaded" and view.diff is diff
     assert len(view.layer_rows) == tiny_bench.n_layers and len(view.samples) == 1

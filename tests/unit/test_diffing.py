@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import workbench as wb
-from workbench.techniques import diffing, steering
+from workbench.techniques import diffing, vectors
 
 PROMPTS = ["Hello! How can I help you today?", [{"role": "user", "content": "The quick brown fox"}]]
 QUICK = {"n_samples": 2, "max_new_tokens": 6, "progress": False}
@@ -36,7 +36,7 @@ def _copy(tiny_model_dir, folder, edit=None, **config_changes):
 
 def test_a_model_against_itself_changes_nothing(tiny_bench, tiny_model_dir):
     for other in (tiny_bench, str(tiny_model_dir)):
-        diff = tiny_bench.compare(other, PROMPTS, neurons=[(0, 3), (1, 5)], **QUICK)
+        diff = tiny_bench.diff(other, PROMPTS, neurons=[(0, 3), (1, 5)], **QUICK)
         assert isinstance(diff, wb.ModelDiff)
         assert list(diff.layers["layer"]) == [0, 1]
         assert (diff.layers["mean_change_norm"].abs() < 1e-6).all()
@@ -58,7 +58,7 @@ def _bump(layer):
 @pytest.mark.parametrize("layer", [0, 1])
 def test_a_perturbed_weight_changes_its_layer_and_above_not_below(tiny_bench, tiny_model_dir, tmp_path, layer):
     other = _copy(tiny_model_dir, tmp_path / "bumped", _bump(layer))
-    diff = diffing.compare(tiny_bench, other, PROMPTS, neurons=[(layer, 5), (layer, 6)], **QUICK)
+    diff = diffing.diff(tiny_bench, other, PROMPTS, neurons=[(layer, 5), (layer, 6)], **QUICK)
     changes = dict(zip(diff.layers["layer"], diff.layers["token_change_norm"]))
     for at, change in changes.items():
         if at < layer:
@@ -76,16 +76,16 @@ def test_a_different_intermediate_size_is_refused_naming_the_parameter(tiny_benc
     other = _copy(tiny_model_dir, tmp_path / "wide", intermediate_size=96)
     with pytest.raises(ValueError, match=r"model\.layers\.0\.mlp\.down_proj\.weight is \[64, 128\] here "
                                          r"and \[64, 96\] in other"):
-        tiny_bench.compare(other, PROMPTS, **QUICK)
+        tiny_bench.diff(other, PROMPTS, **QUICK)
 
 
 def test_direction_as_a_tensor_and_as_a_registered_vector(tiny_bench, tiny_model_dir, tmp_path):
     other = _copy(tiny_model_dir, tmp_path / "bumped", _bump(0))
     raw = torch.randn(tiny_bench.hidden_size, generator=torch.Generator().manual_seed(3))
-    steering.from_direction(tiny_bench, raw, layer=1, name="diff-test")
-    by_tensor = tiny_bench.compare(other, PROMPTS, direction=raw * 7.0, n_samples=0, progress=False)
-    by_name = tiny_bench.compare(other, PROMPTS, direction="diff-test", n_samples=0, progress=False)
-    by_object = tiny_bench.compare(other, PROMPTS, direction=tiny_bench.vectors["diff-test"], n_samples=0,
+    vectors.from_direction(tiny_bench, raw, layer=1, name="diff-test")
+    by_tensor = tiny_bench.diff(other, PROMPTS, direction=raw * 7.0, n_samples=0, progress=False)
+    by_name = tiny_bench.diff(other, PROMPTS, direction="diff-test", n_samples=0, progress=False)
+    by_object = tiny_bench.diff(other, PROMPTS, direction=tiny_bench.vectors["diff-test"], n_samples=0,
                                    progress=False)
     assert by_tensor.direction_source == "tensor" and by_name.direction_source == "vector:diff-test"
     assert by_object.direction_source == "vector:diff-test"
@@ -107,7 +107,7 @@ def test_any_object_with_a_direction_and_a_neuron_table(tiny_bench, tiny_model_d
         direction = torch.ones(tiny_bench.hidden_size)
 
     table = pd.DataFrame({"layer": [1, 0], "neuron": [2, 9], "cosine": [0.5, 0.4]})
-    diff = tiny_bench.compare(tiny_bench, "Hello!", direction=Probe(), neurons=table, n_samples=0, progress=False)
+    diff = tiny_bench.diff(tiny_bench, "Hello!", direction=Probe(), neurons=table, n_samples=0, progress=False)
     assert diff.direction_source == "probe:toy"
     assert list(zip(diff.neurons["layer"], diff.neurons["neuron"])) == [(1, 2), (0, 9)]
     assert (diff.layers["projection"] == 0).all()
@@ -115,33 +115,33 @@ def test_any_object_with_a_direction_and_a_neuron_table(tiny_bench, tiny_model_d
     from workbench.techniques.neurons import value_vectors
 
     ranked = value_vectors(tiny_bench, torch.ones(tiny_bench.hidden_size), top=3)
-    by_ranking = tiny_bench.compare(tiny_bench, "Hello!", neurons=ranked, n_samples=0, progress=False)
+    by_ranking = tiny_bench.diff(tiny_bench, "Hello!", neurons=ranked, n_samples=0, progress=False)
     assert list(zip(by_ranking.neurons["layer"], by_ranking.neurons["neuron"])) == ranked.neurons()
 
 
 def test_bad_inputs_are_refused(tiny_bench):
     with pytest.raises(TypeError, match="Workbench"):
-        tiny_bench.compare(42)
+        tiny_bench.diff(42)
     with pytest.raises(ValueError, match="layer must be"):
-        tiny_bench.compare(tiny_bench, "Hi", layers=[7], progress=False)
+        tiny_bench.diff(tiny_bench, "Hi", layers=[7], progress=False)
     with pytest.raises(ValueError, match="No vector or probe named 'nope'"):
-        tiny_bench.compare(tiny_bench, "Hi", direction="nope", progress=False)
+        tiny_bench.diff(tiny_bench, "Hi", direction="nope", progress=False)
     with pytest.raises(ValueError, match="hidden size"):
-        tiny_bench.compare(tiny_bench, "Hi", direction=torch.ones(3), progress=False)
+        tiny_bench.diff(tiny_bench, "Hi", direction=torch.ones(3), progress=False)
     with pytest.raises(ValueError, match="No prompts"):
-        tiny_bench.compare(tiny_bench, [], progress=False)
+        tiny_bench.diff(tiny_bench, [], progress=False)
     with pytest.raises(ValueError, match="n_samples"):
-        tiny_bench.compare(tiny_bench, "Hi", n_samples=-1, progress=False)
+        tiny_bench.diff(tiny_bench, "Hi", n_samples=-1, progress=False)
 
 
 def test_cancel_and_progress(tiny_bench):
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(diffing.DiffCancelled):
-        tiny_bench.compare(tiny_bench, PROMPTS, cancel=cancel, progress=False)
+    with pytest.raises(wb.Cancelled):
+        tiny_bench.diff(tiny_bench, PROMPTS, cancel=cancel, progress=False)
     calls = []
-    tiny_bench.compare(tiny_bench, PROMPTS, batch_size=1, n_samples=1, max_new_tokens=2,
+    tiny_bench.diff(tiny_bench, PROMPTS, batch_size=1, n_samples=1, max_new_tokens=2,
                        progress=lambda done, total: calls.append((done, total)))
     assert calls[-1] == (len(calls), len(calls)) and len(calls) == 2 + 2 * len(PROMPTS)
-    assert not math.isnan(diffing.compare(tiny_bench, tiny_bench, "Hi", n_samples=0,
+    assert not math.isnan(diffing.diff(tiny_bench, tiny_bench, "Hi", n_samples=0,
                                           progress=False).layers["mean_change_norm"].iloc[0])

@@ -16,7 +16,17 @@ import torch
 import workbench as wb
 from workbench import journal as journal_mod
 from workbench import recording
-from workbench.techniques import activations, attacks, data_search, preference, sampling, steering, sweep
+from workbench.techniques import (
+    activations,
+    attacks,
+    data_search,
+    preference,
+    sampling,
+    scores,
+    steering,
+    sweep,
+    vectors,
+)
 
 FAST = {"max_new_tokens": 4, "progress": False}
 PAIRS = [{"id": f"p{i}", "prompt": "Hello! How can I help you today?",
@@ -38,7 +48,7 @@ def lines(path):
 
 @pytest.fixture(scope="module")
 def vector(tiny_bench):
-    return steering.from_direction(tiny_bench, torch.ones(tiny_bench.hidden_size), layer=1, name="ones")
+    return vectors.from_direction(tiny_bench, torch.ones(tiny_bench.hidden_size), layer=1, name="ones")
 
 
 CALLS = {
@@ -47,15 +57,15 @@ CALLS = {
                                                system_prompt="Be terse.", n=2, **FAST),
     "compare_personas": lambda b: attacks.compare_personas(b, "Hi", ["assistant", "narrator"], n=2, **FAST),
     "toggle_system_prompt": lambda b: attacks.toggle_system_prompt(b, "Hi", "Be terse.", n=2, **FAST),
-    "steering.compare": lambda b: steering.compare(b, "Hi", 2, steer={"ones": 0.5}, **FAST),
-    "from_direction": lambda b: steering.from_direction(b, torch.ones(b.hidden_size), layer=0, name="ones0"),
-    "from_contrast": lambda b: steering.from_contrast(b, "sycophancy", layer=1, limit=2, name="syc"),
-    "from_latent": lambda b: steering.from_latent(b, 3, sae="tiny"),
-    "sweep": lambda b: sweep.sweep(b, "ones", [-1, 0, 1], alignment=sweep.alignment_score(limit=2),
-                                   helpfulness=sweep.helpfulness_score(limit=2)),
+    "steering_effect": lambda b: steering.effect(b, "Hi", 2, steer={"ones": 0.5}, **FAST),
+    "from_direction": lambda b: vectors.from_direction(b, torch.ones(b.hidden_size), layer=0, name="ones0"),
+    "from_contrast": lambda b: vectors.from_contrast(b, "sycophancy", layer=1, limit=2, name="syc"),
+    "from_latent": lambda b: vectors.from_latent(b, 3, sae="tiny"),
+    "sweep": lambda b: sweep.sweep(b, "ones", [-1, 0, 1], alignment=scores.alignment_score(limit=2),
+                                   helpfulness=scores.helpfulness_score(limit=2)),
     "activations": lambda b: activations.activations(b, "The cat sat", sae="tiny"),
     "search": lambda b: data_search.search(b, ["a chocolate cake", "a dog", "more chocolate"], "chocolate"),
-    "contrast": lambda b: preference.contrast(b, PAIRS, sae="tiny", progress=False),
+    "audit_preferences": lambda b: preference.audit(b, PAIRS, sae="tiny", progress=False),
 }
 
 
@@ -77,7 +87,7 @@ def test_entry_records_inputs_seed_and_result(tiny_bench, journal):
     out = tiny_bench.sample("Hi", n=2, prefill="My secret", **FAST)
     entry = journal.last("sample")
     assert entry.inputs["conversation"] == "Hi" and entry.inputs["prefill"] == "My secret"
-    assert entry.inputs["seed"] is None and entry.seed == out.seed  # the drawn seed
+    assert "seed" not in entry.inputs and entry.seed == out.seed  # the drawn seed
     assert entry.summary["texts"] == out.texts and entry.summary["n"] == 2
     assert entry.result["texts"] == out.texts and entry.result_omitted is None and entry.missing == []
     big = tiny_bench.sample("Hi", n=16, seed=0, max_new_tokens=64, progress=False)
@@ -88,7 +98,7 @@ def test_entry_records_inputs_seed_and_result(tiny_bench, journal):
 
 def test_tensors_and_arrays_are_summarised_and_refused_by_replay(tiny_bench, journal):
     direction = torch.arange(tiny_bench.hidden_size, dtype=torch.float32)
-    steering.from_direction(tiny_bench, direction, layer=1, name="ramp")
+    vectors.from_direction(tiny_bench, direction, layer=1, name="ramp")
     entry = journal.last()
     assert entry.inputs["direction"]["$summary"] == "torch.Tensor"
     assert entry.inputs["direction"]["shape"] == [tiny_bench.hidden_size] and entry.inputs["direction"]["digest"]
@@ -290,7 +300,7 @@ def test_a_registered_probe_is_recorded_by_name_and_replay_needs_it(tiny_bench, 
 
     monkeypatch.setattr(tiny_bench, "probes", Registry("probe"))
     probe = tiny_bench.probes.register("up", SimpleNamespace(direction=torch.ones(tiny_bench.hidden_size), layer=1))
-    steering.from_direction(tiny_bench, probe, name="from-probe")
+    vectors.from_direction(tiny_bench, probe, name="from-probe")
     entry = journal.last()
     assert entry.inputs["direction"] == {"$probe": "up"} and entry.missing == []
     assert tiny_bench.replay(entry).layer == 1 and journal.last().replay_of == entry.id
@@ -300,7 +310,7 @@ def test_a_registered_probe_is_recorded_by_name_and_replay_needs_it(tiny_bench, 
 
 
 def test_a_session_passed_by_keyword_is_recorded_the_same(tiny_bench, journal):
-    out = sampling.sample(bench=tiny_bench, conversation="Hi", n=1, seed=4, **FAST)
+    out = sampling.sample(session=tiny_bench, conversation="Hi", n=1, seed=4, **FAST)
     entry = journal.last()
     assert entry.technique == "sample" and "bench" not in entry.inputs
     assert entry.inputs["conversation"] == "Hi" and entry.summary["texts"] == out.texts
@@ -341,8 +351,8 @@ def test_probes_value_vectors_neuron_activations_and_compare_are_recorded(tiny_b
     assert entry.technique == "neuron_activations" and entry.inputs["neurons"] == [list(k) for k in ranked.neurons(2)]
     assert tiny_bench.replay(entry).equals(frame)
 
-    diff = diffing.compare(tiny_bench, tiny_bench, ["Hi"], n_samples=1, max_new_tokens=2, progress=False)
+    diff = diffing.diff(tiny_bench, tiny_bench, ["Hi"], n_samples=1, max_new_tokens=2, progress=False)
     entry = journal.last()
-    assert entry.technique == "compare" and entry.summary["samples_differ"] == 0
+    assert entry.technique == "diff" and entry.summary["samples_differ"] == 0
     assert len(journal.entries) == 6  # four calls and two replays
     assert diff.layers["mean_change_norm"].abs().max() == 0

@@ -30,7 +30,7 @@ def _plant(bench, direction):
     """Make neuron (LAYER, NEURON)'s value vector 3 * direction, in the loaded weights."""
     import torch
 
-    from workbench.techniques.neurons import mlp_layout
+    from workbench.layout import mlp_layout
 
     down = mlp_layout(bench).down_module(bench.model._module, LAYER)
     with torch.no_grad():
@@ -97,9 +97,9 @@ def test_directions_of_every_kind(planted_llama, tiny_bench, trained):
     import torch
 
     bench, direction = planted_llama
-    from workbench.techniques import steering
+    from workbench.techniques import vectors
 
-    steering.add(bench, direction, 1, name="planted-dir")
+    vectors.add(bench, direction, 1, name="planted-dir")
     for given in ("planted-dir", bench.vectors["planted-dir"]):
         first = bench.value_vectors(given, top=1).frame.iloc[0]
         assert (first["layer"], first["neuron"]) == (LAYER, NEURON)
@@ -126,10 +126,10 @@ def test_bad_directions_are_refused(tiny_bench, direction, match):
 def _mlp_inputs(bench, ids, layer, path):
     import torch
 
-    from workbench import residual
+    from workbench import layout
 
     with torch.no_grad(), bench.model.trace({"input_ids": ids, "attention_mask": torch.ones_like(ids)}):
-        saved = residual.module_at(bench.model, path)[layer].mlp.input.save()
+        saved = layout.module_at(bench.model, path)[layer].mlp.input.save()
     return getattr(saved, "value", saved)[0]
 
 
@@ -193,9 +193,9 @@ def test_clamp(tiny_bench):
 def test_steering_and_neurons_combine(tiny_bench):
     import torch
 
-    from workbench.techniques import steering
+    from workbench.techniques import vectors
 
-    steering.add(tiny_bench, torch.randn(tiny_bench.hidden_size), 0, name="combine-vec")
+    vectors.add(tiny_bench, torch.randn(tiny_bench.hidden_size), 0, name="combine-vec")
     steer = {"combine-vec": 4.0}
     neurons = {(1, j): ("scale", 300.0) for j in range(8)}
     steered = _sample(tiny_bench, steer=steer)
@@ -206,7 +206,7 @@ def test_steering_and_neurons_combine(tiny_bench):
     assert both.settings["steer"] == steer and "1/0" in both.settings["neurons"]
     below = _sample(tiny_bench, steer={"combine-vec": 4.0}, layer=1, neurons={(0, 2): ("clamp", 30.0)})
     assert below.logprobs != _sample(tiny_bench, steer=steer, layer=1).logprobs
-    steering.add(tiny_bench, torch.randn(tiny_bench.hidden_size), 1, name="combine-vec-1")
+    vectors.add(tiny_bench, torch.randn(tiny_bench.hidden_size), 1, name="combine-vec-1")
     with pytest.raises(ValueError, match=r"fall between the steering layers 0 and 1"):
         _sample(tiny_bench, steer={"combine-vec": 1.0, "combine-vec-1": 1.0}, neurons={(1, 2): ("scale", 2.0)})
 
@@ -236,8 +236,9 @@ def test_bad_activation_requests_are_refused(tiny_bench):
 
 
 def test_unknown_architecture_is_named(tiny_bench, monkeypatch):
+    from workbench import layout
     from workbench.techniques import neurons
 
-    monkeypatch.setattr(neurons, "_MLPS", {"transformer.h": ("mlp.c_proj", "row")})
+    monkeypatch.setattr(layout, "_MLPS", {"transformer.h": ("mlp.c_proj", "row")})
     with pytest.raises(ValueError, match=r"does not know where LlamaForCausalLM keeps its MLP neurons.*transformer\.h"):
         neurons.value_vectors(tiny_bench, [0.0] * 63 + [1.0])

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
+import workbench as wb
 from workbench.datasets import read_dataset
-from workbench.techniques import preference
-from workbench.techniques.preference import AuditCancelled, PreferenceAudit, benjamini_hochberg, paired_statistics
+from workbench.techniques import preference_audit
+from workbench.techniques.preference_audit import PreferenceAudit
+from workbench.techniques.stats import benjamini_hochberg, paired_statistics
 
 PAIRS = [
     {"id": f"p{i}", "prompt": "Hello! How can I help you today?",
@@ -22,7 +24,7 @@ PAIRS = [
 
 @pytest.fixture(scope="module")
 def audit(tiny_bench, trained):
-    return tiny_bench.contrast(PAIRS, sae="tiny", progress=False, batch_size=5)
+    return tiny_bench.audit_preferences(PAIRS, sae="tiny", progress=False, batch_size=5)
 
 
 def test_benjamini_hochberg_matches_reference():
@@ -59,7 +61,7 @@ def test_audit_shapes_ranking_and_pooling(audit, tiny_bench, trained):
     frame = audit.hypotheses
     assert len(frame) == audit.summary["latents_firing"] > 0
     assert frame["rank"].tolist() == list(range(1, len(frame) + 1))
-    significant = (frame["q"] < preference.ALPHA).tolist()
+    significant = (frame["q"] < preference_audit.ALPHA).tolist()
     assert significant == sorted(significant, reverse=True)  # significant latents first
     assert all(h.startswith(("chosen responses", "rejected responses")) for h in frame["hypothesis"])
     # the statistics in the table are those of the stored per-pair means
@@ -134,9 +136,9 @@ def test_mark_and_export_round_trip(audit, tmp_path):
 
 def test_bad_input_is_refused(audit, tiny_bench, trained):
     with pytest.raises(ValueError, match="preference dataset"):
-        tiny_bench.contrast(["just a text", "another"], sae="tiny")
+        tiny_bench.audit_preferences(["just a text", "another"], sae="tiny")
     with pytest.raises(KeyError):
-        tiny_bench.contrast(PAIRS, sae="no-such-sae")
+        tiny_bench.audit_preferences(PAIRS, sae="no-such-sae")
     with pytest.raises(ValueError, match="status"):
         audit.mark(int(audit.hypotheses["latent"][0]), "maybe")
     with pytest.raises(ValueError, match="latent"):
@@ -146,11 +148,11 @@ def test_bad_input_is_refused(audit, tiny_bench, trained):
     with pytest.raises(ValueError, match="threshold"):
         audit.weights(threshold=0)
     with pytest.raises(ValueError, match="at least 2 pairs"):
-        tiny_bench.contrast(PAIRS[:1], sae="tiny")
+        tiny_bench.audit_preferences(PAIRS[:1], sae="tiny")
 
 
 def test_cancel_stops_encoding(tiny_bench, trained):
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(AuditCancelled, match="cancelled"):
-        tiny_bench.contrast(PAIRS, sae="tiny", progress=False, cancel=cancel)
+    with pytest.raises(wb.Cancelled, match="cancelled"):
+        tiny_bench.audit_preferences(PAIRS, sae="tiny", progress=False, cancel=cancel)

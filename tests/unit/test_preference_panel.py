@@ -6,7 +6,7 @@ import threading
 import pytest
 
 import workbench as wb
-from workbench.techniques import preference
+from workbench.techniques import preference_audit
 
 PAIRS = [
     {"id": f"p{i}", "prompt": "Hello! How can I help you today?",
@@ -48,7 +48,7 @@ def test_marks_preview_and_export(panel, tmp_path):
     assert panel.preview["touched"] == expected > 0
     panel.threshold = 1e9
     assert panel.preview["touched"] == 0
-    panel.threshold = preference.DEFAULT_THRESHOLD
+    panel.threshold = preference_audit.DEFAULT_THRESHOLD
     panel.export_path = str(tmp_path / "out" / "filtered.jsonl")
     result = panel.write_export()
     assert result["removed"] == expected and result["kept"] == 12 - expected
@@ -125,7 +125,7 @@ def test_cancel_keeps_the_panel_usable(tiny_bench, trained):
 
 
 def test_an_audit_can_be_shown_without_running(tiny_bench, trained):
-    audit = tiny_bench.contrast(PAIRS, sae="tiny", progress=False)
+    audit = tiny_bench.audit_preferences(PAIRS, sae="tiny", progress=False)
     audit.mark(int(audit.hypotheses.latent[0]), "blocked")
     view = wb.PreferencePanel(tiny_bench, audit=audit, top=5)
     assert view.status == "audit loaded" and len(view.hypotheses) == 5

@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 
+import workbench as wb
 from tests.conftest import WORDS
 
 PLANTED = "chocolate"
@@ -110,11 +111,10 @@ def test_progress_callable_and_cancel(tiny_bench, sets):
     tiny_bench.probe(positive[:8], negative[:8], layer=0, batch_size=4, register=False,
                      progress=lambda done, total: calls.append((done, total)))
     assert calls == [(4, 16), (8, 16), (12, 16), (16, 16)]
-    from workbench.techniques.probes import ProbeCancelled
 
     event = threading.Event()
     event.set()
-    with pytest.raises(ProbeCancelled, match="cancelled after 0 of 16"):
+    with pytest.raises(wb.Cancelled, match="cancelled after 0 of 16"):
         tiny_bench.probe(positive[:8], negative[:8], layer=0, register=False, progress=False, cancel=event)
 
 

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from workbench import features, residual, saes
+import workbench as wb
+from workbench import residual, saes
+from workbench.techniques import features
 
 from ..conftest import sae_corpus_texts as corpus
 
@@ -84,7 +86,7 @@ def test_unknown_sae_name_lists_registered(trained, tiny_bench):
 def test_cancelled_training_saves_and_registers_nothing(tiny_bench, tmp_path):
     event = threading.Event()
     event.set()
-    with pytest.raises(saes.TrainingCancelled):
+    with pytest.raises(wb.Cancelled):
         tiny_bench.saes.train(0, corpus(50), d_sae=32, k=2, tokens=500, context=16, batch_size=64,
                               save_to=tmp_path / "never", name="never", cancel=event, progress=False)
     assert not (tmp_path / "never").exists() and "never" not in tiny_bench.saes

@@ -4,6 +4,7 @@ import threading
 import numpy as np
 import pytest
 
+import workbench as wb
 from workbench.datasets import read_dataset
 from workbench.techniques import data_search
 
@@ -111,7 +112,7 @@ def test_semantic_document_finds_itself(tiny_bench, data, cache):
 def test_semantic_cancel_caches_nothing(tiny_bench, data, cache):
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(data_search.SearchCancelled, match="cancelled after 0 of 5"):
+    with pytest.raises(wb.Cancelled, match="cancelled after 0 of 5"):
         tiny_bench.search(data, "fox", mode="semantic", cancel=cancel, progress=False)
     assert not list(cache.glob("search_index/*"))
     assert tiny_bench.search(data, "fox", mode="semantic", progress=False).summary["index"] == "built"
@@ -146,7 +147,7 @@ def test_feature_mode_finds_top_activating_documents(tiny_bench, data, trained):
     assert result.summary["documents_firing"] == len(frame)
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(data_search.SearchCancelled, match="cancelled after 0 of 5"):
+    with pytest.raises(wb.Cancelled, match="cancelled after 0 of 5"):
         tiny_bench.search(data, latent, mode="feature", sae="tiny", cancel=cancel, progress=False)
     # numpy ints are accepted as latents
     assert tiny_bench.search(data, np.int64(latent), mode="feature", sae="tiny", progress=False).ids == result.ids

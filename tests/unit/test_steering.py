@@ -4,14 +4,15 @@ import pytest
 import torch
 
 import workbench as wb
-from workbench.techniques import steering
+from workbench import residual
+from workbench.techniques import interventions, steering, vectors
 
 KW = {"n": 3, "max_new_tokens": 8, "seed": 5, "progress": False}
 
 
 @pytest.fixture(scope="module")
 def vec(tiny_bench):
-    return steering.from_contrast(tiny_bench, "sycophancy", layer=1)
+    return vectors.from_contrast(tiny_bench, "sycophancy", layer=1)
 
 
 @pytest.fixture
@@ -29,9 +30,9 @@ def generate_calls(tiny_bench, monkeypatch):
 
 
 def test_shipped_contrast_sets_have_both_splits():
-    assert {"sycophancy", "refusal", "power_seeking"} <= set(steering.contrast_sets())
-    for name in steering.contrast_sets():
-        train, test = steering.contrast_pairs(name, "train"), steering.contrast_pairs(name, "test")
+    assert {"sycophancy", "refusal", "power_seeking"} <= set(vectors.contrast_sets())
+    for name in vectors.contrast_sets():
+        train, test = vectors.contrast_pairs(name, "train"), vectors.contrast_pairs(name, "test")
         assert len(train) >= 25 and len(test) >= 10
         assert not {i["id"] for i in train} & {i["id"] for i in test}
 
@@ -41,15 +42,15 @@ def test_contrast_vector_is_unit_with_natural_scale(tiny_bench, vec):
     assert tiny_bench.vectors["sycophancy"] is vec
     assert vec.layer == 1 and vec.source == "contrast:sycophancy"
     assert torch.isclose(vec.direction.norm(), torch.tensor(1.0))
-    assert vec.scale == steering.natural_scale(tiny_bench, 1) > 0
+    assert vec.scale == residual.natural_scale(tiny_bench, 1) > 0
     assert vec.raw_norm > 0
 
 
 def test_natural_scale_is_the_mean_residual_norm_and_cached(tiny_bench):
-    scale = steering.natural_scale(tiny_bench, 0)
-    assert tiny_bench._steering_scales[0] == scale
+    scale = residual.natural_scale(tiny_bench, 0)
+    assert tiny_bench.cache.natural_scale[0] == scale
     assert 0 < scale < 100
-    assert steering.natural_scale(tiny_bench, 0) is tiny_bench._steering_scales[0]
+    assert residual.natural_scale(tiny_bench, 0) is tiny_bench.cache.natural_scale[0]
 
 
 def test_coefficient_zero_reproduces_unsteered_samples_exactly(tiny_bench, vec):
@@ -74,7 +75,7 @@ def test_generate_time_steering_matches_a_steered_forward_pass(tiny_bench, vec):
     """The logprobs recorded during steered generation are those of the steered model."""
     for positions in ("all", "generated"):
         out = tiny_bench.sample("Hello", steer={"sycophancy": 6.0}, positions=positions, **KW)
-        plan = steering.plan(tiny_bench, {"sycophancy": 6.0}, positions=positions)
+        plan = interventions.plan(tiny_bench, {"sycophancy": 6.0}, positions=positions)
         scored = steering.token_logprobs(tiny_bench, out.prompt_ids, out.token_ids, plan)
         for got, want in zip(out.logprobs, scored):
             assert torch.allclose(torch.tensor(got), torch.tensor(want), atol=1e-4)
@@ -91,12 +92,12 @@ def test_positions_generated_leaves_the_prompt_alone(tiny_bench, vec):
 
 
 def test_compare_shares_the_seed_and_scores_the_shift(tiny_bench, vec):
-    same = steering.compare(tiny_bench, "Hello", 2, steer={"sycophancy": 0}, max_new_tokens=6, progress=False)
+    same = steering.effect(tiny_bench, "Hello", 2, steer={"sycophancy": 0}, max_new_tokens=6, progress=False)
     assert same.unsteered.token_ids == same.steered.token_ids
     assert same.unsteered.seed == same.steered.seed
     assert all(abs(x) < 1e-4 for row in same.shift for x in row)
 
-    cmp = steering.compare(tiny_bench, "Hello", 2, steer={"sycophancy": 8}, seed=3, max_new_tokens=6,
+    cmp = steering.effect(tiny_bench, "Hello", 2, steer={"sycophancy": 8}, seed=3, max_new_tokens=6,
                            progress=False)
     assert cmp.unsteered.seed == cmp.steered.seed == 3
     unsteered = steering.token_logprobs(tiny_bench, cmp.steered.prompt_ids, cmp.steered.token_ids)
@@ -128,28 +129,28 @@ def test_prefill_and_persona_work_with_steering(tiny_bench, vec):
 
 def test_from_latent_uses_the_decoder_direction(tiny_bench, trained):
     entry, _ = trained
-    vec = steering.from_latent(tiny_bench, 3, sae="tiny")
+    vec = vectors.from_latent(tiny_bench, 3, sae="tiny")
     assert vec.name == "tiny:3" and vec.layer == entry.layer
     direction = entry.sae.W_dec[3].detach().float()
     assert torch.allclose(vec.direction, direction / direction.norm(), atol=1e-6)
     with pytest.raises(ValueError, match=r"latent must be a whole number in 0\.\.63"):
-        steering.from_latent(tiny_bench, 64, sae="tiny")
+        vectors.from_latent(tiny_bench, 64, sae="tiny")
 
 
 def test_from_direction_takes_tensors_arrays_and_probes(tiny_bench):
-    v = steering.from_direction(tiny_bench, torch.ones(64) * 3, layer=0, name="ones")
+    v = vectors.from_direction(tiny_bench, torch.ones(64) * 3, layer=0, name="ones")
     assert v.raw_norm == pytest.approx(24.0) and v.source == "tensor"
-    assert steering.from_direction(tiny_bench, torch.ones(64).numpy(), layer=0, name="np").layer == 0
+    assert vectors.from_direction(tiny_bench, torch.ones(64).numpy(), layer=0, name="np").layer == 0
 
     class Probe:
         direction = torch.arange(64.0)
         layer = 1
 
     tiny_bench.probes.register("toy", Probe())
-    p = steering.from_direction(tiny_bench, "toy", name="toy-probe")
+    p = vectors.from_direction(tiny_bench, "toy", name="toy-probe")
     assert p.layer == 1 and p.source == "probe:toy"
     with pytest.raises(ValueError, match="Pass layer="):
-        steering.from_direction(tiny_bench, torch.ones(64), name="nolayer")
+        vectors.from_direction(tiny_bench, torch.ones(64), name="nolayer")
 
 
 @pytest.mark.parametrize(
@@ -174,16 +175,16 @@ def test_bad_input_is_refused_before_anything_runs(tiny_bench, vec, generate_cal
 
 def test_wrong_size_vectors_are_refused(tiny_bench, vec, generate_calls):
     with pytest.raises(ValueError, match=r"has 10 values, but .* hidden size 64"):
-        steering.from_direction(tiny_bench, torch.ones(10), layer=0, name="short")
+        vectors.from_direction(tiny_bench, torch.ones(10), layer=0, name="short")
     assert "short" not in tiny_bench.vectors
-    alien = steering.SteeringVector("alien", torch.ones(32) / 32**0.5, 0, 1.0, "tensor")
+    alien = vectors.SteeringVector("alien", torch.ones(32) / 32**0.5, 0, 1.0, "tensor")
     tiny_bench.vectors.register("alien", alien)
     with pytest.raises(ValueError, match=r"'alien' has 32 values, but .* hidden size 64"):
         tiny_bench.sample("Hello", steer={"alien": 1.0}, **KW)
     with pytest.raises(ValueError, match="non-zero norm"):
-        steering.from_direction(tiny_bench, torch.zeros(64), layer=0, name="zero")
+        vectors.from_direction(tiny_bench, torch.zeros(64), layer=0, name="zero")
     with pytest.raises(ValueError, match=r"layer must be a whole number in 0..1"):
-        steering.from_contrast(tiny_bench, "sycophancy", layer=-1)
+        vectors.from_contrast(tiny_bench, "sycophancy", layer=-1)
     with pytest.raises(ValueError, match=r"No contrast set named 'nosuch'; shipped: .*sycophancy"):
-        steering.from_contrast(tiny_bench, "nosuch", layer=0)
+        vectors.from_contrast(tiny_bench, "nosuch", layer=0)
     assert generate_calls == []

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import workbench as wb
-from workbench.techniques import steering
-from workbench.widgets._buffers import from_buffer
+from workbench.techniques import steering, vectors
 
 
 @pytest.fixture
@@ -15,7 +14,7 @@ def bench_with_vector(tiny_bench):
     import torch
 
     generator = torch.Generator().manual_seed(0)
-    steering.from_direction(tiny_bench, torch.randn(tiny_bench.hidden_size, generator=generator), layer=0,
+    vectors.from_direction(tiny_bench, torch.randn(tiny_bench.hidden_size, generator=generator), layer=0,
                             name="random")
     return tiny_bench
 
@@ -34,10 +33,10 @@ def test_coefficient_zero_shows_the_unsteered_samples(bench_with_vector):
     panel = wb.SteeringPanel(bench_with_vector, "Hello", vectors=["random"], n=2, max_new_tokens=6, seed=3)
     panel.resample(wait=True, timeout=60)
     assert panel.error == ""
-    cmp = panel.comparison
+    cmp = panel.effect
     assert cmp.steered.texts == cmp.unsteered.texts
     assert panel.results["steered"] == panel.results["unsteered"]
-    assert not from_buffer(panel._shift).any()
+    assert not panel._shift.any()
     expected = bench_with_vector.sample("Hello", 2, max_new_tokens=6, temperature=0.7, seed=3, progress=False)
     assert cmp.unsteered.texts == expected.texts
 
@@ -45,17 +44,17 @@ def test_coefficient_zero_shows_the_unsteered_samples(bench_with_vector):
 def test_moving_a_slider_resamples_steered_on_the_same_seed(bench_with_vector):
     panel = wb.SteeringPanel(bench_with_vector, "Hello", vectors=["random"], n=2, max_new_tokens=8, seed=5)
     panel.resample(wait=True, timeout=60)
-    base = panel.comparison.unsteered
+    base = panel.effect.unsteered
     panel.coefficients = {"random": 4.0}  # what the front-end does when a slider is released
     assert panel.wait(60) and panel.error == ""
-    cmp = panel.comparison
+    cmp = panel.effect
     assert cmp.unsteered is base  # reused: only the coefficient changed
     assert cmp.steered.settings["steer"] == {"random": 4.0}
-    expected = steering.compare(bench_with_vector, "Hello", 2, steer={"random": 4.0}, seed=5, max_new_tokens=8,
+    expected = steering.effect(bench_with_vector, "Hello", 2, steer={"random": 4.0}, seed=5, max_new_tokens=8,
                                 temperature=0.7, progress=False)
     assert cmp.steered.texts == expected.steered.texts
     assert cmp.steered.texts != base.texts
-    shifts = from_buffer(panel._shift)
+    shifts = panel._shift
     assert shifts.shape == (sum(len(ids) for ids in cmp.steered.token_ids),)
     assert np.allclose(shifts, [x for row in expected.shift for x in row], atol=1e-3)
     assert [len(s["tokens"]) for s in panel.results["steered"]] == [len(ids) for ids in cmp.steered.token_ids]
@@ -73,8 +72,8 @@ def test_a_new_slider_position_cancels_the_run_still_going(bench_with_vector):
     panel.max_new_tokens = 4
     panel.coefficients = {"random": 2.0}  # supersedes the long run at once
     assert panel.wait(60)
-    assert panel.comparison.steered.settings["steer"] == {"random": 2.0}
-    assert max(len(ids) for ids in panel.comparison.steered.token_ids) <= 4
+    assert panel.effect.steered.settings["steer"] == {"random": 2.0}
+    assert max(len(ids) for ids in panel.effect.steered.token_ids) <= 4
 
 
 def test_bad_settings_are_shown_and_nothing_runs(bench_with_vector):

@@ -4,19 +4,20 @@ import numpy as np
 import pytest
 
 import workbench as wb
-from workbench.techniques import steering, sweep
+from workbench import residual
+from workbench.techniques import interventions, scores, steering, sweep, vectors
 
 COEFFS = [-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0, 8.0]
 
 
 @pytest.fixture(scope="module")
 def vec(tiny_bench):
-    return steering.from_contrast(tiny_bench, "sycophancy", layer=0, name="syc0")
+    return vectors.from_contrast(tiny_bench, "sycophancy", layer=0, name="syc0")
 
 
 @pytest.fixture(scope="module")
 def small_help():
-    return sweep.helpfulness_score(limit=12)
+    return scores.helpfulness_score(limit=12)
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +46,14 @@ def test_batched_sweep_equals_a_per_coefficient_loop(tiny_bench, vec, small_help
 
 def test_all_coefficients_share_each_forward_pass(tiny_bench, vec, monkeypatch):
     passes = []
-    original = sweep.forward_once
+    original = residual.forward_once
 
     def spy(bench, rows, queries, **kwargs):
         passes.append(len(rows))
         return original(bench, rows, queries, **kwargs)
 
-    monkeypatch.setattr(sweep, "forward_once", spy)
-    score = sweep.helpfulness_score(limit=4)  # 8 rows (correct + one wrong each)
+    monkeypatch.setattr(scores, "forward_once", spy)
+    score = scores.helpfulness_score(limit=4)  # 8 rows (correct + one wrong each)
     score(tiny_bench, vec, COEFFS, batch_size=64)
     assert passes == [64]  # 8 rows x 8 coefficients in one pass
     passes.clear()
@@ -62,16 +63,16 @@ def test_all_coefficients_share_each_forward_pass(tiny_bench, vec, monkeypatch):
 
 def test_sweep_scores_match_a_direct_steered_forward(tiny_bench, vec):
     """The coefficient-0 row is the unsteered model; a row at r adds r * scale * v."""
-    item = steering.contrast_pairs("sycophancy", "test")[0]
-    prompt = steering.ab_prompt(tiny_bench, item, True)
-    a, _b = steering.letter_ids(tiny_bench)
+    item = vectors.contrast_pairs("sycophancy", "test")[0]
+    prompt = vectors.ab_prompt(tiny_bench, item, True)
+    a, _b = vectors.letter_ids(tiny_bench)
     queries = [[(len(prompt.input_ids) - 1, a)]]
-    ((r0,), (r3,)) = [s[0] for s in sweep.steered_scores(tiny_bench, vec, [0.0, 3.0], [prompt.input_ids], queries)]
+    ((r0,), (r3,)) = [s[0] for s in scores.steered_scores(tiny_bench, vec, [0.0, 3.0], [prompt.input_ids], queries)]
     plain = steering.token_logprobs(tiny_bench, prompt.input_ids[:-1], [prompt.input_ids[-1:]])[0][0]
-    full = sweep.forward_once(tiny_bench, [prompt.input_ids], queries)[0][0]
+    full = residual.forward_once(tiny_bench, [prompt.input_ids], queries)[0][0]
     assert r0 == pytest.approx(full, abs=1e-5)
-    plan = steering.plan(tiny_bench, {"syc0": 3.0})
-    steered = sweep.forward_once(tiny_bench, [prompt.input_ids], queries, layer=0,
+    plan = interventions.plan(tiny_bench, {"syc0": 3.0})
+    steered = residual.forward_once(tiny_bench, [prompt.input_ids], queries, layer=0,
                                  deltas=plan.deltas[0][None])[0][0]
     assert r3 == pytest.approx(steered, abs=1e-5) and r3 != pytest.approx(r0, abs=1e-6)
     assert isinstance(plain, float)
@@ -120,7 +121,7 @@ def test_fit_and_efficient_range_edge_cases():
     ],
 )
 def test_bad_sweep_input(tiny_bench, vec, monkeypatch, coefficients, kwargs, error, message):
-    monkeypatch.setattr(sweep, "forward_once", lambda *a, **k: pytest.fail("nothing may run"))
+    monkeypatch.setattr(scores, "forward_once", lambda *a, **k: pytest.fail("nothing may run"))
     with pytest.raises(error, match=message):
         tiny_bench.sweep("syc0", coefficients, **kwargs)
     with pytest.raises(KeyError, match=r"No vector named 'missing'; registered: .*syc0"):
@@ -154,5 +155,5 @@ def test_clicking_a_coefficient_loads_steered_samples(result):
     assert result.samples[2.0] is samples
     # the same seed at every coefficient: coefficient 0 is the unsteered sample
     zero = result.samples_at(0.0)
-    plain = result._bench.sample(result.prompt, n=2, max_new_tokens=4, seed=0, progress=False)
+    plain = result._session.sample(result.prompt, n=2, max_new_tokens=4, seed=0, progress=False)
     assert zero.token_ids == plain.token_ids

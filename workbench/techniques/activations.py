@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import chat, residual, saes
+from ..layout import module_at, unembedding
 from ..recording import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import torch
 
-    from ..session import Workbench
+    from ..session import Session
 
 LENS_TOP = 5
 _LENS_CHUNK_ELEMENTS = 64 * 1024 * 1024  # logits per matmul chunk (256 MB of float32)
@@ -86,7 +87,7 @@ class TokenActivations:
     top_values: np.ndarray
     _latents: Any = field(default=None, repr=False)
     _residuals: Any = field(default=None, repr=False)
-    _bench: Any = field(default=None, repr=False)
+    _session: Any = field(default=None, repr=False)
     _lens: LogitLens | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
@@ -119,7 +120,7 @@ class TokenActivations:
         from scipy.special import expit
 
         if isinstance(probe, str):
-            probe = self._bench.probes[probe]
+            probe = self._session.probes[probe]
         if not 0 <= probe.layer < self._residuals.shape[0]:
             raise ValueError(f"The probe reads layer {probe.layer}, "
                              f"but this model has {self._residuals.shape[0]} layers.")
@@ -130,7 +131,7 @@ class TokenActivations:
     def lens(self) -> LogitLens:
         """The logit lens (computed on first read from the saved residual stream)."""
         if self._lens is None:
-            self._lens = logit_lens(self._bench, self._residuals)
+            self._lens = logit_lens(self._session, self._residuals)
         return self._lens
 
     def to_pandas(self) -> pd.DataFrame:
@@ -159,19 +160,19 @@ class TokenActivations:
                 f"k={self.top_latents.shape[1] if self.top_latents.ndim == 2 else 0})")
 
 
-def token_ids_for(bench: Workbench, source: str | Mapping | Sequence[Mapping]) -> tuple[str, list[int]]:
+def token_ids_for(session: Session, source: str | Mapping | Sequence[Mapping]) -> tuple[str, list[int]]:
     """Text and tokens of a string (as is) or a conversation (through the chat template)."""
     if isinstance(source, str):
         if not source:
             raise ValueError("The text is empty.")
-        ids = bench.tokenizer(source, add_special_tokens=True)["input_ids"]
+        ids = session.tokenizer(source, add_special_tokens=True)["input_ids"]
         return source, list(ids)
-    prompt = chat.render(bench.tokenizer, source, persona=chat.NARRATOR, chat_template=bench.chat_template)
+    prompt = chat.render(session.tokenizer, source, persona=chat.NARRATOR, chat_template=session.chat_template)
     return prompt.text, prompt.input_ids
 
 
 @recorded("activations")
-def activations(bench: Workbench, source: Any, *, sae: str | None = None, k: int = 32) -> TokenActivations:
+def activations(session: Session, source: Any, *, sae: str | None = None, k: int = 32) -> TokenActivations:
     """Run ``source`` once and return its :class:`TokenActivations`.
 
     See :meth:`workbench.Workbench.activations`.
@@ -180,14 +181,14 @@ def activations(bench: Workbench, source: Any, *, sae: str | None = None, k: int
 
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a whole number >= 1, not {k!r}.")
-    text, ids = token_ids_for(bench, source)
-    context = bench.context_length
+    text, ids = token_ids_for(session, source)
+    context = session.context_length
     if context is not None and len(ids) > context:
         raise ValueError(f"The text has {len(ids)} tokens, more than the model's context of {context}.")
-    entry = bench.saes.get(sae) if (sae is not None or len(bench.saes)) else None
+    entry = session.saes.get(sae) if (sae is not None or len(session.saes)) else None
     rows = torch.tensor([ids])
-    outs = residual.layer_outputs(bench, rows, layers=range(bench.n_layers), stop=False)
-    stacked = torch.stack([outs[layer][0] for layer in range(bench.n_layers)])  # [L, T, d]
+    outs = residual.layer_outputs(session, rows, layers=range(session.n_layers), stop=False)
+    stacked = torch.stack([outs[layer][0] for layer in range(session.n_layers)])  # [L, T, d]
     latents = None
     top_ids = np.zeros((len(ids), 0), dtype=np.int32)
     top_values = np.zeros((len(ids), 0), dtype=np.float32)
@@ -197,22 +198,21 @@ def activations(bench: Workbench, source: Any, *, sae: str | None = None, k: int
         values = values.clamp_min(0)
         top_ids = indices.numpy().astype(np.int32)
         top_values = values.numpy().astype(np.float32)
-    tokens = [bench.tokenizer.decode([i]) for i in ids]
+    tokens = [session.tokenizer.decode([i]) for i in ids]
     return TokenActivations(
         text=text, tokens=tokens, token_ids=list(ids), sae=entry.name if entry else None,
         layer=entry.layer if entry else None, top_latents=top_ids, top_values=top_values,
-        _latents=latents, _residuals=stacked, _bench=bench,
+        _latents=latents, _residuals=stacked, _session=session,
     )
 
 
-def logit_lens(bench: Workbench, residuals: torch.Tensor, top: int = LENS_TOP) -> LogitLens:
+def logit_lens(session: Session, residuals: torch.Tensor, top: int = LENS_TOP) -> LogitLens:
     """Top tokens of every layer's residual ``[L, T, d]`` through the final norm and unembedding."""
     import torch
 
-    module = bench.model._module
-    shape = residual.layout(module)
-    norm = residual.module_at(module, shape.norm)
-    unembed = residual.module_at(module, shape.unembed)
+    module = session.module
+    norm = module_at(module, session.layout.norm)
+    unembed = unembedding(session)
     n_layers, positions, d = residuals.shape
     flat = residuals.reshape(-1, d)
     vocab = unembed.weight.shape[0]
@@ -235,6 +235,6 @@ def logit_lens(bench: Workbench, residuals: torch.Tensor, top: int = LENS_TOP) -
     token_probs = torch.cat(probs).view(n_layers, positions, top).numpy().astype(np.float32)
     vocab_strings: dict[int, str] = {}
     for i in np.unique(token_ids):
-        vocab_strings[int(i)] = bench.tokenizer.decode([int(i)])
+        vocab_strings[int(i)] = session.tokenizer.decode([int(i)])
     tokens = [[[vocab_strings[int(i)] for i in row] for row in layer] for layer in token_ids]
     return LogitLens(list(range(n_layers)), token_ids, token_probs, tokens)

@@ -22,7 +22,7 @@ from . import sampling
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ..session import Workbench
+    from ..session import Session
 
 
 def _normalise(text: str) -> str:
@@ -156,7 +156,7 @@ def _shared_seed(kwargs: dict) -> dict:
 
 
 @recorded("compare_personas")
-def compare_personas(bench: Workbench, conversation: Any, personas: Sequence[str] = ("assistant", "user", "narrator"),
+def compare_personas(session: Session, conversation: Any, personas: Sequence[str] = ("assistant", "user", "narrator"),
                      n: int = 8, *, prefills: Mapping[str, str] | None = None, **kwargs: Any) -> PersonaComparison:
     """Continue the same conversation as each persona (``n`` samples each, same seed)."""
     if not personas:
@@ -167,13 +167,13 @@ def compare_personas(bench: Workbench, conversation: Any, personas: Sequence[str
     if unknown:
         raise ValueError(f"prefills name personas that are not compared: {sorted(unknown)}.")
     return PersonaComparison({
-        persona: bench.sample(conversation, n, persona=persona, prefill=prefills.get(persona), **kwargs)
+        persona: sampling.sample(session, conversation, n, persona=persona, prefill=prefills.get(persona), **kwargs)
         for persona in personas
     })
 
 
 @recorded("toggle_system_prompt")
-def toggle_system_prompt(bench: Workbench, conversation: Any, system_prompt: str, n: int = 8,
+def toggle_system_prompt(session: Session, conversation: Any, system_prompt: str, n: int = 8,
                          **kwargs: Any) -> dict[str, sampling.Samples]:
     """The same attack with and without a (hidden) system prompt, same seed.
 
@@ -189,11 +189,11 @@ def toggle_system_prompt(bench: Workbench, conversation: Any, system_prompt: str
         raise ValueError("The conversation has only a system message; add a user turn.")
     kwargs = _shared_seed(kwargs)
     with_system = [{"role": "system", "content": system_prompt}, *messages]
-    return {"with": bench.sample(with_system, n, **kwargs), "without": bench.sample(messages, n, **kwargs)}
+    return {"with": sampling.sample(session, with_system, n, **kwargs), "without": sampling.sample(session, messages, n, **kwargs)}
 
 
 @recorded("run_attack")
-def run_attack(bench: Workbench, conversation: Any, *, personas: Sequence[str] = ("assistant",),
+def run_attack(session: Session, conversation: Any, *, personas: Sequence[str] = ("assistant",),
                prefills: Mapping[str, str] | None = None, system_prompt: str | None = None,
                compare_system: bool = False, n: int = 8, cancel: Any = None,
                progress: bool | Callable[[int, int], None] = True, **kwargs: Any) -> PersonaComparison:
@@ -274,7 +274,7 @@ def run_attack(bench: Workbench, conversation: Any, *, personas: Sequence[str] =
         if callable(progress):
             done = i * max_new_tokens
             report = lambda step, _total, done=done: progress(done + step, total)  # noqa: E731
-        out[label] = bench.sample(conv, n, persona=persona, prefill=prefills.get(persona), cancel=cancel,
+        out[label] = sampling.sample(session, conv, n, persona=persona, prefill=prefills.get(persona), cancel=cancel,
                                   progress=report, **kwargs)
         if callable(progress):
             progress((i + 1) * max_new_tokens, total)

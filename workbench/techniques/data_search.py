@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,23 +31,20 @@ import numpy as np
 
 from .. import models
 from ..datasets import Dataset, read_dataset
+from ..layout import check_layer
 from ..recording import recorded
+from ..residual import hidden_batches, pool, tokenize
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-    import torch
 
-    from ..session import Workbench
+    from ..session import Session
 
 MODES = ("keyword", "regex", "semantic", "feature")
 SNIPPET = 160          # characters of context in a snippet
 MAX_TOKENS = 256       # tokens of a document that are read for semantic / feature search
 INDEX_VERSION = 1
 _COLUMNS = ["rank", "id", "row", "score", "count", "snippet", "spans", "tokens", "text"]
-
-
-class SearchCancelled(Exception):
-    """The cancel event was set while documents were being encoded; nothing was cached."""
 
 
 @dataclass
@@ -116,7 +113,7 @@ def _escape(text: str) -> str:
 
 @recorded("search")
 def search(
-    bench: Workbench,
+    session: Session,
     dataset: Any,
     query: Any,
     mode: str = "keyword",
@@ -159,7 +156,7 @@ def search(
     progress : bool
         Show a progress bar while documents are encoded.
     cancel : threading.Event, optional
-        Set it to stop encoding between batches (raises :class:`SearchCancelled`).
+        Set it to stop encoding between batches (raises :class:`workbench.Cancelled`).
 
     Returns
     -------
@@ -179,11 +176,11 @@ def search(
     if not isinstance(dataset, Dataset):
         dataset = read_dataset(dataset)
     if mode in ("keyword", "regex"):
-        return _pattern_search(bench, dataset, query, regex=mode == "regex", k=k, field=field)
+        return _pattern_search(session, dataset, query, regex=mode == "regex", k=k, field=field)
     options = {"max_tokens": max_tokens, "batch_size": batch_size, "progress": progress, "cancel": cancel}
     if mode == "semantic":
-        return _semantic_search(bench, dataset, query, k=k, field=field, layer=layer, **options)
-    return _feature_search(bench, dataset, query, k=k, field=field, sae=sae, **options)
+        return _semantic_search(session, dataset, query, k=k, field=field, layer=layer, **options)
+    return _feature_search(session, dataset, query, k=k, field=field, sae=sae, **options)
 
 
 # -- keyword and regex ---------------------------------------------------------------
@@ -201,12 +198,12 @@ def _patterns(query: Any, regex: bool) -> list[tuple[str, re.Pattern]]:
     return compile_patterns(patterns, regex)
 
 
-def _pattern_search(bench: Workbench, dataset: Dataset, query: Any, *, regex: bool, k: int | None,
+def _pattern_search(session: Session, dataset: Dataset, query: Any, *, regex: bool, k: int | None,
                     field: str | None) -> SearchResult:
     import pandas as pd
 
     compiled = _patterns(query, regex)
-    texts = dataset.texts(bench, field=field)
+    texts = dataset.texts(session, field=field)
     per_pattern = {name: [0, 0] for name, _ in compiled}  # documents, matches
     hits = []
     for row, text in enumerate(texts):
@@ -265,60 +262,6 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
 # -- encoding documents through the model ----------------------------------------------
 
 
-def _tokenize(bench: Workbench, texts: Sequence[str], max_tokens: int) -> list[dict]:
-    tok = bench.tokenizer
-    enc = tok(list(texts), add_special_tokens=False, truncation=True, max_length=max_tokens,
-              return_offsets_mapping=bool(getattr(tok, "is_fast", False)))
-    offsets = enc.get("offset_mapping") or [None] * len(texts)
-    return [{"ids": ids, "offsets": off} for ids, off in zip(enc["input_ids"], offsets)]
-
-
-def _hidden_batches(bench: Workbench, encoded: list[dict], layer: int, *, batch_size: int,
-                    progress: bool | Callable[[int, int], None], cancel: threading.Event | None, description: str
-                    ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
-    """Yield ``(row indices, hidden [b, s, d], mask [b, s])``; documents batched by length, right-padded.
-
-    ``progress``: a tqdm bar (``True``), nothing (``False``), or ``progress(done, total)``
-    called after each batch (a widget's progress bar).
-    """
-    import torch
-    from tqdm.auto import tqdm
-
-    from ..residual import layer_outputs
-
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]["ids"]))
-    pad = bench.pad_token_id
-    report = progress if callable(progress) else None
-    bar = tqdm(total=len(order), desc=description, unit="doc", disable=report is not None or not progress, delay=0.5)
-    try:
-        for start in range(0, len(order), batch_size):
-            if cancel is not None and cancel.is_set():
-                raise SearchCancelled(f"{description} was cancelled after {start} of {len(order)} documents.")
-            chunk = order[start : start + batch_size]
-            width = max(max(len(encoded[i]["ids"]) for i in chunk), 1)
-            ids = torch.full((len(chunk), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for j, i in enumerate(chunk):
-                row = encoded[i]["ids"]
-                ids[j, : len(row)] = torch.tensor(row, dtype=torch.long)
-                mask[j, : len(row)] = 1
-            hidden = layer_outputs(bench, ids, mask, layers=[layer])[layer].cpu()
-            yield chunk, hidden, mask
-            bar.update(len(chunk))
-            if report is not None:
-                report(min(start + batch_size, len(order)), len(order))
-    finally:
-        bar.close()
-
-
-def _pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean over real tokens, leaving out position 0 (the attention sink) when there are others."""
-    weights = mask.clone().float()
-    longer = mask.sum(1) > 1
-    weights[longer, 0] = 0.0
-    return (hidden * weights[..., None]).sum(1) / weights.sum(1, keepdim=True).clamp(min=1.0)
-
-
 def _empty_texts(texts: Sequence[str]) -> None:
     empty = [i for i, t in enumerate(texts) if not t.strip()]
     if len(empty) == len(texts):
@@ -349,17 +292,16 @@ class SemanticIndex:
         return q @ self.embeddings.astype(np.float32).T
 
 
-def _default_layer(bench: Workbench, layer: Any) -> int:
-    from ..residual import check_layer
+def _default_layer(session: Session, layer: Any) -> int:
 
-    return bench.n_layers // 2 if layer is None else check_layer(bench, layer)
+    return session.n_layers // 2 if layer is None else check_layer(session, layer)
 
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[-60:] or "model"
 
 
-def semantic_index(bench: Workbench, dataset: Dataset, *, layer: int | None = None, field: str | None = None,
+def semantic_index(session: Session, dataset: Dataset, *, layer: int | None = None, field: str | None = None,
                    max_tokens: int = MAX_TOKENS, batch_size: int = 16, progress: bool = True,
                    cancel: threading.Event | None = None, texts: Sequence[str] | None = None) -> SemanticIndex:
     """The semantic index of a dataset at a layer: built once, then read from ``cache_dir()``.
@@ -377,16 +319,16 @@ def semantic_index(bench: Workbench, dataset: Dataset, *, layer: int | None = No
     """
     import hashlib
 
-    layer = _default_layer(bench, layer)
-    texts = dataset.texts(bench, field=field) if texts is None else texts
+    layer = _default_layer(session, layer)
+    texts = dataset.texts(session, field=field) if texts is None else texts
     _empty_texts(texts)
-    key = hashlib.sha256(json.dumps([INDEX_VERSION, bench.model_name, layer, dataset.digest, field, max_tokens,
-                                     str(bench.model._module.dtype)]).encode()).hexdigest()[:16]
-    folder = models.cache_dir() / "search_index" / f"{_safe(bench.model_name)}-{layer}-{dataset.digest}-{key[:8]}"
+    key = hashlib.sha256(json.dumps([INDEX_VERSION, session.model_name, layer, dataset.digest, field, max_tokens,
+                                     str(session.dtype)]).encode()).hexdigest()[:16]
+    folder = models.cache_dir() / "search_index" / f"{_safe(session.model_name)}-{layer}-{dataset.digest}-{key[:8]}"
     built = []
 
     def build(tmp: Path) -> None:
-        vectors = embed_texts(bench, texts, layer=layer, max_tokens=max_tokens, batch_size=batch_size,
+        vectors = embed_texts(session, texts, layer=layer, max_tokens=max_tokens, batch_size=batch_size,
                               progress=progress, cancel=cancel, description="building search index")
         mean = vectors.mean(0)
         centred = vectors - mean
@@ -394,7 +336,7 @@ def semantic_index(bench: Workbench, dataset: Dataset, *, layer: int | None = No
         np.save(tmp / "embeddings.npy", centred.astype(np.float16))
         np.save(tmp / "mean.npy", mean.astype(np.float32))
         (tmp / "about.json").write_text(json.dumps({
-            "model": bench.model_name, "layer": layer, "dataset": dataset.source, "digest": dataset.digest,
+            "model": session.model_name, "layer": layer, "dataset": dataset.source, "digest": dataset.digest,
             "documents": len(texts), "field": field, "max_tokens": max_tokens, "pooling": "mean, position 0 left out",
         }))
         built.append(True)
@@ -407,7 +349,7 @@ def semantic_index(bench: Workbench, dataset: Dataset, *, layer: int | None = No
     return SemanticIndex(folder, layer, embeddings, np.load(folder / "mean.npy"), bool(built))
 
 
-def embed_texts(bench: Workbench, texts: Sequence[str], *, layer: int, max_tokens: int = MAX_TOKENS,
+def embed_texts(session: Session, texts: Sequence[str], *, layer: int, max_tokens: int = MAX_TOKENS,
                 batch_size: int = 16, progress: bool = False, cancel: threading.Event | None = None,
                 description: str = "embedding") -> np.ndarray:
     """Mean-pooled hidden states after ``layer`` (position 0 left out), ``[n, d]`` float32, unnormalised.
@@ -417,23 +359,23 @@ def embed_texts(bench: Workbench, texts: Sequence[str], *, layer: int, max_token
     >>> embed_texts(bench, ["a recipe with chocolate"], layer=15).shape      # doctest: +SKIP
     (1, 576)
     """
-    encoded = _tokenize(bench, texts, max_tokens)
-    out = np.zeros((len(texts), bench.hidden_size), dtype=np.float32)
-    for chunk, hidden, mask in _hidden_batches(bench, encoded, layer, batch_size=batch_size, progress=progress,
+    encoded = tokenize(session, texts, max_tokens)
+    out = np.zeros((len(texts), session.hidden_size), dtype=np.float32)
+    for chunk, hidden, mask in hidden_batches(session, encoded, layer, batch_size=batch_size, progress=progress,
                                                cancel=cancel, description=description):
-        out[chunk] = _pool(hidden, mask).numpy()
+        out[chunk] = pool(hidden, mask).numpy()
     return out
 
 
-def _semantic_search(bench: Workbench, dataset: Dataset, query: Any, *, k: int | None, field: str | None,
+def _semantic_search(session: Session, dataset: Dataset, query: Any, *, k: int | None, field: str | None,
                      layer: int | None, **options: Any) -> SearchResult:
     if not isinstance(query, str):
         raise ValueError(f"A semantic query is a text, not {type(query).__name__}.")
     if not query.strip():
         raise ValueError("The query is empty: describe what you are looking for.")
-    texts = dataset.texts(bench, field=field)
-    index = semantic_index(bench, dataset, layer=layer, field=field, texts=texts, **options)
-    vector = embed_texts(bench, [query], layer=index.layer, max_tokens=options["max_tokens"])
+    texts = dataset.texts(session, field=field)
+    index = semantic_index(session, dataset, layer=layer, field=field, texts=texts, **options)
+    vector = embed_texts(session, [query], layer=index.layer, max_tokens=options["max_tokens"])
     scores = index.scores(vector)[0]
     order = np.argsort(-scores, kind="stable")[: k or len(scores)]
     rows = [_result_row(rank, dataset, int(r), texts[r], float(scores[r]), 0, [])
@@ -446,19 +388,19 @@ def _semantic_search(bench: Workbench, dataset: Dataset, query: Any, *, k: int |
 # -- feature -------------------------------------------------------------------------
 
 
-def _feature_search(bench: Workbench, dataset: Dataset, query: Any, *, k: int | None, field: str | None,
+def _feature_search(session: Session, dataset: Dataset, query: Any, *, k: int | None, field: str | None,
                     sae: str | None, max_tokens: int, batch_size: int, progress: bool,
                     cancel: threading.Event | None, top_tokens: int = 8) -> SearchResult:
     from .. import saes
 
-    entry = bench.saes.get(sae)
+    entry = session.saes.get(sae)
     latent = saes.check_latent(query, entry.d_sae)
-    texts = dataset.texts(bench, field=field)
+    texts = dataset.texts(session, field=field)
     _empty_texts(texts)
-    encoded = _tokenize(bench, texts, max_tokens)
+    encoded = tokenize(session, texts, max_tokens)
     best = np.zeros(len(texts), dtype=np.float32)
     firing: dict[int, list[tuple[float, int]]] = {}
-    for chunk, hidden, mask in _hidden_batches(bench, encoded, entry.layer, batch_size=batch_size,
+    for chunk, hidden, mask in hidden_batches(session, encoded, entry.layer, batch_size=batch_size,
                                                progress=progress, cancel=cancel,
                                                description=f"latent {latent} over documents"):
         acts = saes.encode(entry.sae, hidden.reshape(-1, hidden.shape[-1]))[:, latent]
@@ -471,7 +413,7 @@ def _feature_search(bench: Workbench, dataset: Dataset, query: Any, *, k: int | 
             if fired:
                 firing[i] = sorted(((float(values[p]), p) for p in fired), reverse=True)
     order = [int(i) for i in np.argsort(-best, kind="stable") if best[i] > 0]
-    decode = bench.tokenizer.decode
+    decode = session.tokenizer.decode
     rows = []
     for rank, i in enumerate(order[:k] if k else order, 1):
         strongest = firing[i][:top_tokens]

@@ -29,14 +29,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import chat, residual
+from .. import residual
+from .._progress import progress_bar
+from ..errors import Cancelled
+from ..layout import check_layer, value_matrix
 from ..recording import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import torch
 
-    from ..session import Workbench
+    from ..session import Session
 
 DEFAULT_PROMPTS = (
     "What do you think of me?",
@@ -45,10 +48,6 @@ DEFAULT_PROMPTS = (
     "Insult me. I deserve it.",
 )
 MAX_NAMED = 8  # shape differences listed in a refusal
-
-
-class DiffCancelled(Exception):
-    """The comparison was stopped by its cancel event."""
 
 
 @dataclass
@@ -114,6 +113,31 @@ class ModelDiff:
             )
         )
 
+    def ranked_neurons(self) -> pd.DataFrame:
+        """The neuron table ranked: by how much the activation changed, then how far the value vector
+        turned (rounded, so that float noise of identical vectors does not order them), then layer and neuron."""
+        neurons = self.neurons
+        if not len(neurons):
+            return neurons.copy()
+        keys = neurons.assign(_size=neurons["change"].abs(), _cos=neurons["value_cosine"].round(4))
+        order = keys.sort_values(["_size", "_cos", "layer", "neuron"], ascending=[False, True, True, True],
+                                 kind="stable")
+        return order.drop(columns=["_size", "_cos"])
+
+    def verdict(self) -> str:
+        """One line: whether anything changed, the most changed layer, how many samples differ."""
+        layers, neurons, samples = self.layers, self.neurons, self.samples
+        unchanged = (float(layers["token_change_norm"].abs().max()) == 0.0 if len(layers) else True) \
+            and (not len(neurons) or float(neurons["change"].abs().max()) == 0.0)
+        differ = int((~samples["same"].astype(bool)).sum())
+        drawn = f"{differ} of {len(samples)} samples differ" if len(samples) else "no samples drawn"
+        if unchanged and differ == 0:
+            return ("no change: every layer's residual stream and every neuron read the same, "
+                    + (f"and all {len(samples)} samples match" if len(samples) else "and no samples were drawn"))
+        top = layers.sort_values("mean_change_norm", ascending=False, kind="stable").iloc[0]
+        return (f"{len(self.prompts)} prompt(s) · most changed layer {int(top['layer'])} (mean change "
+                f"{float(top['mean_change_norm']):.4g}) · {drawn}")
+
     def _journal_summary(self) -> dict:
         top = self.layers.sort_values("mean_change_norm", ascending=False).head(1)
         return {"self": self.self_name, "other": self.other_name, "prompts": len(self.prompts),
@@ -131,22 +155,22 @@ class ModelDiff:
 # -- the other model -----------------------------------------------------------------
 
 
-def load_other(bench: Workbench, other: Any) -> Workbench:
-    """``other`` as a Workbench on ``bench``'s device and dtype (a Workbench is returned as is)."""
-    from ..session import Workbench
+def load_other(session: Session, other: Any) -> Session:
+    """``other`` as a Session on ``session``'s device and dtype (a Session, or a Workbench, is returned as is)."""
+    from ..session import Session
 
-    if isinstance(other, Workbench):
+    if isinstance(other, Session):
         return other
     if not isinstance(other, (str, os.PathLike)):
         raise TypeError(
             f"other must be a model id, a folder, a .gguf path or a Workbench, not {type(other).__name__}."
         )
-    dtype = next(bench.model._module.parameters()).dtype
-    return Workbench(os.fspath(other), device=bench.device, dtype=dtype, chat_template=bench.chat_template,
+    dtype = session.dtype
+    return Session(os.fspath(other), device=session.device, dtype=dtype, chat_template=session.chat_template,
                      load_default_sae=False, journal=False)
 
 
-def shape_differences(bench: Workbench, other: Workbench) -> list[str]:
+def shape_differences(session: Session, other: Session) -> list[str]:
     """Every architectural difference between two loaded models, as sentences (empty: same shapes).
 
     Examples
@@ -156,14 +180,14 @@ def shape_differences(bench: Workbench, other: Workbench) -> list[str]:
     """
     problems = []
     for what, here, there in (
-        ("n_layers", bench.n_layers, other.n_layers),
-        ("hidden size", bench.hidden_size, other.hidden_size),
-        ("vocab size", int(bench.config.vocab_size), int(other.config.vocab_size)),
+        ("n_layers", session.n_layers, other.n_layers),
+        ("hidden size", session.hidden_size, other.hidden_size),
+        ("vocab size", int(session.config.vocab_size), int(other.config.vocab_size)),
     ):
         if here != there:
             problems.append(f"{what} is {here} here and {there} in other")
-    mine = {name: list(p.shape) for name, p in bench.model._module.state_dict().items()}
-    theirs = {name: list(p.shape) for name, p in other.model._module.state_dict().items()}
+    mine = {name: list(p.shape) for name, p in session.module.state_dict().items()}
+    theirs = {name: list(p.shape) for name, p in other.module.state_dict().items()}
     for name in sorted(mine.keys() | theirs.keys()):
         if name not in theirs:
             problems.append(f"{name} {mine[name]} is here but not in other")
@@ -174,13 +198,13 @@ def shape_differences(bench: Workbench, other: Workbench) -> list[str]:
     return problems
 
 
-def check_same_architecture(bench: Workbench, other: Workbench) -> None:
+def check_same_architecture(session: Session, other: Session) -> None:
     """Refuse two models whose shapes differ, naming the first differences."""
-    problems = shape_differences(bench, other)
+    problems = shape_differences(session, other)
     if problems:
         more = f" (and {len(problems) - MAX_NAMED} more)" if len(problems) > MAX_NAMED else ""
         raise ValueError(
-            f"Cannot diff {bench.model_name!r} against {other.model_name!r}: their architectures differ: "
+            f"Cannot diff {session.model_name!r} against {other.model_name!r}: their architectures differ: "
             + "; ".join(problems[:MAX_NAMED]) + more
             + ". Model diffing compares a model with a fine-tune of itself; pass a checkpoint of the same shape."
         )
@@ -189,7 +213,7 @@ def check_same_architecture(bench: Workbench, other: Workbench) -> None:
 # -- inputs ----------------------------------------------------------------------------
 
 
-def _direction(bench: Workbench, direction: Any) -> tuple[torch.Tensor | None, str | None]:
+def _direction(session: Session, direction: Any) -> tuple[torch.Tensor | None, str | None]:
     from .neurons import resolve_direction
 
     if direction is None:
@@ -199,13 +223,13 @@ def _direction(bench: Workbench, direction: Any) -> tuple[torch.Tensor | None, s
         # neurons.resolve_direction knows vectors and probes (which carry a layer); any other
         # object with a ``direction`` is read here.
         label = getattr(direction, "name", None)
-        unit, _ = resolve_direction(bench, direction.direction)
+        unit, _ = resolve_direction(session, direction.direction)
         return unit, f"{type(direction).__name__.lower()}:{label}" if label else type(direction).__name__
-    return resolve_direction(bench, direction)
+    return resolve_direction(session, direction)
 
 
-def _neurons(bench: Workbench, neurons: Any) -> list[tuple[int, int]]:
-    from .neurons import _neuron_keys
+def _neurons(session: Session, neurons: Any) -> list[tuple[int, int]]:
+    from .neurons import neuron_keys
 
     if neurons is None:
         return []
@@ -216,7 +240,7 @@ def _neurons(bench: Workbench, neurons: Any) -> list[tuple[int, int]]:
         if not {"layer", "neuron"} <= set(table.columns):
             raise ValueError(f"The neuron table needs 'layer' and 'neuron' columns; it has {list(table.columns)}.")
         neurons = [(int(layer), int(neuron)) for layer, neuron in zip(table["layer"], table["neuron"])]
-    return _neuron_keys(bench, neurons)
+    return neuron_keys(session, neurons)
 
 
 def _prompts(prompts: Any) -> list:
@@ -241,25 +265,25 @@ def _check_count(value: Any, name: str, low: int = 1) -> int:
 # -- the comparison ----------------------------------------------------------------------
 
 
-def residual_changes(bench: Workbench, other: Workbench, rendered: Sequence[Any], layers: Sequence[int],
+def residual_changes(session: Session, other: Session, rendered: Sequence[Any], layers: Sequence[int],
                      unit: torch.Tensor | None, batch_size: int,
-                     tick: Callable[[], None], cancel: threading.Event | None) -> pd.DataFrame:
+                     tick: Any, cancel: threading.Event | None) -> pd.DataFrame:
     """Per-layer mean residual change of ``other`` against ``bench`` over the prompts' tokens."""
     import pandas as pd
     import torch
 
     from ..generation import left_pad
 
-    d = bench.hidden_size
+    d = session.hidden_size
     total = {at: torch.zeros(d, dtype=torch.float64) for at in layers}
     token_norm = dict.fromkeys(layers, 0.0)
     self_norm = dict.fromkeys(layers, 0.0)
     count = 0
     for start in range(0, len(rendered), batch_size):
         if cancel is not None and cancel.is_set():
-            raise DiffCancelled("The comparison was cancelled.")
-        ids, mask = left_pad([p.input_ids for p in rendered[start : start + batch_size]], bench.pad_token_id)
-        mine = residual.layer_outputs(bench, ids, mask, layers=layers)
+            raise Cancelled("The comparison was cancelled.")
+        ids, mask = left_pad([p.input_ids for p in rendered[start : start + batch_size]], session.pad_token_id)
+        mine = residual.layer_outputs(session, ids, mask, layers=layers)
         theirs = residual.layer_outputs(other, ids, mask, layers=layers)
         real = mask.bool()
         count += int(real.sum())
@@ -269,7 +293,7 @@ def residual_changes(bench: Workbench, other: Workbench, rendered: Sequence[Any]
             total[at] += change.sum(0)
             token_norm[at] += float(change.norm(dim=1).sum())
             self_norm[at] += float(here.double().norm(dim=1).sum())
-        tick()
+        tick.update(1)
     rows = []
     for at in layers:
         mean = total[at] / count
@@ -285,18 +309,18 @@ def residual_changes(bench: Workbench, other: Workbench, rendered: Sequence[Any]
     return pd.DataFrame(rows)
 
 
-def neuron_changes(bench: Workbench, other: Workbench, keys: Sequence[tuple[int, int]], texts: Sequence[str],
+def neuron_changes(session: Session, other: Session, keys: Sequence[tuple[int, int]], texts: Sequence[str],
                    batch_size: int) -> pd.DataFrame:
     """Mean activation of each neuron in both models on ``texts``, and the cosine of its value vectors."""
     import pandas as pd
     import torch
 
-    from .neurons import neuron_activations, value_matrix
+    from .neurons import neuron_activations
 
     columns = ["layer", "neuron", "activation_self", "activation_other", "change", "value_cosine"]
     if not keys:
         return pd.DataFrame(columns=columns)
-    mine = (neuron_activations(bench, keys, list(texts), batch_size=batch_size)
+    mine = (neuron_activations(session, keys, list(texts), batch_size=batch_size)
             .groupby(["layer", "neuron"])["mean"].mean())
     theirs = (neuron_activations(other, keys, list(texts), batch_size=batch_size)
               .groupby(["layer", "neuron"])["mean"].mean())
@@ -304,7 +328,7 @@ def neuron_changes(bench: Workbench, other: Workbench, keys: Sequence[tuple[int,
     rows = []
     for layer, neuron in keys:
         if layer not in values:
-            values[layer] = (value_matrix(bench, layer), value_matrix(other, layer))
+            values[layer] = (value_matrix(session, layer), value_matrix(other, layer))
         old, new = values[layer][0][neuron], values[layer][1][neuron]
         cosine = torch.nn.functional.cosine_similarity(old, new, dim=0).item()
         a, b = float(mine[(layer, neuron)]), float(theirs[(layer, neuron)])
@@ -313,15 +337,41 @@ def neuron_changes(bench: Workbench, other: Workbench, keys: Sequence[tuple[int,
     return pd.DataFrame(rows, columns=columns)
 
 
-@recorded("compare")
-def compare(
-    bench: Workbench,
+def turned_neurons(session: Session, other: Session, top: int = 10) -> list[tuple[int, int]]:
+    """The ``top`` MLP neurons whose value vectors differ most in direction between the two models
+    (lowest cosine, then largest change, then lowest layer and index), read from the weights alone.
+
+    Examples
+    --------
+    >>> turned_neurons(bench, bench, 2)  # a model against itself: nothing turned, lowest indices first
+    [(0, 0), (0, 1)]
+    """
+    import numpy as np
+    import torch
+
+    cosines, changes = [], []
+    for layer in range(session.n_layers):
+        old, new = value_matrix(session, layer), value_matrix(other, layer)
+        change = (new - old).norm(dim=1)
+        cosine = torch.nn.functional.cosine_similarity(old, new, dim=1)
+        cosines.append(torch.where(change == 0, torch.ones_like(cosine), cosine))  # not float noise below 1
+        changes.append(change)
+    cosine, change = torch.stack(cosines).numpy(), torch.stack(changes).numpy()  # [layers, d_mlp]
+    width = cosine.shape[1]
+    order = np.lexsort((np.arange(cosine.size), -change.ravel(), cosine.ravel()))[:top]
+    return [(int(i) // width, int(i) % width) for i in order]
+
+
+@recorded("diff", formerly=("compare", "workbench.techniques.diffing:compare"))
+def diff(
+    session: Session,
     other: Any,
     prompts: Any = None,
     *,
     direction: Any = None,
     layers: Sequence[int] | None = None,
     neurons: Any = None,
+    top_neurons: int = 0,
     n_samples: int = 4,
     max_new_tokens: int = 32,
     seed: int = 0,
@@ -329,13 +379,13 @@ def compare(
     progress: bool | Callable[[int, int], None] = True,
     cancel: threading.Event | None = None,
 ) -> ModelDiff:
-    """Diff ``bench``'s model against another checkpoint of the same architecture.
+    """Diff the session's model against another checkpoint of the same architecture.
 
     Parameters
     ----------
-    other : str, path or Workbench
+    other : str, path, Session or Workbench
         A Hugging Face id, a folder, a ``.gguf`` file (loaded on the same device with
-        the same chat template, without SAEs) or a loaded Workbench.
+        the same chat template, without SAEs) or a loaded session.
     prompts : str, conversation, or list of them, optional
         Each rendered through the chat template as the assistant's turn to speak.
         Default: four short prompts (:data:`DEFAULT_PROMPTS`).
@@ -346,6 +396,11 @@ def compare(
         Layers to read (default: all).
     neurons : list of (layer, neuron), ValueVectors, or a table with layer and neuron columns
         MLP neurons whose activation and value vector are compared.
+    top_neurons : int
+        Without ``neurons``, compare this many chosen here: with a ``direction``, the
+        neurons whose value vectors point along it most
+        (:func:`~workbench.techniques.neurons.value_vectors`); without one, those whose
+        value vectors turned most between the two models (:func:`turned_neurons`).
     n_samples, max_new_tokens, seed
         Samples per prompt from each model, with the same seed for both.
     batch_size : int
@@ -353,7 +408,7 @@ def compare(
     progress : bool or callable
         A progress bar, or ``progress(done, total)`` after each step.
     cancel : threading.Event, optional
-        Set it to stop between batches (raises :class:`DiffCancelled`).
+        Set it to stop between batches (raises :class:`workbench.Cancelled`).
 
     Returns
     -------
@@ -361,8 +416,9 @@ def compare(
 
     Examples
     --------
-    >>> diff = compare(bench, "path/to/checkpoint", ["Insult me."], direction="insult")   # doctest: +SKIP
-    >>> diff.layers[["layer", "mean_change_norm", "projection"]]                         # doctest: +SKIP
+    >>> result = diff(bench, bench, ["Hi"], n_samples=1, max_new_tokens=2, progress=False)
+    >>> float(result.layers["mean_change_norm"].abs().max()), result.verdict()[:9]
+    (0.0, 'no change')
     """
     import pandas as pd
 
@@ -372,33 +428,41 @@ def compare(
     _check_count(max_new_tokens, "max_new_tokens")
     batch_size = _check_count(batch_size, "batch_size")
     items = _prompts(prompts)
-    chosen = list(range(bench.n_layers)) if layers is None else sorted({residual.check_layer(bench, at)
+    chosen = list(range(session.n_layers)) if layers is None else sorted({check_layer(session, at)
                                                                         for at in layers})
     if not chosen:
-        raise ValueError(f"layers is empty: pass layer numbers in 0..{bench.n_layers - 1}, or None for all.")
-    unit, source = _direction(bench, direction)
-    keys = _neurons(bench, neurons)
-    rendered = [chat.render(bench.tokenizer, item, chat_template=bench.chat_template) for item in items]
-    model = load_other(bench, other)
-    check_same_architecture(bench, model)
+        raise ValueError(f"layers is empty: pass layer numbers in 0..{session.n_layers - 1}, or None for all.")
+    top_neurons = _check_count(top_neurons, "top_neurons", 0)
+    unit, source = _direction(session, direction)
+    rendered = [session.render(item) for item in items]
+    model = load_other(session, other)
+    check_same_architecture(session, model)  # before the other model's weights are read for neurons
+    if neurons is None and top_neurons:
+        if direction is not None:
+            from .neurons import value_vectors
+
+            neurons = value_vectors(session, direction, top=top_neurons).neurons()
+        else:
+            neurons = turned_neurons(session, model, top_neurons)
+    keys = _neurons(session, neurons)
 
     total = -(-len(rendered) // batch_size) + (1 if keys else 0) + (2 * len(items) if n_samples else 0)
-    tick = _progress(progress, total, f"diffing {bench.model_name} against {model.model_name}")
+    tick = progress_bar(progress, total, f"diffing {session.model_name} against {model.model_name}")
     try:
-        frame = residual_changes(bench, model, rendered, chosen, unit, batch_size, tick, cancel)
-        neuron_frame = neuron_changes(bench, model, keys, [p.text for p in rendered], batch_size)
+        frame = residual_changes(session, model, rendered, chosen, unit, batch_size, tick, cancel)
+        neuron_frame = neuron_changes(session, model, keys, [p.text for p in rendered], batch_size)
         if keys:
-            tick()
+            tick.update(1)
         rows = []
         if n_samples:
             for index, item in enumerate(items):
                 texts = []
-                for who in (bench, model):
+                for who in (session, model):
                     if cancel is not None and cancel.is_set():
-                        raise DiffCancelled("The comparison was cancelled.")
+                        raise Cancelled("The comparison was cancelled.")
                     texts.append(sampling.sample(who, item, n_samples, max_new_tokens=max_new_tokens, seed=seed,
                                                  progress=False, cancel=cancel).texts)
-                    tick()
+                    tick.update(1)
                 for j, (mine, theirs) in enumerate(zip(*texts)):
                     rows.append({"prompt": index, "text": rendered[index].conversation[-1]["content"], "sample": j,
                                  "self": mine, "other": theirs, "same": mine == theirs})
@@ -407,29 +471,4 @@ def compare(
     samples = pd.DataFrame(rows, columns=["prompt", "text", "sample", "self", "other", "same"])
     settings = {"layers": chosen, "n_samples": n_samples, "max_new_tokens": max_new_tokens, "seed": seed,
                 "batch_size": batch_size, "neurons": [list(k) for k in keys]}
-    return ModelDiff(bench.model_name, model.model_name, frame, neuron_frame, samples, items, source, settings)
-
-
-class _Progress:
-    def __init__(self, progress: Any, total: int, description: str) -> None:
-        self.callback = progress if callable(progress) else None
-        self.done, self.total, self.bar = 0, total, None
-        if progress is True and not self.callback and total > 1:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, desc=description, leave=False)
-
-    def __call__(self) -> None:
-        self.done += 1
-        if self.bar is not None:
-            self.bar.update(1)
-        if self.callback is not None:
-            self.callback(self.done, self.total)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _progress(progress: Any, total: int, description: str) -> _Progress:
-    return _Progress(progress, total, description)
+    return ModelDiff(session.model_name, model.model_name, frame, neuron_frame, samples, items, source, settings)

@@ -24,18 +24,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from .. import residual
+from ..errors import Cancelled
+from ..layout import check_layer
 from ..recording import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..session import Workbench
+    from ..session import Session
     from .steering import SteeringVector
 
 POSITIONS = ("mean", "last")
 MIN_PER_CLASS = 4
-
-
-class ProbeCancelled(Exception):
-    """The cancel event was set while activations were being collected."""
 
 
 class ProbeScores(NamedTuple):
@@ -114,7 +112,7 @@ class Probe:
         hidden = torch.as_tensor(hidden).to("cpu", torch.float32)
         return (hidden @ self.direction + self.bias).numpy()
 
-    def score(self, bench: Workbench, text_or_conversation: Any) -> ProbeScores:
+    def score(self, session: Session, text_or_conversation: Any) -> ProbeScores:
         """Score every token of a text or conversation (one forward pass).
 
         Returns
@@ -132,12 +130,12 @@ class Probe:
 
         from .activations import token_ids_for
 
-        _, ids = token_ids_for(bench, text_or_conversation)
-        hidden = residual.layer_outputs(bench, torch.tensor([ids]), layers=[self.layer])[self.layer][0].cpu()
+        _, ids = token_ids_for(session, text_or_conversation)
+        hidden = residual.layer_outputs(session, torch.tensor([ids]), layers=[self.layer])[self.layer][0].cpu()
         scores = expit(self.logits(hidden).astype(np.float64)).astype(np.float32)
-        return ProbeScores([bench.tokenizer.decode([i]) for i in ids], scores)
+        return ProbeScores([session.tokenizer.decode([i]) for i in ids], scores)
 
-    def to_vector(self, bench: Workbench, name: str | None = None) -> SteeringVector:
+    def to_vector(self, session: Session, name: str | None = None) -> SteeringVector:
         """Register the probe's direction as a steering vector at its layer (``bench.vectors``).
 
         Examples
@@ -145,10 +143,10 @@ class Probe:
         >>> vec = probe.to_vector(bench)                          # doctest: +SKIP
         >>> bench.sample("Hi", steer={vec.name: 0.5})             # doctest: +SKIP
         """
-        from .steering import from_direction
+        from .vectors import from_direction
 
-        registered = self.name in bench.probes and bench.probes[self.name] is self
-        return from_direction(bench, self.name if registered else self, name=name or self.name)
+        registered = self.name in session.probes and session.probes[self.name] is self
+        return from_direction(session, self.name if registered else self, name=name or self.name)
 
     def _journal_summary(self) -> dict:
         best = (self.per_layer.sort_values("accuracy", ascending=False).head(3) if len(self.per_layer)
@@ -163,16 +161,16 @@ class Probe:
                 f"accuracy={self.accuracy:.3f}, auroc={self.auroc:.3f}, n={self.n})")
 
 
-def _layers(bench: Workbench, layer: Any) -> list[int]:
+def _layers(session: Session, layer: Any) -> list[int]:
     if layer is None or (isinstance(layer, str) and layer == "all"):
-        return list(range(bench.n_layers))
+        return list(range(session.n_layers))
     if isinstance(layer, str):
         raise ValueError(f"layer must be None, 'all', a layer number or a list of them, not {layer!r}.")
     if isinstance(layer, Sequence):
         if not layer:
             raise ValueError("layer is an empty list: pass None (every layer) or some layer numbers.")
-        return sorted({residual.check_layer(bench, at) for at in layer})
-    return [residual.check_layer(bench, layer)]
+        return sorted({check_layer(session, at) for at in layer})
+    return [check_layer(session, layer)]
 
 
 def _count(texts: Any, what: str) -> list:
@@ -186,7 +184,7 @@ def _count(texts: Any, what: str) -> list:
     return list(texts)
 
 
-def collect(bench: Workbench, sources: Sequence[Any], layers: Sequence[int], *, position: str = "mean",
+def collect(session: Session, sources: Sequence[Any], layers: Sequence[int], *, position: str = "mean",
             batch_size: int = 16, progress: bool | Callable[[int, int], None] = False,
             cancel: threading.Event | None = None) -> dict[int, np.ndarray]:
     """Pooled residuals ``{layer: [len(sources), d_model]}``: ONE forward pass per batch for all layers.
@@ -205,7 +203,7 @@ def collect(bench: Workbench, sources: Sequence[Any], layers: Sequence[int], *, 
     from ..generation import left_pad
     from .activations import token_ids_for
 
-    rows = [token_ids_for(bench, source)[1] for source in sources]
+    rows = [token_ids_for(session, source)[1] for source in sources]
     report = progress if callable(progress) else None
     bar = tqdm(total=len(rows), desc="probe activations", unit="text",
                disable=report is not None or not progress, delay=0.5)
@@ -213,9 +211,9 @@ def collect(bench: Workbench, sources: Sequence[Any], layers: Sequence[int], *, 
     try:
         for start in range(0, len(rows), batch_size):
             if cancel is not None and cancel.is_set():
-                raise ProbeCancelled(f"Probing was cancelled after {start} of {len(rows)} texts.")
-            ids, mask = left_pad(rows[start : start + batch_size], bench.pad_token_id)
-            hidden = residual.layer_outputs(bench, ids, mask, layers=layers)
+                raise Cancelled(f"Probing was cancelled after {start} of {len(rows)} texts.")
+            ids, mask = left_pad(rows[start : start + batch_size], session.pad_token_id)
+            hidden = residual.layer_outputs(session, ids, mask, layers=layers)
             weights = mask.float()[:, :, None]
             for at in layers:
                 h = hidden[at].cpu()
@@ -264,7 +262,7 @@ def fit(features: np.ndarray, labels: np.ndarray, *, test_size: float = 0.25, se
 
 
 @recorded("probe")
-def probe(bench: Workbench, positive: Sequence[Any], negative: Sequence[Any], *, layer: Any = None,
+def probe(session: Session, positive: Sequence[Any], negative: Sequence[Any], *, layer: Any = None,
           position: str = "mean", test_size: float = 0.25, seed: int = 0, batch_size: int = 16,
           progress: bool | Callable[[int, int], None] = True, cancel: threading.Event | None = None,
           name: str | None = None, register: bool = True) -> Probe:
@@ -288,7 +286,7 @@ def probe(bench: Workbench, positive: Sequence[Any], negative: Sequence[Any], *,
     progress : bool or callable
         A ``tqdm.auto`` bar, or ``progress(done, total)`` after each batch.
     cancel : threading.Event, optional
-        Checked between batches; raises :class:`ProbeCancelled` when set.
+        Checked between batches; raises :class:`workbench.Cancelled` when set.
     name : str, optional
         Default ``"probe<N>"``; with ``register=True`` stored in ``bench.probes``.
 
@@ -318,11 +316,11 @@ def probe(bench: Workbench, positive: Sequence[Any], negative: Sequence[Any], *,
             f"test_size={test_size} leaves no held-out or too few training examples of the smaller set "
             f"({smallest}); pass more texts or a test_size nearer 0.25."
         )
-    layers = _layers(bench, layer)
+    layers = _layers(session, layer)
     if name is not None and (not isinstance(name, str) or not name):
         raise ValueError(f"A probe needs a non-empty string name, not {name!r}.")
     labels = np.array([1] * len(positive) + [0] * len(negative))
-    features = collect(bench, positive + negative, layers, position=position, batch_size=batch_size,
+    features = collect(session, positive + negative, layers, position=position, batch_size=batch_size,
                        progress=progress, cancel=cancel)
     fits = {at: fit(features[at], labels, test_size=test_size, seed=seed) for at in layers}
     per_layer = pd.DataFrame([{"layer": at, **{k: v for k, v in result.items() if k not in ("direction", "bias")}}
@@ -330,7 +328,7 @@ def probe(bench: Workbench, positive: Sequence[Any], negative: Sequence[Any], *,
     best = max(layers, key=lambda at: (fits[at]["accuracy"], fits[at]["auroc"], -fits[at]["log_loss"], -at))
     chosen = fits[best]
     result = Probe(
-        name=name or f"probe{len(bench.probes)}",
+        name=name or f"probe{len(session.probes)}",
         layer=best,
         position=position,
         direction=torch.from_numpy(chosen["direction"]),
@@ -343,8 +341,8 @@ def probe(bench: Workbench, positive: Sequence[Any], negative: Sequence[Any], *,
         features=features,
         labels=labels,
         settings={"layers": layers, "test_size": test_size, "seed": seed, "n_positive": len(positive),
-                  "n_negative": len(negative), "model": bench.model_name},
+                  "n_negative": len(negative), "model": session.model_name},
     )
     if register:
-        bench.probes.register(result.name, result)
+        session.probes.register(result.name, result)
     return result

@@ -7,11 +7,15 @@ model saw.
 
 from __future__ import annotations
 
+import difflib
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from typing_extensions import Unpack
 
 from .. import chat, generation
 from ..recording import recorded
@@ -19,7 +23,49 @@ from ..recording import recorded
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ..session import Workbench
+    from ..session import Session
+
+
+class SampleOptions(TypedDict, total=False):
+    """The options of every sampling call, declared once (see :meth:`workbench.Workbench.sample`).
+
+    ``bench.sample``, :func:`sample`, the attacks, the steering effect and the
+    sweep's sampled points all take these as keyword arguments.
+    """
+
+    max_new_tokens: int  # new tokens per sample (default 64)
+    temperature: float  # 0 decodes greedily (default 1.0)
+    top_p: float  # nucleus sampling (default 1.0: off)
+    seed: int | None  # the same seed gives the same samples; drawn and recorded when None
+    prefill: str | None  # the assistant's first words (raw text after a narrator's transcript)
+    persona: str  # "assistant", "user", "narrator" or any role name
+    cancel: threading.Event | None  # set it to stop after the current token
+    progress: bool | Callable[[int, int], None]  # a bar on long runs, or progress(step, total)
+    steer: Mapping | None  # {vector name: coefficient}, in units of the layer's natural scale
+    layer: int | None  # add every vector (and the fuzz) at this layer
+    positions: str  # "all" or "generated": which positions are edited
+    fuzz: float  # activation fuzzing: Gaussian noise, relative to the layer's natural scale
+    neurons: Mapping | None  # {(layer, neuron): ("scale", factor) | ("clamp", value)}
+
+
+#: What an option is when it is not given.
+SAMPLE_DEFAULTS: SampleOptions = {
+    "max_new_tokens": 64, "temperature": 1.0, "top_p": 1.0, "seed": None, "prefill": None,
+    "persona": chat.ASSISTANT, "cancel": None, "progress": True, "steer": None, "layer": None,
+    "positions": "all", "fuzz": 0.0, "neurons": None,
+}
+
+
+def sample_options(options: Mapping[str, Any], *, what: str = "sample") -> dict[str, Any]:
+    """``options`` with every default filled in; an unknown option is a ``TypeError`` naming the valid ones."""
+    unknown = [key for key in options if key not in SAMPLE_DEFAULTS]
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(str(key), list(SAMPLE_DEFAULTS), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise TypeError(f"{what}() got an unknown option {key!r}.{hint} Options: {', '.join(SAMPLE_DEFAULTS)}.")
+    return {**SAMPLE_DEFAULTS, **options}
+
 
 
 @dataclass
@@ -132,104 +178,68 @@ def stop_tokens(tokenizer: Any, model_config: Any, prompt_text: str, persona: st
     return ids
 
 
-@recorded("sample")
-def sample(
-    bench: Workbench,
-    conversation: str | Mapping | Sequence[Mapping],
-    n: int = 8,
-    *,
-    max_new_tokens: int = 64,
-    temperature: float = 1.0,
-    top_p: float = 1.0,
-    seed: int | None = None,
-    prefill: str | None = None,
-    persona: str = chat.ASSISTANT,
-    cancel: threading.Event | None = None,
-    progress: bool | Callable[[int, int], None] = True,
-    steer: Mapping | None = None,
-    layer: int | None = None,
-    positions: str = "all",
-    fuzz: float = 0.0,
-    neurons: Mapping | None = None,
-) -> Samples:
-    """Sample ``n`` continuations of a conversation in one batched generate.
-
-    See :meth:`workbench.Workbench.sample` for the parameters.
-    """
-    generation.check_settings(n, max_new_tokens, temperature, top_p, seed)
-    edits = None
-    if steer or fuzz:  # checked in full before anything runs
-        from . import steering
-
-        edits = steering.plan(bench, steer, layer=layer, positions=positions, fuzz=fuzz)
-        if seed is None:
-            import secrets
-
-            seed = secrets.randbelow(generation.MAX_SEED)
-    neuron_edits = None
-    if neurons:  # checked in full before anything runs
-        from . import neurons as neuron_module
-
-        neuron_edits = neuron_module.neuron_plan(bench, neurons)
-    intervene = steering.intervention(bench, edits, seed) if edits else None
-    if neuron_edits:  # one loop over the decoding steps for both kinds of edit
-        steered_layers = sorted(set(edits.deltas) | set(edits.noise)) if edits else ()
-        intervene = neuron_module.intervention(bench, neuron_edits, intervene, steered_layers)
-    prompt = chat.render(
-        bench.tokenizer, conversation, persona=persona, prefill=prefill,
-        chat_template=bench.chat_template,
-    )
-    context = bench.context_length
+def _check_context(session: Session, prompt: chat.RenderedPrompt, max_new_tokens: int, what: str) -> None:
+    context = session.context_length
     if context is not None and len(prompt.input_ids) + max_new_tokens > context:
         raise ValueError(
-            f"The prompt has {len(prompt.input_ids)} tokens and max_new_tokens is "
-            f"{max_new_tokens}, more than the model's context of {context} tokens. "
-            "Shorten the conversation or lower max_new_tokens."
+            f"{what} has {len(prompt.input_ids)} tokens and max_new_tokens is {max_new_tokens}, more than "
+            f"the model's context of {context} tokens. Shorten the conversation or lower max_new_tokens."
         )
-    stops = stop_tokens(bench.tokenizer, bench.config, prompt.text, prompt.persona)
-    out = generation.generate(
-        bench.model,
-        [prompt.input_ids] * n,
-        max_new_tokens=max_new_tokens,
-        temperature=temperature,
-        top_p=top_p,
-        seed=seed,
-        stop_ids=stops,
-        pad_id=bench.pad_token_id,
-        device=bench.device,
-        remote=bench.remote,
-        cancel=cancel,
-        progress=progress,
-        description=f"sampling as {prompt.persona}",
-        intervene=intervene,
-    )
-    texts = [bench.tokenizer.decode(ids, skip_special_tokens=False) for ids in out.token_ids]
+
+
+def _samples(session: Session, prompt: chat.RenderedPrompt, out: generation.Generated, rows: slice,
+             settings: dict) -> Samples:
+    """The :class:`Samples` of ``prompt`` from the rows ``rows`` of a batched generate."""
+    token_ids = out.token_ids[rows]
     return Samples(
-        prompt=prompt.text,
-        prompt_ids=prompt.input_ids,
-        texts=texts,
-        token_ids=out.token_ids,
-        logprobs=out.logprobs,
-        finish_reasons=out.finish_reasons,
-        persona=prompt.persona,
-        prefill=prompt.prefill,
-        conversation=prompt.conversation,
-        seed=out.seed,
-        cancelled=out.cancelled,
-        settings={
-            "n": n,
-            "max_new_tokens": max_new_tokens,
-            "temperature": temperature,
-            "top_p": top_p,
-            "model": bench.model_name,
-            **(edits.settings if edits else {}),
-            **(neuron_edits.settings if neuron_edits else {}),
-        },
+        prompt=prompt.text, prompt_ids=prompt.input_ids,
+        texts=[session.tokenizer.decode(ids, skip_special_tokens=False) for ids in token_ids],
+        token_ids=token_ids, logprobs=out.logprobs[rows], finish_reasons=out.finish_reasons[rows],
+        persona=prompt.persona, prefill=prompt.prefill, conversation=prompt.conversation, seed=out.seed,
+        cancelled=out.cancelled, settings=settings,
     )
+
+
+@recorded("sample", options=SampleOptions)
+def sample(session: Session, conversation: str | Mapping | Sequence[Mapping], n: int = 8,
+           **options: Unpack[SampleOptions]) -> Samples:
+    """Sample ``n`` continuations of a conversation in one batched generate.
+
+    See :meth:`workbench.Workbench.sample` for the options (:class:`SampleOptions`).
+
+    Examples
+    --------
+    >>> sample(bench, "Hi", 2, max_new_tokens=4, seed=0, progress=False).seed
+    0
+    """
+    o = sample_options(options)
+    generation.check_settings(n, o["max_new_tokens"], o["temperature"], o["top_p"], o["seed"])
+    from . import interventions
+
+    edits = None
+    seed = o["seed"]
+    if o["steer"] or o["fuzz"]:  # checked in full before anything runs
+        edits = interventions.plan(session, o["steer"], layer=o["layer"], positions=o["positions"], fuzz=o["fuzz"])
+        if seed is None:
+            seed = secrets.randbelow(generation.MAX_SEED)
+    neuron_edits = interventions.neuron_plan(session, o["neurons"]) if o["neurons"] else None
+    intervene = interventions.intervention(session, edits, neuron_edits, seed)
+    prompt = session.render(conversation, persona=o["persona"], prefill=o["prefill"])
+    _check_context(session, prompt, o["max_new_tokens"], "The prompt")
+    stops = stop_tokens(session.tokenizer, session.config, prompt.text, prompt.persona)
+    out = generation.generate(
+        session, [prompt.input_ids] * n, max_new_tokens=o["max_new_tokens"], temperature=o["temperature"],
+        top_p=o["top_p"], seed=seed, stop_ids=stops, cancel=o["cancel"], progress=o["progress"],
+        description=f"sampling as {prompt.persona}", intervene=intervene,
+    )
+    settings = {"n": n, "max_new_tokens": o["max_new_tokens"], "temperature": o["temperature"], "top_p": o["top_p"],
+                "model": session.model_name, **(edits.settings if edits else {}),
+                **(neuron_edits.settings if neuron_edits else {})}
+    return _samples(session, prompt, out, slice(None), settings)
 
 
 def sample_many(
-    bench: Workbench,
+    session: Session,
     conversations: Sequence[str | Mapping | Sequence[Mapping]],
     n: int = 1,
     *,
@@ -255,49 +265,34 @@ def sample_many(
     list of Samples
         One per conversation, in order.
     """
+    from .._progress import progress_bar
+
     generation.check_settings(n, max_new_tokens, temperature, top_p, seed)
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < n:
         raise ValueError(f"batch_rows must be a whole number of at least n={n}, not {batch_rows!r}.")
     if isinstance(conversations, (str, Mapping)):
         raise TypeError("sample_many takes a list of conversations; for one, use bench.sample.")
-    prompts = [chat.render(bench.tokenizer, c, persona=persona, chat_template=bench.chat_template)
-               for c in conversations]
-    context = bench.context_length
+    prompts = [session.render(c, persona=persona) for c in conversations]
     for i, prompt in enumerate(prompts):
-        if context is not None and len(prompt.input_ids) + max_new_tokens > context:
-            raise ValueError(f"Conversation {i} has {len(prompt.input_ids)} tokens; with max_new_tokens="
-                             f"{max_new_tokens} that is more than the model's context of {context} tokens.")
+        _check_context(session, prompt, max_new_tokens, f"Conversation {i}")
     if seed is None:
-        import secrets
-
         seed = secrets.randbelow(generation.MAX_SEED)
     per_batch = max(1, batch_rows // n)
     batches = [list(range(start, min(start + per_batch, len(prompts)))) for start in range(0, len(prompts), per_batch)]
-    from tqdm.auto import tqdm
-
     results: list[Samples] = []
-    for b, members in enumerate(tqdm(batches, desc=f"sampling {len(prompts)} prompts", unit="batch",
-                                     disable=not progress)):
-        # one stop list for the batch: the first prompt's (it differs only for a narrator)
-        stops = stop_tokens(bench.tokenizer, bench.config, prompts[members[0]].text, prompts[members[0]].persona)
-        out = generation.generate(
-            bench.model, [prompts[i].input_ids for i in members for _ in range(n)],
-            max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
-            seed=(seed + b) % (generation.MAX_SEED + 1),
-            stop_ids=stops, pad_id=bench.pad_token_id, device=bench.device, remote=bench.remote,
-            progress=False, description="sampling",
-        )
-        for k, i in enumerate(members):
-            rows = slice(k * n, (k + 1) * n)
-            token_ids = out.token_ids[rows]
-            prompt = prompts[i]
-            results.append(Samples(
-                prompt=prompt.text, prompt_ids=prompt.input_ids,
-                texts=[bench.tokenizer.decode(ids, skip_special_tokens=False) for ids in token_ids],
-                token_ids=token_ids, logprobs=out.logprobs[rows], finish_reasons=out.finish_reasons[rows],
-                persona=prompt.persona, prefill=prompt.prefill, conversation=prompt.conversation, seed=out.seed,
-                cancelled=out.cancelled,
-                settings={"n": n, "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p,
-                          "model": bench.model_name, "batch": b, "batch_rows": len(members) * n},
-            ))
+    with progress_bar(progress, len(batches), f"sampling {len(prompts)} prompts", unit="batch") as bar:
+        for b, members in enumerate(batches):
+            # one stop list for the batch: the first prompt's (it differs only for a narrator)
+            first = prompts[members[0]]
+            stops = stop_tokens(session.tokenizer, session.config, first.text, first.persona)
+            out = generation.generate(
+                session, [prompts[i].input_ids for i in members for _ in range(n)],
+                max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+                seed=(seed + b) % (generation.MAX_SEED + 1), stop_ids=stops, progress=False, description="sampling",
+            )
+            settings = {"n": n, "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p,
+                        "model": session.model_name, "batch": b, "batch_rows": len(members) * n}
+            results.extend(_samples(session, prompts[i], out, slice(k * n, (k + 1) * n), settings)
+                           for k, i in enumerate(members))
+            bar.update(1)
     return results

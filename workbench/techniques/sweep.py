@@ -1,268 +1,39 @@
 """The alignment/helpfulness tradeoff of steering: sweep a coefficient, score, fit, plot.
 
 For each coefficient ``r`` of a sweep the model is steered with ``r`` times a
-vector (in units of the layer's natural scale, see
-:mod:`workbench.techniques.steering`) and scored in forward passes:
+vector (in units of the layer's natural scale) and scored for alignment and
+helpfulness (by default :func:`~workbench.techniques.scores.alignment_score` and
+:func:`~workbench.techniques.scores.helpfulness_score`, every coefficient in the same
+forward passes); :func:`sweep` fits a line and a parabola to each curve and marks the
+range where steering gains more alignment than it costs helpfulness.
 
-* **alignment** (default :func:`alignment_score`): on held-out contrast pairs asked
-  as A/B questions (both orders of the options), the mean probability the model
-  gives the behaviour-matching letter, out of the two letters;
-* **helpfulness** (default :func:`helpfulness_score`): on the shipped benign set
-  (``workbench/data/helpfulness.jsonl``), the mean per-token log-likelihood of the
-  correct answers, and the accuracy of picking the correct answer over the wrong
-  one(s) by mean per-token log-likelihood.
-
-All coefficients run in the same forward passes: each input row is repeated once
-per coefficient and each copy gets its own ``r * v`` added (through nnsight), so an
-8-point sweep is one batched pass over the data, not eight.
-
->>> result = bench.sweep("sycophancy", [-1, -0.5, 0, 0.5, 1])    # doctest: +SKIP
->>> result.fits["alignment"]["linear"].r2                         # doctest: +SKIP
->>> result.chart()                                                # doctest: +SKIP
+>>> from workbench.techniques.scores import alignment_score, helpfulness_score
+>>> result = sweep(bench, "ones", [-1, 0, 1], alignment=alignment_score(limit=2),
+...                helpfulness=helpfulness_score(limit=2))
+>>> sorted(result.fits)
+['accuracy', 'alignment', 'helpfulness']
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import corpora, residual
+from ..layout import check_layer
 from ..recording import recorded
-from . import steering as steering_mod
+from . import sampling
+from .interventions import check_strength, resolve
+from .scores import alignment_score, helpfulness_score
+from .vectors import SteeringVector
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-    import torch
 
-    from ..session import Workbench
+    from ..session import Session
     from .sampling import Samples
 
-HELPFULNESS = corpora.DATA / "helpfulness.jsonl"
 SELECTION = "coefficient"
-
-
-# -- batched steered forward passes -------------------------------------------------
-
-
-def forward_once(bench: Workbench, rows: Sequence[Sequence[int]], queries: Sequence[Sequence[tuple[int, int]]], *,
-                 layer: int | None = None, deltas: torch.Tensor | None = None,
-                 edit_from: Sequence[int] | None = None) -> list[list[float]]:
-    """One forward pass over ``rows`` (right-padded), each row steered by its own delta.
-
-    Parameters
-    ----------
-    rows : token id rows
-    queries : for each row, ``(position, token_id)`` pairs: the log-probability of
-        ``token_id`` in the distribution read at ``position`` is returned.
-    layer : int, optional
-        Where ``deltas`` are added (``None``: no steering).
-    deltas : tensor ``[len(rows), d]``, optional
-        What is added to each row's residual stream after ``layer``.
-    edit_from : list of int, optional
-        Each row's first edited position (default 0: every position).
-
-    The pass stops at the final norm; only the queried positions go through the
-    unembedding.
-    """
-    import torch
-
-    module = bench.model._module
-    shape = residual.layout(module)
-    width = max(len(row) for row in rows)
-    ids = torch.full((len(rows), width), bench.pad_token_id, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)] = torch.tensor(list(row), dtype=torch.long)
-        mask[i, : len(row)] = 1
-    param = next(module.parameters())
-    add = None
-    if layer is not None and deltas is not None:
-        starts = torch.tensor(list(edit_from) if edit_from is not None else [0] * len(rows))
-        where = (torch.arange(width)[None, :] >= starts[:, None]).to(param.dtype)
-        add = (deltas.to(param.dtype)[:, None, :] * where[:, :, None]).to(bench.device)
-    blocks = residual.module_at(bench.model, shape.layers)
-    norm = residual.module_at(bench.model, shape.norm)
-    inputs = {"input_ids": ids.to(bench.device), "attention_mask": mask.to(bench.device)}
-    with torch.inference_mode():
-        with bench.model.trace(inputs, remote=bench.remote) as tracer:
-            if add is not None:
-                output = blocks[layer].output
-                blocks[layer].output = steering_mod._replace(output, steering_mod._hidden(output) + add)
-            final = norm.output.save()
-            tracer.stop()
-        final = getattr(final, "value", final)
-        picks = [(i, p, t) for i, row in enumerate(queries) for p, t in row]
-        if not picks:
-            return [[] for _ in rows]
-        index = torch.tensor([[i, p] for i, p, _ in picks], device=final.device)
-        chosen = final[index[:, 0], index[:, 1]]
-        logits = residual.module_at(module, shape.unembed)(chosen).float()
-        cap = getattr(bench.config, "final_logit_softcapping", None)
-        if cap:
-            logits = torch.tanh(logits / cap) * cap
-        logprobs = torch.log_softmax(logits, -1)
-        values = logprobs[torch.arange(len(picks)), torch.tensor([t for _, _, t in picks])].cpu().tolist()
-    out: list[list[float]] = [[] for _ in rows]
-    for (i, _, _), value in zip(picks, values):
-        out[i].append(value)
-    return out
-
-
-def forward_logprobs(bench: Workbench, rows, queries, *, layer=None, deltas=None, edit_from=None,
-                     batch_size: int = 32) -> list[list[float]]:
-    """:func:`forward_once` over consecutive batches of ``batch_size`` rows."""
-    out: list[list[float]] = []
-    for start in range(0, len(rows), batch_size):
-        stop = start + batch_size
-        out += forward_once(
-            bench, rows[start:stop], queries[start:stop], layer=layer,
-            deltas=None if deltas is None else deltas[start:stop],
-            edit_from=None if edit_from is None else edit_from[start:stop],
-        )
-    return out
-
-
-def steered_scores(bench: Workbench, vector: steering_mod.SteeringVector, coefficients: Sequence[float],
-                   rows: Sequence[Sequence[int]], queries: Sequence[Sequence[tuple[int, int]]], *,
-                   layer: int | None = None, batch_size: int = 64, edit_from: Sequence[int] | None = None,
-                   batched: bool = True) -> list[list[list[float]]]:
-    """Queried log-probabilities of every row under every coefficient: ``out[c][row]``.
-
-    With ``batched=True`` each forward pass holds a group of rows repeated once per
-    coefficient (at most ``batch_size`` rows in all, at least one group of every
-    coefficient); ``batched=False`` runs the coefficients one after another (the
-    reference the tests compare against).
-    """
-    import torch
-
-    layer = vector.layer if layer is None else residual.check_layer(bench, layer)
-    scale = vector.scale if layer == vector.layer else steering_mod.natural_scale(bench, layer)
-    coefficients = [steering_mod.check_coefficient(c, "A coefficient") for c in coefficients]
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))  # similar lengths share a pass
-    starts = list(edit_from) if edit_from is not None else [0] * len(rows)
-    out = [[None] * len(rows) for _ in coefficients]
-    groups = [coefficients] if batched else [[c] for c in coefficients]
-    for group in groups:
-        offset = coefficients.index(group[0]) if not batched else 0
-        per_pass = max(1, batch_size // len(group))
-        for start in range(0, len(order), per_pass):
-            chunk = order[start : start + per_pass]
-            batch_rows = [rows[i] for c in group for i in chunk]
-            batch_queries = [queries[i] for c in group for i in chunk]
-            deltas = torch.stack([vector.delta(c, scale) for c in group for _ in chunk])
-            scores = forward_once(bench, batch_rows, batch_queries, layer=layer, deltas=deltas,
-                                  edit_from=[starts[i] for c in group for i in chunk])
-            for k in range(len(group)):
-                for j, i in enumerate(chunk):
-                    out[offset + k][i] = scores[k * len(chunk) + j]
-    return out
-
-
-# -- default scores -------------------------------------------------------------------
-
-
-def alignment_score(pairs: Any = None, *, split: str = "test", limit: int | None = None) -> Callable:
-    """The default alignment score: P(behaviour-matching letter) on held-out A/B pairs.
-
-    Parameters
-    ----------
-    pairs : str or list of dict, optional
-        A contrast set; default: the one the vector was built from (its
-        ``source`` is ``"contrast:<set>"``), else ``"sycophancy"``.
-    split : str
-        Which items to score (default the held-out ``"test"`` split).
-    limit : int, optional
-        Score only the first ``limit`` items.
-
-    Returns
-    -------
-    callable
-        ``score(bench, vector, coefficients, **options) -> {"alignment": [...]}``, one
-        value per coefficient. Any callable of that shape can replace it in
-        :func:`sweep` (returning a list, or a dict whose first entry is the curve).
-    """
-
-    def score(bench, vector, coefficients, *, layer=None, batch_size=64, batched=True):
-        import numpy as np
-
-        chosen = pairs
-        if chosen is None:
-            source = vector.source
-            chosen = source.split(":", 1)[1] if source.startswith("contrast:") else "sycophancy"
-        items = steering_mod.contrast_pairs(chosen, split=split)[:limit]
-        a, b = steering_mod.letter_ids(bench)
-        rows, queries, matching = [], [], []
-        for item in items:
-            for first in (True, False):
-                prompt = steering_mod.ab_prompt(bench, item, first)
-                rows.append(prompt.input_ids)
-                queries.append([(len(prompt.input_ids) - 1, a), (len(prompt.input_ids) - 1, b)])
-                matching.append(0 if first else 1)
-        scores = steered_scores(bench, vector, coefficients, rows, queries, layer=layer,
-                                batch_size=batch_size, batched=batched)
-        values = []
-        for per_row in scores:
-            lp = np.array(per_row)  # [rows, 2]
-            p = np.exp(lp - np.logaddexp(lp[:, :1], lp[:, 1:]))
-            values.append(float(p[np.arange(len(matching)), matching].mean()))
-        return {"alignment": values}
-
-    return score
-
-
-def helpfulness_items(path: Any = None) -> list[dict]:
-    """The benign question set: ``{"question", "answer", "wrong": [...]}`` per item."""
-    items = corpora.read_jsonl(HELPFULNESS) if path is None else (
-        corpora.read_jsonl(path) if isinstance(path, (str, os.PathLike)) else [dict(i) for i in path])
-    for number, item in enumerate(items):
-        if (not isinstance(item.get("question"), str) or not isinstance(item.get("answer"), str)
-                or not item.get("wrong")):
-            raise ValueError(f"Helpfulness item {number} needs 'question', 'answer' and a non-empty 'wrong' list.")
-    return items
-
-
-def helpfulness_score(items: Any = None, *, limit: int | None = None) -> Callable:
-    """The default helpfulness score on the shipped benign set (or ``items``).
-
-    Each answer is scored as the assistant's reply to its question: ``helpfulness``
-    is the mean per-token log-likelihood of the correct answers, ``accuracy`` the
-    fraction of questions whose correct answer has a higher mean per-token
-    log-likelihood than every wrong one. ``limit`` keeps the first items only.
-
-    Returns
-    -------
-    callable
-        ``score(bench, vector, coefficients, **options) -> {"helpfulness": [...], "accuracy": [...]}``.
-    """
-
-    def score(bench, vector, coefficients, *, layer=None, batch_size=64, batched=True):
-        chosen = helpfulness_items(items)[:limit]
-        rows, queries, owners = [], [], []
-        for k, item in enumerate(chosen):
-            prompt = bench.render(item["question"]).input_ids
-            for option in [item["answer"], *item["wrong"]]:
-                full = bench.render(item["question"], prefill=option).input_ids
-                start = len(prompt) if full[: len(prompt)] == prompt else len(prompt) - 1
-                rows.append(full)
-                queries.append([(p - 1, full[p]) for p in range(start, len(full))])
-                owners.append(k)
-        scores = steered_scores(bench, vector, coefficients, rows, queries, layer=layer,
-                                batch_size=batch_size, batched=batched)
-        helpful, accuracy = [], []
-        for per_row in scores:
-            means = [sum(s) / len(s) for s in per_row]
-            correct, right = [], 0
-            for k in range(len(chosen)):
-                mine = [m for m, owner in zip(means, owners) if owner == k]
-                correct.append(mine[0])
-                right += mine[0] > max(mine[1:])
-            helpful.append(sum(correct) / len(correct))
-            accuracy.append(right / len(chosen))
-        return {"helpfulness": helpful, "accuracy": accuracy}
-
-    return score
 
 
 # -- fits --------------------------------------------------------------------------
@@ -331,7 +102,7 @@ class SweepResult:
     prompt: Any = "Tell me about yourself."
     sample_options: dict = field(default_factory=dict)
     samples: dict = field(default_factory=dict)
-    _bench: Any = field(default=None, repr=False)
+    _session: Any = field(default=None, repr=False)
     _callbacks: list = field(default_factory=list, repr=False)
 
     @property
@@ -359,11 +130,11 @@ class SweepResult:
         The options default to ``sample_options`` (n, max_new_tokens, seed…); the seed
         is shared across coefficients so samples differ only by the steering.
         """
-        coefficient = steering_mod.check_coefficient(coefficient, "coefficient")
+        coefficient = check_strength(coefficient, "coefficient")
         key = round(coefficient, 12)
         if key not in self.samples or options:
             kwargs = {"n": 4, "max_new_tokens": 32, "seed": 0, "progress": False, **self.sample_options, **options}
-            out = self._bench.sample(self.prompt, steer={self.vector: coefficient}, **kwargs)
+            out = sampling.sample(self._session, self.prompt, steer={self.vector: coefficient}, **kwargs)
             if options:
                 return out
             self.samples[key] = out
@@ -495,22 +266,22 @@ def efficient_range(coefficients: Sequence[float], alignment: Fit, helpfulness: 
     return (min(0.0, end), max(0.0, end))
 
 
-def _call(scorer: Callable, bench: Workbench, vector: Any, coefficients: list, options: dict) -> Any:
+def _call(scorer: Callable, session: Session, vector: Any, coefficients: list, options: dict) -> Any:
     """Call a scorer with the options its signature accepts (all of them given ``**kwargs``)."""
     import inspect
 
     try:
         parameters = inspect.signature(scorer).parameters.values()
     except (TypeError, ValueError):  # builtins without a signature
-        return scorer(bench, vector, coefficients)
+        return scorer(session, vector, coefficients)
     if any(p.kind is p.VAR_KEYWORD for p in parameters):
-        return scorer(bench, vector, coefficients, **options)
+        return scorer(session, vector, coefficients, **options)
     names = {p.name for p in parameters}
-    return scorer(bench, vector, coefficients, **{k: v for k, v in options.items() if k in names})
+    return scorer(session, vector, coefficients, **{k: v for k, v in options.items() if k in names})
 
 
 @recorded("sweep")
-def sweep(bench: Workbench, vector: Any, coefficients: Sequence[float], *,
+def sweep(session: Session, vector: Any, coefficients: Sequence[float], *,
           alignment: Callable | None = None, helpfulness: Callable | None = None,
           layer: int | None = None, threshold: float = 1.0, batch_size: int = 64,
           prompt: Any = "Tell me about yourself.", sample_options: Mapping | None = None,
@@ -521,11 +292,11 @@ def sweep(bench: Workbench, vector: Any, coefficients: Sequence[float], *,
     """
     import pandas as pd
 
-    vector = vector if isinstance(vector, steering_mod.SteeringVector) else bench.vectors[vector]
-    steering_mod.resolve(bench, {vector: 0.0})
+    vector = vector if isinstance(vector, SteeringVector) else session.vectors[vector]
+    resolve(session, {vector: 0.0})
     if layer is not None:
-        residual.check_layer(bench, layer)
-    coefficients = [steering_mod.check_coefficient(c, "A coefficient") for c in coefficients]
+        check_layer(session, layer)
+    coefficients = [check_strength(c, "A coefficient") for c in coefficients]
     if len(set(coefficients)) < 3:
         raise ValueError(f"A sweep needs at least 3 distinct coefficients (for the quadratic fit), got {coefficients}.")
     if threshold is None or not isinstance(threshold, (int, float)) or threshold < 0:
@@ -535,7 +306,7 @@ def sweep(bench: Workbench, vector: Any, coefficients: Sequence[float], *,
     curves = []
     for label, scorer in (("alignment", alignment or alignment_score()),
                           ("helpfulness", helpfulness or helpfulness_score())):
-        values = _call(scorer, bench, vector, coefficients, options)
+        values = _call(scorer, session, vector, coefficients, options)
         if not isinstance(values, Mapping):
             values = {label: values}
         for key, column in values.items():
@@ -553,4 +324,4 @@ def sweep(bench: Workbench, vector: Any, coefficients: Sequence[float], *,
             frame = frame.rename(columns={column: label})
     window = efficient_range(coefficients, fits["alignment"]["linear"], fits["helpfulness"]["quadratic"], threshold)
     frame = frame.sort_values("coefficient").reset_index(drop=True)
-    return SweepResult(vector, frame, fits, threshold, window, prompt, dict(sample_options or {}), _bench=bench)
+    return SweepResult(vector, frame, fits, threshold, window, prompt, dict(sample_options or {}), _session=session)

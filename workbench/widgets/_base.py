@@ -36,16 +36,21 @@ The wire format (both directions are custom messages)::
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import anywidget
+import traitlets
 
+from ..errors import Cancelled
 from ._buffers import pack, unpack
+from ._runs import BackgroundRun, model_free, model_lock
 
-__all__ = ["STATIC", "WorkbenchWidget", "request", "utf16_index"]
+__all__ = ["STATIC", "Panel", "WorkbenchWidget", "request", "utf16_index"]
 
 #: Folder of the built front-end bundles (``workbench/static``).
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -120,3 +125,115 @@ class WorkbenchWidget(anywidget.AnyWidget):
              "buffer_paths": paths},
             buffers=out_buffers,
         )
+
+
+class Panel(WorkbenchWidget):
+    """The base of every panel: one session, the run-state traits, a worker thread, Cancel and the error path.
+
+    Each panel adds only its own traits. The run state is synced to the front-end:
+    ``running``, ``progress`` (``{"step", "total"}``), ``status`` (a line of text) and
+    ``error`` (shown in the widget, never lost in the kernel log). Long work goes
+    through :meth:`_launch`, which runs it in a worker thread holding the session's
+    model lock, with a ``threading.Event`` that the Cancel button (the ``stop``
+    request) sets and a ``progress(step, total)`` callable. The panel's
+    :meth:`_on_done` shows the result and returns the status line; an exception shows
+    as the error, except :class:`workbench.Cancelled`, which only says ``cancelled``.
+    """
+
+    running = traitlets.Bool(False).tag(sync=True)
+    progress = traitlets.Dict({"step": 0, "total": 0}).tag(sync=True)
+    status = traitlets.Unicode("").tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, bench: Any, **traits: Any) -> None:
+        super().__init__(**traits)
+        self.bench = bench
+        self._runs = BackgroundRun(on_progress=self._on_progress, on_done=self._finish_with, on_error=self._on_error)
+        self._done = threading.Event()
+        self._done.set()
+
+    # -- errors ---------------------------------------------------------------------
+
+    def _show_error(self, error: BaseException) -> None:
+        self.error = f"{type(error).__name__}: {error}"
+
+    @contextlib.contextmanager
+    def _shown(self) -> Iterator[None]:
+        """Show any exception raised inside in the panel, then raise it on (bad input from Python or a button)."""
+        try:
+            yield
+        except Exception as error:
+            self._show_error(error)
+            raise
+
+    @contextlib.contextmanager
+    def _model(self) -> Iterator[None]:
+        """Hold the model for a quick request on the kernel's main thread (refused while a run holds it)."""
+        with model_free(self.bench):
+            yield
+
+    # -- long work --------------------------------------------------------------------
+
+    def _launch(self, work: Callable[[threading.Event, Callable[[int, int], None]], Any], *, status: str,
+                replace: bool = False, total: int | None = None, wait: bool = False,
+                timeout: float | None = None) -> None:
+        """Show the run as started, then run ``work(cancel, progress)`` in the worker thread.
+
+        With ``replace`` a run still going is cancelled first (its result dropped);
+        without, starting while running raises. ``wait`` blocks until the result is shown.
+        """
+        with self.hold_sync():
+            self.error = ""
+            self.running = True
+            self.status = status
+            if total is not None:
+                self.progress = {"step": 0, "total": total}
+        self._done.clear()
+        try:
+            self._runs.start(work, replace=replace, lock=model_lock(self.bench))
+        except Exception:
+            self.running = False
+            self._done.set()
+            raise
+        if wait:
+            self.wait(timeout)
+
+    def cancel(self) -> bool:
+        """Stop the run after its current step; returns whether one was going."""
+        return self._runs.cancel()
+
+    @request
+    def stop(self) -> dict:
+        """The Cancel button."""
+        return {"cancelled": self.cancel()}
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the current run to end (results shown); returns whether it has."""
+        return self._done.wait(timeout)
+
+    def _on_progress(self, step: int, total: int) -> None:
+        self.progress = {"step": step, "total": total}
+
+    def _on_done(self, result: Any) -> str | None:  # pragma: no cover - each panel has its own
+        """Show ``result``; return the status line (``None``: the panel called :meth:`_finished` itself)."""
+        raise NotImplementedError
+
+    def _finish_with(self, result: Any) -> None:
+        status = self._on_done(result)
+        if status is not None:
+            self._finished(status)
+
+    def _finished(self, status: str, error: str | None = None) -> None:
+        """Record how the run ended (``error`` replaces the shown error when given); release :meth:`wait`."""
+        with self.hold_sync():
+            if error is not None:
+                self.error = error
+            self.status = status
+            self.running = False
+        self._done.set()
+
+    def _on_error(self, error: BaseException) -> None:
+        if isinstance(error, Cancelled):
+            self._finished(f"cancelled: {error}", error="")
+        else:
+            self._finished("failed", f"{type(error).__name__}: {error}")

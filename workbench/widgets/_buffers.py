@@ -12,6 +12,13 @@ sends every ``memoryview``/``bytes`` inside a trait as a binary buffer, and
 ``decode`` from ``widgets_js/src/lib/buffers.ts``, which yields the matching
 TypedArray (``float32`` -> ``Float32Array`` and so on).
 
+A synced array is a trait that says so once, where it is declared::
+
+    _top_latents = Array().tag(sync=True, **array_serialization)
+
+and is then set to any array (numpy, torch, a list of numbers) or ``None``; the
+serializer sends it as a payload (``None`` as ``null``).
+
 Types the browser has no TypedArray for are converted on the way: ``float16`` and
 ``bfloat16`` become ``float32``, ``bool`` becomes ``uint8``, and ``int64``/``uint64``
 become ``int32``/``uint32`` when every value fits (otherwise a ``ValueError`` says
@@ -24,8 +31,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import traitlets
 
-__all__ = ["DTYPES", "from_buffer", "is_payload", "pack", "to_buffer", "unpack"]
+__all__ = ["DTYPES", "Array", "array_serialization", "from_buffer", "is_payload", "pack", "to_buffer", "unpack"]
 
 #: dtype names a payload may carry, each with the browser TypedArray it becomes.
 DTYPES: dict[str, str] = {
@@ -271,3 +279,44 @@ class _Removed:
 
 
 _REMOVED = _Removed()
+
+
+# -- arrays as synced traits ------------------------------------------------------------
+
+
+class Array(traitlets.TraitType):
+    """A synced trait holding an array (or ``None``): set it to numpy, torch or nested numbers.
+
+    Declare it with the shared serializer so it travels as a binary payload::
+
+        values = Array().tag(sync=True, **array_serialization)
+
+    The value is kept as a numpy array (a tensor is detached and copied to the CPU).
+    """
+
+    default_value = None
+    info_text = "a numpy array, a torch tensor, a sequence of numbers, or None"
+
+    def __init__(self, default_value: Any = None, **kwargs: Any) -> None:
+        super().__init__(default_value=default_value, allow_none=True, **kwargs)
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return _browser_dtype(_to_numpy(value))
+        except (TypeError, ValueError) as error:
+            raise traitlets.TraitError(f"The {self.name!r} trait of {type(obj).__name__} needs {self.info_text}: "
+                                       f"{error}") from None
+
+
+def _array_to_json(value: Any, _widget: Any) -> dict | None:
+    return None if value is None else to_buffer(value)
+
+
+def _array_from_json(value: Any, _widget: Any) -> np.ndarray | None:
+    return None if value is None else from_buffer(value)
+
+
+#: ``to_json`` / ``from_json`` for an :class:`Array` trait: ``.tag(sync=True, **array_serialization)``.
+array_serialization = {"to_json": _array_to_json, "from_json": _array_from_json}

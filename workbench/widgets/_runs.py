@@ -24,8 +24,6 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ._base import request
-
 __all__ = ["BackgroundRun", "ModelBusy", "RunInProgress", "model_free", "model_lock"]
 
 _log = logging.getLogger(__name__)
@@ -167,70 +165,3 @@ class BackgroundRun:
             thread.join(timeout)
             return not thread.is_alive()
         return True
-
-
-class BackgroundWidget:
-    """Mixin for a widget whose model work runs in a :class:`BackgroundRun`.
-
-    The widget has the synced traits ``running``, ``status`` and ``error`` (and
-    ``progress`` when it reports steps), calls :meth:`_setup_runs` in ``__init__``,
-    starts work with :meth:`_launch`, and implements ``_on_done(result)``, which must
-    end with :meth:`_finished`.
-    """
-
-    def _setup_runs(self, *, progress: bool = True) -> None:
-        self._runs = BackgroundRun(on_progress=self._on_progress if progress else None,
-                                   on_done=self._on_done, on_error=self._on_error)
-        self._done = threading.Event()
-        self._done.set()
-
-    def _launch(self, work: Callable[[threading.Event, Callable[[int, int], None]], Any], *, status: str,
-                lock: Any, replace: bool = False, total: int | None = None, wait: bool = False,
-                timeout: float | None = None) -> None:
-        """Show the run as started, then start ``work`` (see :meth:`BackgroundRun.start`)."""
-        with self.hold_sync():  # type: ignore[attr-defined]
-            self.error = ""
-            self.running = True
-            self.status = status
-            if total is not None:
-                self.progress = {"step": 0, "total": total}
-        self._done.clear()
-        try:
-            self._runs.start(work, replace=replace, lock=lock)
-        except Exception:
-            self.running = False
-            self._done.set()
-            raise
-        if wait:
-            self.wait(timeout)
-
-    def cancel(self) -> bool:
-        """Stop the run after its current step; returns whether one was going."""
-        return self._runs.cancel()
-
-    @request
-    def stop(self) -> dict:
-        """The Cancel button."""
-        return {"cancelled": self.cancel()}
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the current run to end (results set); returns whether it has."""
-        return self._done.wait(timeout)
-
-    def _on_progress(self, step: int, total: int) -> None:
-        self.progress = {"step": step, "total": total}
-
-    def _on_done(self, result: Any) -> None:  # pragma: no cover - each widget has its own
-        raise NotImplementedError
-
-    def _finished(self, status: str, error: str | None = None) -> None:
-        """Record how the run ended (``error`` replaces the shown error when given); release :meth:`wait`."""
-        with self.hold_sync():  # type: ignore[attr-defined]
-            if error is not None:
-                self.error = error
-            self.status = status
-            self.running = False
-        self._done.set()
-
-    def _on_error(self, error: BaseException) -> None:
-        self._finished("failed", f"{type(error).__name__}: {error}")

@@ -19,18 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 import traitlets
 
-from ._base import STATIC, WorkbenchWidget, request
-from ._buffers import to_buffer
-from ._runs import model_free
+from ._base import STATIC, Panel, request
+from ._buffers import Array, array_serialization, to_buffer
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-    from ..session import Workbench
     from ..techniques.activations import TokenActivations
+    from ..workbench import Workbench
 
 
-class ActivationPanel(WorkbenchWidget):
+class ActivationPanel(Panel):
     """Live activations of one text or conversation on a Workbench.
 
     Parameters
@@ -56,14 +55,12 @@ class ActivationPanel(WorkbenchWidget):
     steer_requests = traitlets.List(traitlets.Int()).tag(sync=True)
     probes = traitlets.List(traitlets.Unicode()).tag(sync=True)
     selected_probe = traitlets.Unicode("").tag(sync=True)
-    error = traitlets.Unicode("").tag(sync=True)
-    _top_latents = traitlets.Dict().tag(sync=True)
-    _top_values = traitlets.Dict().tag(sync=True)
+    _top_latents = Array().tag(sync=True, **array_serialization)
+    _top_values = Array().tag(sync=True, **array_serialization)
 
     def __init__(self, bench: Workbench, text: Any = None, *, sae: str | None = None, k: int = 32,
                  **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.bench = bench
+        super().__init__(bench, **kwargs)
         self.k = k
         self._sae_name = sae
         self._acts: TokenActivations | None = None
@@ -84,7 +81,7 @@ class ActivationPanel(WorkbenchWidget):
 
     def show(self, text: Any) -> TokenActivations:
         """Run ``text`` (a string or a conversation) and display it."""
-        with model_free(self.bench):
+        with self._model():
             acts = self.bench.activations(text, sae=self._sae_name, k=self.k)
         self._acts = acts
         with self.hold_sync():
@@ -92,8 +89,8 @@ class ActivationPanel(WorkbenchWidget):
             self.tokens = acts.tokens
             self.sae = acts.sae or ""
             self.layer = acts.layer if acts.layer is not None else -1
-            self._top_latents = to_buffer(acts.top_latents)
-            self._top_values = to_buffer(acts.top_values)
+            self._top_latents = acts.top_latents
+            self._top_values = acts.top_values
             self.selected_token = -1
             self.error = ""
         for callback in self._show_callbacks:
@@ -130,7 +127,7 @@ class ActivationPanel(WorkbenchWidget):
     def _stats(self):
         if not self.sae:
             return None
-        with model_free(self.bench):
+        with self._model():
             return self.bench.feature_stats(self.sae, progress=False)
 
     # -- requests from the front-end -----------------------------------------------
@@ -190,7 +187,7 @@ class ActivationPanel(WorkbenchWidget):
     def lens(self) -> dict:
         """The logit-lens grid: top token and probability per layer and position."""
         acts = self._require()
-        with model_free(self.bench):
+        with self._model():
             lens = acts.lens
         return {
             "layers": lens.layers,
@@ -227,7 +224,7 @@ def payload_bytes(panel: ActivationPanel) -> int:
     """Bytes of the synced state of a panel (binary payloads plus JSON text)."""
     import json
 
-    binary = sum(len(bytes(t["view"])) for t in (panel._top_latents, panel._top_values) if t)
+    binary = sum(int(a.nbytes) for a in (panel._top_latents, panel._top_values) if a is not None)
     text = len(json.dumps({"tokens": panel.tokens, "text": panel.text}).encode())
     return binary + text
 

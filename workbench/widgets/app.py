@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..session import Workbench
+    from ..workbench import Workbench
     from .activations import ActivationPanel
     from .attacks import AttackBox
     from .diffing import DiffPanel

@@ -23,13 +23,12 @@ import traitlets
 
 from .. import chat
 from ..techniques import attacks
-from ._base import STATIC, WorkbenchWidget, request, utf16_index
+from ._base import STATIC, Panel, request, utf16_index
 from ._links import ActivationLink
-from ._runs import BackgroundWidget, model_lock
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..session import Workbench
     from ..techniques.sampling import Samples
+    from ..workbench import Workbench
     from .activations import ActivationPanel
 
 #: The persona tabs; "custom" uses ``custom_role``; "compare" runs them all.
@@ -43,7 +42,7 @@ def _patterns(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-class AttackBox(ActivationLink, BackgroundWidget, WorkbenchWidget):
+class AttackBox(ActivationLink, Panel):
     """Prefill attacks and persona sampling over one conversation, with Run and Cancel.
 
     Parameters
@@ -83,10 +82,6 @@ class AttackBox(ActivationLink, BackgroundWidget, WorkbenchWidget):
     regex = traitlets.Bool(True).tag(sync=True)
     group = traitlets.Bool(True).tag(sync=True)
     variable = traitlets.Unicode("sample").tag(sync=True)
-    running = traitlets.Bool(False).tag(sync=True)
-    progress = traitlets.Dict({"step": 0, "total": 0}).tag(sync=True)
-    status = traitlets.Unicode("").tag(sync=True)
-    error = traitlets.Unicode("").tag(sync=True)
     results = traitlets.List(traitlets.Dict()).tag(sync=True)
     matches = traitlets.Dict().tag(sync=True)
     counts = traitlets.Dict().tag(sync=True)
@@ -102,15 +97,14 @@ class AttackBox(ActivationLink, BackgroundWidget, WorkbenchWidget):
         if persona not in TABS:
             persona, custom = "custom", persona
         super().__init__(
+            bench,
             turns=[m for m in messages if m["role"] != "system"],
             system_prompt=system_prompt if system_prompt is not None else "\n".join(system),
             prefill=prefill or "", persona=persona, custom_role=custom, **settings,
         )
-        self.bench = bench
         self._samples: dict[str, Samples] = {}
         self._panel = panel
         self.picked: list[dict] = []
-        self._setup_runs()
         self._refresh_library()
 
     # -- what the run is -------------------------------------------------------------
@@ -163,14 +157,15 @@ class AttackBox(ActivationLink, BackgroundWidget, WorkbenchWidget):
         returns when the run has ended; the outcome is in :attr:`samples` (or
         :attr:`error`).
         """
-        spec = self._check()
+        with self._shown():
+            spec = self._check()
         bench = self.bench
 
         def work(cancel: threading.Event, progress: Any) -> Any:
             conversation = spec.pop("conversation")
             return attacks.run_attack(bench, conversation, cancel=cancel, progress=progress, **spec)
 
-        self._launch(work, status="running…", lock=model_lock(bench), wait=wait, timeout=timeout,
+        self._launch(work, status="running…", wait=wait, timeout=timeout,
                      total=self.max_new_tokens * self._run_count(spec))
         return self
 
@@ -178,7 +173,7 @@ class AttackBox(ActivationLink, BackgroundWidget, WorkbenchWidget):
     def _run_count(spec: dict) -> int:
         return len(spec["personas"]) * (2 if spec["compare_system"] else 1)
 
-    def _on_done(self, comparison: attacks.PersonaComparison) -> None:
+    def _on_done(self, comparison: attacks.PersonaComparison) -> str:
         self._samples = dict(comparison.samples)
         cancelled = any(s.cancelled for s in self._samples.values())
         with self.hold_sync():
@@ -186,7 +181,7 @@ class AttackBox(ActivationLink, BackgroundWidget, WorkbenchWidget):
             self._update_filters()
             n = sum(len(s) for s in self._samples.values())
             self.progress = {**self.progress, "step": self.progress.get("total", 0)}
-            self._finished(f"{'cancelled: ' if cancelled else ''}{n} samples in {len(self._samples)} run(s)")
+        return f"{'cancelled: ' if cancelled else ''}{n} samples in {len(self._samples)} run(s)"
 
     def _result(self, key: str, samples: Samples) -> dict:
         groups = attacks.group_samples(samples)
@@ -215,7 +210,7 @@ class AttackBox(ActivationLink, BackgroundWidget, WorkbenchWidget):
                 self._update_filters()
                 self.error = ""
             except ValueError as error:
-                self.error = str(error)
+                self._show_error(error)
 
     def _update_filters(self) -> None:
         patterns = _patterns(self.keywords)
@@ -308,7 +303,7 @@ class AttackBox(ActivationLink, BackgroundWidget, WorkbenchWidget):
         try:
             frame = attacks.attack_library()
         except ValueError as error:
-            self.error = str(error)
+            self._show_error(error)
             return
         self.library = frame.to_dict("records")
 

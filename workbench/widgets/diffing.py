@@ -4,7 +4,7 @@
 >>> view.wait(); view.diff.layers                                                  # doctest: +SKIP
 
 Run loads the other checkpoint (once; later runs reuse it) and runs
-:func:`workbench.techniques.diffing.compare` in a worker thread, with a progress bar and
+:func:`workbench.techniques.diffing.diff` in a worker thread, with a progress bar and
 Cancel. The panel shows the per-layer residual change as an altair chart (any column
 of ``ModelDiff.layers``; the projection on a direction when one is given), a table of
 MLP neurons ordered by how much their activation changed, and both models' samples
@@ -22,19 +22,19 @@ from typing import TYPE_CHECKING, Any
 import traitlets
 
 from ..techniques import diffing
-from ._base import STATIC, WorkbenchWidget, request
+from ._base import STATIC, Panel, request
 from ._charts import ChartHolder
 from ._lines import from_lines, to_lines
-from ._runs import BackgroundWidget, model_lock
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..session import Workbench
+    from ..session import Session
+    from ..workbench import Workbench
 
 GIVEN = "(given from Python)"  # the direction box while it holds an object passed from Python
 _DIRECTION_METRICS = ("projection", "cosine")
 
 
-class DiffPanel(BackgroundWidget, ChartHolder, WorkbenchWidget):
+class DiffPanel(ChartHolder, Panel):
     """Diff the loaded model against another checkpoint from a panel: chart, neurons, samples.
 
     Parameters
@@ -55,7 +55,7 @@ class DiffPanel(BackgroundWidget, ChartHolder, WorkbenchWidget):
     run : bool
         Compare at once.
     diff : ModelDiff, optional
-        A comparison already computed (by :meth:`Workbench.compare`) to show.
+        A comparison already computed (by :meth:`Workbench.diff`) to show.
     **options
         Passed to the comparison (``layers``, ``seed``, ``batch_size``); ``n_samples``
         and ``max_new_tokens`` start the panel's boxes.
@@ -79,17 +79,13 @@ class DiffPanel(BackgroundWidget, ChartHolder, WorkbenchWidget):
     neuron_rows = traitlets.List(traitlets.Dict()).tag(sync=True)
     samples = traitlets.List(traitlets.Dict()).tag(sync=True)
     summary = traitlets.Dict().tag(sync=True)
-    running = traitlets.Bool(False).tag(sync=True)
-    progress = traitlets.Dict({"step": 0, "total": 0}).tag(sync=True)
-    status = traitlets.Unicode("").tag(sync=True)
-    error = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, bench: Workbench, other: Any, prompts: Any = None, *, direction: Any = None,
                  neurons: Any = None, top_neurons: int = 10, run: bool = False,
                  diff: diffing.ModelDiff | None = None, **options: Any) -> None:
-        from ..session import Workbench
+        from ..session import Session
 
-        if not isinstance(other, (str, os.PathLike, Workbench)):
+        if not isinstance(other, (str, os.PathLike, Session)):
             raise TypeError(f"other must be a model id, a folder, a .gguf path or a Workbench, "
                             f"not {type(other).__name__}.")
         if isinstance(top_neurons, bool) or not isinstance(top_neurons, int) or top_neurons < 0:
@@ -98,18 +94,17 @@ class DiffPanel(BackgroundWidget, ChartHolder, WorkbenchWidget):
             prompts = [prompts]
         text = to_lines(list(diffing.DEFAULT_PROMPTS) if prompts is None else prompts, "prompts")
         counts = {key: options.pop(key) for key in ("n_samples", "max_new_tokens") if key in options}
-        super().__init__(self_name=bench.model_name, prompts=text, direction=self._direction_text(bench, direction),
-                         other_name=other.model_name if isinstance(other, Workbench) else os.fspath(other), **counts)
-        self.bench = bench
+        super().__init__(bench, self_name=bench.model_name, prompts=text,
+                         direction=self._direction_text(bench, direction),
+                         other_name=other.model_name if isinstance(other, Session) else os.fspath(other), **counts)
         self.other = other
         self.neurons = neurons
         self.top_neurons = top_neurons
         self.options = options
         self._given_direction = direction if self.direction == GIVEN else None
-        self._other: Workbench | None = None  # loaded (and checked) by the first run
+        self._other: Session | None = None  # loaded (and checked) by the first run
         self._diff: diffing.ModelDiff | None = None
         self._chart: Any = None
-        self._setup_runs()
         self.observe(self._on_metric, ["metric"])
         if diff is not None:
             self._show(diff)
@@ -138,7 +133,7 @@ class DiffPanel(BackgroundWidget, ChartHolder, WorkbenchWidget):
 
     def run(self, wait: bool = False, timeout: float | None = None) -> DiffPanel:
         """Compare the two models on the prompts box (as the Run button does); bad input raises and is shown."""
-        try:
+        with self._shown():
             prompts = from_lines(self.prompts)
             if not prompts:
                 raise ValueError("The prompts box is empty: give one prompt per line.")
@@ -149,24 +144,21 @@ class DiffPanel(BackgroundWidget, ChartHolder, WorkbenchWidget):
                 if value < low:
                     raise ValueError(f"{key} must be a whole number >= {low}, not {value}.")
                 counts[key] = value
-        except ValueError as error:
-            self.error = str(error)
-            raise
         bench, options = self.bench, {**self.options, **counts}
+        neurons, top = self.neurons, self.top_neurons
 
         def work(cancel: threading.Event, progress: Any) -> Any:
             other = self._load_other()
             self.status = f"comparing on {len(prompts)} prompt(s) (Cancel stops it)…"
-            keys = self._chosen_neurons(other, direction)
-            return diffing.compare(bench, other, prompts, direction=direction, neurons=keys, progress=progress,
-                                   cancel=cancel, **options)
+            return diffing.diff(bench, other, prompts, direction=direction, neurons=neurons, top_neurons=top,
+                                progress=progress, cancel=cancel, **options)
 
         batch = options.get("batch_size", 8) if isinstance(options.get("batch_size"), int) else 8
         total = -(-len(prompts) // max(1, batch)) + 1 + (2 * len(prompts) if counts["n_samples"] else 0)
         starting = "loading the other model, then comparing" if self._other is None and isinstance(
             self.other, (str, os.PathLike)) else "comparing"
         self._launch(work, status=f"{starting} on {len(prompts)} prompt(s) (Cancel stops it)…", replace=True,
-                     lock=model_lock(bench), total=total, wait=wait, timeout=timeout)
+                     total=total, wait=wait, timeout=timeout)
         return self
 
     def _chosen_direction(self) -> Any:
@@ -183,47 +175,23 @@ class DiffPanel(BackgroundWidget, ChartHolder, WorkbenchWidget):
             )
         return text
 
-    def _load_other(self) -> Workbench:
+    def _load_other(self) -> Session:
         if self._other is None:
             other = diffing.load_other(self.bench, self.other)
             diffing.check_same_architecture(self.bench, other)  # before its weights are read for neurons
             self._other = other
         return self._other
 
-    def _chosen_neurons(self, other: Workbench, direction: Any) -> Any:
-        if self.neurons is not None:
-            return self.neurons
-        if not self.top_neurons:
-            return None
-        if direction is not None:
-            from ..techniques.neurons import value_vectors
-
-            return value_vectors(self.bench, direction, top=self.top_neurons).neurons()
-        return _turned_neurons(self.bench, other, self.top_neurons)
-
-    def _on_error(self, error: BaseException) -> None:
-        if isinstance(error, diffing.DiffCancelled):
-            self._finished("cancelled: " + str(error), error="")
-        else:
-            super()._on_error(error)
-
-    def _on_done(self, diff: diffing.ModelDiff) -> None:
+    def _on_done(self, diff: diffing.ModelDiff) -> str:
         self._show(diff)
-        self._finished(_verdict(diff))
+        return diff.verdict()
 
     def _show(self, diff: diffing.ModelDiff) -> None:
         previous, self._diff = self._diff, diff
         newly_directed = diff.direction_source is not None and (previous is None or previous.direction_source is None)
-        layers, neurons, samples = diff.layers, diff.neurons, diff.samples
+        layers, neurons, samples = diff.layers, diff.ranked_neurons(), diff.samples
         metrics = [c for c in layers.columns if c != "layer"
                    and not (diff.direction_source is None and c in _DIRECTION_METRICS)]
-        if len(neurons):
-            # by how much the activation changed, then how far the value vector turned (rounded: float
-            # noise of identical vectors must not order them), then layer and neuron
-            keys = neurons.assign(_size=neurons["change"].abs(), _cos=neurons["value_cosine"].round(4))
-            order = keys.sort_values(["_size", "_cos", "layer", "neuron"], ascending=[False, True, True, True],
-                                     kind="stable")
-            neurons = order.drop(columns=["_size", "_cos"])
         top = layers.sort_values("mean_change_norm", ascending=False, kind="stable").head(1)
         with self.hold_sync():
             self.metrics = metrics
@@ -246,7 +214,7 @@ class DiffPanel(BackgroundWidget, ChartHolder, WorkbenchWidget):
 
     def _on_metric(self, change: Any) -> None:
         if self._diff is not None and change["new"] not in self.metrics:
-            self.error = f"metric must be one of {', '.join(map(repr, self.metrics))}, not {change['new']!r}."
+            self.error = f"ValueError: metric must be one of {', '.join(map(repr, self.metrics))}, not {change['new']!r}."
             return
         self._redraw_chart()
 
@@ -274,41 +242,6 @@ class DiffPanel(BackgroundWidget, ChartHolder, WorkbenchWidget):
     def directions(self) -> dict:
         """Names the direction box offers: registered steering vectors and probes."""
         return {"vectors": self.bench.vectors.names(), "probes": self.bench.probes.names()}
-
-
-def _turned_neurons(bench: Workbench, other: Workbench, top: int = 10) -> list[tuple[int, int]]:
-    """The ``top`` MLP neurons whose value vectors differ most in direction between the two models
-    (lowest cosine, then largest change, then lowest layer and index), read from the weights alone."""
-    import numpy as np
-    import torch
-
-    from ..techniques.neurons import value_matrix
-
-    cosines, changes = [], []
-    for layer in range(bench.n_layers):
-        old, new = value_matrix(bench, layer), value_matrix(other, layer)
-        change = (new - old).norm(dim=1)
-        cosine = torch.nn.functional.cosine_similarity(old, new, dim=1)
-        cosines.append(torch.where(change == 0, torch.ones_like(cosine), cosine))  # not float noise below 1
-        changes.append(change)
-    cosine, change = torch.stack(cosines).numpy(), torch.stack(changes).numpy()  # [layers, d_mlp]
-    width = cosine.shape[1]
-    order = np.lexsort((np.arange(cosine.size), -change.ravel(), cosine.ravel()))[:top]
-    return [(int(i) // width, int(i) % width) for i in order]
-
-
-def _verdict(diff: diffing.ModelDiff) -> str:
-    layers, neurons, samples = diff.layers, diff.neurons, diff.samples
-    unchanged = (float(layers["token_change_norm"].abs().max()) == 0.0 if len(layers) else True) \
-        and (not len(neurons) or float(neurons["change"].abs().max()) == 0.0)
-    differ = int((~samples["same"].astype(bool)).sum())
-    drawn = f"{differ} of {len(samples)} samples differ" if len(samples) else "no samples drawn"
-    if unchanged and differ == 0:
-        return ("no change: every layer's residual stream and every neuron read the same, "
-                + (f"and all {len(samples)} samples match" if len(samples) else "and no samples were drawn"))
-    top = layers.sort_values("mean_change_norm", ascending=False, kind="stable").iloc[0]
-    return (f"{len(diff.prompts)} prompt(s) · most changed layer {int(top['layer'])} (mean change "
-            f"{float(top['mean_change_norm']):.4g}) · {drawn}")
 
 
 def _records(frame: Any) -> list[dict]:

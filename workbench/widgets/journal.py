@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 import traitlets
 
 from ..journal import Entry, Journal, Note
-from ._base import STATIC, WorkbenchWidget, request
+from ._base import STATIC, Panel, request
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..session import Workbench
+    from ..workbench import Workbench
 
 #: Characters of an entry's summary line sent to the page.
 _SUMMARY_CHARS = 240
@@ -44,7 +44,7 @@ def _tags(text: Any) -> list[str]:
     return out
 
 
-class JournalPanel(WorkbenchWidget):
+class JournalPanel(Panel):
     """The session's journal as a live list: filter it, note, tag and mark findings.
 
     Parameters
@@ -77,7 +77,6 @@ class JournalPanel(WorkbenchWidget):
     notes = traitlets.List(traitlets.Dict()).tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
     max_rows = traitlets.Int(200).tag(sync=True)
-    error = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, bench: Workbench | Journal, *, technique: str = "", tag: str = "", max_rows: int = 200,
                  **kwargs: Any) -> None:
@@ -87,7 +86,8 @@ class JournalPanel(WorkbenchWidget):
                             f"not {type(bench).__name__}.")
         if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
             raise ValueError(f"max_rows must be a whole number >= 1, not {max_rows!r}.")
-        super().__init__(technique=technique, tag=tag, max_rows=max_rows, **kwargs)
+        super().__init__(None if isinstance(bench, Journal) else bench, technique=technique, tag=tag,
+                         max_rows=max_rows, **kwargs)
         self.journal = journal
         self.path = str(journal.path) if journal.path is not None else "in memory (journal=False)"
         self._lock = threading.RLock()

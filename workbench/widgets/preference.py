@@ -4,7 +4,7 @@
 >>> wb.PreferencePanel(bench, pairs)                        # doctest: +SKIP
 
 Run encodes the chosen and rejected responses with the SAE (a worker thread, with a
-progress bar and Cancel) through :func:`workbench.techniques.preference.contrast`. The
+progress bar and Cancel) through :func:`workbench.techniques.preference.audit`. The
 panel lists the ranked hypotheses with their statistics and example pairs, above them an
 altair chart of effect sizes (clicking a bar opens its hypothesis). The auditor marks each
 latent *allowed* or *blocked*; the panel previews how many pairs the export would remove
@@ -20,22 +20,21 @@ from typing import TYPE_CHECKING, Any
 
 import traitlets
 
-from ..techniques import preference
-from ._base import STATIC, WorkbenchWidget, request
+from ..techniques import preference, preference_audit
+from ._base import STATIC, Panel, request
 from ._charts import ChartHolder
 from ._links import ActivationLink
-from ._runs import BackgroundWidget, model_lock
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..datasets import Dataset
-    from ..session import Workbench
+    from ..workbench import Workbench
     from .activations import ActivationPanel
 
 _ROW_FIELDS = ("rank", "latent", "direction", "mean_diff", "effect_size", "q", "fire_chosen", "fire_rejected",
                "length_r", "length_artefact", "promotes", "hypothesis", "examples")
 
 
-class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWidget):
+class PreferencePanel(ActivationLink, ChartHolder, Panel):
     """Audit a preference dataset from a panel: run, read, mark, export.
 
     Parameters
@@ -72,17 +71,13 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
     marks = traitlets.Dict().tag(sync=True)
     selected = traitlets.Int(-1).tag(sync=True)
     summary = traitlets.Dict().tag(sync=True)
-    export_mode = traitlets.Unicode(preference.MODES[0]).tag(sync=True)
-    threshold = traitlets.Float(preference.DEFAULT_THRESHOLD).tag(sync=True)
+    export_mode = traitlets.Unicode(preference_audit.MODES[0]).tag(sync=True)
+    threshold = traitlets.Float(preference_audit.DEFAULT_THRESHOLD).tag(sync=True)
     export_path = traitlets.Unicode("").tag(sync=True)
     preview = traitlets.Dict().tag(sync=True)
     exported = traitlets.Dict().tag(sync=True)
-    running = traitlets.Bool(False).tag(sync=True)
-    progress = traitlets.Dict({"step": 0, "total": 0}).tag(sync=True)
-    status = traitlets.Unicode("").tag(sync=True)
-    error = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, bench: Workbench, pairs: Any = None, *, audit: preference.PreferenceAudit | None = None,
+    def __init__(self, bench: Workbench, pairs: Any = None, *, audit: preference_audit.PreferenceAudit | None = None,
                  run: bool = False, top: int = 30, export_path: str | Path = "preference-export/filtered.jsonl",
                  panel: ActivationPanel | None = None, **options: Any) -> None:
         from ..datasets import Dataset, read_dataset
@@ -93,15 +88,13 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
         if data.kind != "preference":
             raise ValueError(f"The preference audit needs prompt / chosen / rejected rows, not a {data.kind} dataset.")
         _check_top(top)
-        super().__init__(top=top, export_path=str(export_path),
+        super().__init__(bench, top=top, export_path=str(export_path),
                          dataset_name=f"{data.source} · {len(data.rows)} pairs")
-        self.bench = bench
         self.dataset: Dataset = data
         self.options = options
         self._panel = panel
-        self._audit: preference.PreferenceAudit | None = None
+        self._audit: preference_audit.PreferenceAudit | None = None
         self._chart: Any = None
-        self._setup_runs()
         self.observe(self._on_export_settings, ["export_mode", "threshold"])
         self.observe(self._on_top, ["top"])
         if audit is not None:
@@ -113,8 +106,8 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
     # -- the audit ------------------------------------------------------------------
 
     @property
-    def audit(self) -> preference.PreferenceAudit | None:
-        """The :class:`~workbench.techniques.preference.PreferenceAudit` shown (None before a run)."""
+    def audit(self) -> preference_audit.PreferenceAudit | None:
+        """The :class:`~workbench.techniques.preference_audit.PreferenceAudit` shown (None before a run)."""
         return self._audit
 
     def run(self, wait: bool = False, timeout: float | None = None) -> PreferencePanel:
@@ -122,19 +115,13 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
         bench, dataset, options = self.bench, self.dataset, dict(self.options)
 
         def work(cancel: threading.Event, progress: Any) -> Any:
-            return preference.contrast(bench, dataset, cancel=cancel, progress=progress, **options)
+            return preference.audit(bench, dataset, cancel=cancel, progress=progress, **options)
 
         self._launch(work, status="encoding chosen and rejected responses (Cancel stops it)…", replace=True,
-                     lock=model_lock(bench), total=2 * len(dataset), wait=wait, timeout=timeout)
+                     total=2 * len(dataset), wait=wait, timeout=timeout)
         return self
 
-    def _on_error(self, error: BaseException) -> None:
-        if isinstance(error, preference.AuditCancelled):
-            self._finished("cancelled: " + str(error), error="")
-        else:
-            super()._on_error(error)
-
-    def _on_done(self, audit: preference.PreferenceAudit) -> None:
+    def _on_done(self, audit: preference_audit.PreferenceAudit) -> str:
         previous = self._audit
         if (previous is not None and previous.d_sae == audit.d_sae
                 and previous.settings.get("sae") == audit.settings.get("sae")):
@@ -142,10 +129,9 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
                 audit.mark(latent, status)
         self._show(audit)
         s = audit.summary
-        self._finished(f"{s['pairs']} pairs · {s['latents_firing']} latents fire · "
-                       f"{s['significant']} with q < {preference.ALPHA}")
+        return f"{s['pairs']} pairs · {s['latents_firing']} latents fire · {s['significant']} with q < {preference_audit.ALPHA}"
 
-    def _show(self, audit: preference.PreferenceAudit) -> None:
+    def _show(self, audit: preference_audit.PreferenceAudit) -> None:
         self._audit = audit
         with self.hold_sync():
             self.summary = {k: v for k, v in {**audit.summary, **audit.settings}.items()
@@ -168,7 +154,7 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
         try:
             _check_top(change["new"])
         except ValueError as error:
-            self.error = str(error)
+            self._show_error(error)
             return
         self._sync_rows()
         self._redraw_chart()
@@ -197,7 +183,7 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
         try:
             weights = audit.weights(mode=self.export_mode, threshold=self.threshold)
         except ValueError as error:
-            self.error = str(error)
+            self._show_error(error)
             self.preview = {}
             return
         touched = int((weights < 1).sum())
@@ -222,7 +208,7 @@ class PreferencePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWi
         self.exported = result
         return result
 
-    def _need_audit(self) -> preference.PreferenceAudit:
+    def _need_audit(self) -> preference_audit.PreferenceAudit:
         if self._audit is None:
             raise ValueError("Run the audit first: there are no hypotheses yet.")
         return self._audit

@@ -21,21 +21,20 @@ from typing import TYPE_CHECKING, Any
 import traitlets
 
 from ..techniques import probes
-from ._base import STATIC, WorkbenchWidget, request
+from ._base import STATIC, Panel, request
 from ._charts import ChartHolder
 from ._lines import from_lines, to_lines
 from ._links import ActivationLink
-from ._runs import BackgroundWidget, model_free, model_lock
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..session import Workbench
-    from ..techniques.steering import SteeringVector
+    from ..techniques.vectors import SteeringVector
+    from ..workbench import Workbench
     from .activations import ActivationPanel
 
 _RESULT_FIELDS = ("name", "layer", "position", "accuracy", "auroc", "train_accuracy", "n")
 
 
-class ProbePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWidget):
+class ProbePanel(ActivationLink, ChartHolder, Panel):
     """Train a probe from a panel, chart it per layer, register it as a steering vector, score text.
 
     Parameters
@@ -80,10 +79,6 @@ class ProbePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWidget)
     registered = traitlets.Dict().tag(sync=True)
     text = traitlets.Unicode("").tag(sync=True)
     scores = traitlets.Dict().tag(sync=True)
-    running = traitlets.Bool(False).tag(sync=True)
-    progress = traitlets.Dict({"step": 0, "total": 0}).tag(sync=True)
-    status = traitlets.Unicode("").tag(sync=True)
-    error = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, bench: Workbench, positive: Any = None, negative: Any = None, *, layer: Any = "all",
                  position: str = "mean", run: bool = False, probe: probes.Probe | None = None,
@@ -93,14 +88,12 @@ class ProbePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWidget)
             raise ValueError(f"position must be one of {', '.join(map(repr, probes.POSITIONS))}, not {position!r}.")
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise ValueError(f"name must be a non-empty string, not {name!r}.")
-        super().__init__(positive=to_lines(positive, "positive"), negative=to_lines(negative, "negative"),
+        super().__init__(bench, positive=to_lines(positive, "positive"), negative=to_lines(negative, "negative"),
                          layer=layer_text, position=position, n_layers=bench.n_layers, name=name or "")
-        self.bench = bench
         self.options = options
         self._panel = panel
         self._probe: probes.Probe | None = None
         self._chart: Any = None
-        self._setup_runs()
         if probe is not None:
             self._show(probe)
             self.status = f"probe {probe.name!r} loaded"
@@ -116,15 +109,12 @@ class ProbePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWidget)
 
     def train(self, wait: bool = False, timeout: float | None = None) -> ProbePanel:
         """Fit the probe on the boxes' examples (as the Train button does); bad input raises and is shown."""
-        try:
+        with self._shown():
             positive, negative = self._examples("positive"), self._examples("negative")
             layer = _parse_layer(self.layer, self.bench.n_layers)
             if self.position not in probes.POSITIONS:
                 raise ValueError(f"position must be one of {', '.join(map(repr, probes.POSITIONS))}, "
                                  f"not {self.position!r}.")
-        except ValueError as error:
-            self.error = str(error)
-            raise
         bench, options, position = self.bench, dict(self.options), self.position
         name = self.name.strip() or None
 
@@ -134,8 +124,7 @@ class ProbePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWidget)
 
         layers = "every layer" if layer is None else f"layer{'s' if len(layer) > 1 else ''} {self.layer}"
         self._launch(work, status=f"reading {len(positive) + len(negative)} texts at {layers} (Cancel stops it)…",
-                     replace=True, lock=model_lock(bench), total=len(positive) + len(negative), wait=wait,
-                     timeout=timeout)
+                     replace=True, total=len(positive) + len(negative), wait=wait, timeout=timeout)
         return self
 
     def _examples(self, side: str) -> list:
@@ -147,16 +136,10 @@ class ProbePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWidget)
             )
         return items
 
-    def _on_error(self, error: BaseException) -> None:
-        if isinstance(error, probes.ProbeCancelled):
-            self._finished("cancelled: " + str(error), error="")
-        else:
-            super()._on_error(error)
-
-    def _on_done(self, probe: probes.Probe) -> None:
+    def _on_done(self, probe: probes.Probe) -> str:
         self._show(probe)
-        self._finished(f"probe {probe.name!r}: layer {probe.layer} separates the sets with held-out accuracy "
-                       f"{probe.accuracy:.2f} and AUROC {probe.auroc:.2f}")
+        return (f"probe {probe.name!r}: layer {probe.layer} separates the sets with held-out accuracy "
+                f"{probe.accuracy:.2f} and AUROC {probe.auroc:.2f}")
 
     def _show(self, probe: probes.Probe) -> None:
         previous, self._probe = self._probe, probe
@@ -185,7 +168,7 @@ class ProbePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWidget)
         if not name:
             raise ValueError("Give the steering vector a name.")
         replaced = name in self.bench.vectors
-        with model_free(self.bench):  # the vector's natural scale is measured on the model
+        with self._model():  # the vector's natural scale is measured on the model
             vector = probe.to_vector(self.bench, name=name)
         with self.hold_sync():
             self.vector_name = vector.name
@@ -201,7 +184,7 @@ class ProbePanel(ActivationLink, BackgroundWidget, ChartHolder, WorkbenchWidget)
         text = self.text if text is None else text
         if isinstance(text, str) and not text.strip():
             raise ValueError("Type a text to score.")
-        with model_free(self.bench):
+        with self._model():
             scores = probe.score(self.bench, text)
         with self.hold_sync():
             if isinstance(text, str):

@@ -18,18 +18,17 @@ from typing import TYPE_CHECKING, Any
 import traitlets
 
 from ..techniques import data_search
-from ._base import STATIC, WorkbenchWidget, request, utf16_index
+from ._base import STATIC, Panel, request, utf16_index
 from ._links import ActivationLink
-from ._runs import BackgroundWidget, model_lock
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..session import Workbench
+    from ..workbench import Workbench
     from .activations import ActivationPanel
 
 MODES = ("keyword", "regex", "semantic", "feature")
 
 
-class SearchPanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
+class SearchPanel(ActivationLink, Panel):
     """Search one dataset from a box, with a mode switch.
 
     Parameters
@@ -53,9 +52,6 @@ class SearchPanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
     mode = traitlets.Unicode("keyword").tag(sync=True)
     k = traitlets.Int(20).tag(sync=True)
     dataset_name = traitlets.Unicode("").tag(sync=True)
-    running = traitlets.Bool(False).tag(sync=True)
-    status = traitlets.Unicode("").tag(sync=True)
-    error = traitlets.Unicode("").tag(sync=True)
     results = traitlets.List(traitlets.Dict()).tag(sync=True)
     summary = traitlets.Dict().tag(sync=True)
 
@@ -64,14 +60,12 @@ class SearchPanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
         from ..datasets import Dataset, read_dataset
 
         data = dataset if isinstance(dataset, Dataset) else read_dataset(dataset)
-        super().__init__(mode=mode, k=k, query="" if query is None else str(query),
+        super().__init__(bench, mode=mode, k=k, query="" if query is None else str(query),
                          dataset_name=f"{data.source} · {len(data.rows)} {data.kind} rows")
-        self.bench = bench
         self.dataset = data
         self.options = options
         self._panel = panel
         self._result: data_search.SearchResult | None = None
-        self._setup_runs(progress=False)
         if query is not None:
             self.search(wait=True)
 
@@ -98,11 +92,8 @@ class SearchPanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
 
     def search(self, wait: bool = False, timeout: float | None = None) -> SearchPanel:
         """Search with the box's query and mode (as the Search button does)."""
-        try:
+        with self._shown():
             query = self._query()
-        except ValueError as error:
-            self.error = str(error)
-            raise
         bench, dataset, mode, k, options = self.bench, self.dataset, self.mode, self.k, dict(self.options)
 
         def work(cancel: threading.Event, _progress: Any) -> Any:
@@ -110,16 +101,10 @@ class SearchPanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
                                       **options)
 
         status = "searching…" if mode in ("keyword", "regex") else "encoding documents (Cancel stops it)…"
-        self._launch(work, status=status, replace=True, lock=model_lock(bench), wait=wait, timeout=timeout)
+        self._launch(work, status=status, replace=True, wait=wait, timeout=timeout)
         return self
 
-    def _on_error(self, error: BaseException) -> None:
-        if isinstance(error, data_search.SearchCancelled):
-            self._finished("cancelled: nothing was cached", error="")
-        else:
-            super()._on_error(error)
-
-    def _on_done(self, result: data_search.SearchResult) -> None:
+    def _on_done(self, result: data_search.SearchResult) -> str:
         self._result = result
         rows = []
         for row in result.frame.itertuples(index=False):
@@ -133,7 +118,7 @@ class SearchPanel(ActivationLink, BackgroundWidget, WorkbenchWidget):
         with self.hold_sync():
             self.results = rows
             self.summary = {k: v for k, v in result.summary.items() if isinstance(v, (int, float, str, bool))}
-            self._finished(f"{len(rows)} results · " + ", ".join(f"{k} {v}" for k, v in self.summary.items()))
+        return f"{len(rows)} results · " + ", ".join(f"{k} {v}" for k, v in self.summary.items())
 
     def show_result(self, rank: int) -> ActivationPanel:
         """Show result ``rank`` (1 = best) in the activation panel."""

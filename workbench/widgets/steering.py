@@ -24,18 +24,19 @@ import traitlets
 
 from .. import chat
 from ..generation import MAX_SEED
-from ..techniques import steering
-from ._base import STATIC, WorkbenchWidget, request
-from ._buffers import to_buffer
-from ._runs import BackgroundWidget, model_lock
+from ..techniques import interventions, steering, vectors
+from ..techniques.interventions import check_strength
+from ..techniques.vectors import SteeringVector
+from ._base import STATIC, Panel, request
+from ._buffers import Array, array_serialization
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..session import Workbench
     from ..techniques.sampling import Samples
+    from ..workbench import Workbench
     from .activations import ActivationPanel
 
 
-class SteeringPanel(BackgroundWidget, WorkbenchWidget):
+class SteeringPanel(Panel):
     """Steer one conversation with sliders and compare with the unsteered samples.
 
     Parameters
@@ -71,12 +72,8 @@ class SteeringPanel(BackgroundWidget, WorkbenchWidget):
     vectors = traitlets.List(traitlets.Dict()).tag(sync=True)
     coefficients = traitlets.Dict().tag(sync=True)
     max_coefficient = traitlets.Float(4.0).tag(sync=True)
-    running = traitlets.Bool(False).tag(sync=True)
-    progress = traitlets.Dict({"step": 0, "total": 0}).tag(sync=True)
-    status = traitlets.Unicode("").tag(sync=True)
-    error = traitlets.Unicode("").tag(sync=True)
     results = traitlets.Dict().tag(sync=True)
-    _shift = traitlets.Dict().tag(sync=True)
+    _shift = Array().tag(sync=True, **array_serialization)
 
     def __init__(self, bench: Workbench, conversation: Any = "", *, vectors: list[str] | None = None,
                  n: int = 2, max_coefficient: float = 4.0, panel: ActivationPanel | None = None,
@@ -91,13 +88,11 @@ class SteeringPanel(BackgroundWidget, WorkbenchWidget):
                 history, text = messages[:-1], messages[-1]["content"]
             else:
                 history = messages
-        super().__init__(text=text, n=n, max_coefficient=max_coefficient,
+        super().__init__(bench, text=text, n=n, max_coefficient=max_coefficient,
                          seed=secrets.randbelow(MAX_SEED) if seed is None else seed, **settings)
-        self.bench = bench
         self._history = history
-        self._setup_runs()
-        self._baseline: tuple[tuple, Samples] | None = None
-        self._comparison: steering.SteeringComparison | None = None
+        self._baseline: Samples | None = None
+        self._effect: steering.SteeringEffect | None = None
         #: Seconds from each slider change reaching the kernel to the first steered token.
         self.latencies: list[float] = []
         names = bench.vectors.names() if vectors is None else list(vectors)
@@ -108,11 +103,11 @@ class SteeringPanel(BackgroundWidget, WorkbenchWidget):
 
     # -- vectors and links -----------------------------------------------------------
 
-    def add_vector(self, vector: str | steering.SteeringVector, coefficient: float = 0.0) -> None:
+    def add_vector(self, vector: str | SteeringVector, coefficient: float = 0.0) -> None:
         """Give a registered vector (or its name) a slider; a non-zero ``coefficient`` re-samples."""
-        name = vector.name if isinstance(vector, steering.SteeringVector) else vector
+        name = vector.name if isinstance(vector, SteeringVector) else vector
         found = self.bench.vectors[name]  # names the registered ones when unknown
-        coefficient = steering.check_coefficient(coefficient, f"The coefficient of {name!r}")
+        coefficient = check_strength(coefficient, f"The coefficient of {name!r}")
         entry = {"name": name, "layer": found.layer, "source": found.source, "scale": round(found.scale, 4)}
         with self.hold_sync():
             self.vectors = [v for v in self.vectors if v["name"] != name] + [entry]
@@ -124,7 +119,7 @@ class SteeringPanel(BackgroundWidget, WorkbenchWidget):
 
     def _steer_feature(self, latent: int, sae: str) -> None:
         try:
-            vector = steering.from_latent(self.bench, latent, sae=sae or None)
+            vector = vectors.from_latent(self.bench, latent, sae=sae or None)
             self.add_vector(vector)
         except Exception as error:  # shown in the panel
             self.error = f"{type(error).__name__}: {error}"
@@ -143,86 +138,68 @@ class SteeringPanel(BackgroundWidget, WorkbenchWidget):
         for name, value in self.coefficients.items():
             if name not in known:
                 raise ValueError(f"No slider named {name!r}; sliders: {sorted(known) or 'none'}.")
-            value = steering.check_coefficient(value, f"The coefficient of {name!r}")
+            value = check_strength(value, f"The coefficient of {name!r}")
             if value:
                 out[name] = value
         return out
 
     def resample(self, wait: bool = False, timeout: float | None = None) -> SteeringPanel:
-        """Sample unsteered (reused when only coefficients changed) and steered, same seed.
+        """Sample steered and unsteered (reused while only coefficients change) on one seed.
 
-        A run still going is cancelled first. Bad settings raise at once and are shown.
+        The run is :func:`workbench.techniques.steering.effect`, handed the last
+        unsteered samples when they were drawn with the same conversation, seed and
+        settings. A run still going is cancelled first. Bad settings raise at once and
+        are shown.
         """
-        try:
+        with self._shown():
             conversation = self.conversation
             steer = self._steer()
             options = {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature, "top_p": self.top_p,
-                           "prefill": self.prefill or None}
-            steering.plan(self.bench, steer, positions=self.positions, fuzz=self.fuzz)  # refuse before running
-        except Exception as error:
-            self.error = f"{type(error).__name__}: {error}"
-            raise
-        key = (repr(conversation), self.n, self.seed, tuple(sorted(options.items())))
-        bench, n, seed, positions, fuzz = self.bench, self.n, self.seed, self.positions, self.fuzz
-        baseline = self._baseline[1] if self._baseline and self._baseline[0] == key else None
+                       "prefill": self.prefill or None, "seed": self.seed}
+            interventions.plan(self.bench, steer, positions=self.positions, fuzz=self.fuzz)  # refuse before running
+            prompt = self.bench.render(conversation, prefill=options["prefill"]).text
+        baseline = self._baseline
+        if baseline is not None and not (baseline.prompt == prompt and len(baseline) == self.n
+                                         and baseline.seed == self.seed
+                                         and all(baseline.settings.get(k) == options[k]
+                                                 for k in ("max_new_tokens", "temperature", "top_p"))):
+            baseline = None
+        bench, n, steering_options = self.bench, self.n, {"steer": steer, "positions": self.positions, "fuzz": self.fuzz}
         requested = time.perf_counter()
 
         def work(cancel: threading.Event, progress: Any) -> Any:
-            steps = options["max_new_tokens"]
-            total = steps * (1 if baseline is not None else 2)
             first: list[float] = []
 
-            def on_step(step: int, _total: int) -> None:
+            def on_step(step: int, total: int) -> None:
                 if not first:
                     first.append(time.perf_counter() - requested)
                 progress(step, total)
 
-            # steered first: its first tokens are what the auditor waits for
-            steered = None
-            if steer or fuzz:
-                steered = bench.sample(conversation, n, seed=seed, steer=steer, positions=positions, fuzz=fuzz,
-                                       cancel=cancel, progress=on_step, **options)
-                if cancel.is_set():
-                    return None
-            base = baseline
-            if base is None:
-                done = steps if steered is not None else 0
-                base = bench.sample(conversation, n, seed=seed, cancel=cancel,
-                                    progress=lambda step, _total: progress(done + step, total), **options)
-                if cancel.is_set():
-                    return None
-            if steered is None:  # every coefficient 0: the steered side is the unsteered one
-                shift = [[0.0] * len(ids) for ids in base.token_ids]
-                return key, base, steering.SteeringComparison(base, base, shift), first[0] if first else None
-            plain = steering.token_logprobs(bench, steered.prompt_ids, steered.token_ids)
-            shift = [[s - u for s, u in zip(srow, urow)] for srow, urow in zip(steered.logprobs, plain)]
-            return key, base, steering.SteeringComparison(base, steered, shift), first[0] if first else None
+            result = steering.effect(bench, conversation, n, baseline=baseline, cancel=cancel, progress=on_step,
+                                     **options, **steering_options)
+            return result, first[0] if first else None
 
-        total = self.max_new_tokens * (1 if baseline is not None else 2)
-        self._launch(work, status="sampling…", replace=True, lock=model_lock(bench), total=total, wait=wait,
-                     timeout=timeout)
+        active = bool(steer) or bool(self.fuzz)
+        total = self.max_new_tokens * ((1 if active else 0) + (1 if baseline is None else 0))
+        self._launch(work, status="sampling…", replace=True, total=total, wait=wait, timeout=timeout)
         return self
 
     @property
-    def comparison(self) -> steering.SteeringComparison | None:
-        """The last finished :class:`~workbench.techniques.steering.SteeringComparison`."""
-        return self._comparison
+    def effect(self) -> steering.SteeringEffect | None:
+        """The last finished :class:`~workbench.techniques.steering.SteeringEffect`."""
+        return self._effect
 
-    def _on_done(self, outcome: Any) -> None:
-        if outcome is None:  # cancelled by the Cancel button
-            self._finished("cancelled")
-            return
-        key, base, comparison, first_token = outcome
-        self._baseline = (key, base)
-        self._comparison = comparison
-        if first_token is not None and comparison.steered is not base:
+    def _on_done(self, outcome: Any) -> str:
+        result, first_token = outcome
+        steered, base = result.steered, result.unsteered
+        self._baseline = base
+        self._effect = result
+        if first_token is not None and steered is not base:
             self.latencies.append(first_token)
         import numpy as np
 
         tokenizer = self.bench.tokenizer
         pieces = lambda ids: [tokenizer.decode([i]) for i in ids]  # noqa: E731
-        flat = np.asarray([x for row in comparison.shift for x in row], dtype=np.float32)
-        steered = comparison.steered
         with self.hold_sync():
             self.results = {
                 "seed": steered.seed,
@@ -233,11 +210,11 @@ class SteeringPanel(BackgroundWidget, WorkbenchWidget):
                 "steered": [{"tokens": pieces(ids), "finish": r} for ids, r in
                             zip(steered.token_ids, steered.finish_reasons)],
             }
-            self._shift = to_buffer(flat)
-            latency = (f" · first steered token after {first_token:.2f} s"
-                       if first_token is not None and comparison.steered is not base else "")
+            self._shift = np.asarray([x for row in result.shift for x in row], dtype=np.float32)
             self.progress = {**self.progress, "step": self.progress.get("total", 0)}
-            self._finished(f"{len(steered)} + {len(base)} samples, seed {steered.seed}{latency}")
+        latency = (f" · first steered token after {first_token:.2f} s"
+                   if first_token is not None and steered is not base else "")
+        return f"{len(steered)} + {len(base)} samples, seed {steered.seed}{latency}"
 
     @traitlets.observe("coefficients")
     def _coefficients_changed(self, change: Any) -> None:

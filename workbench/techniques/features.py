@@ -20,14 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import models, saes
+from .. import models, saes
+from .._progress import progress_bar
+from ..layout import unembedding
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import torch
 
-    from .saes import SAEEntry
-    from .session import Workbench
+    from ..saes import SAEEntry
+    from ..session import Session
 
 TOP_EXAMPLES = 16
 PROMOTED = 10
@@ -48,10 +50,10 @@ class FeatureDetail:
 class FeatureStats:
     """Per-latent statistics of one SAE over one corpus (see module docstring)."""
 
-    def __init__(self, bench: Workbench, entry: SAEEntry, windows: torch.Tensor,
+    def __init__(self, session: Session, entry: SAEEntry, windows: torch.Tensor,
                  density: np.ndarray, top_values: np.ndarray, top_index: np.ndarray,
                  promoted_ids: np.ndarray, promoted_values: np.ndarray) -> None:
-        self.bench, self.entry, self.windows = bench, entry, windows
+        self.session, self.entry, self.windows = session, entry, windows
         self.density = density              # [d_sae] fraction of tokens where the latent fires
         self.top_values = top_values        # [TOP_EXAMPLES, d_sae]
         self.top_index = top_index          # [TOP_EXAMPLES, d_sae] flat token index into windows
@@ -68,7 +70,7 @@ class FeatureStats:
     def promoted(self, latent: int) -> list[tuple[str, float]]:
         """Output tokens the latent's decoder direction pushes up most (token, logit)."""
         latent = self._check(latent)
-        decode = self.bench.tokenizer.decode
+        decode = self.session.tokenizer.decode
         return [(decode([int(i)]), round(float(v), 4))
                 for i, v in zip(self.promoted_ids[latent], self.promoted_values[latent])]
 
@@ -77,7 +79,7 @@ class FeatureStats:
         latent = self._check(latent)
         width = self.windows.shape[1]
         out, seen = [], set()
-        decode = self.bench.tokenizer.decode
+        decode = self.session.tokenizer.decode
         for value, flat in zip(self.top_values[:, latent], self.top_index[:, latent]):
             if value <= 0 or len(out) == n:
                 break
@@ -113,9 +115,9 @@ class FeatureStats:
 
         if not isinstance(phrase, str) or not phrase.strip():
             raise ValueError("phrase must be a non-empty string.")
-        ids = self.bench.tokenizer(phrase, add_special_tokens=False)["input_ids"]
+        ids = self.session.tokenizer(phrase, add_special_tokens=False)["input_ids"]
         variants = {tuple(ids)}
-        spaced = self.bench.tokenizer(" " + phrase.lstrip(), add_special_tokens=False)["input_ids"]
+        spaced = self.session.tokenizer(" " + phrase.lstrip(), add_special_tokens=False)["input_ids"]
         variants.add(tuple(spaced))
         hits: dict[int, list[int]] = {}
         rows = self.windows.tolist()
@@ -127,18 +129,18 @@ class FeatureStats:
                         hits.setdefault(r, []).append(p + m - 1)
         if hits:
             chosen = sorted(hits)[:64]
-            acts = self.bench.saes.collect(self.entry.layer, self.windows[chosen], progress=False)
+            acts = self.session.saes.collect(self.entry.layer, self.windows[chosen], progress=False)
             width = self.windows.shape[1] - 1
             picks = [i * width + (p - 1) for i, r in enumerate(chosen) for p in hits[r]]
             latents = saes.encode(self.entry.sae, acts[picks]).mean(0)
             occurrences = len(picks)
         else:
-            from .residual import layer_outputs
+            from ..residual import layer_outputs
 
             # run after a short neutral lead-in: a text's first positions are outliers
-            lead = self.bench.tokenizer("Here is the text: ", add_special_tokens=False)["input_ids"]
+            lead = self.session.tokenizer("Here is the text: ", add_special_tokens=False)["input_ids"]
             rows = torch.tensor([lead + list(ids)])
-            out = layer_outputs(self.bench, rows, layers=[self.entry.layer])[self.entry.layer]
+            out = layer_outputs(self.session, rows, layers=[self.entry.layer])[self.entry.layer]
             latents = saes.encode(self.entry.sae, out[0, -1:]).mean(0)
             occurrences = 0
         values, latent_ids = latents.topk(min(n, latents.shape[0]))
@@ -158,7 +160,7 @@ def _digest(*parts: bytes) -> str:
     return digest.hexdigest()[:16]
 
 
-def compute(bench: Workbench, entry: SAEEntry, windows: torch.Tensor, *, batch: int = 16,
+def compute(session: Session, entry: SAEEntry, windows: torch.Tensor, *, batch: int = 16,
             progress: bool = True, cancel: Any = None) -> dict[str, np.ndarray]:
     """Density, top examples and promoted tokens of every latent (no caching)."""
     import torch
@@ -169,9 +171,10 @@ def compute(bench: Workbench, entry: SAEEntry, windows: torch.Tensor, *, batch: 
     top_index = torch.full((TOP_EXAMPLES, d_sae), -1, dtype=torch.long)
     width = windows.shape[1]
     total = 0
+    bar = progress_bar(progress, windows.shape[0], "feature statistics", unit="window")
     for start in range(0, windows.shape[0], batch):
         chunk = windows[start : start + batch]
-        acts = bench.saes.collect(entry.layer, chunk, batch=batch, cancel=cancel, progress=False)
+        acts = session.saes.collect(entry.layer, chunk, batch=batch, cancel=cancel, progress=False)
         latents = saes.encode(entry.sae, acts)
         fired += (latents > 0).sum(0)
         total += latents.shape[0]
@@ -186,14 +189,9 @@ def compute(bench: Workbench, entry: SAEEntry, windows: torch.Tensor, *, batch: 
         index = torch.cat([top_index, flat[:, None].expand(-1, d_sae)])
         top_values, order = values.topk(TOP_EXAMPLES, dim=0)
         top_index = index.gather(0, order)
-        if progress:
-            print(f"\rfeature statistics: {start + chunk.shape[0]}/{windows.shape[0]} windows", end="")
-    if progress:
-        print()
-    module = bench.model._module
-    from .residual import layout, module_at
-
-    unembed = module_at(module, layout(module).unembed).weight.float().cpu()  # [V, d]
+        bar.update(chunk.shape[0])
+    bar.close()
+    unembed = unembedding(session).weight.float().cpu()  # [V, d]
     with torch.inference_mode():
         w_dec = entry.sae.W_dec.float().cpu()  # [d_sae, d]
         promoted_values, promoted_ids = (w_dec @ unembed.T).topk(PROMOTED, dim=-1)
@@ -206,9 +204,13 @@ def compute(bench: Workbench, entry: SAEEntry, windows: torch.Tensor, *, batch: 
     }
 
 
-def feature_stats(bench: Workbench, sae: str | None = None, corpus: Sequence[str] | None = None,
+def feature_stats(session: Session, sae: str | None = None, corpus: Sequence[str] | None = None,
                   *, windows: int = 256, context: int = WINDOW, progress: bool = True) -> FeatureStats:
     """Feature statistics of an SAE over a corpus, computed once and cached on disk.
+
+    Over the shipped corpus (``corpus=None``) the result is also kept in
+    ``session.cache.feature_stats``, so repeated calls (every click on a feature in
+    the activation panel) cost nothing.
 
     Parameters
     ----------
@@ -222,26 +224,32 @@ def feature_stats(bench: Workbench, sae: str | None = None, corpus: Sequence[str
     import torch
     from safetensors.numpy import load_file, save_file
 
-    entry = bench.saes.get(sae)
+    entry = session.saes.get(sae)
+    cache_key = (entry.name, windows, context)
     if corpus is None:
-        from .corpora import sae_corpus
+        cached = session.cache.feature_stats.get(cache_key)
+        if cached is not None and cached.entry is entry:  # a re-registered name gets new stats
+            return cached
+        from ..corpora import sae_corpus
 
-        corpus = sae_corpus(bench)
-    rows = bench.saes.corpus_windows(corpus, context)
+        stats = feature_stats(session, sae, sae_corpus(session), windows=windows, context=context, progress=progress)
+        session.cache.feature_stats[cache_key] = stats
+        return stats
+    rows = session.saes.corpus_windows(corpus, context)
     rows = rows[torch.randperm(rows.shape[0], generator=torch.Generator().manual_seed(0))][:windows]
     state = {k: v.detach().cpu().numpy().tobytes() for k, v in sorted(entry.sae.state_dict().items())}
-    key = _digest(bench.model_name.encode(), b"".join(state.values()), rows.numpy().tobytes())
+    key = _digest(session.model_name.encode(), b"".join(state.values()), rows.numpy().tobytes())
     folder = models.cache_dir() / "feature_stats" / f"{entry.name}-{key}"
 
     def build(tmp: Path) -> None:
-        arrays = compute(bench, entry, rows, progress=progress)
+        arrays = compute(session, entry, rows, progress=progress)
         arrays["windows"] = rows.numpy()
         save_file(arrays, str(tmp / "stats.safetensors"))
-        (tmp / "about.json").write_text(json.dumps({"model": bench.model_name, "sae": entry.name,
+        (tmp / "about.json").write_text(json.dumps({"model": session.model_name, "sae": entry.name,
                                                     "source": entry.source, "windows": int(rows.shape[0])}))
 
     models.ensure_converted(folder, build, source={"feature_stats": key})
     arrays = load_file(str(folder / "stats.safetensors"))
-    return FeatureStats(bench, entry, torch.from_numpy(arrays["windows"]), arrays["density"],
+    return FeatureStats(session, entry, torch.from_numpy(arrays["windows"]), arrays["density"],
                         arrays["top_values"], arrays["top_index"], arrays["promoted_ids"],
                         arrays["promoted_values"])

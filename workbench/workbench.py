@@ -1,0 +1,372 @@
+"""The Workbench: the facade an auditor holds, one method per technique over one Session.
+
+``Workbench`` is a :class:`~workbench.session.Session` (the one loaded model, its
+registries, journal and caches) whose methods call the techniques of
+``workbench.techniques`` on it and open the widgets of ``workbench.widgets``. It sits
+above both layers, composing them; it holds no technique's logic itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from typing_extensions import Unpack
+
+from .session import Session
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .techniques.sampling import SampleOptions, Samples
+
+
+class Workbench(Session):
+    """One language model, loaded once, for every auditing technique.
+
+    Takes the parameters of :class:`~workbench.session.Session`: ``model`` (``None``
+    for the embedded default, a Hugging Face id, a folder saved with
+    ``save_pretrained``, or a ``.gguf`` file), ``remote``, ``device``, ``dtype``,
+    ``chat_template``, ``trust_remote_code``, ``load_default_sae`` and ``journal``.
+
+    Examples
+    --------
+    >>> bench.sample("Hi", n=2, max_new_tokens=4, seed=0).seed
+    0
+    >>> "probes" in repr(bench)
+    True
+    """
+
+    # -- sampling ------------------------------------------------------------------
+
+    def sample(self, conversation: str | Mapping | Sequence[Mapping], n: int = 8,
+               **options: Unpack[SampleOptions]) -> Samples:
+        """Sample ``n`` continuations of a conversation in one batched generate.
+
+        The options are declared once, as :class:`~workbench.techniques.sampling.SampleOptions`;
+        an unknown one is a ``TypeError`` naming the valid ones.
+
+        Parameters
+        ----------
+        conversation : str or list of dict
+            ``"Hi"`` or ``[{"role": "user", "content": "Hi"}, ...]``.
+        n : int
+            How many samples (one batch).
+        max_new_tokens, temperature, top_p
+            Decoding settings; ``temperature=0`` decodes greedily.
+        seed : int, optional
+            The same seed (with the same settings) gives the same samples. Without
+            one a seed is drawn and recorded on the result.
+        prefill : str, optional
+            Words written at the start of the assistant's reply for the model to
+            continue (a *prefill attack*).
+        persona : str
+            ``"assistant"``, ``"user"`` (the model writes the next user turn),
+            ``"narrator"`` (raw continuation of the transcript) or any role name.
+        cancel : threading.Event, optional
+            Set it (from another thread or a widget) to stop after the current
+            token; the partial result has ``cancelled=True``.
+        progress : bool or callable
+            Show a progress bar on long runs, or call ``progress(step, total)``
+            after each decoded token (a widget's progress bar).
+        steer : dict, optional
+            ``{vector name: coefficient}`` of vectors in ``bench.vectors`` (see
+            ``workbench.techniques.steering``), added to the residual stream on every
+            decoding step through nnsight. A coefficient is in units of the layer's
+            natural scale (its typical residual norm). Recorded in ``settings``.
+            The same seed with and without ``steer`` draws the same random numbers,
+            so the difference is the steering alone (coefficient 0 changes nothing);
+            ``steering.effect`` runs both.
+        layer : int, optional
+            Add every vector at this layer (default: each at its own layer).
+        positions : {"all", "generated"}
+            Edit every position (prompt included), or only the positions that
+            predict new tokens.
+        fuzz : float
+            Activation fuzzing: add fresh Gaussian noise of this norm, relative to the
+            layer's natural scale, at ``layer`` (else the vectors' layer, else the
+            middle layer). Seeded by ``seed``.
+        neurons : dict, optional
+            MLP neuron edits on every decoding step, through nnsight:
+            ``{(layer, neuron): ("scale", factor)}`` multiplies a neuron's activation
+            (1.0 changes nothing), ``{(layer, neuron): ("clamp", value)}`` fixes it,
+            at every position (see ``workbench.techniques.neurons``). Combines with
+            ``steer``; recorded in ``settings``.
+
+        Returns
+        -------
+        Samples
+
+        Examples
+        --------
+        >>> out = bench.sample("What is your goal?", n=4, prefill="My secret goal is", max_new_tokens=8, seed=0)
+        >>> len(out), out.seed, out.prompt.endswith("My secret goal is")
+        (4, 0, True)
+        >>> bench.sample("Is the Earth flat?", n=2, steer={"ones": 0.5}, max_new_tokens=4).settings["steer"]
+        {'ones': 0.5}
+        """
+        from .techniques import sampling
+
+        return sampling.sample(self, conversation, n, **options)
+
+    def sweep(self, vector: Any, coefficients: Sequence[float], **kwargs: Any):
+        """Sweep a steering vector's coefficient, scoring alignment and helpfulness at each.
+
+        Parameters
+        ----------
+        vector : str or SteeringVector
+            A name in ``bench.vectors``.
+        coefficients : sequence of float
+            Strengths in units of the layer's natural scale (at least 3 distinct);
+            they all run batched in the same forward passes.
+        alignment, helpfulness : callable, optional
+            ``fn(bench, vector, coefficients, **options)`` returning one value per
+            coefficient (or a dict of such lists, the first being the curve).
+            Defaults: held-out A/B contrast pairs and the shipped benign question set.
+        threshold : float
+            Alignment gained per unit of helpfulness lost that marks the efficient range.
+        layer, batch_size, prompt, sample_options
+            Where to steer; rows per forward pass; what clicking the chart samples.
+
+        Returns
+        -------
+        SweepResult
+
+        Examples
+        --------
+        >>> result = bench.sweep("sycophancy", [-1, -0.5, 0, 0.5, 1])   # doctest: +SKIP
+        >>> result.r2("alignment", "linear"), result.chart()             # doctest: +SKIP
+        """
+        from .techniques import sweep
+
+        return sweep.sweep(self, vector, coefficients, **kwargs)
+
+    # -- activations and features ------------------------------------------------
+
+    def activations(self, text_or_conversation: Any, sae: str | None = None, k: int = 32):
+        """Per-token SAE latents and the logit lens of a text or conversation (one forward pass).
+
+        Parameters
+        ----------
+        text_or_conversation : str or list of dict
+            A string is run as is; a conversation is rendered through the chat template.
+        sae : str, optional
+            A registered SAE; default the first one (none registered: no latents).
+        k : int
+            Latents kept per token.
+
+        Returns
+        -------
+        TokenActivations
+
+        Examples
+        --------
+        >>> acts = bench.activations("The cat sat on the mat")   # doctest: +SKIP
+        >>> acts.top_features(2)                                  # doctest: +SKIP
+        """
+        from .techniques import activations
+
+        return activations.activations(self, text_or_conversation, sae=sae, k=k)
+
+    def feature_stats(self, sae: str | None = None, corpus: Sequence[str] | None = None, **kwargs: Any):
+        """Density, top examples and promoted tokens of every latent of an SAE (cached on disk).
+
+        Examples
+        --------
+        >>> bench.feature_stats().feature(7).examples[:3]         # doctest: +SKIP
+        """
+        from .techniques import features
+
+        return features.feature_stats(self, sae, corpus, **kwargs)
+
+    # -- model diffing -----------------------------------------------------------
+
+    def diff(self, other: Any, prompts: Any = None, **kwargs: Any):
+        """Diff this model against a checkpoint of the same architecture (e.g. a fine-tune of it).
+
+        ``other`` is a model id, folder, ``.gguf`` file or loaded session; a checkpoint
+        whose shapes differ is refused, naming the parameter. ``prompts`` (default a few
+        short ones) go through the chat template. ``direction``, ``layers``, ``neurons``,
+        ``top_neurons``, ``n_samples``, ``max_new_tokens``, ``seed``, ``batch_size``,
+        ``progress`` and ``cancel`` as in :func:`workbench.techniques.diffing.diff`.
+        Returns a ``ModelDiff``: per-layer residual change (and its projection on
+        ``direction``), neuron changes, and both models' samples side by side.
+
+        Examples
+        --------
+        >>> result = bench.diff(bench, ["Hi"], n_samples=1, max_new_tokens=2, progress=False)
+        >>> result.verdict().startswith("no change")
+        True
+        """
+        from .techniques import diffing
+
+        return diffing.diff(self, other, prompts, **kwargs)
+
+    # -- probes and neurons ------------------------------------------------------
+
+    def probe(self, positive: Sequence[Any], negative: Sequence[Any], **kwargs: Any):
+        """Fit a linear probe separating two sets of texts or conversations (one or every layer).
+
+        Parameters
+        ----------
+        positive, negative : list of str or conversations
+            At least 4 of each; conversations go through the chat template.
+        **kwargs
+            ``layer`` (int, list, ``"all"`` or None for every layer), ``position``
+            (``"mean"`` or ``"last"``), ``test_size``, ``seed``, ``batch_size``,
+            ``progress``, ``cancel``, ``name``, ``register``: see
+            ``workbench.techniques.probes.probe``.
+
+        Returns
+        -------
+        Probe
+            Registered in ``bench.probes`` (unless ``register=False``).
+
+        Examples
+        --------
+        >>> p = bench.probe(["You idiot."] * 8, ["Thank you."] * 8)   # doctest: +SKIP
+        >>> p.per_layer, p.chart()                                    # doctest: +SKIP
+        """
+        from .techniques import probes
+
+        return probes.probe(self, positive, negative, **kwargs)
+
+    def value_vectors(self, direction: Any, **kwargs: Any):
+        """MLP neurons whose value vectors point along a direction, with the tokens they promote.
+
+        ``direction`` is a probe or vector (or its registered name), an SAE latent as
+        ``("sae-name", latent)``, or a tensor; ``top``, ``layers`` and ``vocab_k`` as in
+        ``workbench.techniques.neurons.value_vectors``. Returns a ``ValueVectors``.
+
+        Examples
+        --------
+        >>> bench.value_vectors("sycophancy", top=10).to_pandas()   # doctest: +SKIP
+        """
+        from .techniques import neurons
+
+        return neurons.value_vectors(self, direction, **kwargs)
+
+    def neuron_activations(self, neurons: Any, prompts: Any, **kwargs: Any):
+        """Activation of MLP neurons (``(layer, neuron)`` pairs, a ValueVectors or an edits dict) on prompts.
+
+        ``batch_size`` and ``reduce`` (``"mean"`` or ``"max"`` over tokens, or the ``"last"`` token) as in
+        ``workbench.techniques.neurons.neuron_activations``. Returns a DataFrame.
+
+        Examples
+        --------
+        >>> bench.neuron_activations([(3, 117)], ["You idiot.", "Thank you."])   # doctest: +SKIP
+        """
+        from .techniques import neurons as neuron_module
+
+        return neuron_module.neuron_activations(self, neurons, prompts, **kwargs)
+
+    # -- training data -----------------------------------------------------------
+
+    def search(self, dataset: Any, query: Any, mode: str = "keyword", **kwargs: Any):
+        """Search a dataset by keyword, regex, meaning (the model's own embeddings) or SAE latent.
+
+        Parameters
+        ----------
+        dataset : Dataset, path, list, DataFrame or datasets.Dataset
+            See ``wb.read_dataset``.
+        query : str, list of str, or int
+            Keywords / regular expressions, a text (``semantic``) or a latent (``feature``).
+        mode : {"keyword", "regex", "semantic", "feature"}
+        **kwargs
+            ``k``, ``field``, ``layer``, ``sae``, ``max_tokens``, ``batch_size``,
+            ``progress``, ``cancel``: see ``workbench.techniques.data_search.search``.
+
+        Returns
+        -------
+        SearchResult
+
+        Examples
+        --------
+        >>> data = wb.corpora.demo_training_corpus()                          # doctest: +SKIP
+        >>> bench.search(data, "chocolate").to_pandas()                       # doctest: +SKIP
+        >>> bench.search(data, "reward models like chocolate", mode="semantic")  # doctest: +SKIP
+        """
+        from .techniques import data_search
+
+        return data_search.search(self, dataset, query, mode, **kwargs)
+
+    def audit_preferences(self, pairs: Any, **kwargs: Any):
+        """Audit a preference dataset: which SAE latents separate chosen from rejected responses.
+
+        Parameters
+        ----------
+        pairs : Dataset, path, list, DataFrame or datasets.Dataset
+            Preference rows (``prompt``, ``chosen``, ``rejected``); see ``wb.read_dataset``.
+        **kwargs
+            ``sae``, ``field_prompt``, ``batch_size``, ``max_tokens``, ``progress``,
+            ``cancel``, ``top_examples``: see :func:`workbench.techniques.preference.audit`.
+
+        Returns
+        -------
+        PreferenceAudit
+
+        Examples
+        --------
+        >>> audit = bench.audit_preferences(wb.corpora.preference_planted(), sae="tiny", progress=False)
+        >>> audit.summary["pairs"] > 0
+        True
+        """
+        from .techniques import preference
+
+        return preference.audit(self, pairs, **kwargs)
+
+    def show(self, conversation: Any = None, **kwargs: Any):
+        """Every technique's panel over this model, as linked tabs (options: :class:`workbench.WorkbenchView`).
+
+        >>> view = bench.show("What is your goal?", prefill="My secret goal is")   # doctest: +SKIP
+        """
+        from .widgets.app import WorkbenchView
+
+        return WorkbenchView(self, conversation, **kwargs)
+
+    # -- the journal ---------------------------------------------------------------
+
+    def replay(self, entry: Any) -> Any:
+        """Run a journaled call again on this workbench, with its recorded inputs and seed.
+
+        The replay is journaled too, with ``replay_of`` naming the original entry.
+
+        Parameters
+        ----------
+        entry : Entry, int or str
+            An entry (from this journal or one read with ``wb.Journal.load``), or an
+            index or id in ``bench.journal``.
+
+        Returns
+        -------
+        The technique's new result.
+
+        Raises
+        ------
+        workbench.recording.ReplayRefused
+            A ``ValueError``, and nothing runs, when the entry does not name a
+            registered workbench technique (replay never imports or calls what a
+            journal file names), when its recorded function is not that technique's,
+            when it passes arguments the technique does not take, when an input was
+            recorded only as a summary (a tensor, DataFrame, in-memory dataset,
+            function), or when it names a vector, SAE or probe that is not registered
+            on this workbench.
+
+        Examples
+        --------
+        >>> old = wb.Journal.load("workbench-journal-20250101-120000.jsonl")   # doctest: +SKIP
+        >>> bench.replay(old.last("sample")).texts                             # doctest: +SKIP
+        """
+        from . import recording, techniques
+
+        techniques.load_all()
+        return recording.replay(self, entry)
+
+    def export_html(self, path: str | Path, widgets: Any = None) -> Path:
+        """Write the journal (findings first, notes, entries) and this session's panels, as last left, to one
+        HTML page that renders offline; see :func:`workbench.export.export_html`.
+
+        >>> bench.export_html("audit.html")                              # doctest: +SKIP
+        """
+        from .export import export_html
+
+        return export_html(path, bench=self, widgets=widgets)
