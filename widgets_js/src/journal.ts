@@ -2,7 +2,8 @@
 // first, live; filters by technique and tag; select an entry to note it, tag it or mark
 // it as a finding (a note with nothing selected is about the investigation). Summaries,
 // notes and tags are untrusted text: they go in with textContent only.
-import { clearError, h, showError, syncError } from "./lib/dom";
+import { h } from "./lib/dom";
+import { act, mount } from "./lib/panel";
 import { createRequester } from "./lib/rpc";
 import { traitWriter } from "./lib/traits";
 import type { AnyModel, AnyWidget } from "./lib/types";
@@ -124,23 +125,16 @@ const widget: AnyWidget<State> = {
     tagSelect.addEventListener("change", () => traits.set("tag", tagSelect.value));
 
     // one button's request; on success the boxes it used are emptied
-    const act = async (button: HTMLButtonElement, method: string, args: Record<string, unknown>, used: (HTMLInputElement | HTMLTextAreaElement)[]) => {
-      clearError(root);
+    const send = async (button: HTMLButtonElement, method: string, args: Record<string, unknown>, used: (HTMLInputElement | HTMLTextAreaElement)[]) => {
       button.disabled = true;
-      try {
-        await request(method, args);
-        for (const box of used) box.value = "";
-      } catch (err) {
-        showError(root, err);
-      } finally {
-        button.disabled = false;
-      }
+      if (await act(root, () => request(method, args))) for (const box of used) box.value = "";
+      button.disabled = false;
     };
     addNote.addEventListener("click", () =>
-      act(addNote, "add_note", { text: noteText.value, entry: m.get("selected"), tags: noteTags.value }, [noteText, noteTags]));
-    addTag.addEventListener("click", () => act(addTag, "add_tags", { entry: m.get("selected"), tags: noteTags.value }, [noteTags]));
+      send(addNote, "add_note", { text: noteText.value, entry: m.get("selected"), tags: noteTags.value }, [noteText, noteTags]));
+    addTag.addEventListener("click", () => send(addTag, "add_tags", { entry: m.get("selected"), tags: noteTags.value }, [noteTags]));
     markFinding.addEventListener("click", () =>
-      act(markFinding, "add_finding", { entry: m.get("selected"), text: noteText.value }, [noteText]));
+      send(markFinding, "add_finding", { entry: m.get("selected"), text: noteText.value }, [noteText]));
     noteText.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey) {
         event.preventDefault();
@@ -210,31 +204,23 @@ const widget: AnyWidget<State> = {
     const drawPath = () => {
       path.textContent = m.get("path");
     };
-    const onError = () => syncError(root, m.get("error"));
-    const listeners: [string, () => void][] = [
-      ["change:rows", drawRows],
-      ["change:total", drawFilters],
-      ["change:matching", drawFilters],
-      ["change:techniques", drawFilters],
-      ["change:tags", drawFilters],
-      ["change:technique", drawFilters],
-      ["change:tag", drawFilters],
-      ["change:selected", drawTarget],
-      ["change:notes", drawNotes],
-      ["change:path", drawPath],
-      ["change:error", onError],
-    ];
-    for (const [event, fn] of listeners) m.on(event, fn);
-    drawRows();
-    drawNotes();
-    drawPath();
-    onError();
-    el.appendChild(root);
-    return () => {
-      traits.flush();
-      request.dispose();
-      for (const [event, fn] of listeners) m.off(event, fn);
-    };
+    return mount(m, el, root, {
+      on: {
+        rows: drawRows,
+        total: drawFilters,
+        matching: drawFilters,
+        techniques: drawFilters,
+        tags: drawFilters,
+        technique: drawFilters,
+        tag: drawFilters,
+        selected: drawTarget,
+        notes: drawNotes,
+        path: drawPath,
+      },
+      draw: [drawRows, drawNotes, drawPath],
+      request,
+      traits,
+    });
   },
 };
 

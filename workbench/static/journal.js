@@ -43,6 +43,39 @@ function syncError(el, message) {
   else clearError(el);
 }
 
+// src/lib/panel.ts
+async function act(root, fn) {
+  clearError(root);
+  try {
+    await fn();
+    return true;
+  } catch (err) {
+    showError(root, err);
+    return false;
+  }
+}
+function mount(model, el, root, options = {}) {
+  const showTraitError = () => syncError(root, model.get("error"));
+  const listeners = [];
+  for (const [trait, fns] of Object.entries(options.on ?? {})) {
+    for (const fn of Array.isArray(fns) ? fns : [fns]) listeners.push([`change:${trait}`, fn]);
+  }
+  const run = options.run;
+  if (run) for (const trait of run.traits) listeners.push([`change:${trait}`, run.draw]);
+  listeners.push(["change:error", showTraitError]);
+  for (const [event, fn] of listeners) model.on(event, fn);
+  for (const draw of options.draw ?? []) draw();
+  run?.draw();
+  showTraitError();
+  el.appendChild(root);
+  return () => {
+    options.traits?.flush();
+    options.request?.dispose();
+    for (const [event, fn] of listeners) model.off(event, fn);
+    for (const undo of options.teardown ?? []) undo();
+  };
+}
+
 // src/lib/buffers.ts
 var DTYPES = {
   float32: Float32Array,
@@ -294,21 +327,14 @@ var widget = {
     ]);
     techniqueSelect.addEventListener("change", () => traits.set("technique", techniqueSelect.value));
     tagSelect.addEventListener("change", () => traits.set("tag", tagSelect.value));
-    const act = async (button, method, args, used) => {
-      clearError(root);
+    const send = async (button, method, args, used) => {
       button.disabled = true;
-      try {
-        await request(method, args);
-        for (const box of used) box.value = "";
-      } catch (err) {
-        showError(root, err);
-      } finally {
-        button.disabled = false;
-      }
+      if (await act(root, () => request(method, args))) for (const box of used) box.value = "";
+      button.disabled = false;
     };
-    addNote.addEventListener("click", () => act(addNote, "add_note", { text: noteText.value, entry: m.get("selected"), tags: noteTags.value }, [noteText, noteTags]));
-    addTag.addEventListener("click", () => act(addTag, "add_tags", { entry: m.get("selected"), tags: noteTags.value }, [noteTags]));
-    markFinding.addEventListener("click", () => act(markFinding, "add_finding", { entry: m.get("selected"), text: noteText.value }, [noteText]));
+    addNote.addEventListener("click", () => send(addNote, "add_note", { text: noteText.value, entry: m.get("selected"), tags: noteTags.value }, [noteText, noteTags]));
+    addTag.addEventListener("click", () => send(addTag, "add_tags", { entry: m.get("selected"), tags: noteTags.value }, [noteTags]));
+    markFinding.addEventListener("click", () => send(markFinding, "add_finding", { entry: m.get("selected"), text: noteText.value }, [noteText]));
     noteText.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey) {
         event.preventDefault();
@@ -375,31 +401,23 @@ var widget = {
     const drawPath = () => {
       path.textContent = m.get("path");
     };
-    const onError = () => syncError(root, m.get("error"));
-    const listeners = [
-      ["change:rows", drawRows],
-      ["change:total", drawFilters],
-      ["change:matching", drawFilters],
-      ["change:techniques", drawFilters],
-      ["change:tags", drawFilters],
-      ["change:technique", drawFilters],
-      ["change:tag", drawFilters],
-      ["change:selected", drawTarget],
-      ["change:notes", drawNotes],
-      ["change:path", drawPath],
-      ["change:error", onError]
-    ];
-    for (const [event, fn] of listeners) m.on(event, fn);
-    drawRows();
-    drawNotes();
-    drawPath();
-    onError();
-    el.appendChild(root);
-    return () => {
-      traits.flush();
-      request.dispose();
-      for (const [event, fn] of listeners) m.off(event, fn);
-    };
+    return mount(m, el, root, {
+      on: {
+        rows: drawRows,
+        total: drawFilters,
+        matching: drawFilters,
+        techniques: drawFilters,
+        tags: drawFilters,
+        technique: drawFilters,
+        tag: drawFilters,
+        selected: drawTarget,
+        notes: drawNotes,
+        path: drawPath
+      },
+      draw: [drawRows, drawNotes, drawPath],
+      request,
+      traits
+    });
   }
 };
 var journal_default = widget;
