@@ -52,29 +52,6 @@ interface LensGrid {
   strings: Record<string, string>;
 }
 
-const STYLE = `
-.wb-act { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; }
-.wb-act .wb-bar { display: flex; gap: 6px; margin-bottom: 6px; align-items: center; }
-.wb-act textarea { flex: 1; min-height: 2.4em; font-family: var(--jp-code-font-family, monospace); }
-.wb-act .wb-tabs button.active { font-weight: bold; text-decoration: underline; }
-.wb-act .wb-strip { line-height: 1.9; padding: 4px; border: 1px solid #ddd; }
-.wb-act .wb-tok { padding: 1px 2px; margin: 0 1px; border-radius: 3px; cursor: pointer; white-space: pre;
-  font-family: var(--jp-code-font-family, monospace); }
-.wb-act .wb-tok.selected { outline: 2px solid #3465a4; }
-.wb-act .wb-cols { display: flex; gap: 12px; margin-top: 8px; }
-.wb-act .wb-col { flex: 1; min-width: 0; }
-.wb-act table { border-collapse: collapse; width: 100%; }
-.wb-act td, .wb-act th { border-bottom: 1px solid #eee; padding: 2px 4px; text-align: left; }
-.wb-act .wb-feature-row { cursor: pointer; }
-.wb-act .wb-feature-row:hover { background: #f3f6fb; }
-.wb-act .wb-example { font-family: var(--jp-code-font-family, monospace); white-space: pre-wrap; margin: 2px 0; }
-.wb-act .wb-example .hit { background: rgba(230, 120, 20, 0.35); }
-.wb-act .wb-lens { overflow: auto; max-height: 420px; }
-.wb-act .wb-lens td { font-family: var(--jp-code-font-family, monospace); white-space: pre; font-size: 11px; }
-.wb-act .wb-muted { color: #777; }
-.wb-act .wb-error { color: #a40000; background: #fdecea; padding: 4px; margin-top: 4px; }
-`;
-
 // a probe score in [0, 1]: orange above 0.5 (the positive set), blue below
 function probeColour(score: number): string {
   const a = Math.min(1, Math.abs(score - 0.5) * 2) * 0.85;
@@ -101,8 +78,7 @@ const widget: AnyWidget<State> = {
     const featurePane = h("div", { class: "wb-col wb-feature-detail" });
     const featuresView = h("div", { class: "wb-features-view" }, [strip, h("div", { class: "wb-cols" }, [tokenPane, featurePane])]);
     const lensView = h("div", { class: "wb-lens", attrs: { hidden: true } });
-    const root = h("div", { class: "wb-act" }, [
-      h("style", { text: STYLE }),
+    const root = h("div", { class: "wb-widget wb-act" }, [
       h("div", { class: "wb-bar" }, [input, runButton]),
       h("div", { class: "wb-bar wb-tabs" }, [tabFeatures, tabLens, probeSelect, status]),
       featuresView,

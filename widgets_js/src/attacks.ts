@@ -83,39 +83,6 @@ const TABS: [string, string][] = [
   ["compare", "Compare all"],
 ];
 
-const STYLE = `
-.wb-atk { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-atk [hidden] { display: none !important; }
-.wb-atk .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-atk label { display: inline-flex; gap: 4px; align-items: center; }
-.wb-atk textarea { font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-atk .wb-field { display: flex; flex-direction: column; gap: 2px; }
-.wb-atk .wb-field > textarea { width: 100%; box-sizing: border-box; min-height: 2.2em; }
-.wb-atk .wb-turn { display: flex; gap: 4px; align-items: flex-start; margin: 2px 0; }
-.wb-atk .wb-turn textarea { flex: 1; min-height: 2.2em; }
-.wb-atk .wb-turn input.wb-turn-role { width: 7em; }
-.wb-atk .wb-tabs button { border: 1px solid #bbb; background: #f6f6f6; padding: 2px 8px; cursor: pointer; }
-.wb-atk .wb-tabs button.active { background: #3465a4; color: white; border-color: #3465a4; }
-.wb-atk input[type=number] { width: 5.5em; }
-.wb-atk .wb-muted { color: #777; }
-.wb-atk progress { width: 140px; }
-.wb-atk .wb-results { display: flex; gap: 10px; overflow-x: auto; align-items: flex-start; }
-.wb-atk .wb-set { flex: 1 0 320px; max-width: 640px; border: 1px solid #ddd; padding: 4px; }
-.wb-atk .wb-set-title { font-weight: bold; margin: 2px 0; }
-.wb-atk .wb-sample { border-top: 1px solid #eee; padding: 3px 0; display: flex; gap: 6px; align-items: flex-start; }
-.wb-atk .wb-text { flex: 1; white-space: pre-wrap; word-break: break-word; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-atk .wb-prefill { background: #e8eef7; color: #1f3f6e; border-bottom: 2px solid #3465a4; font-style: italic; }
-.wb-atk mark.wb-hit { background: rgba(255, 200, 0, 0.6); color: inherit; }
-.wb-atk .wb-count { background: #3465a4; color: white; border-radius: 8px; padding: 0 6px; font-size: 11px; white-space: nowrap; }
-.wb-atk .wb-meta { color: #777; font-size: 11px; white-space: nowrap; }
-.wb-atk .wb-actions button { font-size: 11px; padding: 0 4px; }
-.wb-atk table.wb-counts { border-collapse: collapse; }
-.wb-atk table.wb-counts caption { text-align: left; white-space: nowrap; }
-.wb-atk table.wb-counts td, .wb-atk table.wb-counts th { border-bottom: 1px solid #eee; padding: 1px 6px; text-align: left; }
-.wb-atk .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-atk .wb-note { color: #1f3f6e; }
-`;
-
 /** The prefill and continuation of one sample, hits wrapped in <mark>, all as text nodes. */
 function completionNodes(prefill: string, continuation: string, spans: [number, number, string][]): Node[] {
   const full = prefill + continuation;
@@ -187,7 +154,7 @@ const widget: AnyWidget<State> = {
     const maxTokens = numberInput("max-tokens", "max tokens", m.get("max_new_tokens"), { min: 1, step: 1 });
     const seed = numberInput("seed", "seed", m.get("seed"), { min: 0, step: 1, placeholder: "random" });
     const runButton = h("button", { class: "wb-run", text: "Run" });
-    const root = h("div", { class: "wb-atk" });
+    const root = h("div", { class: "wb-widget wb-atk" });
     const run = runControls(m, root, request, { start: [runButton], progress: "always", busy: (p) => `running… ${p.step}/${p.total} tokens` });
 
     const keywords = h("textarea", { class: "wb-keywords", attrs: { rows: 2, "aria-label": "keywords", placeholder: "keywords or regexes, one per line" } });
@@ -198,7 +165,6 @@ const widget: AnyWidget<State> = {
     const results = h("div", { class: "wb-results" });
 
     root.append(
-      h("style", { text: STYLE }),
       h("div", { class: "wb-row" }, [h("b", { text: "Attack box" }), library, h("span", { class: "wb-muted", text: "·" }), saveName, saveKind, saveButton]),
       h("div", { class: "wb-field" }, [
         h("span", { text: "System prompt" }),

@@ -47,25 +47,6 @@ interface State {
   error: string;
 }
 
-const STYLE = `
-.wb-probe-panel { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-probe-panel .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-probe-panel label { display: inline-flex; gap: 4px; align-items: center; }
-.wb-probe-panel .wb-sets { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
-.wb-probe-panel .wb-set { display: flex; flex-direction: column; gap: 2px; }
-.wb-probe-panel textarea { min-height: 7em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; resize: vertical; }
-.wb-probe-panel input.wb-layer { width: 8em; }
-.wb-probe-panel input.wb-text { flex: 1; min-width: 16em; }
-.wb-probe-panel .wb-muted { color: #777; }
-.wb-probe-panel .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-probe-panel progress { width: 160px; }
-.wb-probe-panel .wb-result { font-size: 14px; }
-.wb-probe-panel .wb-result b { font-variant-numeric: tabular-nums; }
-.wb-probe-panel .wb-scores { font-family: var(--jp-code-font-family, monospace); font-size: 12px; line-height: 1.9; white-space: pre-wrap; word-break: break-word; }
-.wb-probe-panel .wb-tok { padding: 1px 0; border-radius: 2px; }
-.wb-probe-panel .wb-use { border-top: 1px solid #ddd; padding-top: 6px; display: flex; flex-direction: column; gap: 6px; }
-`;
-
 /** Blue for the negative set (score 0), red for the positive one (score 1). */
 function tint(score: number): string {
   const a = Math.min(1, Math.abs(score - 0.5) * 2) * 0.55;
@@ -104,7 +85,7 @@ const widget: AnyWidget<State> = {
       h("option", { text: "last token", attrs: { value: "last" } }),
     ]);
     const train = h("button", { class: "wb-train", text: "Train" });
-    const root = h("div", { class: "wb-probe-panel" });
+    const root = h("div", { class: "wb-widget wb-probe-panel" });
     const run = runControls(m, root, request, { start: [train], progress: "running" });
     const result = h("div", { class: "wb-result" });
     const vectorName = h("input", { class: "wb-vector-name", attrs: { type: "text", placeholder: "vector name", "aria-label": "vector name" } });
@@ -122,7 +103,6 @@ const widget: AnyWidget<State> = {
     ]);
 
     root.append(
-      h("style", { text: STYLE }),
       h("div", { class: "wb-row" }, [h("b", { text: "Linear probe" }), name]),
       h("div", { class: "wb-sets" }, [
         h("div", { class: "wb-set" }, [h("span", {}, [h("b", { text: "positive " }), positive.counter]), positive.box]),

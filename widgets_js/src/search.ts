@@ -43,23 +43,6 @@ const PLACEHOLDER: Record<string, string> = {
   feature: "an SAE latent id, e.g. 1996",
 };
 
-const STYLE = `
-.wb-search { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-search .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-search textarea { flex: 1; min-height: 2.2em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-search .wb-modes button { border: 1px solid #bbb; background: #f6f6f6; padding: 2px 8px; cursor: pointer; }
-.wb-search .wb-modes button.active { background: #3465a4; color: white; border-color: #3465a4; }
-.wb-search .wb-result { border-top: 1px solid #eee; padding: 4px 0; display: flex; gap: 8px; align-items: flex-start; }
-.wb-search .wb-doc { flex: 1; white-space: pre-wrap; word-break: break-word; max-height: 9em; overflow: auto;
-  font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-search mark.wb-hit { background: rgba(255, 200, 0, 0.6); color: inherit; }
-.wb-search .wb-meta { color: #777; font-size: 11px; white-space: nowrap; }
-.wb-search .wb-tokens { color: #555; font-size: 11px; }
-.wb-search .wb-muted { color: #777; }
-.wb-search .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-search input[type=number] { width: 4.5em; }
-`;
-
 function highlighted(text: string, spans: [number, number][]): Node[] {
   const sorted = [...spans].sort((a, b) => a[0] - b[0]);
   const nodes: Node[] = [];
@@ -94,10 +77,9 @@ const widget: AnyWidget<State> = {
     k.value = String(m.get("k"));
     const go = h("button", { class: "wb-go", text: "Search" });
     const list = h("div", { class: "wb-results" });
-    const root = h("div", { class: "wb-search" });
+    const root = h("div", { class: "wb-widget wb-search" });
     const run = runControls(m, root, request, { start: [go] });
     root.append(
-      h("style", { text: STYLE }),
       h("div", { class: "wb-row" }, [h("b", { text: "Data search" }), h("span", { class: "wb-dataset wb-muted", text: m.get("dataset_name") })]),
       h("div", { class: "wb-row wb-modes" }, [...modeButtons, h("label", { text: "results" }, [k])]),
       h("div", { class: "wb-row" }, [query, go, run.cancel]),

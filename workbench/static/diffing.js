@@ -289,31 +289,6 @@ function traitWriter(model) {
 }
 
 // src/diffing.ts
-var STYLE = `
-.wb-diff { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-diff .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-diff label { display: inline-flex; gap: 4px; align-items: center; }
-.wb-diff textarea { min-height: 5em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; resize: vertical; }
-.wb-diff input[type=number] { width: 4.5em; }
-.wb-diff input.wb-direction { width: 14em; }
-.wb-diff .wb-muted { color: #777; }
-.wb-diff .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-diff progress { width: 160px; }
-.wb-diff h4 { margin: 6px 0 2px; }
-.wb-diff table { border-collapse: collapse; font-size: 12px; font-variant-numeric: tabular-nums; }
-.wb-diff th, .wb-diff td { border-bottom: 1px solid #eee; padding: 2px 8px; text-align: right; }
-.wb-diff th { background: #f5f5f5; }
-.wb-diff td.up { color: #b71c1c; }
-.wb-diff td.down { color: #0d47a1; }
-.wb-diff .wb-neurons { max-height: 20em; overflow: auto; }
-.wb-diff .wb-samples { display: flex; flex-direction: column; gap: 6px; max-height: 36em; overflow: auto; }
-.wb-diff .wb-prompt { border: 1px solid #ddd; padding: 4px; }
-.wb-diff .wb-prompt-text { font-weight: bold; white-space: pre-wrap; word-break: break-word; }
-.wb-diff .wb-pair { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; border-top: 1px solid #eee; padding: 3px 0; }
-.wb-diff .wb-pair.differs { background: #fffbe6; }
-.wb-diff .wb-head { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; color: #555; font-size: 11px; }
-.wb-diff .wb-self, .wb-diff .wb-other { white-space: pre-wrap; word-break: break-word; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-`;
 var NEURON_COLUMNS = [
   ["layer", "layer"],
   ["neuron", "neuron"],
@@ -339,14 +314,13 @@ var widget = {
     const nSamples = h("input", { class: "wb-n-samples", attrs: { type: "number", min: 0, step: 1, "aria-label": "samples per prompt" } });
     const maxTokens = h("input", { class: "wb-max-new-tokens", attrs: { type: "number", min: 1, step: 1, "aria-label": "new tokens" } });
     const start = h("button", { class: "wb-run", text: "Run" });
-    const root = h("div", { class: "wb-diff" });
+    const root = h("div", { class: "wb-widget wb-diff" });
     const run = runControls(m, root, request, { start: [start], progress: "running" });
     const summary = h("div", { class: "wb-summary" });
     const metric = h("select", { class: "wb-metric", attrs: { "aria-label": "chart metric" } });
     const neurons = h("div", { class: "wb-neurons" });
     const samples = h("div", { class: "wb-samples" });
     root.append(
-      h("style", { text: STYLE }),
       title,
       prompts,
       h("div", { class: "wb-row" }, [

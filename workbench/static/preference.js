@@ -305,37 +305,6 @@ function traitWriter(model) {
 }
 
 // src/preference.ts
-var STYLE = `
-.wb-pref { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-pref .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-pref .wb-muted { color: #777; }
-.wb-pref .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-pref progress { width: 160px; }
-.wb-pref input[type=number] { width: 4.5em; }
-.wb-pref input.wb-path { width: 22em; }
-.wb-pref .wb-hyps { display: flex; flex-direction: column; max-height: 32em; overflow: auto; border: 1px solid #eee; }
-.wb-pref .wb-hyp { border-bottom: 1px solid #eee; padding: 4px 6px; display: flex; flex-direction: column; gap: 2px; }
-.wb-pref .wb-hyp.selected { background: #eef3fb; outline: 2px solid #3465a4; outline-offset: -2px; }
-.wb-pref .wb-hyp.blocked { border-left: 4px solid #c62828; }
-.wb-pref .wb-hyp.allowed { border-left: 4px solid #2e7d32; }
-.wb-pref .wb-head { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
-.wb-pref .wb-bar { display: inline-block; width: 120px; height: 10px; background: #f0f0f0; position: relative; }
-.wb-pref .wb-bar > span { position: absolute; top: 0; height: 10px; }
-.wb-pref .wb-badge { font-size: 11px; padding: 0 4px; border-radius: 3px; background: #eee; }
-.wb-pref .wb-badge.artefact { background: #ffe0b2; color: #8a3b00; }
-.wb-pref .wb-badge.chosen { background: #e3f2fd; }
-.wb-pref .wb-badge.rejected { background: #fce4ec; }
-.wb-pref .wb-stats { color: #555; font-size: 11px; }
-.wb-pref .wb-promotes { font-family: var(--jp-code-font-family, monospace); font-size: 11px; color: #444; }
-.wb-pref button.wb-allow.active { background: #2e7d32; color: white; }
-.wb-pref button.wb-block.active { background: #c62828; color: white; }
-.wb-pref .wb-examples { display: none; flex-direction: column; gap: 4px; margin: 2px 0 2px 12px; }
-.wb-pref .wb-hyp.open .wb-examples { display: flex; }
-.wb-pref .wb-example { display: grid; grid-template-columns: 1fr 1fr; gap: 6px; font-size: 12px; }
-.wb-pref .wb-side { white-space: pre-wrap; word-break: break-word; font-family: var(--jp-code-font-family, monospace); background: #fafafa; padding: 2px 4px; }
-.wb-pref .wb-side b { font-family: var(--jp-ui-font-family, sans-serif); }
-.wb-pref .wb-export { border-top: 1px solid #ddd; padding-top: 6px; }
-`;
 function fmt(value, digits = 2) {
   if (value === null || value === void 0 || Number.isNaN(value)) return "n/a";
   return value.toFixed(digits);
@@ -349,7 +318,7 @@ var widget = {
     const request = createRequester(model, { timeoutMs: 6e5 });
     const traits = traitWriter(m);
     const start = h("button", { class: "wb-run", text: "Run audit" });
-    const root = h("div", { class: "wb-pref" });
+    const root = h("div", { class: "wb-widget wb-pref" });
     const run = runControls(m, root, request, { start: [start], progress: "running" });
     const summary = h("div", { class: "wb-summary wb-muted" });
     const top = h("input", { class: "wb-top", attrs: { type: "number", min: 1, max: 500, step: 1, "aria-label": "hypotheses shown" } });
@@ -366,7 +335,6 @@ var widget = {
     const preview = h("div", { class: "wb-preview" });
     const exported = h("div", { class: "wb-exported wb-muted" });
     root.append(
-      h("style", { text: STYLE }),
       h("div", { class: "wb-row" }, [h("b", { text: "Preference audit" }), h("span", { class: "wb-dataset wb-muted", text: m.get("dataset_name") })]),
       h("div", { class: "wb-row" }, [start, ...run.elements]),
       summary,

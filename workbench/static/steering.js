@@ -316,26 +316,6 @@ function traitWriter(model) {
 
 // src/steering.ts
 var DEBOUNCE_MS = 250;
-var STYLE = `
-.wb-steer-panel { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-steer-panel [hidden] { display: none !important; }
-.wb-steer-panel .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-steer-panel label { display: inline-flex; gap: 4px; align-items: center; }
-.wb-steer-panel textarea { flex: 1; min-height: 2.2em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-steer-panel input[type=number] { width: 5em; }
-.wb-steer-panel .wb-slider { display: grid; grid-template-columns: minmax(120px, 240px) 1fr 4em auto; gap: 6px; align-items: center; }
-.wb-steer-panel .wb-slider input[type=range] { width: 100%; }
-.wb-steer-panel .wb-coef { font-family: var(--jp-code-font-family, monospace); text-align: right; }
-.wb-steer-panel .wb-sides { display: flex; gap: 10px; }
-.wb-steer-panel .wb-side { flex: 1; min-width: 0; border: 1px solid #ddd; padding: 4px; }
-.wb-steer-panel .wb-side h4 { margin: 2px 0 4px; }
-.wb-steer-panel .wb-sample { border-top: 1px solid #eee; padding: 3px 0; white-space: pre-wrap; word-break: break-word;
-  font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-steer-panel .wb-prefill { background: #e8eef7; color: #1f3f6e; border-bottom: 2px solid #3465a4; font-style: italic; }
-.wb-steer-panel .wb-muted { color: #777; }
-.wb-steer-panel .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-steer-panel progress { width: 120px; }
-`;
 function tint(shift) {
   const a = Math.min(1, Math.abs(shift) / 4) * 0.6;
   return shift >= 0 ? `rgba(40, 160, 60, ${a.toFixed(3)})` : `rgba(200, 40, 40, ${a.toFixed(3)})`;
@@ -350,7 +330,7 @@ var widget = {
     const prefill = h("input", { class: "wb-prefill-input", attrs: { "aria-label": "prefill", placeholder: "optional prefill", size: 24 } });
     const resample = h("button", { class: "wb-resample", text: "Resample" });
     const newSeed = h("button", { class: "wb-new-seed", text: "New seed" });
-    const root = h("div", { class: "wb-steer-panel" });
+    const root = h("div", { class: "wb-widget wb-steer-panel" });
     const run = runControls(m, root, request, { progress: "always", busy: (p) => `sampling… ${p.step}/${p.total} tokens` });
     const numbers = [
       ["n", "n", { min: 1, max: 64, step: 1 }],
@@ -378,7 +358,6 @@ var widget = {
     const unsteered = h("div", { class: "wb-side wb-unsteered" });
     const steered = h("div", { class: "wb-side wb-steered" });
     root.append(
-      h("style", { text: STYLE }),
       h("div", { class: "wb-row" }, [h("b", { text: "Steering" }), text]),
       h("div", { class: "wb-row" }, [prefill, ...numberInputs.map((x) => x.wrap), positions, resample, run.cancel, newSeed, run.progress, run.status]),
       sliders,

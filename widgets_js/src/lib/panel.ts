@@ -11,7 +11,8 @@
  * log); `runControls` are the Cancel button, progress bar and status line of a panel
  * that runs long work in the kernel (traits `running`, `progress`, `status`); `mount`
  * registers the `change:*` listeners, draws the panel once, shows it and returns the
- * teardown that anywidget's `render` returns.
+ * teardown that anywidget's `render` returns. The look is in one stylesheet,
+ * `widgets_js/src/workbench.css`, which every widget receives as anywidget's `_css`.
  */
 import type { AnyModel } from "@anywidget/types";
 import { clearError, h, showError, syncError } from "./dom";
