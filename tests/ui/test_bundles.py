@@ -124,8 +124,17 @@ def test_every_widget_gets_the_one_stylesheet():
             yield sub
             yield from subclasses(sub)
 
-    own = [f"{c.__module__}.{c.__name__}" for c in subclasses(WorkbenchWidget)
-           if c.__module__.startswith("workbench.") and "_css" in vars(c)]
+    def own_css(cls) -> bool:
+        css = vars(cls).get("_css")
+        if isinstance(css, traitlets.TraitType):
+            # an instance's class made by anywidget (traitlets' add_traits): _css is then a
+            # trait whose default is the stylesheet's contents
+            return css.default_value != stylesheet
+        return css is not None
+
+    stylesheet = STYLESHEET.read_text(encoding="utf-8")
+    own = sorted({f"{c.__module__}.{c.__name__}" for c in subclasses(WorkbenchWidget)
+                  if c.__module__.startswith("workbench.") and own_css(c)})
     assert not own, f"{own} set their own _css: put the rules in widgets_js/src/styles/ instead"
 
 
