@@ -1,14 +1,19 @@
 // Bundle every widget entry with esbuild into one self-contained ESM file.
 //
 //   node build.mjs           build   src/<name>.ts            -> ../workbench/static/<name>.js
+//                                    src/workbench.css        -> ../workbench/static/workbench.css
 //                                    ../tests/ui/widget_src/<name>.ts -> ../tests/ui/static/<name>.js
 //                                    embed/<name>.ts  -> ../workbench/static/embed/<name>.js
 //   node build.mjs --check   build in memory and compare with the files on disk;
 //                            exit 1 listing missing, stale or orphaned bundles
 //
-// Entries are the .ts files directly inside each source folder (lib/ holds shared
-// code). Bundles import nothing at run time (no CDN, no externals): the widgets must
-// render offline. Output is deterministic, so the committed bundles can be checked.
+// Entries are the .ts and .css files directly inside each source folder (lib/ holds
+// shared code, styles/ the stylesheet's parts, which src/workbench.css @imports).
+// Bundles import nothing at run time (no CDN, no externals): the widgets must render
+// offline. Output is deterministic, so the committed bundles can be checked.
+//
+// src/workbench.css is the one stylesheet of every widget: Python sets it once as
+// anywidget's `_css` on WorkbenchWidget (workbench/widgets/_base.py).
 //
 // embed/ is the offline renderer of saved widget state (exported journals, notebooks
 // converted to HTML): a classic script (IIFE), since nbconvert's page loads it with
@@ -16,7 +21,7 @@
 // front-end.
 import * as esbuild from "esbuild";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -84,14 +89,21 @@ const TARGETS = [
   { src: join(root, "tests", "ui", "widget_src"), out: join(root, "tests", "ui", "static") },
   { src: join(here, "embed"), out: join(root, "workbench", "static", "embed"), options: EMBED },
 ];
-const BANNER = "// Generated from widgets_js by `npm run build`; do not edit.";
+const BANNER = "Generated from widgets_js by `npm run build`; do not edit.";
+// an entry's extension -> its bundle's
+const OUTPUTS = { ".ts": ".js", ".css": ".css" };
 
 function entries(folder) {
   if (!existsSync(folder)) return [];
   return readdirSync(folder)
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
+    .filter((f) => (f.endsWith(".ts") && !f.endsWith(".d.ts")) || f.endsWith(".css"))
     .sort()
     .map((f) => join(folder, f));
+}
+
+function bundleName(entry) {
+  const ext = extname(entry);
+  return basename(entry, ext) + OUTPUTS[ext];
 }
 
 async function bundle(entry, options = {}) {
@@ -104,10 +116,10 @@ async function bundle(entry, options = {}) {
     target: "es2020",
     charset: "utf8",
     legalComments: "none",
-    banner: { js: BANNER },
+    banner: { js: `// ${BANNER}`, css: `/* ${BANNER} */` },
     write: false,
     logLevel: "silent",
-    outfile: "out.js",
+    outfile: "out" + OUTPUTS[extname(entry)],
     ...options,
   });
   if (result.outputFiles.length !== 1) throw new Error(`${entry}: expected one output file`);
@@ -121,7 +133,7 @@ async function main() {
   for (const { src, out, options } of TARGETS) {
     const expected = new Set();
     for (const entry of entries(src)) {
-      const name = basename(entry, ".ts") + ".js";
+      const name = bundleName(entry);
       const target = join(out, name);
       expected.add(name);
       count += 1;
@@ -145,9 +157,10 @@ async function main() {
         console.log(`built ${rel} (${bytes.length} bytes)`);
       }
     }
-    // Every .js file in an output folder is generated: one without a source is stale.
+    // Every .js and .css file in an output folder is generated: one without a source is stale.
     if (existsSync(out)) {
-      for (const f of readdirSync(out).filter((f) => f.endsWith(".js") && !expected.has(f))) {
+      const generated = (f) => Object.values(OUTPUTS).includes(extname(f));
+      for (const f of readdirSync(out).filter((f) => generated(f) && !expected.has(f))) {
         const rel = relative(root, join(out, f));
         if (check) problems.push(`orphaned (no source entry): ${rel}`);
         else {

@@ -18,10 +18,18 @@ TARGETS = [
     (WIDGETS_JS / "embed", REPO / "workbench" / "static" / "embed"),
 ]
 EMBED = REPO / "workbench" / "static" / "embed" / "embed.js"
+STYLESHEET = REPO / "workbench" / "static" / "workbench.css"
+# an entry's suffix -> its bundle's; as OUTPUTS in widgets_js/build.mjs
+OUTPUTS = {".ts": ".js", ".css": ".css"}
 
 
 def _entries(src: Path) -> list[str]:
-    return sorted(p.stem for p in src.glob("*.ts") if not p.name.endswith(".d.ts"))
+    """The names of the bundles that the entries in ``src`` build to."""
+    return sorted(
+        p.stem + OUTPUTS[p.suffix]
+        for p in src.iterdir()
+        if p.suffix in OUTPUTS and not p.name.endswith(".d.ts")
+    )
 
 
 def _bundles() -> list[Path]:
@@ -32,7 +40,7 @@ def _bundles() -> list[Path]:
 def test_every_entry_has_a_bundle_and_every_bundle_an_entry():
     for src, out in TARGETS:
         entries = _entries(src)
-        bundles = sorted(p.stem for p in out.glob("*.js"))
+        bundles = sorted(p.name for p in out.iterdir() if p.suffix in OUTPUTS.values())
         missing = sorted(set(entries) - set(bundles))
         orphans = sorted(set(bundles) - set(entries))
         assert not missing, f"no bundle in {out} for {missing}: run `cd widgets_js && npm run build`"
@@ -53,6 +61,81 @@ def test_bundles_are_up_to_date():
         [node, "build.mjs", "--check"], cwd=WIDGETS_JS, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, f"stale bundles:\n{done.stdout}{done.stderr}"
+
+
+def _selectors(css: str) -> list[str]:
+    """Every selector of the top-level rules of ``css`` (comments and at-rules' bodies apart)."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    selectors = []
+    depth = 0
+    start = 0
+    for i, ch in enumerate(css):
+        if ch == "{":
+            if depth == 0:
+                selectors += [s.strip() for s in css[start:i].split(",")]
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            start = i + 1
+    assert depth == 0, "unbalanced braces in workbench.css"
+    return selectors
+
+
+def test_one_stylesheet_scoped_under_the_widgets_root_classes():
+    """Every rule applies inside a widget's root only, so nothing leaks into JupyterLab."""
+    roots = set()
+    for entry in (WIDGETS_JS / "src").glob("*.ts"):
+        found = re.findall(r'class: "wb-widget (wb-[\w-]+)"', entry.read_text(encoding="utf-8"))
+        assert len(found) == 1, f"{entry.name}: its root element must carry the classes 'wb-widget wb-<panel>', found {found}"
+        roots.add(found[0])
+        assert not re.search(r"h\(\s*\"style\"|createElement\(\s*\"style\"", entry.read_text(encoding="utf-8")), (
+            f"{entry.name} builds a <style>: put its rules in widgets_js/src/styles/ (one stylesheet, set as _css)")
+    text = STYLESHEET.read_text(encoding="utf-8")
+    assert text.startswith("/* Generated from widgets_js"), f"{STYLESHEET} was not made by widgets_js/build.mjs"
+    assert "@import" not in text and "url(" not in text, "the stylesheet must load nothing: the widgets render offline"
+    allowed = re.compile(r"\.(wb-widget|" + "|".join(map(re.escape, sorted(roots))) + r")(?![\w-])")
+    selectors = _selectors(text)
+    assert selectors, "workbench.css has no rules"
+    unscoped = [s for s in selectors if not allowed.match(s)]
+    assert not unscoped, f"selectors not under a widget's root class ({sorted(roots)} or .wb-widget): {unscoped}"
+
+
+def test_every_widget_gets_the_one_stylesheet():
+    """``_css`` is set once, on WorkbenchWidget, to the built stylesheet; no panel sets its own."""
+    import importlib
+    import pkgutil
+
+    import traitlets
+
+    import workbench.widgets as widgets
+    from workbench.widgets._base import WorkbenchWidget
+
+    for info in pkgutil.iter_modules(widgets.__path__, "workbench.widgets."):
+        importlib.import_module(info.name)
+    css = vars(WorkbenchWidget)["_css"]
+    if isinstance(css, traitlets.TraitType):
+        assert css.default_value == STYLESHEET.read_text(encoding="utf-8")
+    else:
+        assert Path(str(getattr(css, "_path", ""))).resolve() == STYLESHEET.resolve(), (
+            f"WorkbenchWidget._css must be STATIC / 'workbench.css', got {str(css)[:80]!r}")
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    def own_css(cls) -> bool:
+        css = vars(cls).get("_css")
+        if isinstance(css, traitlets.TraitType):
+            # an instance's class made by anywidget (traitlets' add_traits): _css is then a
+            # trait whose default is the stylesheet's contents
+            return css.default_value != stylesheet
+        return css is not None
+
+    stylesheet = STYLESHEET.read_text(encoding="utf-8")
+    own = sorted({f"{c.__module__}.{c.__name__}" for c in subclasses(WorkbenchWidget)
+                  if c.__module__.startswith("workbench.") and own_css(c)})
+    assert not own, f"{own} set their own _css: put the rules in widgets_js/src/styles/ instead"
 
 
 # Any import left in a bundle would be fetched at run time (esbuild inlines the rest).

@@ -2,7 +2,8 @@
 // the selected feature (or by a registered probe's score), token and feature details
 // fetched on demand, a logit-lens grid. Every piece of model text goes in with textContent (see lib/dom.ts).
 import { decode, type Payload } from "./lib/buffers";
-import { clearError, h, showError, visibleToken } from "./lib/dom";
+import { h, visibleToken } from "./lib/dom";
+import { act, mount, sendButton } from "./lib/panel";
 import { createRequester } from "./lib/rpc";
 import type { AnyWidget } from "./lib/types";
 
@@ -51,29 +52,6 @@ interface LensGrid {
   strings: Record<string, string>;
 }
 
-const STYLE = `
-.wb-act { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; }
-.wb-act .wb-bar { display: flex; gap: 6px; margin-bottom: 6px; align-items: center; }
-.wb-act textarea { flex: 1; min-height: 2.4em; font-family: var(--jp-code-font-family, monospace); }
-.wb-act .wb-tabs button.active { font-weight: bold; text-decoration: underline; }
-.wb-act .wb-strip { line-height: 1.9; padding: 4px; border: 1px solid #ddd; }
-.wb-act .wb-tok { padding: 1px 2px; margin: 0 1px; border-radius: 3px; cursor: pointer; white-space: pre;
-  font-family: var(--jp-code-font-family, monospace); }
-.wb-act .wb-tok.selected { outline: 2px solid #3465a4; }
-.wb-act .wb-cols { display: flex; gap: 12px; margin-top: 8px; }
-.wb-act .wb-col { flex: 1; min-width: 0; }
-.wb-act table { border-collapse: collapse; width: 100%; }
-.wb-act td, .wb-act th { border-bottom: 1px solid #eee; padding: 2px 4px; text-align: left; }
-.wb-act .wb-feature-row { cursor: pointer; }
-.wb-act .wb-feature-row:hover { background: #f3f6fb; }
-.wb-act .wb-example { font-family: var(--jp-code-font-family, monospace); white-space: pre-wrap; margin: 2px 0; }
-.wb-act .wb-example .hit { background: rgba(230, 120, 20, 0.35); }
-.wb-act .wb-lens { overflow: auto; max-height: 420px; }
-.wb-act .wb-lens td { font-family: var(--jp-code-font-family, monospace); white-space: pre; font-size: 11px; }
-.wb-act .wb-muted { color: #777; }
-.wb-act .wb-error { color: #a40000; background: #fdecea; padding: 4px; margin-top: 4px; }
-`;
-
 // a probe score in [0, 1]: orange above 0.5 (the positive set), blue below
 function probeColour(score: number): string {
   const a = Math.min(1, Math.abs(score - 0.5) * 2) * 0.85;
@@ -100,8 +78,7 @@ const widget: AnyWidget<State> = {
     const featurePane = h("div", { class: "wb-col wb-feature-detail" });
     const featuresView = h("div", { class: "wb-features-view" }, [strip, h("div", { class: "wb-cols" }, [tokenPane, featurePane])]);
     const lensView = h("div", { class: "wb-lens", attrs: { hidden: true } });
-    const root = h("div", { class: "wb-act" }, [
-      h("style", { text: STYLE }),
+    const root = h("div", { class: "wb-widget wb-act" }, [
       h("div", { class: "wb-bar" }, [input, runButton]),
       h("div", { class: "wb-bar wb-tabs" }, [tabFeatures, tabLens, probeSelect, status]),
       featuresView,
@@ -116,10 +93,16 @@ const widget: AnyWidget<State> = {
     const setStatus = (text: string) => {
       status.textContent = text;
     };
-    const fail = (err: unknown) => {
-      setStatus("");
-      showError(root, err);
-    };
+    // fill `pane` with what `fetch` builds, "loading…" meanwhile; empty it if that fails
+    const load = (pane: HTMLElement, loading: string, fetch: () => Promise<Node[]>) => act(root, async () => {
+      pane.replaceChildren(h("span", { class: "wb-muted", text: loading }));
+      try {
+        pane.replaceChildren(...(await fetch()));
+      } catch (err) {
+        pane.replaceChildren();
+        throw err;
+      }
+    });
 
     const drawStrip = () => {
       const tokens = model.get("tokens");
@@ -148,85 +131,63 @@ const widget: AnyWidget<State> = {
       setStatus(`${tokens.length} tokens · ${base}` + (probeValues ? ` · coloured by probe ${probeName}` : ""));
     };
 
-    const selectToken = async (index: number) => {
-      clearError(root);
-      tokenPane.replaceChildren(h("span", { class: "wb-muted", text: "loading…" }));
-      try {
-        const detail = await request<TokenDetail>("token", { index });
-        drawStrip();
-        const rows = detail.features.map((f) => {
-          const row = h("tr", { class: "wb-feature-row", attrs: { "data-latent": f.latent } }, [
-            h("td", { text: String(f.latent) }),
-            h("td", { text: f.activation.toFixed(3) }),
-            h("td", { text: f.density === undefined ? "" : `${(f.density * 100).toFixed(2)}%` }),
-            h("td", { text: (f.promoted ?? []).map(visibleToken).join(" ") }),
-          ]);
-          row.addEventListener("click", () => selectFeature(f.latent));
-          return row;
-        });
-        tokenPane.replaceChildren(
-          h("h4", { text: "Token " }, [h("code", { class: "wb-token-name", text: visibleToken(detail.token) })]),
-          rows.length
-            ? h("table", {}, [
-                h("tr", {}, [h("th", { text: "feature" }), h("th", { text: "act" }), h("th", { text: "density" }), h("th", { text: "promotes" })]),
-                ...rows,
-              ])
-            : h("p", { class: "wb-muted", text: "No features fire on this token." }),
-        );
-      } catch (err) {
-        tokenPane.replaceChildren();
-        fail(err);
-      }
-    };
+    const selectToken = (index: number) => load(tokenPane, "loading…", async () => {
+      const detail = await request<TokenDetail>("token", { index });
+      drawStrip();
+      const rows = detail.features.map((f) => {
+        const row = h("tr", { class: "wb-feature-row", attrs: { "data-latent": f.latent } }, [
+          h("td", { text: String(f.latent) }),
+          h("td", { text: f.activation.toFixed(3) }),
+          h("td", { text: f.density === undefined ? "" : `${(f.density * 100).toFixed(2)}%` }),
+          h("td", { text: (f.promoted ?? []).map(visibleToken).join(" ") }),
+        ]);
+        row.addEventListener("click", () => selectFeature(f.latent));
+        return row;
+      });
+      return [
+        h("h4", { text: "Token " }, [h("code", { class: "wb-token-name", text: visibleToken(detail.token) })]),
+        rows.length
+          ? h("table", {}, [
+              h("tr", {}, [h("th", { text: "feature" }), h("th", { text: "act" }), h("th", { text: "density" }), h("th", { text: "promotes" })]),
+              ...rows,
+            ])
+          : h("p", { class: "wb-muted", text: "No features fire on this token." }),
+      ];
+    });
 
-    const selectFeature = async (latent: number) => {
-      clearError(root);
-      featurePane.replaceChildren(h("span", { class: "wb-muted", text: "loading…" }));
-      try {
-        const detail = await request<FeatureDetail>("feature", { latent });
-        featureValues = decode<Float32Array>(detail.values).data;
-        featureMax = detail.max;
-        if (probeName) {
-          // a chosen feature takes the colouring back from the probe
-          probeName = "";
-          probeValues = null;
-          probeSelect.value = "";
-          void request("probe", { name: "" }).catch(fail);
-        }
-        drawStrip();
-        const steer = h("button", { class: "wb-steer", text: "Steer with this" });
-        steer.addEventListener("click", async () => {
-          try {
-            await request("steer", { latent });
-            steer.textContent = "Sent to steering ✓";
-          } catch (err) {
-            fail(err);
-          }
-        });
-        const examples = (detail.examples ?? []).map((e) =>
-          h("div", { class: "wb-example" }, [
-            h("span", { class: "wb-muted", text: `${e.activation.toFixed(2)}  ` }),
-            e.before,
-            h("span", { class: "hit", text: e.token }),
-            e.after,
-          ]),
-        );
-        featurePane.replaceChildren(
-          h("h4", { class: "wb-feature-title", text: `Feature ${detail.latent}` }),
-          h("p", {
-            class: "wb-muted",
-            text: `max here ${detail.max.toFixed(3)}` + (detail.density === undefined ? "" : ` · fires on ${(detail.density * 100).toFixed(2)}% of corpus tokens`),
-          }),
-          h("p", { class: "wb-promoted", text: "Promotes: " + (detail.promoted ?? []).map(([t]) => visibleToken(t)).join(" ") }),
-          steer,
-          h("h5", { text: "Top corpus examples" }),
-          ...(examples.length ? examples : [h("p", { class: "wb-muted", text: "No corpus statistics for this SAE." })]),
-        );
-      } catch (err) {
-        featurePane.replaceChildren();
-        fail(err);
+    const selectFeature = (latent: number) => load(featurePane, "loading…", async () => {
+      const detail = await request<FeatureDetail>("feature", { latent });
+      featureValues = decode<Float32Array>(detail.values).data;
+      featureMax = detail.max;
+      if (probeName) {
+        // a chosen feature takes the colouring back from the probe
+        probeName = "";
+        probeValues = null;
+        probeSelect.value = "";
+        void act(root, () => request("probe", { name: "" }));
       }
-    };
+      drawStrip();
+      const steer = sendButton(root, { class: "wb-steer", text: "Steer with this" }, () => request("steer", { latent }), () => "Sent to steering ✓");
+      const examples = (detail.examples ?? []).map((e) =>
+        h("div", { class: "wb-example" }, [
+          h("span", { class: "wb-muted", text: `${e.activation.toFixed(2)}  ` }),
+          e.before,
+          h("span", { class: "hit", text: e.token }),
+          e.after,
+        ]),
+      );
+      return [
+        h("h4", { class: "wb-feature-title", text: `Feature ${detail.latent}` }),
+        h("p", {
+          class: "wb-muted",
+          text: `max here ${detail.max.toFixed(3)}` + (detail.density === undefined ? "" : ` · fires on ${(detail.density * 100).toFixed(2)}% of corpus tokens`),
+        }),
+        h("p", { class: "wb-promoted", text: "Promotes: " + (detail.promoted ?? []).map(([t]) => visibleToken(t)).join(" ") }),
+        steer,
+        h("h5", { text: "Top corpus examples" }),
+        ...(examples.length ? examples : [h("p", { class: "wb-muted", text: "No corpus statistics for this SAE." })]),
+      ];
+    });
 
     const drawProbeMenu = () => {
       const names = model.get("probes");
@@ -246,18 +207,17 @@ const widget: AnyWidget<State> = {
         drawStrip();
         return;
       }
-      clearError(root);
-      try {
+      const loaded = await act(root, async () => {
         const detail = await request<ProbeDetail>("probe", { name });
         if (probeName !== name) return; // another choice came in meanwhile
         probeValues = detail.values ? decode<Float32Array>(detail.values).data : null;
         drawStrip();
-      } catch (err) {
+      });
+      if (!loaded) {
         probeValues = null;
         probeName = "";
         probeSelect.value = "";
         drawStrip();
-        fail(err);
       }
     };
     probeSelect.addEventListener("change", () => void loadProbe(probeSelect.value));
@@ -270,36 +230,27 @@ const widget: AnyWidget<State> = {
       drawProbeMenu();
       if (probeName) void loadProbe(probeName); // a probe re-registered under the same name scores anew
     };
-    model.on("change:selected_probe", onProbeChosen);
-    model.on("change:probes", onProbesListed);
 
-    const drawLens = async () => {
-      clearError(root);
-      lensView.replaceChildren(h("span", { class: "wb-muted", text: "computing the logit lens…" }));
-      try {
-        const grid = await request<LensGrid>("lens");
-        const ids = decode<Int32Array>(grid.ids);
-        const probs = decode<Float32Array>(grid.probs);
-        const [nLayers, nPos] = ids.shape;
-        const tokens = model.get("tokens");
-        const header = h("tr", {}, [h("th", { text: "layer" }), ...tokens.map((t) => h("th", { text: visibleToken(t) }))]);
-        const rows = [];
-        for (let l = nLayers - 1; l >= 0; l--) {
-          const cells = [h("td", { text: String(grid.layers[l]) })];
-          for (let p = 0; p < nPos; p++) {
-            const id = ids.data[l * nPos + p];
-            const prob = probs.data[l * nPos + p];
-            const text = grid.strings[String(id)] ?? String(id);
-            cells.push(h("td", { text: visibleToken(text), title: `${text} (${(prob * 100).toFixed(1)}%)`, style: { background: `rgba(52, 101, 164, ${(prob * 0.6).toFixed(3)})` } }));
-          }
-          rows.push(h("tr", { class: "wb-lens-row" }, cells));
+    const drawLens = () => load(lensView, "computing the logit lens…", async () => {
+      const grid = await request<LensGrid>("lens");
+      const ids = decode<Int32Array>(grid.ids);
+      const probs = decode<Float32Array>(grid.probs);
+      const [nLayers, nPos] = ids.shape;
+      const tokens = model.get("tokens");
+      const header = h("tr", {}, [h("th", { text: "layer" }), ...tokens.map((t) => h("th", { text: visibleToken(t) }))]);
+      const rows = [];
+      for (let l = nLayers - 1; l >= 0; l--) {
+        const cells = [h("td", { text: String(grid.layers[l]) })];
+        for (let p = 0; p < nPos; p++) {
+          const id = ids.data[l * nPos + p];
+          const prob = probs.data[l * nPos + p];
+          const text = grid.strings[String(id)] ?? String(id);
+          cells.push(h("td", { text: visibleToken(text), title: `${text} (${(prob * 100).toFixed(1)}%)`, style: { background: `rgba(52, 101, 164, ${(prob * 0.6).toFixed(3)})` } }));
         }
-        lensView.replaceChildren(h("table", { class: "wb-lens-table" }, [header, ...rows]));
-      } catch (err) {
-        lensView.replaceChildren();
-        fail(err);
+        rows.push(h("tr", { class: "wb-lens-row" }, cells));
       }
-    };
+      return [h("table", { class: "wb-lens-table" }, [header, ...rows])];
+    });
 
     const showTab = (lens: boolean) => {
       tabFeatures.classList.toggle("active", !lens);
@@ -312,13 +263,8 @@ const widget: AnyWidget<State> = {
     tabLens.addEventListener("click", () => showTab(true));
 
     runButton.addEventListener("click", async () => {
-      clearError(root);
       setStatus("running…");
-      try {
-        await request("run", { text: input.value });
-      } catch (err) {
-        fail(err);
-      }
+      if (!(await act(root, () => request("run", { text: input.value })))) setStatus("");
     });
 
     const onNewText = () => {
@@ -332,27 +278,12 @@ const widget: AnyWidget<State> = {
       if (probeName) void loadProbe(probeName); // the new text scored by the same probe
       if (!lensView.hidden) void drawLens();
     };
-    model.on("change:tokens", onNewText);
-    model.on("change:_top_values", drawStrip);
-    const onError = () => {
-      const message = model.get("error");
-      if (message) showError(root, message);
-    };
-    model.on("change:error", onError);
-
-    drawProbeMenu();
-    drawStrip();
     if (model.get("selected_probe")) void loadProbe(model.get("selected_probe"));
-    onError();
-    el.appendChild(root);
-    return () => {
-      request.dispose();
-      model.off("change:tokens", onNewText);
-      model.off("change:_top_values", drawStrip);
-      model.off("change:error", onError);
-      model.off("change:selected_probe", onProbeChosen);
-      model.off("change:probes", onProbesListed);
-    };
+    return mount(model, el, root, {
+      on: { tokens: onNewText, _top_values: drawStrip, selected_probe: onProbeChosen, probes: onProbesListed },
+      draw: [drawProbeMenu, drawStrip],
+      request,
+    });
   },
 };
 

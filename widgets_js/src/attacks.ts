@@ -3,7 +3,8 @@
 // results: prefill set apart from the continuation, near-duplicates grouped with
 // counts, keyword / regex hits highlighted and counted per run. Model text goes in
 // with textContent only (lib/dom.ts).
-import { clearError, h, showError, syncError } from "./lib/dom";
+import { h } from "./lib/dom";
+import { act, mount, runControls, sendButton } from "./lib/panel";
 import { createRequester } from "./lib/rpc";
 import { traitWriter } from "./lib/traits";
 import type { AnyModel, AnyWidget } from "./lib/types";
@@ -82,39 +83,6 @@ const TABS: [string, string][] = [
   ["compare", "Compare all"],
 ];
 
-const STYLE = `
-.wb-atk { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-atk [hidden] { display: none !important; }
-.wb-atk .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-atk label { display: inline-flex; gap: 4px; align-items: center; }
-.wb-atk textarea { font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-atk .wb-field { display: flex; flex-direction: column; gap: 2px; }
-.wb-atk .wb-field > textarea { width: 100%; box-sizing: border-box; min-height: 2.2em; }
-.wb-atk .wb-turn { display: flex; gap: 4px; align-items: flex-start; margin: 2px 0; }
-.wb-atk .wb-turn textarea { flex: 1; min-height: 2.2em; }
-.wb-atk .wb-turn input.wb-turn-role { width: 7em; }
-.wb-atk .wb-tabs button { border: 1px solid #bbb; background: #f6f6f6; padding: 2px 8px; cursor: pointer; }
-.wb-atk .wb-tabs button.active { background: #3465a4; color: white; border-color: #3465a4; }
-.wb-atk input[type=number] { width: 5.5em; }
-.wb-atk .wb-muted { color: #777; }
-.wb-atk progress { width: 140px; }
-.wb-atk .wb-results { display: flex; gap: 10px; overflow-x: auto; align-items: flex-start; }
-.wb-atk .wb-set { flex: 1 0 320px; max-width: 640px; border: 1px solid #ddd; padding: 4px; }
-.wb-atk .wb-set-title { font-weight: bold; margin: 2px 0; }
-.wb-atk .wb-sample { border-top: 1px solid #eee; padding: 3px 0; display: flex; gap: 6px; align-items: flex-start; }
-.wb-atk .wb-text { flex: 1; white-space: pre-wrap; word-break: break-word; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-atk .wb-prefill { background: #e8eef7; color: #1f3f6e; border-bottom: 2px solid #3465a4; font-style: italic; }
-.wb-atk mark.wb-hit { background: rgba(255, 200, 0, 0.6); color: inherit; }
-.wb-atk .wb-count { background: #3465a4; color: white; border-radius: 8px; padding: 0 6px; font-size: 11px; white-space: nowrap; }
-.wb-atk .wb-meta { color: #777; font-size: 11px; white-space: nowrap; }
-.wb-atk .wb-actions button { font-size: 11px; padding: 0 4px; }
-.wb-atk table.wb-counts { border-collapse: collapse; }
-.wb-atk table.wb-counts caption { text-align: left; white-space: nowrap; }
-.wb-atk table.wb-counts td, .wb-atk table.wb-counts th { border-bottom: 1px solid #eee; padding: 1px 6px; text-align: left; }
-.wb-atk .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-atk .wb-note { color: #1f3f6e; }
-`;
-
 /** The prefill and continuation of one sample, hits wrapped in <mark>, all as text nodes. */
 function completionNodes(prefill: string, continuation: string, spans: [number, number, string][]): Node[] {
   const full = prefill + continuation;
@@ -150,7 +118,6 @@ const widget: AnyWidget<State> = {
     const request = createRequester(model, { timeoutMs: 600_000 });
     const traits = traitWriter(m);
     const setTrait = traits.set;
-    const flush = traits.flush;
 
     // -- inputs ------------------------------------------------------------------------
     const library = h("select", { class: "wb-library", attrs: { "aria-label": "attack library" } });
@@ -187,9 +154,8 @@ const widget: AnyWidget<State> = {
     const maxTokens = numberInput("max-tokens", "max tokens", m.get("max_new_tokens"), { min: 1, step: 1 });
     const seed = numberInput("seed", "seed", m.get("seed"), { min: 0, step: 1, placeholder: "random" });
     const runButton = h("button", { class: "wb-run", text: "Run" });
-    const cancelButton = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
-    const progress = h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } });
-    const status = h("span", { class: "wb-status wb-muted" });
+    const root = h("div", { class: "wb-widget wb-atk" });
+    const run = runControls(m, root, request, { start: [runButton], progress: "always", busy: (p) => `running… ${p.step}/${p.total} tokens` });
 
     const keywords = h("textarea", { class: "wb-keywords", attrs: { rows: 2, "aria-label": "keywords", placeholder: "keywords or regexes, one per line" } });
     const regex = h("input", { class: "wb-regex", attrs: { type: "checkbox" } });
@@ -198,8 +164,7 @@ const widget: AnyWidget<State> = {
     const countsBox = h("div", { class: "wb-counts-box" });
     const results = h("div", { class: "wb-results" });
 
-    const root = h("div", { class: "wb-atk" }, [
-      h("style", { text: STYLE }),
+    root.append(
       h("div", { class: "wb-row" }, [h("b", { text: "Attack box" }), library, h("span", { class: "wb-muted", text: "·" }), saveName, saveKind, saveButton]),
       h("div", { class: "wb-field" }, [
         h("span", { text: "System prompt" }),
@@ -211,7 +176,7 @@ const widget: AnyWidget<State> = {
       tabNote,
       prefillWrap,
       narratorWrap,
-      h("div", { class: "wb-row" }, [n.wrap, temperature.wrap, topP.wrap, maxTokens.wrap, seed.wrap, runButton, cancelButton, progress, status]),
+      h("div", { class: "wb-row" }, [n.wrap, temperature.wrap, topP.wrap, maxTokens.wrap, seed.wrap, runButton, ...run.elements]),
       h("div", { class: "wb-row" }, [
         h("div", { class: "wb-field", style: { flex: "1" } }, [h("span", { text: "Highlight and count" }), keywords]),
         h("label", {}, [regex, "regex"]),
@@ -220,7 +185,7 @@ const widget: AnyWidget<State> = {
       ]),
       countsBox,
       results,
-    ]);
+    );
 
     // -- conversation turns ----------------------------------------------------------
     const drawTurns = () => {
@@ -244,7 +209,7 @@ const widget: AnyWidget<State> = {
       );
     };
     addTurn.addEventListener("click", () => {
-      flush();
+      traits.flush();
       const turns = m.get("turns") ?? [];
       const last = turns.length ? turns[turns.length - 1].role : "assistant";
       setTrait("turns", [...turns, { role: last === "user" ? "assistant" : "user", content: "" }]);
@@ -299,18 +264,13 @@ const widget: AnyWidget<State> = {
         }
       }
     });
-    saveButton.addEventListener("click", async () => {
-      clearError(root);
-      flush();
+    saveButton.addEventListener("click", () => act(root, async () => {
+      traits.flush();
       const kind = saveKind.value;
       const text = kind === "prefill" ? m.get("prefill") : kind === "system" ? m.get("system_prompt") : kind === "narrator" ? m.get("narrator_text") : m.get("custom_role");
-      try {
-        await request("save_attack", { name: saveName.value.trim(), kind, text });
-        status.textContent = `saved ${saveName.value.trim()} to the library`;
-      } catch (err) {
-        showError(root, err);
-      }
-    });
+      await request("save_attack", { name: saveName.value.trim(), kind, text });
+      run.status.textContent = `saved ${saveName.value.trim()} to the library`;
+    }));
 
     // -- settings -------------------------------------------------------------------------
     const bindText = (input: HTMLInputElement | HTMLTextAreaElement, name: "system_prompt" | "prefill" | "narrator_text" | "custom_role" | "keywords" | "variable") => {
@@ -332,17 +292,15 @@ const widget: AnyWidget<State> = {
       return () => m.off(`change:${name}`, sync);
     };
     const bindNumber = (input: HTMLInputElement, name: "n" | "temperature" | "top_p" | "max_new_tokens" | "seed", integer: boolean) => {
-      input.addEventListener("change", () => {
+      input.addEventListener("change", () => act(root, () => {
         const raw = input.value.trim();
         if (raw === "" && name === "seed") return setTrait("seed", null);
         const value = Number(raw);
         if (raw === "" || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-          showError(root, `${input.getAttribute("aria-label")} must be ${integer ? "a whole number" : "a number"}, not ${JSON.stringify(raw)}.`);
-          return;
+          throw new Error(`${input.getAttribute("aria-label")} must be ${integer ? "a whole number" : "a number"}, not ${JSON.stringify(raw)}.`);
         }
-        clearError(root);
         setTrait(name, value as never);
-      });
+      }));
       const sync = () => {
         const v = m.get(name);
         input.value = v === null || v === undefined ? "" : String(v);
@@ -367,63 +325,26 @@ const widget: AnyWidget<State> = {
       bindNumber(seed.input, "seed", true),
     ];
 
-    // -- run / cancel ----------------------------------------------------------------
-    const drawRunning = () => {
-      const running = m.get("running");
-      runButton.disabled = running;
-      cancelButton.disabled = !running;
-      const p = m.get("progress") ?? { step: 0, total: 0 };
-      progress.max = Math.max(1, p.total);
-      progress.value = Math.min(p.step, progress.max);
-      status.textContent = running ? `running… ${p.step}/${p.total} tokens` : m.get("status");
-    };
+    // -- run ---------------------------------------------------------------------------
     runButton.addEventListener("click", async () => {
-      clearError(root);
-      flush();
-      runButton.disabled = true;
-      try {
-        await request("start");
-      } catch (err) {
-        runButton.disabled = m.get("running");
-        showError(root, err);
-      }
-    });
-    cancelButton.addEventListener("click", async () => {
-      try {
-        await request("stop");
-        status.textContent = "cancelling…";
-      } catch (err) {
-        showError(root, err);
-      }
+      traits.flush();
+      runButton.disabled = true; // until the kernel says it runs: no second click
+      const started = await act(root, () => request("start"));
+      if (!started) runButton.disabled = m.get("running");
     });
 
     // -- results -----------------------------------------------------------------------
     const sampleRow = (result: Result, index: number, count: number | null) => {
       const s = result.samples[index];
       const spans = m.get("matches")?.[result.key]?.[index] ?? [];
-      const toPanel = h("button", { class: "wb-to-panel", text: "activations", title: "show this sample in the activation panel" });
-      const toVar = h("button", { class: "wb-to-var", text: "→ var", title: "assign this sample to the notebook variable named above" });
-      toPanel.addEventListener("click", async () => {
-        clearError(root);
-        toPanel.textContent = "…";
-        try {
-          await request("to_panel", { key: result.key, index });
-          toPanel.textContent = "activations ✓";
-        } catch (err) {
-          toPanel.textContent = "activations";
-          showError(root, err);
-        }
-      });
-      toVar.addEventListener("click", async () => {
-        clearError(root);
-        flush();
-        try {
-          const reply = await request<{ name: string }>("to_variable", { key: result.key, index });
-          toVar.textContent = `→ ${reply.name} ✓`;
-        } catch (err) {
-          showError(root, err);
-        }
-      });
+      const toPanel = sendButton(root, { class: "wb-to-panel", text: "activations", title: "show this sample in the activation panel" },
+        () => request("to_panel", { key: result.key, index }));
+      const toVar = sendButton(root, { class: "wb-to-var", text: "→ var", title: "assign this sample to the notebook variable named above" },
+        () => {
+          traits.flush();
+          return request<{ name: string }>("to_variable", { key: result.key, index });
+        },
+        (reply) => `→ ${reply.name} ✓`);
       return h("div", { class: "wb-sample", attrs: { "data-run": result.key, "data-index": index } }, [
         count === null ? null : h("span", { class: "wb-count", text: `×${count}`, title: `${count} near-identical samples` }),
         h("span", { class: "wb-meta", text: `#${index}` }),
@@ -468,36 +389,22 @@ const widget: AnyWidget<State> = {
         ]),
       );
     };
-    const onError = () => syncError(root, m.get("error"));
-
-    const listeners: [string, () => void][] = [
-      ["change:turns", drawTurns],
-      ["change:persona", drawTab],
-      ["change:library", drawLibrary],
-      ["change:running", drawRunning],
-      ["change:progress", drawRunning],
-      ["change:status", drawRunning],
-      ["change:results", drawResults],
-      ["change:matches", drawResults],
-      ["change:group", drawResults],
-      ["change:counts", drawCounts],
-      ["change:error", onError],
-    ];
-    for (const [event, fn] of listeners) m.on(event, fn);
-    drawTurns();
-    drawTab();
-    drawLibrary();
-    drawRunning();
-    drawResults();
-    drawCounts();
-    onError();
-    el.appendChild(root);
-    return () => {
-      flush();
-      request.dispose();
-      for (const [event, fn] of listeners) m.off(event, fn);
-      for (const off of unbind) off();
-    };
+    return mount(m, el, root, {
+      on: {
+        turns: drawTurns,
+        persona: drawTab,
+        library: drawLibrary,
+        results: drawResults,
+        matches: drawResults,
+        group: drawResults,
+        counts: drawCounts,
+      },
+      draw: [drawTurns, drawTab, drawLibrary, drawResults, drawCounts],
+      run,
+      request,
+      traits,
+      teardown: unbind,
+    });
   },
 };
 

@@ -3,7 +3,8 @@
 // with the metric the per-layer altair chart under the panel shows, the compared MLP
 // neurons ordered by how much their activation changed, and both models' samples side
 // by side. Prompts and samples are untrusted: they go in with textContent only.
-import { clearError, h, showError, syncError } from "./lib/dom";
+import { h } from "./lib/dom";
+import { act, mount, runControls } from "./lib/panel";
 import { createRequester } from "./lib/rpc";
 import { traitWriter } from "./lib/traits";
 import type { AnyModel, AnyWidget } from "./lib/types";
@@ -56,32 +57,6 @@ interface State {
   error: string;
 }
 
-const STYLE = `
-.wb-diff { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-diff .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-diff label { display: inline-flex; gap: 4px; align-items: center; }
-.wb-diff textarea { min-height: 5em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; resize: vertical; }
-.wb-diff input[type=number] { width: 4.5em; }
-.wb-diff input.wb-direction { width: 14em; }
-.wb-diff .wb-muted { color: #777; }
-.wb-diff .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-diff progress { width: 160px; }
-.wb-diff h4 { margin: 6px 0 2px; }
-.wb-diff table { border-collapse: collapse; font-size: 12px; font-variant-numeric: tabular-nums; }
-.wb-diff th, .wb-diff td { border-bottom: 1px solid #eee; padding: 2px 8px; text-align: right; }
-.wb-diff th { background: #f5f5f5; }
-.wb-diff td.up { color: #b71c1c; }
-.wb-diff td.down { color: #0d47a1; }
-.wb-diff .wb-neurons { max-height: 20em; overflow: auto; }
-.wb-diff .wb-samples { display: flex; flex-direction: column; gap: 6px; max-height: 36em; overflow: auto; }
-.wb-diff .wb-prompt { border: 1px solid #ddd; padding: 4px; }
-.wb-diff .wb-prompt-text { font-weight: bold; white-space: pre-wrap; word-break: break-word; }
-.wb-diff .wb-pair { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; border-top: 1px solid #eee; padding: 3px 0; }
-.wb-diff .wb-pair.differs { background: #fffbe6; }
-.wb-diff .wb-head { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; color: #555; font-size: 11px; }
-.wb-diff .wb-self, .wb-diff .wb-other { white-space: pre-wrap; word-break: break-word; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-`;
-
 const NEURON_COLUMNS: [keyof NeuronRow, string][] = [
   ["layer", "layer"],
   ["neuron", "neuron"],
@@ -109,17 +84,15 @@ const widget: AnyWidget<State> = {
     const direction = h("input", { class: "wb-direction", attrs: { type: "text", list: listId, placeholder: "vector or probe name", "aria-label": "direction" } });
     const nSamples = h("input", { class: "wb-n-samples", attrs: { type: "number", min: 0, step: 1, "aria-label": "samples per prompt" } });
     const maxTokens = h("input", { class: "wb-max-new-tokens", attrs: { type: "number", min: 1, step: 1, "aria-label": "new tokens" } });
-    const run = h("button", { class: "wb-run", text: "Run" });
-    const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
-    const progress = h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } });
-    const status = h("span", { class: "wb-status wb-muted" });
+    const start = h("button", { class: "wb-run", text: "Run" });
+    const root = h("div", { class: "wb-widget wb-diff" });
+    const run = runControls(m, root, request, { start: [start], progress: "running" });
     const summary = h("div", { class: "wb-summary" });
     const metric = h("select", { class: "wb-metric", attrs: { "aria-label": "chart metric" } });
     const neurons = h("div", { class: "wb-neurons" });
     const samples = h("div", { class: "wb-samples" });
 
-    const root = h("div", { class: "wb-diff" }, [
-      h("style", { text: STYLE }),
+    root.append(
       title,
       prompts,
       h("div", { class: "wb-row" }, [
@@ -127,30 +100,21 @@ const widget: AnyWidget<State> = {
         h("label", { text: "samples per prompt " }, [nSamples]),
         h("label", { text: "new tokens " }, [maxTokens]),
       ]),
-      h("div", { class: "wb-row" }, [run, cancel, progress, status]),
+      h("div", { class: "wb-row" }, [start, ...run.elements]),
       h("div", { class: "wb-row" }, [summary, h("label", { text: "chart " }, [metric])]),
       h("h4", { text: "Neurons" }),
       neurons,
       h("h4", { text: "Samples" }),
       samples,
-    ]);
+    );
 
-    const act = async (fn: () => Promise<unknown>) => {
-      clearError(root);
-      try {
-        await fn();
-      } catch (err) {
-        showError(root, err);
-      }
-    };
-    run.addEventListener("click", () => {
+    start.addEventListener("click", () => act(root, () => {
       traits.flush();
-      return act(() => request("start"));
-    });
-    cancel.addEventListener("click", () => act(() => request("stop")));
+      return request("start");
+    }));
     prompts.addEventListener("input", () => traits.set("prompts", prompts.value, 300));
     direction.addEventListener("input", () => traits.set("direction", direction.value, 300));
-    direction.addEventListener("focus", () => act(async () => {
+    direction.addEventListener("focus", () => act(root, async () => {
       const names = await request<{ vectors: string[]; probes: string[] }>("directions");
       choices.replaceChildren(
         ...names.vectors.map((n) => h("option", { attrs: { value: n }, text: "steering vector" })),
@@ -158,15 +122,11 @@ const widget: AnyWidget<State> = {
       );
     }));
     const whole = (input: HTMLInputElement, key: "n_samples" | "max_new_tokens", low: number) => {
-      input.addEventListener("change", () => {
+      input.addEventListener("change", () => act(root, () => {
         const value = Number(input.value);
-        if (!Number.isInteger(value) || value < low) {
-          showError(root, `${key} must be a whole number >= ${low}, not ${JSON.stringify(input.value)}.`);
-          return;
-        }
-        clearError(root);
+        if (!Number.isInteger(value) || value < low) throw new Error(`${key} must be a whole number >= ${low}, not ${JSON.stringify(input.value)}.`);
         traits.set(key, value);
-      });
+      }));
     };
     whole(nSamples, "n_samples", 0);
     whole(maxTokens, "max_new_tokens", 1);
@@ -224,48 +184,25 @@ const widget: AnyWidget<State> = {
         ])),
       ])));
     };
-    const drawRunning = () => {
-      const running = m.get("running");
-      run.disabled = running;
-      cancel.disabled = !running;
-      const p = m.get("progress") ?? { step: 0, total: 0 };
-      progress.max = Math.max(1, p.total);
-      progress.value = Math.min(p.step, progress.max);
-      progress.style.visibility = running ? "visible" : "hidden";
-      status.textContent = m.get("status");
-    };
-    const onError = () => syncError(root, m.get("error"));
-
-    const listeners: [string, () => void][] = [
-      ["change:self_name", drawInputs],
-      ["change:other_name", () => { drawInputs(); drawSamples(); }],
-      ["change:prompts", drawInputs],
-      ["change:direction", drawInputs],
-      ["change:n_samples", drawInputs],
-      ["change:max_new_tokens", drawInputs],
-      ["change:summary", () => { drawSummary(); drawNeurons(); drawSamples(); }],
-      ["change:metric", drawSummary],
-      ["change:metrics", drawSummary],
-      ["change:neuron_rows", drawNeurons],
-      ["change:samples", drawSamples],
-      ["change:running", drawRunning],
-      ["change:progress", drawRunning],
-      ["change:status", drawRunning],
-      ["change:error", onError],
-    ];
-    for (const [event, fn] of listeners) m.on(event, fn);
-    drawInputs();
-    drawSummary();
-    drawNeurons();
-    drawSamples();
-    drawRunning();
-    onError();
-    el.appendChild(root);
-    return () => {
-      traits.flush();
-      request.dispose();
-      for (const [event, fn] of listeners) m.off(event, fn);
-    };
+    return mount(m, el, root, {
+      on: {
+        self_name: drawInputs,
+        other_name: [drawInputs, drawSamples],
+        prompts: drawInputs,
+        direction: drawInputs,
+        n_samples: drawInputs,
+        max_new_tokens: drawInputs,
+        summary: [drawSummary, drawNeurons, drawSamples],
+        metric: drawSummary,
+        metrics: drawSummary,
+        neuron_rows: drawNeurons,
+        samples: drawSamples,
+      },
+      draw: [drawInputs, drawSummary, drawNeurons, drawSamples],
+      run,
+      request,
+      traits,
+    });
   },
 };
 

@@ -3,7 +3,8 @@
 // promoted tokens, example pairs), Allow / Block marks, and the export with a live
 // preview of how many pairs it touches. Dataset text and tokens are untrusted: they go
 // in with textContent only.
-import { append, clearError, h, showError, syncError } from "./lib/dom";
+import { append, h } from "./lib/dom";
+import { act, mount, runControls, sendButton } from "./lib/panel";
 import { createRequester } from "./lib/rpc";
 import { traitWriter } from "./lib/traits";
 import type { AnyModel, AnyWidget } from "./lib/types";
@@ -58,38 +59,6 @@ interface State {
   error: string;
 }
 
-const STYLE = `
-.wb-pref { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-pref .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-pref .wb-muted { color: #777; }
-.wb-pref .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-pref progress { width: 160px; }
-.wb-pref input[type=number] { width: 4.5em; }
-.wb-pref input.wb-path { width: 22em; }
-.wb-pref .wb-hyps { display: flex; flex-direction: column; max-height: 32em; overflow: auto; border: 1px solid #eee; }
-.wb-pref .wb-hyp { border-bottom: 1px solid #eee; padding: 4px 6px; display: flex; flex-direction: column; gap: 2px; }
-.wb-pref .wb-hyp.selected { background: #eef3fb; outline: 2px solid #3465a4; outline-offset: -2px; }
-.wb-pref .wb-hyp.blocked { border-left: 4px solid #c62828; }
-.wb-pref .wb-hyp.allowed { border-left: 4px solid #2e7d32; }
-.wb-pref .wb-head { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
-.wb-pref .wb-bar { display: inline-block; width: 120px; height: 10px; background: #f0f0f0; position: relative; }
-.wb-pref .wb-bar > span { position: absolute; top: 0; height: 10px; }
-.wb-pref .wb-badge { font-size: 11px; padding: 0 4px; border-radius: 3px; background: #eee; }
-.wb-pref .wb-badge.artefact { background: #ffe0b2; color: #8a3b00; }
-.wb-pref .wb-badge.chosen { background: #e3f2fd; }
-.wb-pref .wb-badge.rejected { background: #fce4ec; }
-.wb-pref .wb-stats { color: #555; font-size: 11px; }
-.wb-pref .wb-promotes { font-family: var(--jp-code-font-family, monospace); font-size: 11px; color: #444; }
-.wb-pref button.wb-allow.active { background: #2e7d32; color: white; }
-.wb-pref button.wb-block.active { background: #c62828; color: white; }
-.wb-pref .wb-examples { display: none; flex-direction: column; gap: 4px; margin: 2px 0 2px 12px; }
-.wb-pref .wb-hyp.open .wb-examples { display: flex; }
-.wb-pref .wb-example { display: grid; grid-template-columns: 1fr 1fr; gap: 6px; font-size: 12px; }
-.wb-pref .wb-side { white-space: pre-wrap; word-break: break-word; font-family: var(--jp-code-font-family, monospace); background: #fafafa; padding: 2px 4px; }
-.wb-pref .wb-side b { font-family: var(--jp-ui-font-family, sans-serif); }
-.wb-pref .wb-export { border-top: 1px solid #ddd; padding-top: 6px; }
-`;
-
 function fmt(value: number | null | undefined, digits = 2): string {
   if (value === null || value === undefined || Number.isNaN(value)) return "n/a";
   return value.toFixed(digits);
@@ -105,10 +74,9 @@ const widget: AnyWidget<State> = {
     const request = createRequester(model, { timeoutMs: 600_000 });
     const traits = traitWriter(m);
 
-    const run = h("button", { class: "wb-run", text: "Run audit" });
-    const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
-    const progress = h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } });
-    const status = h("span", { class: "wb-status wb-muted" });
+    const start = h("button", { class: "wb-run", text: "Run audit" });
+    const root = h("div", { class: "wb-widget wb-pref" });
+    const run = runControls(m, root, request, { start: [start], progress: "running" });
     const summary = h("div", { class: "wb-summary wb-muted" });
     const top = h("input", { class: "wb-top", attrs: { type: "number", min: 1, max: 500, step: 1, "aria-label": "hypotheses shown" } });
     const hideArtefacts = h("input", { class: "wb-hide-artefacts", attrs: { type: "checkbox" } });
@@ -124,10 +92,9 @@ const widget: AnyWidget<State> = {
     const preview = h("div", { class: "wb-preview" });
     const exported = h("div", { class: "wb-exported wb-muted" });
 
-    const root = h("div", { class: "wb-pref" }, [
-      h("style", { text: STYLE }),
+    root.append(
       h("div", { class: "wb-row" }, [h("b", { text: "Preference audit" }), h("span", { class: "wb-dataset wb-muted", text: m.get("dataset_name") })]),
-      h("div", { class: "wb-row" }, [run, cancel, progress, status]),
+      h("div", { class: "wb-row" }, [start, ...run.elements]),
       summary,
       h("div", { class: "wb-row" }, [
         h("label", { text: "show top " }, [top]),
@@ -140,44 +107,29 @@ const widget: AnyWidget<State> = {
         preview,
         exported,
       ]),
-    ]);
+    );
 
-    const act = async (fn: () => Promise<unknown>) => {
-      clearError(root);
-      try {
-        await fn();
-      } catch (err) {
-        showError(root, err);
-      }
-    };
-    run.addEventListener("click", () => act(() => request("start")));
-    cancel.addEventListener("click", () => act(() => request("stop")));
-    exportButton.addEventListener("click", () => {
+    start.addEventListener("click", () => act(root, () => request("start")));
+    exportButton.addEventListener("click", () => act(root, () => {
       traits.flush();
-      return act(() => request("write_export"));
-    });
-    top.addEventListener("change", () => {
+      return request("write_export");
+    }));
+    top.addEventListener("change", () => act(root, () => {
       const value = Number(top.value);
-      if (!Number.isInteger(value) || value < 1 || value > 500) {
-        showError(root, `top must be a whole number in 1..500, not ${JSON.stringify(top.value)}.`);
-        return;
-      }
-      clearError(root);
+      if (!Number.isInteger(value) || value < 1 || value > 500) throw new Error(`top must be a whole number in 1..500, not ${JSON.stringify(top.value)}.`);
       traits.set("top", value);
-    });
+    }));
     hideArtefacts.addEventListener("change", () => drawList());
     onlySignificant.addEventListener("change", () => drawList());
     mode.addEventListener("change", () => traits.set("export_mode", mode.value));
     // the preview follows the threshold while it is typed (debounced), not only on blur
     const setThreshold = (delayMs: number) => {
       if (threshold.value.trim() === "" && delayMs > 0) return; // still typing
-      const value = Number(threshold.value);
-      if (!(value > 0)) {
-        showError(root, `threshold must be a positive number, not ${JSON.stringify(threshold.value)}.`);
-        return;
-      }
-      clearError(root);
-      traits.set("threshold", value, delayMs);
+      return act(root, () => {
+        const value = Number(threshold.value);
+        if (!(value > 0)) throw new Error(`threshold must be a positive number, not ${JSON.stringify(threshold.value)}.`);
+        traits.set("threshold", value, delayMs);
+      });
     };
     threshold.addEventListener("input", () => setThreshold(300));
     threshold.addEventListener("change", () => setThreshold(0));
@@ -189,8 +141,8 @@ const widget: AnyWidget<State> = {
       const markOf = m.get("marks")[String(r.latent)] ?? "";
       const allow = h("button", { class: "wb-allow" + (markOf === "allowed" ? " active" : ""), text: "allow", title: "the preference may rely on this" });
       const block = h("button", { class: "wb-block" + (markOf === "blocked" ? " active" : ""), text: "block", title: "a spurious signal: filter pairs driven by it" });
-      allow.addEventListener("click", () => act(() => request("set_mark", { latent: r.latent, status: markOf === "allowed" ? null : "allowed" })));
-      block.addEventListener("click", () => act(() => request("set_mark", { latent: r.latent, status: markOf === "blocked" ? null : "blocked" })));
+      allow.addEventListener("click", () => act(root, () => request("set_mark", { latent: r.latent, status: markOf === "allowed" ? null : "allowed" })));
+      block.addEventListener("click", () => act(root, () => request("set_mark", { latent: r.latent, status: markOf === "blocked" ? null : "blocked" })));
       const width = (Math.abs(r.effect_size) / scale) * 50;
       const bar = h("span", { class: "wb-bar", title: `effect size ${fmt(r.effect_size)}` }, [
         h("span", {
@@ -207,17 +159,8 @@ const widget: AnyWidget<State> = {
       const examples = h("div", { class: "wb-examples" },
         r.examples.map((ex, index) => {
           const side = (name: "chosen" | "rejected") => {
-            const open = h("button", { class: `wb-to-panel wb-ex-${name}`, text: "activations", title: `open the ${name} response in the activation panel` });
-            open.addEventListener("click", () => act(async () => {
-              open.textContent = "…";
-              try {
-                await request("to_panel", { latent: r.latent, index, side: name });
-                open.textContent = "activations ✓";
-              } catch (err) {
-                open.textContent = "activations";
-                throw err;
-              }
-            }));
+            const open = sendButton(root, { class: `wb-to-panel wb-ex-${name}`, text: "activations", title: `open the ${name} response in the activation panel` },
+              () => request("to_panel", { latent: r.latent, index, side: name }));
             return h("div", { class: `wb-side wb-${name}` }, [h("b", { text: `${name}: ` }), ex[name], " ", open]);
           };
           return h("div", { class: "wb-example-wrap" }, [
@@ -303,49 +246,29 @@ const widget: AnyWidget<State> = {
       const touched = e.removed !== undefined ? `${e.removed} removed` : `${e.downweighted} down-weighted`;
       exported.textContent = `wrote ${e.kept} of ${e.pairs} pairs (${touched}) to ${e.path}; blocked latents to ${e.blocked_path}`;
     };
-    const drawRunning = () => {
-      const running = m.get("running");
-      run.disabled = running;
-      cancel.disabled = !running;
-      exportButton.disabled = running || !m.get("hypotheses").length;
-      const p = m.get("progress") ?? { step: 0, total: 0 };
-      progress.max = Math.max(1, p.total);
-      progress.value = Math.min(p.step, progress.max);
-      progress.style.visibility = running ? "visible" : "hidden";
-      status.textContent = m.get("status");
+    const drawExportButton = () => {
+      exportButton.disabled = m.get("running") || !m.get("hypotheses").length;
     };
-    const onError = () => syncError(root, m.get("error"));
 
-    const listeners: [string, () => void][] = [
-      ["change:hypotheses", () => { drawList(); drawRunning(); }],
-      ["change:marks", drawList],
-      ["change:selected", () => drawSelected(true)],
-      ["change:summary", drawSummary],
-      ["change:preview", drawPreview],
-      ["change:exported", drawExported],
-      ["change:export_mode", drawExportSettings],
-      ["change:threshold", drawExportSettings],
-      ["change:export_path", drawExportSettings],
-      ["change:top", drawExportSettings],
-      ["change:running", drawRunning],
-      ["change:progress", drawRunning],
-      ["change:status", drawRunning],
-      ["change:error", onError],
-    ];
-    for (const [event, fn] of listeners) m.on(event, fn);
-    drawList();
-    drawSummary();
-    drawExportSettings();
-    drawPreview();
-    drawExported();
-    drawRunning();
-    onError();
-    el.appendChild(root);
-    return () => {
-      traits.flush();
-      request.dispose();
-      for (const [event, fn] of listeners) m.off(event, fn);
-    };
+    return mount(m, el, root, {
+      on: {
+        hypotheses: [drawList, drawExportButton],
+        marks: drawList,
+        selected: () => drawSelected(true),
+        summary: drawSummary,
+        preview: drawPreview,
+        exported: drawExported,
+        export_mode: drawExportSettings,
+        threshold: drawExportSettings,
+        export_path: drawExportSettings,
+        top: drawExportSettings,
+        running: drawExportButton,
+      },
+      draw: [drawList, drawSummary, drawExportSettings, drawPreview, drawExported, drawExportButton],
+      run,
+      request,
+      traits,
+    });
   },
 };
 

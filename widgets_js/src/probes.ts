@@ -3,7 +3,8 @@
 // and AUROC of the chosen layer (the per-layer altair chart sits under the panel),
 // "Register as vector", and a score box that tints each token by the probe's score.
 // Example and model text is untrusted: it goes in with textContent only.
-import { clearError, h, showError, syncError, visibleToken } from "./lib/dom";
+import { h, visibleToken } from "./lib/dom";
+import { act, mount, runControls, sendButton } from "./lib/panel";
 import { createRequester } from "./lib/rpc";
 import { traitWriter } from "./lib/traits";
 import type { AnyModel, AnyWidget } from "./lib/types";
@@ -46,25 +47,6 @@ interface State {
   error: string;
 }
 
-const STYLE = `
-.wb-probe-panel { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-probe-panel .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-probe-panel label { display: inline-flex; gap: 4px; align-items: center; }
-.wb-probe-panel .wb-sets { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
-.wb-probe-panel .wb-set { display: flex; flex-direction: column; gap: 2px; }
-.wb-probe-panel textarea { min-height: 7em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; resize: vertical; }
-.wb-probe-panel input.wb-layer { width: 8em; }
-.wb-probe-panel input.wb-text { flex: 1; min-width: 16em; }
-.wb-probe-panel .wb-muted { color: #777; }
-.wb-probe-panel .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-probe-panel progress { width: 160px; }
-.wb-probe-panel .wb-result { font-size: 14px; }
-.wb-probe-panel .wb-result b { font-variant-numeric: tabular-nums; }
-.wb-probe-panel .wb-scores { font-family: var(--jp-code-font-family, monospace); font-size: 12px; line-height: 1.9; white-space: pre-wrap; word-break: break-word; }
-.wb-probe-panel .wb-tok { padding: 1px 0; border-radius: 2px; }
-.wb-probe-panel .wb-use { border-top: 1px solid #ddd; padding-top: 6px; display: flex; flex-direction: column; gap: 6px; }
-`;
-
 /** Blue for the negative set (score 0), red for the positive one (score 1). */
 function tint(score: number): string {
   const a = Math.min(1, Math.abs(score - 0.5) * 2) * 0.55;
@@ -103,16 +85,16 @@ const widget: AnyWidget<State> = {
       h("option", { text: "last token", attrs: { value: "last" } }),
     ]);
     const train = h("button", { class: "wb-train", text: "Train" });
-    const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
-    const progress = h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } });
-    const status = h("span", { class: "wb-status wb-muted" });
+    const root = h("div", { class: "wb-widget wb-probe-panel" });
+    const run = runControls(m, root, request, { start: [train], progress: "running" });
     const result = h("div", { class: "wb-result" });
     const vectorName = h("input", { class: "wb-vector-name", attrs: { type: "text", placeholder: "vector name", "aria-label": "vector name" } });
     const register = h("button", { class: "wb-register", text: "Register as vector" });
     const registered = h("span", { class: "wb-registered wb-muted" });
     const text = h("input", { class: "wb-text", attrs: { type: "text", placeholder: "a text to score token by token", "aria-label": "text to score" } });
     const score = h("button", { class: "wb-score", text: "Score" });
-    const toPanel = h("button", { class: "wb-to-panel", text: "activations", title: "open the text in the activation panel" });
+    const toPanel = sendButton(root, { class: "wb-to-panel", text: "activations", title: "open the text in the activation panel" },
+      () => request("to_panel", { text: text.value }));
     const scores = h("div", { class: "wb-scores" });
     const use = h("div", { class: "wb-use" }, [
       h("div", { class: "wb-row" }, [vectorName, register, registered]),
@@ -120,54 +102,34 @@ const widget: AnyWidget<State> = {
       scores,
     ]);
 
-    const root = h("div", { class: "wb-probe-panel" }, [
-      h("style", { text: STYLE }),
+    root.append(
       h("div", { class: "wb-row" }, [h("b", { text: "Linear probe" }), name]),
       h("div", { class: "wb-sets" }, [
         h("div", { class: "wb-set" }, [h("span", {}, [h("b", { text: "positive " }), positive.counter]), positive.box]),
         h("div", { class: "wb-set" }, [h("span", {}, [h("b", { text: "negative " }), negative.counter]), negative.box]),
       ]),
-      h("div", { class: "wb-row" }, [h("label", { text: "layers " }, [layer]), h("label", { text: "pool " }, [position]), train, cancel, progress, status]),
+      h("div", { class: "wb-row" }, [h("label", { text: "layers " }, [layer]), h("label", { text: "pool " }, [position]), train, ...run.elements]),
       result,
       use,
-    ]);
+    );
 
-    const act = async (fn: () => Promise<unknown>) => {
-      clearError(root);
-      try {
-        await fn();
-      } catch (err) {
-        showError(root, err);
-      }
-    };
-    train.addEventListener("click", () => {
+    train.addEventListener("click", () => act(root, () => {
       traits.flush();
-      return act(() => request("start"));
-    });
-    cancel.addEventListener("click", () => act(() => request("stop")));
+      return request("start");
+    }));
     name.addEventListener("input", () => traits.set("name", name.value, 300));
     layer.addEventListener("input", () => traits.set("layer", layer.value, 300));
     position.addEventListener("change", () => traits.set("position", position.value));
     vectorName.addEventListener("input", () => traits.set("vector_name", vectorName.value, 300));
-    register.addEventListener("click", () => {
+    register.addEventListener("click", () => act(root, () => {
       traits.flush();
-      return act(() => request("to_vector", { name: vectorName.value }));
-    });
-    const scoreText = () => act(() => request("score", { text: text.value }));
+      return request("to_vector", { name: vectorName.value });
+    }));
+    const scoreText = () => act(root, () => request("score", { text: text.value }));
     score.addEventListener("click", scoreText);
     text.addEventListener("keydown", (e) => {
       if (e.key === "Enter") scoreText();
     });
-    toPanel.addEventListener("click", () => act(async () => {
-      toPanel.textContent = "…";
-      try {
-        await request("to_panel", { text: text.value });
-        toPanel.textContent = "activations ✓";
-      } catch (err) {
-        toPanel.textContent = "activations";
-        throw err;
-      }
-    }));
 
     const drawInputs = () => {
       for (const [key, part] of [["positive", positive], ["negative", negative]] as const) {
@@ -221,46 +183,24 @@ const widget: AnyWidget<State> = {
         }),
       );
     };
-    const drawRunning = () => {
-      const running = m.get("running");
-      train.disabled = running;
-      cancel.disabled = !running;
-      const p = m.get("progress") ?? { step: 0, total: 0 };
-      progress.max = Math.max(1, p.total);
-      progress.value = Math.min(p.step, progress.max);
-      progress.style.visibility = running ? "visible" : "hidden";
-      status.textContent = m.get("status");
-    };
-    const onError = () => syncError(root, m.get("error"));
-
-    const listeners: [string, () => void][] = [
-      ["change:positive", drawInputs],
-      ["change:negative", drawInputs],
-      ["change:name", drawInputs],
-      ["change:layer", drawInputs],
-      ["change:position", drawInputs],
-      ["change:result", drawResult],
-      ["change:vector_name", drawUse],
-      ["change:registered", drawUse],
-      ["change:text", drawUse],
-      ["change:scores", drawUse],
-      ["change:running", drawRunning],
-      ["change:progress", drawRunning],
-      ["change:status", drawRunning],
-      ["change:error", onError],
-    ];
-    for (const [event, fn] of listeners) m.on(event, fn);
-    drawInputs();
-    drawResult();
-    drawUse();
-    drawRunning();
-    onError();
-    el.appendChild(root);
-    return () => {
-      traits.flush();
-      request.dispose();
-      for (const [event, fn] of listeners) m.off(event, fn);
-    };
+    return mount(m, el, root, {
+      on: {
+        positive: drawInputs,
+        negative: drawInputs,
+        name: drawInputs,
+        layer: drawInputs,
+        position: drawInputs,
+        result: drawResult,
+        vector_name: drawUse,
+        registered: drawUse,
+        text: drawUse,
+        scores: drawUse,
+      },
+      draw: [drawInputs, drawResult, drawUse],
+      run,
+      request,
+      traits,
+    });
   },
 };
 

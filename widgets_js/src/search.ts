@@ -1,7 +1,8 @@
 // The data-search panel (workbench/widgets/search.py): a search box, a mode switch,
 // results with their matches highlighted; "activations" opens a document in the
 // activation panel. Dataset text is untrusted: it goes in with textContent only.
-import { clearError, h, showError, syncError } from "./lib/dom";
+import { h } from "./lib/dom";
+import { act, mount, runControls, sendButton } from "./lib/panel";
 import { createRequester } from "./lib/rpc";
 import { traitWriter } from "./lib/traits";
 import type { AnyModel, AnyWidget } from "./lib/types";
@@ -42,23 +43,6 @@ const PLACEHOLDER: Record<string, string> = {
   feature: "an SAE latent id, e.g. 1996",
 };
 
-const STYLE = `
-.wb-search { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-search .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-search textarea { flex: 1; min-height: 2.2em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-search .wb-modes button { border: 1px solid #bbb; background: #f6f6f6; padding: 2px 8px; cursor: pointer; }
-.wb-search .wb-modes button.active { background: #3465a4; color: white; border-color: #3465a4; }
-.wb-search .wb-result { border-top: 1px solid #eee; padding: 4px 0; display: flex; gap: 8px; align-items: flex-start; }
-.wb-search .wb-doc { flex: 1; white-space: pre-wrap; word-break: break-word; max-height: 9em; overflow: auto;
-  font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-search mark.wb-hit { background: rgba(255, 200, 0, 0.6); color: inherit; }
-.wb-search .wb-meta { color: #777; font-size: 11px; white-space: nowrap; }
-.wb-search .wb-tokens { color: #555; font-size: 11px; }
-.wb-search .wb-muted { color: #777; }
-.wb-search .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-search input[type=number] { width: 4.5em; }
-`;
-
 function highlighted(text: string, spans: [number, number][]): Node[] {
   const sorted = [...spans].sort((a, b) => a[0] - b[0]);
   const nodes: Node[] = [];
@@ -79,7 +63,6 @@ const widget: AnyWidget<State> = {
     const m = model as AnyModel<State>;
     const request = createRequester(model, { timeoutMs: 600_000 });
     const traits = traitWriter(m);
-    const flush = traits.flush;
 
     const query = h("textarea", { class: "wb-query", attrs: { rows: 1, "aria-label": "search query" } });
     query.value = m.get("query");
@@ -93,17 +76,16 @@ const widget: AnyWidget<State> = {
     const k = h("input", { class: "wb-k", attrs: { type: "number", min: 1, step: 1, "aria-label": "results" } });
     k.value = String(m.get("k"));
     const go = h("button", { class: "wb-go", text: "Search" });
-    const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
-    const status = h("span", { class: "wb-status wb-muted" });
     const list = h("div", { class: "wb-results" });
-    const root = h("div", { class: "wb-search" }, [
-      h("style", { text: STYLE }),
+    const root = h("div", { class: "wb-widget wb-search" });
+    const run = runControls(m, root, request, { start: [go] });
+    root.append(
       h("div", { class: "wb-row" }, [h("b", { text: "Data search" }), h("span", { class: "wb-dataset wb-muted", text: m.get("dataset_name") })]),
       h("div", { class: "wb-row wb-modes" }, [...modeButtons, h("label", { text: "results" }, [k])]),
-      h("div", { class: "wb-row" }, [query, go, cancel]),
-      status,
+      h("div", { class: "wb-row" }, [query, go, run.cancel]),
+      run.status,
       list,
-    ]);
+    );
 
     query.addEventListener("input", () => traits.set("query", query.value, 300));
     query.addEventListener("keydown", (event) => {
@@ -112,31 +94,15 @@ const widget: AnyWidget<State> = {
         go.click();
       }
     });
-    k.addEventListener("change", () => {
+    k.addEventListener("change", () => act(root, () => {
       const value = Number(k.value);
-      if (!Number.isInteger(value) || value < 1) {
-        showError(root, `results must be a whole number >= 1, not ${JSON.stringify(k.value)}.`);
-        return;
-      }
-      clearError(root);
+      if (!Number.isInteger(value) || value < 1) throw new Error(`results must be a whole number >= 1, not ${JSON.stringify(k.value)}.`);
       traits.set("k", value);
-    });
-    go.addEventListener("click", async () => {
-      clearError(root);
-      flush();
-      try {
-        await request("run");
-      } catch (err) {
-        showError(root, err);
-      }
-    });
-    cancel.addEventListener("click", async () => {
-      try {
-        await request("stop");
-      } catch (err) {
-        showError(root, err);
-      }
-    });
+    }));
+    go.addEventListener("click", () => act(root, () => {
+      traits.flush();
+      return request("run");
+    }));
 
     const drawMode = () => {
       const mode = m.get("mode");
@@ -147,18 +113,8 @@ const widget: AnyWidget<State> = {
       const rows = m.get("results") ?? [];
       list.replaceChildren(
         ...rows.map((r) => {
-          const open = h("button", { class: "wb-to-panel", text: "activations", title: "open this document in the activation panel" });
-          open.addEventListener("click", async () => {
-            clearError(root);
-            open.textContent = "…";
-            try {
-              await request("to_panel", { rank: r.rank });
-              open.textContent = "activations ✓";
-            } catch (err) {
-              open.textContent = "activations";
-              showError(root, err);
-            }
-          });
+          const open = sendButton(root, { class: "wb-to-panel", text: "activations", title: "open this document in the activation panel" },
+            () => request("to_panel", { rank: r.rank }));
           return h("div", { class: "wb-result", attrs: { "data-rank": r.rank, "data-id": r.id } }, [
             h("span", { class: "wb-meta", text: `#${r.rank} · ${r.id}`, title: `row ${r.row}` }),
             h("div", { class: "wb-doc" }, [
@@ -171,35 +127,16 @@ const widget: AnyWidget<State> = {
         }),
       );
     };
-    const drawRunning = () => {
-      const running = m.get("running");
-      go.disabled = running;
-      cancel.disabled = !running;
-      status.textContent = m.get("status");
-    };
-    const onError = () => syncError(root, m.get("error"));
     const syncQuery = () => {
       if (document.activeElement !== query) query.value = m.get("query");
     };
-    const listeners: [string, () => void][] = [
-      ["change:mode", drawMode],
-      ["change:results", drawResults],
-      ["change:running", drawRunning],
-      ["change:status", drawRunning],
-      ["change:error", onError],
-      ["change:query", syncQuery],
-    ];
-    for (const [event, fn] of listeners) m.on(event, fn);
-    drawMode();
-    drawResults();
-    drawRunning();
-    onError();
-    el.appendChild(root);
-    return () => {
-      flush();
-      request.dispose();
-      for (const [event, fn] of listeners) m.off(event, fn);
-    };
+    return mount(m, el, root, {
+      on: { mode: drawMode, results: drawResults, query: syncQuery },
+      draw: [drawMode, drawResults],
+      run,
+      request,
+      traits,
+    });
   },
 };
 

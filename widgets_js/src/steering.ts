@@ -4,7 +4,8 @@
 // after a pause (debounced); the kernel cancels a run still going. Model text goes in
 // with textContent only (lib/dom.ts).
 import { decode, type Payload } from "./lib/buffers";
-import { clearError, h, showError, syncError } from "./lib/dom";
+import { h } from "./lib/dom";
+import { act, mount, runControls } from "./lib/panel";
 import { createRequester } from "./lib/rpc";
 import { traitWriter } from "./lib/traits";
 import type { AnyModel, AnyWidget } from "./lib/types";
@@ -52,27 +53,6 @@ interface State {
 
 const DEBOUNCE_MS = 250;
 
-const STYLE = `
-.wb-steer-panel { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-steer-panel [hidden] { display: none !important; }
-.wb-steer-panel .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-steer-panel label { display: inline-flex; gap: 4px; align-items: center; }
-.wb-steer-panel textarea { flex: 1; min-height: 2.2em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-steer-panel input[type=number] { width: 5em; }
-.wb-steer-panel .wb-slider { display: grid; grid-template-columns: minmax(120px, 240px) 1fr 4em auto; gap: 6px; align-items: center; }
-.wb-steer-panel .wb-slider input[type=range] { width: 100%; }
-.wb-steer-panel .wb-coef { font-family: var(--jp-code-font-family, monospace); text-align: right; }
-.wb-steer-panel .wb-sides { display: flex; gap: 10px; }
-.wb-steer-panel .wb-side { flex: 1; min-width: 0; border: 1px solid #ddd; padding: 4px; }
-.wb-steer-panel .wb-side h4 { margin: 2px 0 4px; }
-.wb-steer-panel .wb-sample { border-top: 1px solid #eee; padding: 3px 0; white-space: pre-wrap; word-break: break-word;
-  font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-steer-panel .wb-prefill { background: #e8eef7; color: #1f3f6e; border-bottom: 2px solid #3465a4; font-style: italic; }
-.wb-steer-panel .wb-muted { color: #777; }
-.wb-steer-panel .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-steer-panel progress { width: 120px; }
-`;
-
 function tint(shift: number): string {
   const a = Math.min(1, Math.abs(shift) / 4) * 0.6;
   return shift >= 0 ? `rgba(40, 160, 60, ${a.toFixed(3)})` : `rgba(200, 40, 40, ${a.toFixed(3)})`;
@@ -84,15 +64,14 @@ const widget: AnyWidget<State> = {
     const request = createRequester(model, { timeoutMs: 600_000 });
     const traits = traitWriter(m);
     const setTrait = traits.set;
-    const flush = traits.flush;
 
     const text = h("textarea", { class: "wb-text", attrs: { rows: 2, "aria-label": "user message", placeholder: "the user's message" } });
     const prefill = h("input", { class: "wb-prefill-input", attrs: { "aria-label": "prefill", placeholder: "optional prefill", size: 24 } });
     const resample = h("button", { class: "wb-resample", text: "Resample" });
-    const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
     const newSeed = h("button", { class: "wb-new-seed", text: "New seed" });
-    const progress = h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } });
-    const status = h("span", { class: "wb-status wb-muted" });
+    const root = h("div", { class: "wb-widget wb-steer-panel" });
+    // sliding while a run goes replaces it: Resample stays enabled
+    const run = runControls(m, root, request, { progress: "always", busy: (p) => `sampling… ${p.step}/${p.total} tokens` });
     const numbers: [keyof State, string, Record<string, number>][] = [
       ["n", "n", { min: 1, max: 64, step: 1 }],
       ["max_new_tokens", "max tokens", { min: 1, step: 1 }],
@@ -102,15 +81,11 @@ const widget: AnyWidget<State> = {
     const numberInputs = numbers.map(([name, label, attrs]) => {
       const input = h("input", { class: `wb-${String(name).replace(/_/g, "-")}`, attrs: { type: "number", "aria-label": label, ...attrs } });
       input.value = String(m.get(name));
-      input.addEventListener("change", () => {
+      input.addEventListener("change", () => act(root, () => {
         const value = Number(input.value);
-        if (input.value.trim() === "" || !Number.isFinite(value)) {
-          showError(root, `${label} must be a number, not ${JSON.stringify(input.value)}.`);
-          return;
-        }
-        clearError(root);
+        if (input.value.trim() === "" || !Number.isFinite(value)) throw new Error(`${label} must be a number, not ${JSON.stringify(input.value)}.`);
         setTrait(name, value as never);
-      });
+      }));
       return { name, input, wrap: h("label", { text: label }, [input]) };
     });
     const positions = h("select", { class: "wb-positions", attrs: { "aria-label": "positions" } }, [
@@ -122,13 +97,12 @@ const widget: AnyWidget<State> = {
     const sliders = h("div", { class: "wb-sliders" });
     const unsteered = h("div", { class: "wb-side wb-unsteered" });
     const steered = h("div", { class: "wb-side wb-steered" });
-    const root = h("div", { class: "wb-steer-panel" }, [
-      h("style", { text: STYLE }),
+    root.append(
       h("div", { class: "wb-row" }, [h("b", { text: "Steering" }), text]),
-      h("div", { class: "wb-row" }, [prefill, ...numberInputs.map((x) => x.wrap), positions, resample, cancel, newSeed, progress, status]),
+      h("div", { class: "wb-row" }, [prefill, ...numberInputs.map((x) => x.wrap), positions, resample, run.cancel, newSeed, run.progress, run.status]),
       sliders,
       h("div", { class: "wb-sides" }, [unsteered, steered]),
-    ]);
+    );
 
     text.value = m.get("text");
     text.addEventListener("input", () => setTrait("text", text.value, 300));
@@ -233,15 +207,6 @@ const widget: AnyWidget<State> = {
       steered.replaceChildren(...side(`Steered · ${steerText}`, r.steered, true));
     };
 
-    const drawRunning = () => {
-      const running = m.get("running");
-      cancel.disabled = !running;
-      const p = m.get("progress") ?? { step: 0, total: 0 };
-      progress.max = Math.max(1, p.total);
-      progress.value = Math.min(p.step, progress.max);
-      status.textContent = running ? `sampling… ${p.step}/${p.total} tokens` : m.get("status");
-    };
-    const onError = () => syncError(root, m.get("error"));
     const syncInputs = () => {
       for (const { name, input } of numberInputs) if (document.activeElement !== input) input.value = String(m.get(name));
       if (document.activeElement !== text) text.value = m.get("text");
@@ -249,61 +214,33 @@ const widget: AnyWidget<State> = {
       positions.value = m.get("positions");
     };
 
-    resample.addEventListener("click", async () => {
-      clearError(root);
-      flush();
-      try {
-        await request("run");
-      } catch (err) {
-        showError(root, err);
-      }
+    const send = (method: string) => act(root, () => {
+      traits.flush();
+      return request(method);
     });
-    cancel.addEventListener("click", async () => {
-      try {
-        await request("stop");
-      } catch (err) {
-        showError(root, err);
-      }
-    });
-    newSeed.addEventListener("click", async () => {
-      clearError(root);
-      flush();
-      try {
-        await request("new_seed");
-      } catch (err) {
-        showError(root, err);
-      }
-    });
+    resample.addEventListener("click", () => send("run"));
+    newSeed.addEventListener("click", () => send("new_seed"));
 
-    const listeners: [string, () => void][] = [
-      ["change:vectors", syncSliders],
-      ["change:coefficients", syncSliders],
-      ["change:max_coefficient", drawSliders],
-      ["change:results", drawResults],
-      ["change:_shift", drawResults],
-      ["change:running", drawRunning],
-      ["change:progress", drawRunning],
-      ["change:status", drawRunning],
-      ["change:error", onError],
-      ["change:n", syncInputs],
-      ["change:max_new_tokens", syncInputs],
-      ["change:temperature", syncInputs],
-      ["change:fuzz", syncInputs],
-      ["change:text", syncInputs],
-      ["change:prefill", syncInputs],
-      ["change:positions", syncInputs],
-    ];
-    for (const [event, fn] of listeners) m.on(event, fn);
-    syncSliders();
-    drawResults();
-    drawRunning();
-    onError();
-    el.appendChild(root);
-    return () => {
-      flush();
-      request.dispose();
-      for (const [event, fn] of listeners) m.off(event, fn);
-    };
+    return mount(m, el, root, {
+      on: {
+        vectors: syncSliders,
+        coefficients: syncSliders,
+        max_coefficient: drawSliders,
+        results: drawResults,
+        _shift: drawResults,
+        n: syncInputs,
+        max_new_tokens: syncInputs,
+        temperature: syncInputs,
+        fuzz: syncInputs,
+        text: syncInputs,
+        prefill: syncInputs,
+        positions: syncInputs,
+      },
+      draw: [syncSliders, drawResults],
+      run,
+      request,
+      traits,
+    });
   },
 };
 

@@ -43,6 +43,87 @@ function syncError(el, message) {
   else clearError(el);
 }
 
+// src/lib/panel.ts
+async function act(root, fn) {
+  clearError(root);
+  try {
+    await fn();
+    return true;
+  } catch (err) {
+    showError(root, err);
+    return false;
+  }
+}
+function sendButton(root, props, send, done = () => `${props.text} ✓`) {
+  const button = h("button", props);
+  button.addEventListener(
+    "click",
+    () => act(root, async () => {
+      button.textContent = "…";
+      try {
+        button.textContent = done(await send());
+      } catch (err) {
+        button.textContent = props.text;
+        throw err;
+      }
+    })
+  );
+  return button;
+}
+function runControls(model, root, request, options = {}) {
+  const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
+  const progress = options.progress ? h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } }) : null;
+  const status = h("span", { class: "wb-status wb-muted" });
+  cancel.addEventListener(
+    "click",
+    () => act(root, async () => {
+      await request("stop");
+      if (model.get("running")) status.textContent = "cancelling…";
+    })
+  );
+  const draw = () => {
+    const running = model.get("running");
+    for (const button of options.start ?? []) button.disabled = running;
+    cancel.disabled = !running;
+    const p = model.get("progress") ?? { step: 0, total: 0 };
+    if (progress !== null) {
+      progress.max = Math.max(1, p.total);
+      progress.value = Math.min(p.step, progress.max);
+      if (options.progress === "running") progress.style.visibility = running ? "visible" : "hidden";
+    }
+    status.textContent = running && options.busy ? options.busy(p) : model.get("status");
+  };
+  return {
+    cancel,
+    progress,
+    status,
+    elements: progress === null ? [cancel, status] : [cancel, progress, status],
+    traits: progress === null ? ["running", "status"] : ["running", "status", "progress"],
+    draw
+  };
+}
+function mount(model, el, root, options = {}) {
+  const showTraitError = () => syncError(root, model.get("error"));
+  const listeners = [];
+  for (const [trait, fns] of Object.entries(options.on ?? {})) {
+    for (const fn of Array.isArray(fns) ? fns : [fns]) listeners.push([`change:${trait}`, fn]);
+  }
+  const run = options.run;
+  if (run) for (const trait of run.traits) listeners.push([`change:${trait}`, run.draw]);
+  listeners.push(["change:error", showTraitError]);
+  for (const [event, fn] of listeners) model.on(event, fn);
+  for (const draw of options.draw ?? []) draw();
+  run?.draw();
+  showTraitError();
+  el.appendChild(root);
+  return () => {
+    options.traits?.flush();
+    options.request?.dispose();
+    for (const [event, fn] of listeners) model.off(event, fn);
+    for (const undo of options.teardown ?? []) undo();
+  };
+}
+
 // src/lib/buffers.ts
 var DTYPES = {
   float32: Float32Array,
@@ -231,38 +312,6 @@ var TABS = [
   ["custom", "Custom role"],
   ["compare", "Compare all"]
 ];
-var STYLE = `
-.wb-atk { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-atk [hidden] { display: none !important; }
-.wb-atk .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-atk label { display: inline-flex; gap: 4px; align-items: center; }
-.wb-atk textarea { font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-atk .wb-field { display: flex; flex-direction: column; gap: 2px; }
-.wb-atk .wb-field > textarea { width: 100%; box-sizing: border-box; min-height: 2.2em; }
-.wb-atk .wb-turn { display: flex; gap: 4px; align-items: flex-start; margin: 2px 0; }
-.wb-atk .wb-turn textarea { flex: 1; min-height: 2.2em; }
-.wb-atk .wb-turn input.wb-turn-role { width: 7em; }
-.wb-atk .wb-tabs button { border: 1px solid #bbb; background: #f6f6f6; padding: 2px 8px; cursor: pointer; }
-.wb-atk .wb-tabs button.active { background: #3465a4; color: white; border-color: #3465a4; }
-.wb-atk input[type=number] { width: 5.5em; }
-.wb-atk .wb-muted { color: #777; }
-.wb-atk progress { width: 140px; }
-.wb-atk .wb-results { display: flex; gap: 10px; overflow-x: auto; align-items: flex-start; }
-.wb-atk .wb-set { flex: 1 0 320px; max-width: 640px; border: 1px solid #ddd; padding: 4px; }
-.wb-atk .wb-set-title { font-weight: bold; margin: 2px 0; }
-.wb-atk .wb-sample { border-top: 1px solid #eee; padding: 3px 0; display: flex; gap: 6px; align-items: flex-start; }
-.wb-atk .wb-text { flex: 1; white-space: pre-wrap; word-break: break-word; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-atk .wb-prefill { background: #e8eef7; color: #1f3f6e; border-bottom: 2px solid #3465a4; font-style: italic; }
-.wb-atk mark.wb-hit { background: rgba(255, 200, 0, 0.6); color: inherit; }
-.wb-atk .wb-count { background: #3465a4; color: white; border-radius: 8px; padding: 0 6px; font-size: 11px; white-space: nowrap; }
-.wb-atk .wb-meta { color: #777; font-size: 11px; white-space: nowrap; }
-.wb-atk .wb-actions button { font-size: 11px; padding: 0 4px; }
-.wb-atk table.wb-counts { border-collapse: collapse; }
-.wb-atk table.wb-counts caption { text-align: left; white-space: nowrap; }
-.wb-atk table.wb-counts td, .wb-atk table.wb-counts th { border-bottom: 1px solid #eee; padding: 1px 6px; text-align: left; }
-.wb-atk .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-atk .wb-note { color: #1f3f6e; }
-`;
 function completionNodes(prefill, continuation, spans) {
   const full = prefill + continuation;
   const cuts = /* @__PURE__ */ new Set([0, prefill.length, full.length]);
@@ -295,7 +344,6 @@ var widget = {
     const request = createRequester(model, { timeoutMs: 6e5 });
     const traits = traitWriter(m);
     const setTrait = traits.set;
-    const flush = traits.flush;
     const library = h("select", { class: "wb-library", attrs: { "aria-label": "attack library" } });
     const saveName = h("input", { class: "wb-save-name", attrs: { placeholder: "name", "aria-label": "attack name", size: 12 } });
     const saveKind = h("select", { class: "wb-save-kind", attrs: { "aria-label": "attack kind" } }, [
@@ -327,17 +375,15 @@ var widget = {
     const maxTokens = numberInput("max-tokens", "max tokens", m.get("max_new_tokens"), { min: 1, step: 1 });
     const seed = numberInput("seed", "seed", m.get("seed"), { min: 0, step: 1, placeholder: "random" });
     const runButton = h("button", { class: "wb-run", text: "Run" });
-    const cancelButton = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
-    const progress = h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } });
-    const status = h("span", { class: "wb-status wb-muted" });
+    const root = h("div", { class: "wb-widget wb-atk" });
+    const run = runControls(m, root, request, { start: [runButton], progress: "always", busy: (p) => `running… ${p.step}/${p.total} tokens` });
     const keywords = h("textarea", { class: "wb-keywords", attrs: { rows: 2, "aria-label": "keywords", placeholder: "keywords or regexes, one per line" } });
     const regex = h("input", { class: "wb-regex", attrs: { type: "checkbox" } });
     const group = h("input", { class: "wb-group", attrs: { type: "checkbox" } });
     const variable = h("input", { class: "wb-variable", attrs: { "aria-label": "variable name", size: 10 } });
     const countsBox = h("div", { class: "wb-counts-box" });
     const results = h("div", { class: "wb-results" });
-    const root = h("div", { class: "wb-atk" }, [
-      h("style", { text: STYLE }),
+    root.append(
       h("div", { class: "wb-row" }, [h("b", { text: "Attack box" }), library, h("span", { class: "wb-muted", text: "·" }), saveName, saveKind, saveButton]),
       h("div", { class: "wb-field" }, [
         h("span", { text: "System prompt" }),
@@ -349,7 +395,7 @@ var widget = {
       tabNote,
       prefillWrap,
       narratorWrap,
-      h("div", { class: "wb-row" }, [n.wrap, temperature.wrap, topP.wrap, maxTokens.wrap, seed.wrap, runButton, cancelButton, progress, status]),
+      h("div", { class: "wb-row" }, [n.wrap, temperature.wrap, topP.wrap, maxTokens.wrap, seed.wrap, runButton, ...run.elements]),
       h("div", { class: "wb-row" }, [
         h("div", { class: "wb-field", style: { flex: "1" } }, [h("span", { text: "Highlight and count" }), keywords]),
         h("label", {}, [regex, "regex"]),
@@ -358,7 +404,7 @@ var widget = {
       ]),
       countsBox,
       results
-    ]);
+    );
     const drawTurns = () => {
       const turns = m.get("turns") ?? [];
       turnsBox.replaceChildren(
@@ -380,7 +426,7 @@ var widget = {
       );
     };
     addTurn.addEventListener("click", () => {
-      flush();
+      traits.flush();
       const turns = m.get("turns") ?? [];
       const last = turns.length ? turns[turns.length - 1].role : "assistant";
       setTrait("turns", [...turns, { role: last === "user" ? "assistant" : "user", content: "" }]);
@@ -431,18 +477,13 @@ var widget = {
         }
       }
     });
-    saveButton.addEventListener("click", async () => {
-      clearError(root);
-      flush();
+    saveButton.addEventListener("click", () => act(root, async () => {
+      traits.flush();
       const kind = saveKind.value;
       const text = kind === "prefill" ? m.get("prefill") : kind === "system" ? m.get("system_prompt") : kind === "narrator" ? m.get("narrator_text") : m.get("custom_role");
-      try {
-        await request("save_attack", { name: saveName.value.trim(), kind, text });
-        status.textContent = `saved ${saveName.value.trim()} to the library`;
-      } catch (err) {
-        showError(root, err);
-      }
-    });
+      await request("save_attack", { name: saveName.value.trim(), kind, text });
+      run.status.textContent = `saved ${saveName.value.trim()} to the library`;
+    }));
     const bindText = (input, name) => {
       input.value = m.get(name) ?? "";
       input.addEventListener("input", () => setTrait(name, input.value, 300));
@@ -462,17 +503,15 @@ var widget = {
       return () => m.off(`change:${name}`, sync);
     };
     const bindNumber = (input, name, integer) => {
-      input.addEventListener("change", () => {
+      input.addEventListener("change", () => act(root, () => {
         const raw = input.value.trim();
         if (raw === "" && name === "seed") return setTrait("seed", null);
         const value = Number(raw);
         if (raw === "" || !Number.isFinite(value) || integer && !Number.isInteger(value)) {
-          showError(root, `${input.getAttribute("aria-label")} must be ${integer ? "a whole number" : "a number"}, not ${JSON.stringify(raw)}.`);
-          return;
+          throw new Error(`${input.getAttribute("aria-label")} must be ${integer ? "a whole number" : "a number"}, not ${JSON.stringify(raw)}.`);
         }
-        clearError(root);
         setTrait(name, value);
-      });
+      }));
       const sync = () => {
         const v = m.get(name);
         input.value = v === null || v === void 0 ? "" : String(v);
@@ -496,60 +535,29 @@ var widget = {
       bindNumber(maxTokens.input, "max_new_tokens", true),
       bindNumber(seed.input, "seed", true)
     ];
-    const drawRunning = () => {
-      const running = m.get("running");
-      runButton.disabled = running;
-      cancelButton.disabled = !running;
-      const p = m.get("progress") ?? { step: 0, total: 0 };
-      progress.max = Math.max(1, p.total);
-      progress.value = Math.min(p.step, progress.max);
-      status.textContent = running ? `running… ${p.step}/${p.total} tokens` : m.get("status");
-    };
     runButton.addEventListener("click", async () => {
-      clearError(root);
-      flush();
+      traits.flush();
       runButton.disabled = true;
-      try {
-        await request("start");
-      } catch (err) {
-        runButton.disabled = m.get("running");
-        showError(root, err);
-      }
-    });
-    cancelButton.addEventListener("click", async () => {
-      try {
-        await request("stop");
-        status.textContent = "cancelling…";
-      } catch (err) {
-        showError(root, err);
-      }
+      const started = await act(root, () => request("start"));
+      if (!started) runButton.disabled = m.get("running");
     });
     const sampleRow = (result, index, count) => {
       const s = result.samples[index];
       const spans = m.get("matches")?.[result.key]?.[index] ?? [];
-      const toPanel = h("button", { class: "wb-to-panel", text: "activations", title: "show this sample in the activation panel" });
-      const toVar = h("button", { class: "wb-to-var", text: "→ var", title: "assign this sample to the notebook variable named above" });
-      toPanel.addEventListener("click", async () => {
-        clearError(root);
-        toPanel.textContent = "…";
-        try {
-          await request("to_panel", { key: result.key, index });
-          toPanel.textContent = "activations ✓";
-        } catch (err) {
-          toPanel.textContent = "activations";
-          showError(root, err);
-        }
-      });
-      toVar.addEventListener("click", async () => {
-        clearError(root);
-        flush();
-        try {
-          const reply = await request("to_variable", { key: result.key, index });
-          toVar.textContent = `→ ${reply.name} ✓`;
-        } catch (err) {
-          showError(root, err);
-        }
-      });
+      const toPanel = sendButton(
+        root,
+        { class: "wb-to-panel", text: "activations", title: "show this sample in the activation panel" },
+        () => request("to_panel", { key: result.key, index })
+      );
+      const toVar = sendButton(
+        root,
+        { class: "wb-to-var", text: "→ var", title: "assign this sample to the notebook variable named above" },
+        () => {
+          traits.flush();
+          return request("to_variable", { key: result.key, index });
+        },
+        (reply) => `→ ${reply.name} ✓`
+      );
       return h("div", { class: "wb-sample", attrs: { "data-run": result.key, "data-index": index } }, [
         count === null ? null : h("span", { class: "wb-count", text: `×${count}`, title: `${count} near-identical samples` }),
         h("span", { class: "wb-meta", text: `#${index}` }),
@@ -592,35 +600,22 @@ var widget = {
         ])
       );
     };
-    const onError = () => syncError(root, m.get("error"));
-    const listeners = [
-      ["change:turns", drawTurns],
-      ["change:persona", drawTab],
-      ["change:library", drawLibrary],
-      ["change:running", drawRunning],
-      ["change:progress", drawRunning],
-      ["change:status", drawRunning],
-      ["change:results", drawResults],
-      ["change:matches", drawResults],
-      ["change:group", drawResults],
-      ["change:counts", drawCounts],
-      ["change:error", onError]
-    ];
-    for (const [event, fn] of listeners) m.on(event, fn);
-    drawTurns();
-    drawTab();
-    drawLibrary();
-    drawRunning();
-    drawResults();
-    drawCounts();
-    onError();
-    el.appendChild(root);
-    return () => {
-      flush();
-      request.dispose();
-      for (const [event, fn] of listeners) m.off(event, fn);
-      for (const off of unbind) off();
-    };
+    return mount(m, el, root, {
+      on: {
+        turns: drawTurns,
+        persona: drawTab,
+        library: drawLibrary,
+        results: drawResults,
+        matches: drawResults,
+        group: drawResults,
+        counts: drawCounts
+      },
+      draw: [drawTurns, drawTab, drawLibrary, drawResults, drawCounts],
+      run,
+      request,
+      traits,
+      teardown: unbind
+    });
   }
 };
 var attacks_default = widget;

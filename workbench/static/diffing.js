@@ -43,6 +43,71 @@ function syncError(el, message) {
   else clearError(el);
 }
 
+// src/lib/panel.ts
+async function act(root, fn) {
+  clearError(root);
+  try {
+    await fn();
+    return true;
+  } catch (err) {
+    showError(root, err);
+    return false;
+  }
+}
+function runControls(model, root, request, options = {}) {
+  const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
+  const progress = options.progress ? h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } }) : null;
+  const status = h("span", { class: "wb-status wb-muted" });
+  cancel.addEventListener(
+    "click",
+    () => act(root, async () => {
+      await request("stop");
+      if (model.get("running")) status.textContent = "cancelling…";
+    })
+  );
+  const draw = () => {
+    const running = model.get("running");
+    for (const button of options.start ?? []) button.disabled = running;
+    cancel.disabled = !running;
+    const p = model.get("progress") ?? { step: 0, total: 0 };
+    if (progress !== null) {
+      progress.max = Math.max(1, p.total);
+      progress.value = Math.min(p.step, progress.max);
+      if (options.progress === "running") progress.style.visibility = running ? "visible" : "hidden";
+    }
+    status.textContent = running && options.busy ? options.busy(p) : model.get("status");
+  };
+  return {
+    cancel,
+    progress,
+    status,
+    elements: progress === null ? [cancel, status] : [cancel, progress, status],
+    traits: progress === null ? ["running", "status"] : ["running", "status", "progress"],
+    draw
+  };
+}
+function mount(model, el, root, options = {}) {
+  const showTraitError = () => syncError(root, model.get("error"));
+  const listeners = [];
+  for (const [trait, fns] of Object.entries(options.on ?? {})) {
+    for (const fn of Array.isArray(fns) ? fns : [fns]) listeners.push([`change:${trait}`, fn]);
+  }
+  const run = options.run;
+  if (run) for (const trait of run.traits) listeners.push([`change:${trait}`, run.draw]);
+  listeners.push(["change:error", showTraitError]);
+  for (const [event, fn] of listeners) model.on(event, fn);
+  for (const draw of options.draw ?? []) draw();
+  run?.draw();
+  showTraitError();
+  el.appendChild(root);
+  return () => {
+    options.traits?.flush();
+    options.request?.dispose();
+    for (const [event, fn] of listeners) model.off(event, fn);
+    for (const undo of options.teardown ?? []) undo();
+  };
+}
+
 // src/lib/buffers.ts
 var DTYPES = {
   float32: Float32Array,
@@ -224,31 +289,6 @@ function traitWriter(model) {
 }
 
 // src/diffing.ts
-var STYLE = `
-.wb-diff { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-diff .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-diff label { display: inline-flex; gap: 4px; align-items: center; }
-.wb-diff textarea { min-height: 5em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; resize: vertical; }
-.wb-diff input[type=number] { width: 4.5em; }
-.wb-diff input.wb-direction { width: 14em; }
-.wb-diff .wb-muted { color: #777; }
-.wb-diff .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-diff progress { width: 160px; }
-.wb-diff h4 { margin: 6px 0 2px; }
-.wb-diff table { border-collapse: collapse; font-size: 12px; font-variant-numeric: tabular-nums; }
-.wb-diff th, .wb-diff td { border-bottom: 1px solid #eee; padding: 2px 8px; text-align: right; }
-.wb-diff th { background: #f5f5f5; }
-.wb-diff td.up { color: #b71c1c; }
-.wb-diff td.down { color: #0d47a1; }
-.wb-diff .wb-neurons { max-height: 20em; overflow: auto; }
-.wb-diff .wb-samples { display: flex; flex-direction: column; gap: 6px; max-height: 36em; overflow: auto; }
-.wb-diff .wb-prompt { border: 1px solid #ddd; padding: 4px; }
-.wb-diff .wb-prompt-text { font-weight: bold; white-space: pre-wrap; word-break: break-word; }
-.wb-diff .wb-pair { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; border-top: 1px solid #eee; padding: 3px 0; }
-.wb-diff .wb-pair.differs { background: #fffbe6; }
-.wb-diff .wb-head { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; color: #555; font-size: 11px; }
-.wb-diff .wb-self, .wb-diff .wb-other { white-space: pre-wrap; word-break: break-word; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-`;
 var NEURON_COLUMNS = [
   ["layer", "layer"],
   ["neuron", "neuron"],
@@ -273,16 +313,14 @@ var widget = {
     const direction = h("input", { class: "wb-direction", attrs: { type: "text", list: listId, placeholder: "vector or probe name", "aria-label": "direction" } });
     const nSamples = h("input", { class: "wb-n-samples", attrs: { type: "number", min: 0, step: 1, "aria-label": "samples per prompt" } });
     const maxTokens = h("input", { class: "wb-max-new-tokens", attrs: { type: "number", min: 1, step: 1, "aria-label": "new tokens" } });
-    const run = h("button", { class: "wb-run", text: "Run" });
-    const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
-    const progress = h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } });
-    const status = h("span", { class: "wb-status wb-muted" });
+    const start = h("button", { class: "wb-run", text: "Run" });
+    const root = h("div", { class: "wb-widget wb-diff" });
+    const run = runControls(m, root, request, { start: [start], progress: "running" });
     const summary = h("div", { class: "wb-summary" });
     const metric = h("select", { class: "wb-metric", attrs: { "aria-label": "chart metric" } });
     const neurons = h("div", { class: "wb-neurons" });
     const samples = h("div", { class: "wb-samples" });
-    const root = h("div", { class: "wb-diff" }, [
-      h("style", { text: STYLE }),
+    root.append(
       title,
       prompts,
       h("div", { class: "wb-row" }, [
@@ -290,29 +328,20 @@ var widget = {
         h("label", { text: "samples per prompt " }, [nSamples]),
         h("label", { text: "new tokens " }, [maxTokens])
       ]),
-      h("div", { class: "wb-row" }, [run, cancel, progress, status]),
+      h("div", { class: "wb-row" }, [start, ...run.elements]),
       h("div", { class: "wb-row" }, [summary, h("label", { text: "chart " }, [metric])]),
       h("h4", { text: "Neurons" }),
       neurons,
       h("h4", { text: "Samples" }),
       samples
-    ]);
-    const act = async (fn) => {
-      clearError(root);
-      try {
-        await fn();
-      } catch (err) {
-        showError(root, err);
-      }
-    };
-    run.addEventListener("click", () => {
+    );
+    start.addEventListener("click", () => act(root, () => {
       traits.flush();
-      return act(() => request("start"));
-    });
-    cancel.addEventListener("click", () => act(() => request("stop")));
+      return request("start");
+    }));
     prompts.addEventListener("input", () => traits.set("prompts", prompts.value, 300));
     direction.addEventListener("input", () => traits.set("direction", direction.value, 300));
-    direction.addEventListener("focus", () => act(async () => {
+    direction.addEventListener("focus", () => act(root, async () => {
       const names = await request("directions");
       choices.replaceChildren(
         ...names.vectors.map((n) => h("option", { attrs: { value: n }, text: "steering vector" })),
@@ -320,15 +349,11 @@ var widget = {
       );
     }));
     const whole = (input, key, low) => {
-      input.addEventListener("change", () => {
+      input.addEventListener("change", () => act(root, () => {
         const value = Number(input.value);
-        if (!Number.isInteger(value) || value < low) {
-          showError(root, `${key} must be a whole number >= ${low}, not ${JSON.stringify(input.value)}.`);
-          return;
-        }
-        clearError(root);
+        if (!Number.isInteger(value) || value < low) throw new Error(`${key} must be a whole number >= ${low}, not ${JSON.stringify(input.value)}.`);
         traits.set(key, value);
-      });
+      }));
     };
     whole(nSamples, "n_samples", 0);
     whole(maxTokens, "max_new_tokens", 1);
@@ -385,54 +410,25 @@ var widget = {
         ]))
       ])));
     };
-    const drawRunning = () => {
-      const running = m.get("running");
-      run.disabled = running;
-      cancel.disabled = !running;
-      const p = m.get("progress") ?? { step: 0, total: 0 };
-      progress.max = Math.max(1, p.total);
-      progress.value = Math.min(p.step, progress.max);
-      progress.style.visibility = running ? "visible" : "hidden";
-      status.textContent = m.get("status");
-    };
-    const onError = () => syncError(root, m.get("error"));
-    const listeners = [
-      ["change:self_name", drawInputs],
-      ["change:other_name", () => {
-        drawInputs();
-        drawSamples();
-      }],
-      ["change:prompts", drawInputs],
-      ["change:direction", drawInputs],
-      ["change:n_samples", drawInputs],
-      ["change:max_new_tokens", drawInputs],
-      ["change:summary", () => {
-        drawSummary();
-        drawNeurons();
-        drawSamples();
-      }],
-      ["change:metric", drawSummary],
-      ["change:metrics", drawSummary],
-      ["change:neuron_rows", drawNeurons],
-      ["change:samples", drawSamples],
-      ["change:running", drawRunning],
-      ["change:progress", drawRunning],
-      ["change:status", drawRunning],
-      ["change:error", onError]
-    ];
-    for (const [event, fn] of listeners) m.on(event, fn);
-    drawInputs();
-    drawSummary();
-    drawNeurons();
-    drawSamples();
-    drawRunning();
-    onError();
-    el.appendChild(root);
-    return () => {
-      traits.flush();
-      request.dispose();
-      for (const [event, fn] of listeners) m.off(event, fn);
-    };
+    return mount(m, el, root, {
+      on: {
+        self_name: drawInputs,
+        other_name: [drawInputs, drawSamples],
+        prompts: drawInputs,
+        direction: drawInputs,
+        n_samples: drawInputs,
+        max_new_tokens: drawInputs,
+        summary: [drawSummary, drawNeurons, drawSamples],
+        metric: drawSummary,
+        metrics: drawSummary,
+        neuron_rows: drawNeurons,
+        samples: drawSamples
+      },
+      draw: [drawInputs, drawSummary, drawNeurons, drawSamples],
+      run,
+      request,
+      traits
+    });
   }
 };
 var diffing_default = widget;

@@ -43,6 +43,39 @@ function syncError(el, message) {
   else clearError(el);
 }
 
+// src/lib/panel.ts
+async function act(root, fn) {
+  clearError(root);
+  try {
+    await fn();
+    return true;
+  } catch (err) {
+    showError(root, err);
+    return false;
+  }
+}
+function mount(model, el, root, options = {}) {
+  const showTraitError = () => syncError(root, model.get("error"));
+  const listeners = [];
+  for (const [trait, fns] of Object.entries(options.on ?? {})) {
+    for (const fn of Array.isArray(fns) ? fns : [fns]) listeners.push([`change:${trait}`, fn]);
+  }
+  const run = options.run;
+  if (run) for (const trait of run.traits) listeners.push([`change:${trait}`, run.draw]);
+  listeners.push(["change:error", showTraitError]);
+  for (const [event, fn] of listeners) model.on(event, fn);
+  for (const draw of options.draw ?? []) draw();
+  run?.draw();
+  showTraitError();
+  el.appendChild(root);
+  return () => {
+    options.traits?.flush();
+    options.request?.dispose();
+    for (const [event, fn] of listeners) model.off(event, fn);
+    for (const undo of options.teardown ?? []) undo();
+  };
+}
+
 // src/lib/buffers.ts
 var DTYPES = {
   float32: Float32Array,
@@ -224,26 +257,6 @@ function traitWriter(model) {
 }
 
 // src/journal.ts
-var STYLE = `
-.wb-journal { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-journal .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-journal .wb-muted { color: #777; }
-.wb-journal .wb-list { max-height: 420px; overflow: auto; border: 1px solid #ddd; }
-.wb-journal .wb-entry { padding: 3px 6px; border-bottom: 1px solid #eee; cursor: pointer; }
-.wb-journal .wb-entry:hover { background: #f3f6fb; }
-.wb-journal .wb-entry.selected { background: #e3ecf8; outline: 1px solid #3465a4; }
-.wb-journal .wb-entry.failed .wb-technique { color: #a40000; }
-.wb-journal .wb-head { display: flex; gap: 8px; align-items: baseline; }
-.wb-journal .wb-technique { font-weight: bold; }
-.wb-journal .wb-time, .wb-journal .wb-duration { color: #777; font-size: 11px; white-space: nowrap; }
-.wb-journal .wb-summary { font-family: var(--jp-code-font-family, monospace); font-size: 12px; white-space: pre-wrap; word-break: break-word; }
-.wb-journal .wb-chip { background: #eef; border: 1px solid #ccd; border-radius: 8px; padding: 0 6px; font-size: 11px; margin-right: 3px; }
-.wb-journal .wb-finding { color: #7a4d00; }
-.wb-journal .wb-note { color: #444; font-style: italic; }
-.wb-journal textarea { flex: 1; min-width: 16em; min-height: 2.2em; font-family: inherit; }
-.wb-journal input.wb-note-tags { width: 12em; }
-.wb-journal .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-`;
 function chips(tags) {
   return tags.map((t) => h("span", { class: "wb-chip wb-tag", text: t }));
 }
@@ -279,8 +292,7 @@ var widget = {
     const addTag = h("button", { class: "wb-add-tag", text: "Tag", title: "add the tags to the selected entry" });
     const markFinding = h("button", { class: "wb-mark-finding", text: "★ Mark finding", title: "the note's text as a finding on the selected entry" });
     const path = h("span", { class: "wb-path wb-muted" });
-    const root = h("div", { class: "wb-journal" }, [
-      h("style", { text: STYLE }),
+    const root = h("div", { class: "wb-widget wb-journal" }, [
       h("div", { class: "wb-row" }, [h("b", { text: "Journal" }), path]),
       h("div", { class: "wb-row" }, [
         h("label", { text: "technique " }, [techniqueSelect]),
@@ -294,21 +306,14 @@ var widget = {
     ]);
     techniqueSelect.addEventListener("change", () => traits.set("technique", techniqueSelect.value));
     tagSelect.addEventListener("change", () => traits.set("tag", tagSelect.value));
-    const act = async (button, method, args, used) => {
-      clearError(root);
+    const send = async (button, method, args, used) => {
       button.disabled = true;
-      try {
-        await request(method, args);
-        for (const box of used) box.value = "";
-      } catch (err) {
-        showError(root, err);
-      } finally {
-        button.disabled = false;
-      }
+      if (await act(root, () => request(method, args))) for (const box of used) box.value = "";
+      button.disabled = false;
     };
-    addNote.addEventListener("click", () => act(addNote, "add_note", { text: noteText.value, entry: m.get("selected"), tags: noteTags.value }, [noteText, noteTags]));
-    addTag.addEventListener("click", () => act(addTag, "add_tags", { entry: m.get("selected"), tags: noteTags.value }, [noteTags]));
-    markFinding.addEventListener("click", () => act(markFinding, "add_finding", { entry: m.get("selected"), text: noteText.value }, [noteText]));
+    addNote.addEventListener("click", () => send(addNote, "add_note", { text: noteText.value, entry: m.get("selected"), tags: noteTags.value }, [noteText, noteTags]));
+    addTag.addEventListener("click", () => send(addTag, "add_tags", { entry: m.get("selected"), tags: noteTags.value }, [noteTags]));
+    markFinding.addEventListener("click", () => send(markFinding, "add_finding", { entry: m.get("selected"), text: noteText.value }, [noteText]));
     noteText.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey) {
         event.preventDefault();
@@ -375,31 +380,23 @@ var widget = {
     const drawPath = () => {
       path.textContent = m.get("path");
     };
-    const onError = () => syncError(root, m.get("error"));
-    const listeners = [
-      ["change:rows", drawRows],
-      ["change:total", drawFilters],
-      ["change:matching", drawFilters],
-      ["change:techniques", drawFilters],
-      ["change:tags", drawFilters],
-      ["change:technique", drawFilters],
-      ["change:tag", drawFilters],
-      ["change:selected", drawTarget],
-      ["change:notes", drawNotes],
-      ["change:path", drawPath],
-      ["change:error", onError]
-    ];
-    for (const [event, fn] of listeners) m.on(event, fn);
-    drawRows();
-    drawNotes();
-    drawPath();
-    onError();
-    el.appendChild(root);
-    return () => {
-      traits.flush();
-      request.dispose();
-      for (const [event, fn] of listeners) m.off(event, fn);
-    };
+    return mount(m, el, root, {
+      on: {
+        rows: drawRows,
+        total: drawFilters,
+        matching: drawFilters,
+        techniques: drawFilters,
+        tags: drawFilters,
+        technique: drawFilters,
+        tag: drawFilters,
+        selected: drawTarget,
+        notes: drawNotes,
+        path: drawPath
+      },
+      draw: [drawRows, drawNotes, drawPath],
+      request,
+      traits
+    });
   }
 };
 var journal_default = widget;

@@ -46,6 +46,87 @@ function syncError(el, message) {
   else clearError(el);
 }
 
+// src/lib/panel.ts
+async function act(root, fn) {
+  clearError(root);
+  try {
+    await fn();
+    return true;
+  } catch (err) {
+    showError(root, err);
+    return false;
+  }
+}
+function sendButton(root, props, send, done = () => `${props.text} ✓`) {
+  const button = h("button", props);
+  button.addEventListener(
+    "click",
+    () => act(root, async () => {
+      button.textContent = "…";
+      try {
+        button.textContent = done(await send());
+      } catch (err) {
+        button.textContent = props.text;
+        throw err;
+      }
+    })
+  );
+  return button;
+}
+function runControls(model, root, request, options = {}) {
+  const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
+  const progress = options.progress ? h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } }) : null;
+  const status = h("span", { class: "wb-status wb-muted" });
+  cancel.addEventListener(
+    "click",
+    () => act(root, async () => {
+      await request("stop");
+      if (model.get("running")) status.textContent = "cancelling…";
+    })
+  );
+  const draw = () => {
+    const running = model.get("running");
+    for (const button of options.start ?? []) button.disabled = running;
+    cancel.disabled = !running;
+    const p = model.get("progress") ?? { step: 0, total: 0 };
+    if (progress !== null) {
+      progress.max = Math.max(1, p.total);
+      progress.value = Math.min(p.step, progress.max);
+      if (options.progress === "running") progress.style.visibility = running ? "visible" : "hidden";
+    }
+    status.textContent = running && options.busy ? options.busy(p) : model.get("status");
+  };
+  return {
+    cancel,
+    progress,
+    status,
+    elements: progress === null ? [cancel, status] : [cancel, progress, status],
+    traits: progress === null ? ["running", "status"] : ["running", "status", "progress"],
+    draw
+  };
+}
+function mount(model, el, root, options = {}) {
+  const showTraitError = () => syncError(root, model.get("error"));
+  const listeners = [];
+  for (const [trait, fns] of Object.entries(options.on ?? {})) {
+    for (const fn of Array.isArray(fns) ? fns : [fns]) listeners.push([`change:${trait}`, fn]);
+  }
+  const run = options.run;
+  if (run) for (const trait of run.traits) listeners.push([`change:${trait}`, run.draw]);
+  listeners.push(["change:error", showTraitError]);
+  for (const [event, fn] of listeners) model.on(event, fn);
+  for (const draw of options.draw ?? []) draw();
+  run?.draw();
+  showTraitError();
+  el.appendChild(root);
+  return () => {
+    options.traits?.flush();
+    options.request?.dispose();
+    for (const [event, fn] of listeners) model.off(event, fn);
+    for (const undo of options.teardown ?? []) undo();
+  };
+}
+
 // src/lib/buffers.ts
 var DTYPES = {
   float32: Float32Array,
@@ -227,24 +308,6 @@ function traitWriter(model) {
 }
 
 // src/probes.ts
-var STYLE = `
-.wb-probe-panel { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-probe-panel .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-probe-panel label { display: inline-flex; gap: 4px; align-items: center; }
-.wb-probe-panel .wb-sets { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
-.wb-probe-panel .wb-set { display: flex; flex-direction: column; gap: 2px; }
-.wb-probe-panel textarea { min-height: 7em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; resize: vertical; }
-.wb-probe-panel input.wb-layer { width: 8em; }
-.wb-probe-panel input.wb-text { flex: 1; min-width: 16em; }
-.wb-probe-panel .wb-muted { color: #777; }
-.wb-probe-panel .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-probe-panel progress { width: 160px; }
-.wb-probe-panel .wb-result { font-size: 14px; }
-.wb-probe-panel .wb-result b { font-variant-numeric: tabular-nums; }
-.wb-probe-panel .wb-scores { font-family: var(--jp-code-font-family, monospace); font-size: 12px; line-height: 1.9; white-space: pre-wrap; word-break: break-word; }
-.wb-probe-panel .wb-tok { padding: 1px 0; border-radius: 2px; }
-.wb-probe-panel .wb-use { border-top: 1px solid #ddd; padding-top: 6px; display: flex; flex-direction: column; gap: 6px; }
-`;
 function tint(score) {
   const a = Math.min(1, Math.abs(score - 0.5) * 2) * 0.55;
   return score >= 0.5 ? `rgba(210, 40, 40, ${a.toFixed(3)})` : `rgba(40, 90, 210, ${a.toFixed(3)})`;
@@ -278,69 +341,52 @@ var widget = {
       h("option", { text: "last token", attrs: { value: "last" } })
     ]);
     const train = h("button", { class: "wb-train", text: "Train" });
-    const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
-    const progress = h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } });
-    const status = h("span", { class: "wb-status wb-muted" });
+    const root = h("div", { class: "wb-widget wb-probe-panel" });
+    const run = runControls(m, root, request, { start: [train], progress: "running" });
     const result = h("div", { class: "wb-result" });
     const vectorName = h("input", { class: "wb-vector-name", attrs: { type: "text", placeholder: "vector name", "aria-label": "vector name" } });
     const register = h("button", { class: "wb-register", text: "Register as vector" });
     const registered = h("span", { class: "wb-registered wb-muted" });
     const text = h("input", { class: "wb-text", attrs: { type: "text", placeholder: "a text to score token by token", "aria-label": "text to score" } });
     const score = h("button", { class: "wb-score", text: "Score" });
-    const toPanel = h("button", { class: "wb-to-panel", text: "activations", title: "open the text in the activation panel" });
+    const toPanel = sendButton(
+      root,
+      { class: "wb-to-panel", text: "activations", title: "open the text in the activation panel" },
+      () => request("to_panel", { text: text.value })
+    );
     const scores = h("div", { class: "wb-scores" });
     const use = h("div", { class: "wb-use" }, [
       h("div", { class: "wb-row" }, [vectorName, register, registered]),
       h("div", { class: "wb-row" }, [text, score, toPanel]),
       scores
     ]);
-    const root = h("div", { class: "wb-probe-panel" }, [
-      h("style", { text: STYLE }),
+    root.append(
       h("div", { class: "wb-row" }, [h("b", { text: "Linear probe" }), name]),
       h("div", { class: "wb-sets" }, [
         h("div", { class: "wb-set" }, [h("span", {}, [h("b", { text: "positive " }), positive.counter]), positive.box]),
         h("div", { class: "wb-set" }, [h("span", {}, [h("b", { text: "negative " }), negative.counter]), negative.box])
       ]),
-      h("div", { class: "wb-row" }, [h("label", { text: "layers " }, [layer]), h("label", { text: "pool " }, [position]), train, cancel, progress, status]),
+      h("div", { class: "wb-row" }, [h("label", { text: "layers " }, [layer]), h("label", { text: "pool " }, [position]), train, ...run.elements]),
       result,
       use
-    ]);
-    const act = async (fn) => {
-      clearError(root);
-      try {
-        await fn();
-      } catch (err) {
-        showError(root, err);
-      }
-    };
-    train.addEventListener("click", () => {
+    );
+    train.addEventListener("click", () => act(root, () => {
       traits.flush();
-      return act(() => request("start"));
-    });
-    cancel.addEventListener("click", () => act(() => request("stop")));
+      return request("start");
+    }));
     name.addEventListener("input", () => traits.set("name", name.value, 300));
     layer.addEventListener("input", () => traits.set("layer", layer.value, 300));
     position.addEventListener("change", () => traits.set("position", position.value));
     vectorName.addEventListener("input", () => traits.set("vector_name", vectorName.value, 300));
-    register.addEventListener("click", () => {
+    register.addEventListener("click", () => act(root, () => {
       traits.flush();
-      return act(() => request("to_vector", { name: vectorName.value }));
-    });
-    const scoreText = () => act(() => request("score", { text: text.value }));
+      return request("to_vector", { name: vectorName.value });
+    }));
+    const scoreText = () => act(root, () => request("score", { text: text.value }));
     score.addEventListener("click", scoreText);
     text.addEventListener("keydown", (e) => {
       if (e.key === "Enter") scoreText();
     });
-    toPanel.addEventListener("click", () => act(async () => {
-      toPanel.textContent = "…";
-      try {
-        await request("to_panel", { text: text.value });
-        toPanel.textContent = "activations ✓";
-      } catch (err) {
-        toPanel.textContent = "activations";
-        throw err;
-      }
-    }));
     const drawInputs = () => {
       for (const [key, part] of [["positive", positive], ["negative", negative]]) {
         if (document.activeElement !== part.box && !traits.pending(key)) part.box.value = m.get(key);
@@ -395,45 +441,24 @@ var widget = {
         })
       );
     };
-    const drawRunning = () => {
-      const running = m.get("running");
-      train.disabled = running;
-      cancel.disabled = !running;
-      const p = m.get("progress") ?? { step: 0, total: 0 };
-      progress.max = Math.max(1, p.total);
-      progress.value = Math.min(p.step, progress.max);
-      progress.style.visibility = running ? "visible" : "hidden";
-      status.textContent = m.get("status");
-    };
-    const onError = () => syncError(root, m.get("error"));
-    const listeners = [
-      ["change:positive", drawInputs],
-      ["change:negative", drawInputs],
-      ["change:name", drawInputs],
-      ["change:layer", drawInputs],
-      ["change:position", drawInputs],
-      ["change:result", drawResult],
-      ["change:vector_name", drawUse],
-      ["change:registered", drawUse],
-      ["change:text", drawUse],
-      ["change:scores", drawUse],
-      ["change:running", drawRunning],
-      ["change:progress", drawRunning],
-      ["change:status", drawRunning],
-      ["change:error", onError]
-    ];
-    for (const [event, fn] of listeners) m.on(event, fn);
-    drawInputs();
-    drawResult();
-    drawUse();
-    drawRunning();
-    onError();
-    el.appendChild(root);
-    return () => {
-      traits.flush();
-      request.dispose();
-      for (const [event, fn] of listeners) m.off(event, fn);
-    };
+    return mount(m, el, root, {
+      on: {
+        positive: drawInputs,
+        negative: drawInputs,
+        name: drawInputs,
+        layer: drawInputs,
+        position: drawInputs,
+        result: drawResult,
+        vector_name: drawUse,
+        registered: drawUse,
+        text: drawUse,
+        scores: drawUse
+      },
+      draw: [drawInputs, drawResult, drawUse],
+      run,
+      request,
+      traits
+    });
   }
 };
 var probes_default = widget;

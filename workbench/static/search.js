@@ -43,6 +43,87 @@ function syncError(el, message) {
   else clearError(el);
 }
 
+// src/lib/panel.ts
+async function act(root, fn) {
+  clearError(root);
+  try {
+    await fn();
+    return true;
+  } catch (err) {
+    showError(root, err);
+    return false;
+  }
+}
+function sendButton(root, props, send, done = () => `${props.text} ✓`) {
+  const button = h("button", props);
+  button.addEventListener(
+    "click",
+    () => act(root, async () => {
+      button.textContent = "…";
+      try {
+        button.textContent = done(await send());
+      } catch (err) {
+        button.textContent = props.text;
+        throw err;
+      }
+    })
+  );
+  return button;
+}
+function runControls(model, root, request, options = {}) {
+  const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
+  const progress = options.progress ? h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } }) : null;
+  const status = h("span", { class: "wb-status wb-muted" });
+  cancel.addEventListener(
+    "click",
+    () => act(root, async () => {
+      await request("stop");
+      if (model.get("running")) status.textContent = "cancelling…";
+    })
+  );
+  const draw = () => {
+    const running = model.get("running");
+    for (const button of options.start ?? []) button.disabled = running;
+    cancel.disabled = !running;
+    const p = model.get("progress") ?? { step: 0, total: 0 };
+    if (progress !== null) {
+      progress.max = Math.max(1, p.total);
+      progress.value = Math.min(p.step, progress.max);
+      if (options.progress === "running") progress.style.visibility = running ? "visible" : "hidden";
+    }
+    status.textContent = running && options.busy ? options.busy(p) : model.get("status");
+  };
+  return {
+    cancel,
+    progress,
+    status,
+    elements: progress === null ? [cancel, status] : [cancel, progress, status],
+    traits: progress === null ? ["running", "status"] : ["running", "status", "progress"],
+    draw
+  };
+}
+function mount(model, el, root, options = {}) {
+  const showTraitError = () => syncError(root, model.get("error"));
+  const listeners = [];
+  for (const [trait, fns] of Object.entries(options.on ?? {})) {
+    for (const fn of Array.isArray(fns) ? fns : [fns]) listeners.push([`change:${trait}`, fn]);
+  }
+  const run = options.run;
+  if (run) for (const trait of run.traits) listeners.push([`change:${trait}`, run.draw]);
+  listeners.push(["change:error", showTraitError]);
+  for (const [event, fn] of listeners) model.on(event, fn);
+  for (const draw of options.draw ?? []) draw();
+  run?.draw();
+  showTraitError();
+  el.appendChild(root);
+  return () => {
+    options.traits?.flush();
+    options.request?.dispose();
+    for (const [event, fn] of listeners) model.off(event, fn);
+    for (const undo of options.teardown ?? []) undo();
+  };
+}
+
 // src/lib/buffers.ts
 var DTYPES = {
   float32: Float32Array,
@@ -236,22 +317,6 @@ var PLACEHOLDER = {
   semantic: "describe what you are looking for",
   feature: "an SAE latent id, e.g. 1996"
 };
-var STYLE = `
-.wb-search { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-search .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-search textarea { flex: 1; min-height: 2.2em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-search .wb-modes button { border: 1px solid #bbb; background: #f6f6f6; padding: 2px 8px; cursor: pointer; }
-.wb-search .wb-modes button.active { background: #3465a4; color: white; border-color: #3465a4; }
-.wb-search .wb-result { border-top: 1px solid #eee; padding: 4px 0; display: flex; gap: 8px; align-items: flex-start; }
-.wb-search .wb-doc { flex: 1; white-space: pre-wrap; word-break: break-word; max-height: 9em; overflow: auto;
-  font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-search mark.wb-hit { background: rgba(255, 200, 0, 0.6); color: inherit; }
-.wb-search .wb-meta { color: #777; font-size: 11px; white-space: nowrap; }
-.wb-search .wb-tokens { color: #555; font-size: 11px; }
-.wb-search .wb-muted { color: #777; }
-.wb-search .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-search input[type=number] { width: 4.5em; }
-`;
 function highlighted(text, spans) {
   const sorted = [...spans].sort((a, b) => a[0] - b[0]);
   const nodes = [];
@@ -271,7 +336,6 @@ var widget = {
     const m = model;
     const request = createRequester(model, { timeoutMs: 6e5 });
     const traits = traitWriter(m);
-    const flush = traits.flush;
     const query = h("textarea", { class: "wb-query", attrs: { rows: 1, "aria-label": "search query" } });
     query.value = m.get("query");
     const modeButtons = MODES.map(([key, label]) => {
@@ -284,17 +348,16 @@ var widget = {
     const k = h("input", { class: "wb-k", attrs: { type: "number", min: 1, step: 1, "aria-label": "results" } });
     k.value = String(m.get("k"));
     const go = h("button", { class: "wb-go", text: "Search" });
-    const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
-    const status = h("span", { class: "wb-status wb-muted" });
     const list = h("div", { class: "wb-results" });
-    const root = h("div", { class: "wb-search" }, [
-      h("style", { text: STYLE }),
+    const root = h("div", { class: "wb-widget wb-search" });
+    const run = runControls(m, root, request, { start: [go] });
+    root.append(
       h("div", { class: "wb-row" }, [h("b", { text: "Data search" }), h("span", { class: "wb-dataset wb-muted", text: m.get("dataset_name") })]),
       h("div", { class: "wb-row wb-modes" }, [...modeButtons, h("label", { text: "results" }, [k])]),
-      h("div", { class: "wb-row" }, [query, go, cancel]),
-      status,
+      h("div", { class: "wb-row" }, [query, go, run.cancel]),
+      run.status,
       list
-    ]);
+    );
     query.addEventListener("input", () => traits.set("query", query.value, 300));
     query.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey) {
@@ -302,31 +365,15 @@ var widget = {
         go.click();
       }
     });
-    k.addEventListener("change", () => {
+    k.addEventListener("change", () => act(root, () => {
       const value = Number(k.value);
-      if (!Number.isInteger(value) || value < 1) {
-        showError(root, `results must be a whole number >= 1, not ${JSON.stringify(k.value)}.`);
-        return;
-      }
-      clearError(root);
+      if (!Number.isInteger(value) || value < 1) throw new Error(`results must be a whole number >= 1, not ${JSON.stringify(k.value)}.`);
       traits.set("k", value);
-    });
-    go.addEventListener("click", async () => {
-      clearError(root);
-      flush();
-      try {
-        await request("run");
-      } catch (err) {
-        showError(root, err);
-      }
-    });
-    cancel.addEventListener("click", async () => {
-      try {
-        await request("stop");
-      } catch (err) {
-        showError(root, err);
-      }
-    });
+    }));
+    go.addEventListener("click", () => act(root, () => {
+      traits.flush();
+      return request("run");
+    }));
     const drawMode = () => {
       const mode = m.get("mode");
       for (const b of modeButtons) b.classList.toggle("active", b.dataset.mode === mode);
@@ -336,18 +383,11 @@ var widget = {
       const rows = m.get("results") ?? [];
       list.replaceChildren(
         ...rows.map((r) => {
-          const open = h("button", { class: "wb-to-panel", text: "activations", title: "open this document in the activation panel" });
-          open.addEventListener("click", async () => {
-            clearError(root);
-            open.textContent = "…";
-            try {
-              await request("to_panel", { rank: r.rank });
-              open.textContent = "activations ✓";
-            } catch (err) {
-              open.textContent = "activations";
-              showError(root, err);
-            }
-          });
+          const open = sendButton(
+            root,
+            { class: "wb-to-panel", text: "activations", title: "open this document in the activation panel" },
+            () => request("to_panel", { rank: r.rank })
+          );
           return h("div", { class: "wb-result", attrs: { "data-rank": r.rank, "data-id": r.id } }, [
             h("span", { class: "wb-meta", text: `#${r.rank} · ${r.id}`, title: `row ${r.row}` }),
             h("div", { class: "wb-doc" }, [
@@ -360,35 +400,16 @@ var widget = {
         })
       );
     };
-    const drawRunning = () => {
-      const running = m.get("running");
-      go.disabled = running;
-      cancel.disabled = !running;
-      status.textContent = m.get("status");
-    };
-    const onError = () => syncError(root, m.get("error"));
     const syncQuery = () => {
       if (document.activeElement !== query) query.value = m.get("query");
     };
-    const listeners = [
-      ["change:mode", drawMode],
-      ["change:results", drawResults],
-      ["change:running", drawRunning],
-      ["change:status", drawRunning],
-      ["change:error", onError],
-      ["change:query", syncQuery]
-    ];
-    for (const [event, fn] of listeners) m.on(event, fn);
-    drawMode();
-    drawResults();
-    drawRunning();
-    onError();
-    el.appendChild(root);
-    return () => {
-      flush();
-      request.dispose();
-      for (const [event, fn] of listeners) m.off(event, fn);
-    };
+    return mount(m, el, root, {
+      on: { mode: drawMode, results: drawResults, query: syncQuery },
+      draw: [drawMode, drawResults],
+      run,
+      request,
+      traits
+    });
   }
 };
 var search_default = widget;

@@ -152,6 +152,71 @@ function syncError(el, message) {
   else clearError(el);
 }
 
+// src/lib/panel.ts
+async function act(root, fn) {
+  clearError(root);
+  try {
+    await fn();
+    return true;
+  } catch (err) {
+    showError(root, err);
+    return false;
+  }
+}
+function runControls(model, root, request, options = {}) {
+  const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
+  const progress = options.progress ? h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } }) : null;
+  const status = h("span", { class: "wb-status wb-muted" });
+  cancel.addEventListener(
+    "click",
+    () => act(root, async () => {
+      await request("stop");
+      if (model.get("running")) status.textContent = "cancelling…";
+    })
+  );
+  const draw = () => {
+    const running = model.get("running");
+    for (const button of options.start ?? []) button.disabled = running;
+    cancel.disabled = !running;
+    const p = model.get("progress") ?? { step: 0, total: 0 };
+    if (progress !== null) {
+      progress.max = Math.max(1, p.total);
+      progress.value = Math.min(p.step, progress.max);
+      if (options.progress === "running") progress.style.visibility = running ? "visible" : "hidden";
+    }
+    status.textContent = running && options.busy ? options.busy(p) : model.get("status");
+  };
+  return {
+    cancel,
+    progress,
+    status,
+    elements: progress === null ? [cancel, status] : [cancel, progress, status],
+    traits: progress === null ? ["running", "status"] : ["running", "status", "progress"],
+    draw
+  };
+}
+function mount(model, el, root, options = {}) {
+  const showTraitError = () => syncError(root, model.get("error"));
+  const listeners = [];
+  for (const [trait, fns] of Object.entries(options.on ?? {})) {
+    for (const fn of Array.isArray(fns) ? fns : [fns]) listeners.push([`change:${trait}`, fn]);
+  }
+  const run = options.run;
+  if (run) for (const trait of run.traits) listeners.push([`change:${trait}`, run.draw]);
+  listeners.push(["change:error", showTraitError]);
+  for (const [event, fn] of listeners) model.on(event, fn);
+  for (const draw of options.draw ?? []) draw();
+  run?.draw();
+  showTraitError();
+  el.appendChild(root);
+  return () => {
+    options.traits?.flush();
+    options.request?.dispose();
+    for (const [event, fn] of listeners) model.off(event, fn);
+    for (const undo of options.teardown ?? []) undo();
+  };
+}
+
 // src/lib/rpc.ts
 var RequestError = class extends Error {
   constructor(type, message) {
@@ -251,26 +316,6 @@ function traitWriter(model) {
 
 // src/steering.ts
 var DEBOUNCE_MS = 250;
-var STYLE = `
-.wb-steer-panel { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; display: flex; flex-direction: column; gap: 6px; }
-.wb-steer-panel [hidden] { display: none !important; }
-.wb-steer-panel .wb-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.wb-steer-panel label { display: inline-flex; gap: 4px; align-items: center; }
-.wb-steer-panel textarea { flex: 1; min-height: 2.2em; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-steer-panel input[type=number] { width: 5em; }
-.wb-steer-panel .wb-slider { display: grid; grid-template-columns: minmax(120px, 240px) 1fr 4em auto; gap: 6px; align-items: center; }
-.wb-steer-panel .wb-slider input[type=range] { width: 100%; }
-.wb-steer-panel .wb-coef { font-family: var(--jp-code-font-family, monospace); text-align: right; }
-.wb-steer-panel .wb-sides { display: flex; gap: 10px; }
-.wb-steer-panel .wb-side { flex: 1; min-width: 0; border: 1px solid #ddd; padding: 4px; }
-.wb-steer-panel .wb-side h4 { margin: 2px 0 4px; }
-.wb-steer-panel .wb-sample { border-top: 1px solid #eee; padding: 3px 0; white-space: pre-wrap; word-break: break-word;
-  font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-steer-panel .wb-prefill { background: #e8eef7; color: #1f3f6e; border-bottom: 2px solid #3465a4; font-style: italic; }
-.wb-steer-panel .wb-muted { color: #777; }
-.wb-steer-panel .wb-error { color: #a40000; background: #fdecea; padding: 4px; white-space: pre-wrap; }
-.wb-steer-panel progress { width: 120px; }
-`;
 function tint(shift) {
   const a = Math.min(1, Math.abs(shift) / 4) * 0.6;
   return shift >= 0 ? `rgba(40, 160, 60, ${a.toFixed(3)})` : `rgba(200, 40, 40, ${a.toFixed(3)})`;
@@ -281,14 +326,12 @@ var widget = {
     const request = createRequester(model, { timeoutMs: 6e5 });
     const traits = traitWriter(m);
     const setTrait = traits.set;
-    const flush = traits.flush;
     const text = h("textarea", { class: "wb-text", attrs: { rows: 2, "aria-label": "user message", placeholder: "the user's message" } });
     const prefill = h("input", { class: "wb-prefill-input", attrs: { "aria-label": "prefill", placeholder: "optional prefill", size: 24 } });
     const resample = h("button", { class: "wb-resample", text: "Resample" });
-    const cancel = h("button", { class: "wb-cancel", text: "Cancel", attrs: { disabled: true } });
     const newSeed = h("button", { class: "wb-new-seed", text: "New seed" });
-    const progress = h("progress", { class: "wb-progress", attrs: { max: 1, value: 0 } });
-    const status = h("span", { class: "wb-status wb-muted" });
+    const root = h("div", { class: "wb-widget wb-steer-panel" });
+    const run = runControls(m, root, request, { progress: "always", busy: (p) => `sampling… ${p.step}/${p.total} tokens` });
     const numbers = [
       ["n", "n", { min: 1, max: 64, step: 1 }],
       ["max_new_tokens", "max tokens", { min: 1, step: 1 }],
@@ -298,15 +341,11 @@ var widget = {
     const numberInputs = numbers.map(([name, label, attrs]) => {
       const input = h("input", { class: `wb-${String(name).replace(/_/g, "-")}`, attrs: { type: "number", "aria-label": label, ...attrs } });
       input.value = String(m.get(name));
-      input.addEventListener("change", () => {
+      input.addEventListener("change", () => act(root, () => {
         const value = Number(input.value);
-        if (input.value.trim() === "" || !Number.isFinite(value)) {
-          showError(root, `${label} must be a number, not ${JSON.stringify(input.value)}.`);
-          return;
-        }
-        clearError(root);
+        if (input.value.trim() === "" || !Number.isFinite(value)) throw new Error(`${label} must be a number, not ${JSON.stringify(input.value)}.`);
         setTrait(name, value);
-      });
+      }));
       return { name, input, wrap: h("label", { text: label }, [input]) };
     });
     const positions = h("select", { class: "wb-positions", attrs: { "aria-label": "positions" } }, [
@@ -318,13 +357,12 @@ var widget = {
     const sliders = h("div", { class: "wb-sliders" });
     const unsteered = h("div", { class: "wb-side wb-unsteered" });
     const steered = h("div", { class: "wb-side wb-steered" });
-    const root = h("div", { class: "wb-steer-panel" }, [
-      h("style", { text: STYLE }),
+    root.append(
       h("div", { class: "wb-row" }, [h("b", { text: "Steering" }), text]),
-      h("div", { class: "wb-row" }, [prefill, ...numberInputs.map((x) => x.wrap), positions, resample, cancel, newSeed, progress, status]),
+      h("div", { class: "wb-row" }, [prefill, ...numberInputs.map((x) => x.wrap), positions, resample, run.cancel, newSeed, run.progress, run.status]),
       sliders,
       h("div", { class: "wb-sides" }, [unsteered, steered])
-    ]);
+    );
     text.value = m.get("text");
     text.addEventListener("input", () => setTrait("text", text.value, 300));
     prefill.value = m.get("prefill");
@@ -422,75 +460,38 @@ var widget = {
       unsteered.replaceChildren(...side(`Unsteered · seed ${r.seed}`, r.unsteered, false));
       steered.replaceChildren(...side(`Steered · ${steerText}`, r.steered, true));
     };
-    const drawRunning = () => {
-      const running = m.get("running");
-      cancel.disabled = !running;
-      const p = m.get("progress") ?? { step: 0, total: 0 };
-      progress.max = Math.max(1, p.total);
-      progress.value = Math.min(p.step, progress.max);
-      status.textContent = running ? `sampling… ${p.step}/${p.total} tokens` : m.get("status");
-    };
-    const onError = () => syncError(root, m.get("error"));
     const syncInputs = () => {
       for (const { name, input } of numberInputs) if (document.activeElement !== input) input.value = String(m.get(name));
       if (document.activeElement !== text) text.value = m.get("text");
       if (document.activeElement !== prefill) prefill.value = m.get("prefill");
       positions.value = m.get("positions");
     };
-    resample.addEventListener("click", async () => {
-      clearError(root);
-      flush();
-      try {
-        await request("run");
-      } catch (err) {
-        showError(root, err);
-      }
+    const send = (method) => act(root, () => {
+      traits.flush();
+      return request(method);
     });
-    cancel.addEventListener("click", async () => {
-      try {
-        await request("stop");
-      } catch (err) {
-        showError(root, err);
-      }
+    resample.addEventListener("click", () => send("run"));
+    newSeed.addEventListener("click", () => send("new_seed"));
+    return mount(m, el, root, {
+      on: {
+        vectors: syncSliders,
+        coefficients: syncSliders,
+        max_coefficient: drawSliders,
+        results: drawResults,
+        _shift: drawResults,
+        n: syncInputs,
+        max_new_tokens: syncInputs,
+        temperature: syncInputs,
+        fuzz: syncInputs,
+        text: syncInputs,
+        prefill: syncInputs,
+        positions: syncInputs
+      },
+      draw: [syncSliders, drawResults],
+      run,
+      request,
+      traits
     });
-    newSeed.addEventListener("click", async () => {
-      clearError(root);
-      flush();
-      try {
-        await request("new_seed");
-      } catch (err) {
-        showError(root, err);
-      }
-    });
-    const listeners = [
-      ["change:vectors", syncSliders],
-      ["change:coefficients", syncSliders],
-      ["change:max_coefficient", drawSliders],
-      ["change:results", drawResults],
-      ["change:_shift", drawResults],
-      ["change:running", drawRunning],
-      ["change:progress", drawRunning],
-      ["change:status", drawRunning],
-      ["change:error", onError],
-      ["change:n", syncInputs],
-      ["change:max_new_tokens", syncInputs],
-      ["change:temperature", syncInputs],
-      ["change:fuzz", syncInputs],
-      ["change:text", syncInputs],
-      ["change:prefill", syncInputs],
-      ["change:positions", syncInputs]
-    ];
-    for (const [event, fn] of listeners) m.on(event, fn);
-    syncSliders();
-    drawResults();
-    drawRunning();
-    onError();
-    el.appendChild(root);
-    return () => {
-      flush();
-      request.dispose();
-      for (const [event, fn] of listeners) m.off(event, fn);
-    };
   }
 };
 var steering_default = widget;

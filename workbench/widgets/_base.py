@@ -79,6 +79,9 @@ def request(method: F) -> F:
 class WorkbenchWidget(anywidget.AnyWidget):
     """An anywidget whose front-end can call the methods marked :func:`request`."""
 
+    # the one stylesheet of every panel (widgets_js/src/workbench.css), each panel's
+    # rules scoped under its root class
+    _css = STATIC / "workbench.css"
     _requests: ClassVar[dict[str, Callable[..., Any]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
