@@ -47,6 +47,7 @@ _EXPORTS = {
     "Workbench": "workbench.workbench",
     "WorkbenchView": "workbench.widgets.app",
     "cache_dir": "workbench.models",
+    "export_html": "workbench.export",
     "read_dataset": "workbench.datasets",
 }
 
@@ -57,6 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .datasets import Dataset, DatasetError, read_dataset
     from .errors import Cancelled
     from .journal import Journal
+    from .export import export_html
     from .models import ModelUnavailableError, cache_dir
     from .saes import SAEReport
     from .session import Session

@@ -1,6 +1,6 @@
 """Share an audit: one standalone HTML page, or a notebook converted to HTML, that render offline.
 
-:func:`export_html` (``bench.export_html`` / ``journal.export_html``) writes one file
+:func:`export_html` (``bench.export_html``, or ``wb.export_html(path, journal=...)``) writes one file
 with the findings first, the notes, the journal's entries and the panels of the
 session as they were last left, rendered live from their saved widget state. Every
 script and style is inlined: the page fetches nothing, so it opens from disk with the
@@ -14,7 +14,7 @@ offline: nbconvert's widget renderer is pointed at the workbench's own bundle,
 inlined, instead of a CDN.
 
 >>> bench.export_html("audit.html")                           # doctest: +SKIP
->>> wb.Journal.load("audit.jsonl").export_html("audit.html")   # doctest: +SKIP
+>>> wb.export_html("audit.html", journal=wb.Journal.load("audit.jsonl"))   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -222,8 +222,8 @@ def export_html(path: str | os.PathLike, journal: Journal | None = None, widgets
     journal : Journal, optional
         Default: ``bench.journal``.
     widgets : sequence of widgets, optional
-        The panels to show; default every workbench panel alive (of ``bench``, when
-        given). ``[]`` exports the journal alone.
+        The panels to show; default every workbench panel alive of ``bench`` (or, without
+        one, of the sessions recording into ``journal``). ``[]`` exports the journal alone.
     bench : Workbench, optional
         The session: its journal, its panels and its model name in the title.
     title : str, optional
@@ -242,7 +242,9 @@ def export_html(path: str | os.PathLike, journal: Journal | None = None, widgets
 
     if journal is None:
         journal = getattr(bench, "journal", None) or Journal(None)
-    widgets = panel_widgets(bench) if widgets is None else list(widgets)
+    if widgets is None:
+        widgets = panel_widgets(bench) if bench is not None else panel_widgets(journal=journal)
+    widgets = list(widgets)
     model = getattr(bench, "model_name", None) or next(
         (e.model.get("name") for e in journal.entries if isinstance(e.model, dict) and e.model.get("name")), None)
     title = title or "Workbench audit" + (f": {model}" if model else "")

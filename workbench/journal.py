@@ -327,12 +327,6 @@ class Journal(Observed):
         columns = ["id", "time", "technique", "duration_s", "seed", "summary", "error", "tags", "findings", "replay_of"]
         return pd.DataFrame(rows, columns=columns)
 
-    def export_html(self, path: str | os.PathLike, widgets: Any = None) -> Path:
-        """One offline HTML page of this journal, findings first, and ``widgets`` (default: the live panels of
-        its sessions); see :func:`workbench.export.export_html`."""
-        from .export import export_html, panel_widgets
-        return export_html(path, journal=self, widgets=panel_widgets(journal=self) if widgets is None else widgets)
-
     def __getitem__(self, index: int) -> Entry:
         return self.entries[index]
 

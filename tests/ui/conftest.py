@@ -608,6 +608,8 @@ def bare_widget(browser, request) -> Iterator[Callable[..., BareWidget]]:
         content, paths, buffers = pack(initial)
         wire = _wire(content, buffers)
         css = getattr(widget, "_css", None)
+        if widget is None and path.parent == STATIC:  # state alone: the stylesheet the panel's class would send
+            css = (STATIC / "workbench.css").read_text()
         if css:
             page.add_style_tag(content=str(css))
         page.evaluate(

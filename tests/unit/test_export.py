@@ -60,7 +60,7 @@ def journal():
 
 
 def test_journal_page_shows_model_text_as_text_never_markup(journal, tmp_path):
-    path = journal.export_html(tmp_path / "audit.html", widgets=[])
+    path = export.export_html(tmp_path / "audit.html", journal=journal, widgets=[])
     page = Page(path.read_text(encoding="utf-8"))
     assert page.named("img") == [] and page.named("b") == []
     assert page.scripts == [], "the journal alone needs no script at all"

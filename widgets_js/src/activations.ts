@@ -19,8 +19,8 @@ interface State {
   probes: string[];
   selected_probe: string;
   error: string;
-  _top_latents: Payload;
-  _top_values: Payload;
+  _top_latents: Payload | null;
+  _top_values: Payload | null;
 }
 
 interface TokenDetail {

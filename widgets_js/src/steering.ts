@@ -48,7 +48,7 @@ interface State {
   status: string;
   error: string;
   results: Results;
-  _shift: Payload | Record<string, never>;
+  _shift: Payload | null;
 }
 
 const DEBOUNCE_MS = 250;
@@ -172,7 +172,7 @@ const widget: AnyWidget<State> = {
     const drawResults = () => {
       const r = m.get("results") ?? {};
       const shiftPayload = m.get("_shift");
-      const shifts = shiftPayload && "view" in shiftPayload ? decode<Float32Array>(shiftPayload as Payload).data : new Float32Array(0);
+      const shifts = shiftPayload ? decode<Float32Array>(shiftPayload).data : new Float32Array(0);
       const steerText = Object.entries(r.steer ?? {}).map(([k, v]) => `${k} ${v >= 0 ? "+" : ""}${v}`).join(", ") || "no steering";
       const side = (title: string, samples: SideSample[] | undefined, tinted: boolean) => {
         let offset = 0;

@@ -426,7 +426,7 @@ var widget = {
     const drawResults = () => {
       const r = m.get("results") ?? {};
       const shiftPayload = m.get("_shift");
-      const shifts = shiftPayload && "view" in shiftPayload ? decode(shiftPayload).data : new Float32Array(0);
+      const shifts = shiftPayload ? decode(shiftPayload).data : new Float32Array(0);
       const steerText = Object.entries(r.steer ?? {}).map(([k, v]) => `${k} ${v >= 0 ? "+" : ""}${v}`).join(", ") || "no steering";
       const side = (title, samples, tinted) => {
         let offset = 0;
