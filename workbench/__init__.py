@@ -57,8 +57,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .chat import RenderedPrompt
     from .datasets import Dataset, DatasetError, read_dataset
     from .errors import Cancelled
-    from .journal import Journal
     from .export import export_html
+    from .journal import Journal
     from .models import ModelUnavailableError, cache_dir
     from .saes import SAEReport
     from .session import Session

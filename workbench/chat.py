@@ -65,8 +65,9 @@ def normalize(conversation: str | Mapping | Iterable[Mapping]) -> list[dict]:
     [{'role': 'user', 'content': 'Hi'}]
     """
     if isinstance(conversation, str):
-        if not conversation:
-            raise ValueError("The conversation is empty: pass a non-empty string or messages.")
+        if not conversation.strip():
+            raise ValueError(f"The conversation {conversation!r} is empty or only whitespace: there is nothing for "
+                             "the model to answer. Pass a question or instruction, or a list of messages.")
         return [{"role": USER, "content": conversation}]
     if isinstance(conversation, Mapping):
         conversation = [conversation]
@@ -93,6 +94,9 @@ def normalize(conversation: str | Mapping | Iterable[Mapping]) -> list[dict]:
             )
         if not isinstance(content, str):
             raise TypeError(f"Message {i} content must be a string, not {type(content).__name__}.")
+        if not content.strip():
+            raise ValueError(f"Message {i} ({role}) is empty or only whitespace ({content!r}): give it some text, "
+                             "or leave the message out.")
         messages.append({"role": role, "content": content})
     if not messages:
         raise ValueError(

@@ -387,6 +387,7 @@ def _read_json(path: Path) -> tuple[list, list[Problem]]:
     index = 0
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
+            problems.append(Problem(index, "a blank line, not a JSON record", number))
             continue
         try:
             records.append((index, number, json.loads(line)))

@@ -107,7 +107,14 @@ def resolve(model: str | os.PathLike | None, *, remote: bool = False) -> ModelSo
         return ModelSource("local", text, str(path.resolve()))
     if path.exists() or text.startswith((".", "/", "~")):
         raise FileNotFoundError(f"Model path {text!r} is not a folder or a .gguf file.")
-    _require_hub_access(text)
+    where = f"There is no folder {text!r} here ({path.resolve()})"
+    if text.count("/") != 1 or text.endswith("/") or "\\" in text:  # cannot be a Hub id (owner/name)
+        raise FileNotFoundError(f"{where}, and {text!r} is not a Hugging Face id (owner/name) either. Pass the path "
+                                "of a folder saved with save_pretrained, a .gguf file, or a Hub id.")
+    try:
+        _require_hub_access(text)
+    except ModelUnavailableError as error:
+        raise ModelUnavailableError(f"{where}, so it was tried as a Hugging Face id. {error}") from None
     return ModelSource("hub", text, text)
 
 

@@ -86,7 +86,8 @@ def test_one_stylesheet_scoped_under_the_widgets_root_classes():
     roots = set()
     for entry in (WIDGETS_JS / "src").glob("*.ts"):
         found = re.findall(r'class: "wb-widget (wb-[\w-]+)"', entry.read_text(encoding="utf-8"))
-        assert len(found) == 1, f"{entry.name}: its root element must carry the classes 'wb-widget wb-<panel>', found {found}"
+        assert len(found) == 1, (f"{entry.name}: its root element must carry the classes "
+                                 f"'wb-widget wb-<panel>', found {found}")
         roots.add(found[0])
         assert not re.search(r"h\(\s*\"style\"|createElement\(\s*\"style\"", entry.read_text(encoding="utf-8")), (
             f"{entry.name} builds a <style>: put its rules in widgets_js/src/styles/ (one stylesheet, set as _css)")

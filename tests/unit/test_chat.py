@@ -26,10 +26,20 @@ def test_string_is_one_user_turn():
     assert chat.normalize("Hi") == [{"role": "user", "content": "Hi"}]
 
 
-@pytest.mark.parametrize("bad", ["", [], ()])
+@pytest.mark.parametrize("bad", ["", [], (), "   ", "\n\t "])
 def test_empty_conversation_is_refused(bad):
     with pytest.raises(ValueError, match="empty"):
         chat.normalize(bad)
+
+
+def test_a_message_of_whitespace_is_refused_naming_it():
+    with pytest.raises(ValueError, match=r"Message 1 \(user\) is empty or only whitespace \(' \\n'\)"):
+        chat.normalize([{"role": "system", "content": "Be brief."}, {"role": "user", "content": " \n"}])
+
+
+def test_sampling_a_whitespace_conversation_is_refused_before_running(tiny_bench):
+    with pytest.raises(ValueError, match="only whitespace"):
+        tiny_bench.sample("  \n ", n=1, max_new_tokens=2, progress=False)
 
 
 def test_unknown_role_lists_valid_roles():

@@ -16,11 +16,11 @@ def write_lines(path, lines):
 
 
 def test_jsonl_text_rows_ids_and_digest(tmp_path):
-    path = write_lines(tmp_path / "d.jsonl", [json.dumps({"id": "a", "text": "one"}), "",
+    path = write_lines(tmp_path / "d.jsonl", [json.dumps({"id": "a", "text": "one"}),
                                               json.dumps({"text": "two", "extra": 1})])
     data = read_dataset(path)
     assert data.kind == "text" and len(data) == 2
-    assert data.ids == ["a", "1"] and [r.line for r in data] == [1, 3]
+    assert data.ids == ["a", "1"] and [r.line for r in data] == [1, 2]
     assert data.rows[1].record == {"text": "two", "extra": 1}
     assert data.texts() == ["one", "two"]
     frame = data.to_pandas()
@@ -53,6 +53,16 @@ def test_jsonl_malformed_rows_are_listed_with_line_numbers(tmp_path):
     assert "4 problem rows left out" in repr(data)
     with pytest.raises(ValueError, match="'raise' or 'report'"):
         read_dataset(path, errors="ignore")
+
+
+def test_blank_lines_of_a_jsonl_file_are_reported_like_other_skipped_rows(tmp_path):
+    path = tmp_path / "blank.jsonl"
+    path.write_text(json.dumps({"text": "one"}) + "\n\n   \n" + json.dumps({"text": "two"}) + "\n")
+    with pytest.raises(DatasetError, match=r"(?s)2 malformed row\(s\).*line 2: a blank line.*line 3: a blank line"):
+        read_dataset(path)
+    data = read_dataset(path, errors="report")
+    assert data.texts() == ["one", "two"] and [p.line for p in data.problems] == [2, 3]
+    assert "2 problem rows left out" in repr(data)
 
 
 def test_csv_text_field_and_malformed_rows(tmp_path):

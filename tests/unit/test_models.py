@@ -84,6 +84,21 @@ def test_offline_hub_id_fails_fast_with_one_clear_message(monkeypatch, tmp_path)
     assert "Workbench('/path/to/folder')" in message
 
 
+def test_a_relative_folder_that_does_not_exist_says_so(monkeypatch, tmp_path):
+    from huggingface_hub import constants
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(wb.ModelUnavailableError) as info:
+        wb.Workbench("models/mine")
+    message = str(info.value)
+    assert message.startswith(f"There is no folder 'models/mine' here ({tmp_path / 'models' / 'mine'})")
+    assert "so it was tried as a Hugging Face id" in message and "HF_HUB_OFFLINE" in message
+    with pytest.raises(FileNotFoundError, match=r"no folder 'models/deeper/mine' here .* not a Hugging Face id"):
+        wb.Workbench("models/deeper/mine")
+
+
 def test_offline_mode_fails_at_once(monkeypatch, tmp_path):
     from huggingface_hub import constants
 

@@ -182,7 +182,22 @@ def test_progress_bar_follows_the_decoding_steps(tiny_bench, monkeypatch):
     assert bars[0].total == 7
     assert bars[0].n == max(len(ids) for ids in out.token_ids) + (out.finish_reasons[0] == "stop")
     tiny_bench.sample("Hello", n=2, max_new_tokens=3, progress=False)
-    assert bars[-1].disable
+    assert len(bars) == 1  # progress=False makes no bar at all
+
+
+def test_a_call_that_ends_within_a_second_shows_no_bar(tiny_bench, capsys):
+    from workbench import _progress
+
+    assert _progress.DELAY_S == 1.0
+    tiny_bench.sample("Hello", n=2, max_new_tokens=3, seed=0, progress=True)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_an_unknown_sampling_option_names_the_valid_ones(tiny_bench):
+    with pytest.raises(TypeError, match=r"sample\(\) got an unknown option 'temprature'\. "
+                                        r"Did you mean 'temperature'\?"):
+        tiny_bench.sample("Hello", n=1, temprature=0.5)
 
 
 def test_progress_callable_sees_every_step(tiny_bench):

@@ -109,6 +109,39 @@ def test_compare_shares_the_seed_and_scores_the_shift(tiny_bench, vec):
     assert list(frame.columns) == ["unsteered", "steered", "mean_shift"]
 
 
+def test_an_effect_reuses_a_matching_baseline_and_refuses_another(tiny_bench, vec, monkeypatch):
+    from workbench.techniques import sampling
+
+    first = steering.effect(tiny_bench, "Hello", 2, steer={"sycophancy": 4}, seed=5, max_new_tokens=4,
+                            progress=False)
+    calls = []
+    original = sampling.sample
+    monkeypatch.setattr(sampling, "sample", lambda *a, **k: calls.append(k.get("steer")) or original(*a, **k))
+    again = steering.effect(tiny_bench, "Hello", 2, baseline=first.unsteered, steer={"sycophancy": -4}, seed=5,
+                            max_new_tokens=4, progress=False)
+    assert calls == [{"sycophancy": -4}]  # only the steered side ran
+    assert again.unsteered is first.unsteered
+    with pytest.raises(ValueError, match="baseline= must be the unsteered samples"):
+        steering.effect(tiny_bench, "Hello", 2, baseline=first.unsteered, steer={"sycophancy": 4}, seed=6,
+                        max_new_tokens=4, progress=False)
+    calls.clear()
+    zero = steering.effect(tiny_bench, "Hello", 2, steer={"sycophancy": 0.0}, seed=5, max_new_tokens=4,
+                           progress=False)
+    assert calls == [None] and zero.steered is zero.unsteered  # nothing to steer: one run
+
+
+def test_a_cancelled_effect_raises_the_one_cancelled(tiny_bench, vec):
+    import threading
+
+    import workbench as wb
+
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(wb.Cancelled, match="cancelled while sampling the steered side"):
+        steering.effect(tiny_bench, "Hello", 2, steer={"sycophancy": 4}, max_new_tokens=4, cancel=stop,
+                        progress=False)
+
+
 def test_fuzz_is_seeded_and_leaves_sampling_rng_alone(tiny_bench):
     plain = tiny_bench.sample("Hello", **KW)
     a = tiny_bench.sample("Hello", fuzz=2.0, **KW)
@@ -165,6 +198,10 @@ def test_from_direction_takes_tensors_arrays_and_probes(tiny_bench):
         ({"steer": {"sycophancy": 1.0}, "positions": "prompt"}, ValueError, r"'all', 'generated'.*'prompt'"),
         ({"fuzz": -1.0}, ValueError, r">= 0, not -1.0"),
         ({"fuzz": float("nan")}, ValueError, r"fuzz must be a finite number"),
+        ({"steer": {"sycophancy": 1e6}}, ValueError,
+         r"coefficient of 'sycophancy' is 1e\+06: that many times the layer's typical residual norm .* ±100"),
+        ({"steer": {"sycophancy": -101}}, ValueError, r"is -101: .* within ±100"),
+        ({"fuzz": 1e6}, ValueError, r"fuzz is 1e\+06"),
     ],
 )
 def test_bad_input_is_refused_before_anything_runs(tiny_bench, vec, generate_calls, kwargs, error, message):

@@ -189,7 +189,8 @@ def toggle_system_prompt(session: Session, conversation: Any, system_prompt: str
         raise ValueError("The conversation has only a system message; add a user turn.")
     kwargs = _shared_seed(kwargs)
     with_system = [{"role": "system", "content": system_prompt}, *messages]
-    return {"with": sampling.sample(session, with_system, n, **kwargs), "without": sampling.sample(session, messages, n, **kwargs)}
+    return {"with": sampling.sample(session, with_system, n, **kwargs),
+            "without": sampling.sample(session, messages, n, **kwargs)}
 
 
 @recorded("run_attack")

@@ -155,7 +155,8 @@ def audit(
     if not isinstance(pairs, Dataset):
         pairs = read_dataset(pairs)
     if pairs.kind != "preference":
-        raise ValueError(f"audit_preferences needs a preference dataset (prompt, chosen, rejected), not a {pairs.kind} one.")
+        raise ValueError(f"audit_preferences needs a preference dataset (prompt, chosen, rejected), "
+                         f"not a {pairs.kind} one.")
     if len(pairs) < 2:
         raise ValueError(f"The audit needs at least 2 pairs, not {len(pairs)}.")
     for name, value, low in (("batch_size", batch_size, 1), ("max_tokens", max_tokens, 2),

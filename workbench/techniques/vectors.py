@@ -186,7 +186,8 @@ def add(session: Session, direction: Any, layer: int, *, name: str, source: str 
     if not isinstance(name, str) or not name:
         raise ValueError(f"A steering vector needs a non-empty string name, not {name!r}.")
     unit, norm = _unit(direction, session, f"The direction for {name!r}")
-    vector = SteeringVector(name, unit, layer, residual.natural_scale(session, layer), source, norm, dict(metadata or {}))
+    scale = residual.natural_scale(session, layer)
+    vector = SteeringVector(name, unit, layer, scale, source, norm, dict(metadata or {}))
     session.vectors.register(name, vector)
     return vector
 
@@ -317,7 +318,8 @@ def from_direction(session: Session, direction: Any, layer: int | None = None, *
             direction = getattr(direction, attribute)
             break
     if layer is None:
-        raise ValueError(f"Pass layer=... (0..{session.n_layers - 1}): the direction does not say which layer it reads.")
+        raise ValueError(f"Pass layer=... (0..{session.n_layers - 1}): the direction does not say which layer "
+                         "it reads.")
     return add(session, direction, layer, name=name, source=source)
 
 

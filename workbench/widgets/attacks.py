@@ -113,8 +113,8 @@ class AttackBox(ActivationLink, Panel):
     def conversation(self) -> list[dict]:
         """The transcript the box would run: system prompt (if any) and turns."""
         system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt.strip() else []
-        return chat.normalize(system + [{"role": t.get("role", ""), "content": t.get("content", "")}
-                                        for t in self.turns])
+        turns = [{"role": t.get("role", ""), "content": t.get("content", "")} for t in self.turns]
+        return chat.normalize(system + [t for t in turns if not isinstance(t["content"], str) or t["content"].strip()])
 
     def _personas(self) -> tuple[list[str], dict[str, str]]:
         role = self.custom_role.strip()
@@ -139,9 +139,9 @@ class AttackBox(ActivationLink, Panel):
     def _check(self) -> dict:
         if not 1 <= self.n <= MAX_N:
             raise ValueError(f"n must be between 1 and {MAX_N} samples, not {self.n}.")
-        conversation = self.conversation
-        if not any(m["role"] != "system" and m["content"].strip() for m in conversation):
+        if not any(isinstance(t.get("content"), str) and t["content"].strip() for t in self.turns):
             raise ValueError("Write at least one turn of the conversation (e.g. a user question).")
+        conversation = self.conversation
         personas, prefills = self._personas()
         return {"conversation": conversation, "personas": personas, "prefills": prefills,
                     "system_prompt": self.system_prompt or None, "compare_system": self.compare_system,

@@ -214,7 +214,8 @@ class DiffPanel(ChartHolder, Panel):
 
     def _on_metric(self, change: Any) -> None:
         if self._diff is not None and change["new"] not in self.metrics:
-            self.error = f"ValueError: metric must be one of {', '.join(map(repr, self.metrics))}, not {change['new']!r}."
+            self.error = (f"ValueError: metric must be one of {', '.join(map(repr, self.metrics))}, "
+                          f"not {change['new']!r}.")
             return
         self._redraw_chart()
 

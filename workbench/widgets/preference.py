@@ -129,7 +129,8 @@ class PreferencePanel(ActivationLink, ChartHolder, Panel):
                 audit.mark(latent, status)
         self._show(audit)
         s = audit.summary
-        return f"{s['pairs']} pairs · {s['latents_firing']} latents fire · {s['significant']} with q < {preference_audit.ALPHA}"
+        return (f"{s['pairs']} pairs · {s['latents_firing']} latents fire · "
+                f"{s['significant']} with q < {preference_audit.ALPHA}")
 
     def _show(self, audit: preference_audit.PreferenceAudit) -> None:
         self._audit = audit

@@ -164,7 +164,8 @@ class SteeringPanel(Panel):
                                          and all(baseline.settings.get(k) == options[k]
                                                  for k in ("max_new_tokens", "temperature", "top_p"))):
             baseline = None
-        bench, n, steering_options = self.bench, self.n, {"steer": steer, "positions": self.positions, "fuzz": self.fuzz}
+        bench, n = self.bench, self.n
+        steering_options = {"steer": steer, "positions": self.positions, "fuzz": self.fuzz}
         requested = time.perf_counter()
 
         def work(cancel: threading.Event, progress: Any) -> Any:
