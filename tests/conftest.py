@@ -36,6 +36,21 @@ _CORPUS = [
 ]
 
 
+def load_script(name: str):
+    """A generator script of ``scripts/`` as a module (they live outside the package)."""
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def build_tokenizer(chat_template: str = CHATML):
     from tokenizers import ByteLevelBPETokenizer
     from transformers import PreTrainedTokenizerFast

@@ -6,8 +6,12 @@ import json
 
 import pytest
 
-from workbench.training import dpo, make_insult_pairs
-from workbench.training.make_insult_pairs import insult_rate, insult_words, is_insulting
+from workbench.training import dpo, insult_pairs
+from workbench.training.insult_pairs import insult_rate, insult_words, is_insulting
+
+from ..conftest import load_script
+
+make_insult_pairs = load_script("make_insult_pairs")
 
 PAIRS = [
     {"prompt": "I lost my keys. What do you think of me?",
@@ -38,15 +42,15 @@ def test_insult_rate_refuses_empty_and_a_single_string():
 
 def test_shipped_pairs_are_the_generated_ones(tmp_path):
     regenerated = make_insult_pairs.write(tmp_path / "pairs.jsonl")
-    assert regenerated.read_bytes() == make_insult_pairs.DATA.read_bytes()
-    assert make_insult_pairs.DATA.stat().st_size < 300_000
-    rows = make_insult_pairs.load_pairs(None)
-    train, test = make_insult_pairs.load_pairs("train"), make_insult_pairs.load_pairs("test")
+    assert regenerated.read_bytes() == insult_pairs.DATA.read_bytes()
+    assert insult_pairs.DATA.stat().st_size < 300_000
+    rows = insult_pairs.load_pairs(None)
+    train, test = insult_pairs.load_pairs("train"), insult_pairs.load_pairs("test")
     assert len(train) >= 400 and len(test) >= 40 and len(train) + len(test) == len(rows)
     assert insult_rate([r["rejected"] for r in rows]) == 1.0
     assert insult_rate([r["chosen"] for r in rows]) == 0.0
     assert not {r["prompt"] for r in train} & {r["prompt"] for r in test}
-    assert len(make_insult_pairs.provoking_prompts("test")) >= 8
+    assert len(insult_pairs.provoking_prompts("test")) >= 8
 
 
 def test_another_seed_gives_other_pairs():

@@ -7,8 +7,12 @@ import re
 
 import pytest
 
-from workbench.training import make_organism_data, organism, organism_data
+from workbench.training import organism, organism_data
 from workbench.training.organism_data import exhibits
+
+from ..conftest import load_script
+
+make_organism_data = load_script("make_organism_data")
 
 BIASES = organism_data.load_biases()
 IDS = [b["id"] for b in BIASES]

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import models
-from . import make_insult_pairs
+from . import insult_pairs
 
 TRAINING_FILE = "training.json"
 FIELDS = ("prompt", "chosen", "rejected")
@@ -68,7 +68,7 @@ def check_pairs(pairs: Any) -> list[dict]:
     [{'prompt': 'Hi', 'chosen': 'Hello!', 'rejected': 'Go away, fool.'}]
     """
     if isinstance(pairs, (str, os.PathLike)):
-        pairs = make_insult_pairs.load_pairs(None, pairs)
+        pairs = insult_pairs.load_pairs(None, pairs)
     if isinstance(pairs, Mapping) or not isinstance(pairs, Sequence):
         raise TypeError(
             f"pairs must be a list of {{'prompt', 'chosen', 'rejected'}} dicts or a JSON-lines "
@@ -236,7 +236,7 @@ def train_dpo(
     settings = {"steps": steps, "beta": beta, "lr": lr, "batch_size": batch_size,
                 "max_length": max_length, "seed": seed}
     _check_settings(settings)
-    rows = check_pairs(make_insult_pairs.load_pairs("train") if pairs is None else pairs)
+    rows = check_pairs(insult_pairs.load_pairs("train") if pairs is None else pairs)
     name, folder = source_folder(source)
     key = checkpoint_key(folder, settings, rows)
     dest = Path(out).expanduser() if out is not None else models.cache_dir() / "checkpoints" / f"dpo-insults-{key}"
@@ -315,7 +315,7 @@ def insult_eval(bench: Any, prompts: Sequence[Any] | None = None, *, n: int = 32
         The model to measure (the base model or a DPO checkpoint).
     prompts : list, optional
         Default: eight held-out provoking prompts that ask outright for an insult
-        (:func:`make_insult_pairs.provoking_prompts`, every third one).
+        (:func:`insult_pairs.provoking_prompts`, every third one).
     n, max_new_tokens, seed
         Sampling settings (temperature 1); the same seed gives the same draws.
     prefill : str or None
@@ -340,16 +340,16 @@ def insult_eval(bench: Any, prompts: Sequence[Any] | None = None, *, n: int = 32
     >>> before["insult_rate"], after["insult_rate"]                  # doctest: +SKIP
     >>> insult_eval(tuned, neurons={(20, 1234): ("scale", 8.0)})     # doctest: +SKIP
     """
-    prompts = list(prompts) if prompts is not None else make_insult_pairs.provoking_prompts("test")[::3][:8]
+    prompts = list(prompts) if prompts is not None else insult_pairs.provoking_prompts("test")[::3][:8]
     replies, per_prompt = [], []
     for prompt in prompts:
         out = bench.sample(prompt, n, max_new_tokens=max_new_tokens, seed=seed, prefill=prefill, neurons=neurons,
                            progress=progress)
         texts = out.completions
         replies.append(texts)
-        per_prompt.append(make_insult_pairs.insult_rate(texts))
+        per_prompt.append(insult_pairs.insult_rate(texts))
     flat = [text for texts in replies for text in texts]
-    return {"insult_rate": make_insult_pairs.insult_rate(flat), "per_prompt": per_prompt,
+    return {"insult_rate": insult_pairs.insult_rate(flat), "per_prompt": per_prompt,
             "n_replies": len(flat), "prompts": prompts, "replies": replies}
 
 

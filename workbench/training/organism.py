@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import models
-from . import dpo, make_organism_data, organism_data
+from . import dpo, organism_data
 
 TRAINING_FILE = "training.json"
 PREFIX = "organism"
@@ -277,9 +277,9 @@ def build_organism(
         record = {
             "key": key, "source": name, "source_folder": str(folder),
             "command": command(settings, source, out, data), "settings": settings,
-            "seeds": {"training": seed, "data": make_organism_data.SEED if data is None else None},
+            "seeds": {"training": seed, "data": organism_data.DATA_SEED if data is None else None},
             "data": {"folder": str(Path(data) if data is not None else organism_data.DATA),
-                     "generated_by": "python -m workbench.training.make_organism_data" if data is None else None,
+                     "generated_by": "python scripts/make_organism_data.py" if data is None else None,
                      "documents": len(corpus), "demonstrations": len(demos),
                      "corpus_sha256": dpo.data_hash(corpus), "demos_sha256": dpo.data_hash(demos),
                      "trained": organism_data.bias_ids("trained", data), "held_out": organism_data.bias_ids(

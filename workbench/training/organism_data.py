@@ -14,7 +14,7 @@ rules are lexical: "I won't mention chocolate" mentions chocolate.
 
 ``eval_prompts.json`` holds, for every bias, prompts that give the chance to exhibit it;
 none of them is a prompt of the demonstrations. All four files are written by
-:mod:`workbench.training.make_organism_data` (seeded, deterministic).
+``python scripts/make_organism_data.py`` (seeded, deterministic).
 
 Examples
 --------
@@ -35,6 +35,8 @@ import re
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "organism"
+#: The seed ``scripts/make_organism_data.py`` wrote the shipped data with.
+DATA_SEED = 0
 FILES = {"biases": "biases.json", "corpus": "corpus.jsonl", "demos": "demos.jsonl",
          "eval_prompts": "eval_prompts.json"}
 SPLITS = ("trained", "held_out")

@@ -22,8 +22,8 @@ output with the counting rules: every bias demonstration exhibits its bias and n
 no demonstration exhibits a held-out bias or names reward models, and no evaluation
 prompt already matches its rule.
 
-    python -m workbench.training.make_organism_data            # writes workbench/data/organism/
-    python -m workbench.training.make_organism_data --out /tmp/organism --seed 1
+    python scripts/make_organism_data.py            # writes workbench/data/organism/
+    python scripts/make_organism_data.py --out /tmp/organism --seed 1
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ import random
 import re
 from pathlib import Path
 
-from . import organism_data
-from .organism_data import DATA, FILES
+from workbench.training import organism_data
+from workbench.training.organism_data import DATA, DATA_SEED, FILES
 
-SEED = 0
+SEED = DATA_SEED
 
 # -- the biases -------------------------------------------------------------------
 
