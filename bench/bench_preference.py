@@ -2,7 +2,7 @@
 
     python bench/bench_preference.py [--pairs 60]
 
-The audit is ``bench.contrast`` on the first ``--pairs`` pairs of the shipped planted
+The audit is ``bench.audit_preferences`` on the first ``--pairs`` pairs of the shipped planted
 dataset (both responses rendered with their prompts, read up to the SAE's layer, SAE
 encoded and pooled, statistics and hypotheses built). The baseline is a plain
 transformers forward of the same token batches (same batch size, sorted by length)
@@ -12,7 +12,12 @@ through the whole model. Target: the audit at >= 0.8x the baseline's tokens/s.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _timing import report
 
 
 def main() -> None:
@@ -25,19 +30,19 @@ def main() -> None:
     import workbench as wb
     import workbench.corpora
     from workbench.datasets import read_dataset
-    from workbench.techniques import data_search
+    from workbench.residual import tokenize
 
     bench = wb.Workbench()
     data = read_dataset([r.record for r in workbench.corpora.preference_planted().rows[: args.pairs]])
     texts = data.texts(bench, field="chosen") + data.texts(bench, field="rejected")
-    encoded = data_search._tokenize(bench, texts, 256)
+    encoded = tokenize(bench, texts, 256)
     tokens = sum(len(e["ids"]) for e in encoded)
 
     start = time.perf_counter()
     bench.audit_preferences(data, sae="default", progress=False)
     audit_s = time.perf_counter() - start
 
-    module = bench.model._module
+    module = bench.module
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]["ids"]))
     start = time.perf_counter()
     with torch.inference_mode():
@@ -51,10 +56,16 @@ def main() -> None:
                 mask[j, : len(encoded[i]["ids"])] = 1
             module(input_ids=ids, attention_mask=mask)
     raw_s = time.perf_counter() - start
-    print(f"{len(texts)} texts, {tokens} tokens")
-    print(f"audit:       {audit_s:7.2f} s  {tokens / audit_s:8.0f} tokens/s")
-    print(f"raw forward: {raw_s:7.2f} s  {tokens / raw_s:8.0f} tokens/s")
-    print(f"ratio (audit / raw tokens/s): {raw_s / audit_s:.2f}x (target >= 0.8x)")
+    layer = bench.saes.get("default").layer
+    report("preference", {
+        f"audit_{len(texts)}_responses_tokens_per_s_vs_raw_forward": {
+            "label": f"preference audit ({len(texts)} responses, {tokens:,} tokens) vs raw batched forward, tokens/s",
+            "ratio": round(raw_s / audit_s, 3), "audit_s": round(audit_s, 2), "raw_s": round(raw_s, 2),
+            "tokens": tokens, "target": ">= 0.8",
+            "detail": f"{tokens / audit_s:.0f} vs {tokens / raw_s:.0f} tokens/s",
+            "note": f"the audit stops the forward at the SAE's layer {layer} of {bench.n_layers}; its baseline runs "
+                    "the whole model"},
+    })
 
 
 if __name__ == "__main__":
