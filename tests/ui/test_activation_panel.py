@@ -66,7 +66,7 @@ def panel(tiny_bench, trained, tmp_path, monkeypatch):
     from workbench.widgets.activations import ActivationPanel
 
     monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path))
-    tiny_bench._feature_stats.clear()
+    tiny_bench.cache.feature_stats.clear()
     return ActivationPanel(tiny_bench, TEXT, sae="tiny", k=4)
 
 
