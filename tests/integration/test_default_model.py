@@ -1,5 +1,6 @@
 """The embedded default model, end to end (converted once into the workbench cache)."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -81,3 +82,17 @@ def test_corrupt_default_cache_is_rebuilt(default_bench, tmp_path, monkeypatch):
     assert bench.sample("Hi", n=1, max_new_tokens=4, seed=0, progress=False).texts == default_bench.sample(
         "Hi", n=1, max_new_tokens=4, seed=0, progress=False
     ).texts
+
+
+def test_the_first_cell_imports_no_sae_lens_until_the_sae_is_used(default_bench):
+    code = (
+        "import sys, json, workbench as wb; b = wb.Workbench(journal=False); "
+        "before = 'sae_lens' in sys.modules; entry = b.saes.get('default'); loaded = entry.loaded; "
+        "acts = b.activations('The cat sat on the mat.'); "
+        "print(json.dumps([before, loaded, 'sae_lens' in sys.modules, entry.loaded, acts.sae, entry.d_sae]))"
+    )
+    result = _offline([sys.executable, "-c", code])
+    assert result.returncode == 0, result.stderr[-3000:]
+    before, loaded, after, loaded_after, used, d_sae = json.loads(result.stdout.strip().splitlines()[-1])
+    assert before is False and loaded is False  # registered from its cfg.json alone
+    assert after is True and loaded_after is True and used == "default" and d_sae == 4096
