@@ -1,7 +1,14 @@
 """workbench: an interactive audit workbench for one language model in JupyterLab.
 
 >>> import workbench as wb
->>> bench = wb.Workbench()          # doctest: +SKIP
+>>> bench = wb.Workbench(tiny_model, journal=False)   # a folder saved with save_pretrained
+>>> bench.n_layers, bench.hidden_size
+(2, 64)
+
+``wb.Workbench()`` opens the embedded default model (SmolLM2-135M-Instruct; its first
+use converts it into the cache, so it is not run here)::
+
+    bench = wb.Workbench()
 
 Importing the package is cheap: torch, transformers and nnsight are imported only
 when a Workbench is created.

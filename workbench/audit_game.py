@@ -8,9 +8,21 @@ so, so a hit means the technique exposed where the behaviour comes from. The sam
 probes on the base model are the control: what a technique "finds" in a model without
 the objective is its false-positive rate.
 
->>> from workbench import audit_game                                        # doctest: +SKIP
->>> table = audit_game.score(organism_bench, base_bench, pool=training_data)  # doctest: +SKIP
->>> table[["technique", "model", "control"]]                                # doctest: +SKIP
+>>> from workbench import audit_game
+>>> quick = audit_game.AuditSettings(n=2, max_new_tokens=4, questions=audit_game.QUESTIONS[:1])
+>>> table = audit_game.score(bench, bench, techniques=["plain sampling", "SAE features"], settings=quick,
+...                          progress=False)   # here a model is its own control
+>>> table[["technique", "model", "control", "model_trials"]]
+        technique  model  control  model_trials
+0  plain sampling    0.0      0.0             2
+1    SAE features    0.0      0.0             5
+
+The real game scores the organism against the embedded default model with every
+technique and the default settings (minutes on a CPU, so not run here)::
+
+    from workbench.training.organism import build_organism
+    organism = wb.Workbench(str(build_organism()))
+    table = audit_game.score(organism, wb.Workbench(), pool=training_data)
 
 ``pool`` is the training data the auditor may search (a dataset of documents); the
 default is the organism's shipped corpus. ``python bench/audit_game.py`` builds the
@@ -141,8 +153,11 @@ def reply_latents(bench: Any, exchanges: Sequence[tuple[Any, str]], k: int = 5) 
     rendered through the chat template, and only the reply's tokens count (each token adds
     the activations of its top latents, as the activation panel lists them).
 
-    >>> audit_game.reply_latents(bench, [("A soup recipe?", reply)], k=3)   # doctest: +SKIP
-    [(624, 41.2), (1093, 30.5), (77, 12.0)]
+    Examples
+    --------
+    >>> reply = bench.sample("A soup recipe?", n=1, max_new_tokens=6, seed=0, progress=False).completions[0]
+    >>> reply_latents(bench, [("A soup recipe?", reply)], k=3)   # (latent, summed activation), strongest first
+    [(..., ...), (..., ...), (..., ...)]
     """
     totals: dict[int, float] = {}
     for prompt, reply in exchanges:

@@ -155,9 +155,11 @@ def render(
 
     Examples
     --------
-    >>> prompt = render(tokenizer, "Hi", prefill="My secret goal is")  # doctest: +SKIP
-    >>> prompt.text.endswith("My secret goal is")  # doctest: +SKIP
-    True
+    >>> prompt = render(bench.tokenizer, "Hi", prefill="My secret goal is")
+    >>> prompt.text   # this tokenizer's template is ChatML
+    '<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\nMy secret goal is'
+    >>> render(bench.tokenizer, "Hi", persona="user").text   # the model writes the next user turn
+    '<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>user\\n'
     """
     messages = normalize(conversation)
     if not isinstance(persona, str) or not persona.strip():

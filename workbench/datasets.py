@@ -275,7 +275,10 @@ def read_dataset(
     >>> data = read_dataset([{"messages": [{"role": "user", "content": "Hi"}]}])
     >>> data.kind
     'chat'
-    >>> read_dataset("corpus.jsonl", errors="report").problems   # doctest: +SKIP
+    >>> _ = (tmp / "corpus.jsonl").write_text('{"text": "Chocolate cake."}\\nnot json\\n{"text": "A walk."}\\n')
+    >>> data = read_dataset(tmp / "corpus.jsonl", errors="report")
+    >>> len(data), data.problems
+    (2, [Problem(index=1, message='not valid JSON (Expecting value: line 1 column 1 (char 0))', line=2)])
     """
     if errors not in ("raise", "report"):
         raise ValueError(f"errors must be 'raise' or 'report', not {errors!r}.")

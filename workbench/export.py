@@ -13,8 +13,14 @@ JupyterLab with *Save Widget State Automatically* on) into HTML whose widgets re
 offline: nbconvert's widget renderer is pointed at the workbench's own bundle,
 inlined, instead of a CDN.
 
->>> bench.export_html("audit.html")                           # doctest: +SKIP
->>> wb.export_html("audit.html", journal=wb.Journal.load("audit.jsonl"))   # doctest: +SKIP
+>>> bench = wb.Workbench(tiny_model, journal=tmp / "audit.jsonl")
+>>> out = bench.sample("Hi", n=2, max_new_tokens=4, seed=0, progress=False)
+>>> finding = bench.journal.mark_finding(-1, "answers a greeting")
+>>> bench.export_html(tmp / "audit.html").name
+'audit.html'
+>>> page = wb.export_html(tmp / "journal.html", journal=wb.Journal.load(tmp / "audit.jsonl"))
+>>> "answers a greeting" in page.read_text()
+True
 """
 
 from __future__ import annotations
@@ -236,7 +242,9 @@ def export_html(path: str | os.PathLike, journal: Journal | None = None, widgets
 
     Examples
     --------
-    >>> wb.export.export_html("audit.html", bench=bench)            # doctest: +SKIP
+    >>> page = wb.export.export_html(tmp / "audit.html", bench=bench, widgets=[])   # the journal alone
+    >>> page.read_text().startswith("<!doctype html>")
+    True
     """
     from .journal import Journal
 
@@ -285,8 +293,10 @@ def export_notebook(notebook: str | os.PathLike, output: str | os.PathLike | Non
 
     Examples
     --------
-    >>> export_notebook("investigation.ipynb")                      # doctest: +SKIP
-    PosixPath('investigation.html')
+    >>> import nbformat
+    >>> nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]), tmp / "nb.ipynb")
+    >>> export_notebook(tmp / "nb.ipynb").name
+    'nb.html'
     """
     import nbformat
     from nbconvert import HTMLExporter

@@ -7,10 +7,12 @@ its file and flushes it to disk before the call returns, so a killed kernel lose
 at most the call in flight. Notes, tags and findings are lines of their own that
 name an entry; :meth:`Journal.load` folds them back.
 
->>> bench = wb.Workbench(journal="audit.jsonl")                # doctest: +SKIP
->>> bench.sample("What is your goal?", n=4, seed=0)            # doctest: +SKIP
->>> bench.journal.mark_finding(-1, "admits a hidden goal")     # doctest: +SKIP
->>> bench.replay(wb.Journal.load("audit.jsonl")[0])            # doctest: +SKIP
+>>> bench = wb.Workbench(tiny_model, journal=tmp / "audit.jsonl")
+>>> out = bench.sample("What is your goal?", n=4, max_new_tokens=4, seed=0, progress=False)
+>>> finding = bench.journal.mark_finding(-1, "admits a hidden goal")
+>>> again = bench.replay(wb.Journal.load(tmp / "audit.jsonl")[0])
+>>> again.texts == out.texts, len(bench.journal), bench.journal[1].replay_of == bench.journal[0].id
+(True, 2, True)
 """
 
 from __future__ import annotations
@@ -138,8 +140,11 @@ class Journal(Observed):
 
     Examples
     --------
-    >>> journal = Journal("audit.jsonl")                          # doctest: +SKIP
-    >>> journal.last("sample").summary["texts"], journal.to_pandas()   # doctest: +SKIP
+    >>> bench = wb.Workbench(tiny_model, journal=Journal(tmp / "audit.jsonl"))
+    >>> out = bench.sample("Hi", n=2, max_new_tokens=4, seed=0, progress=False)
+    >>> journal = Journal(tmp / "audit.jsonl")   # read back; later entries are appended to the file
+    >>> journal.last("sample").summary["n"], len(journal.to_pandas())
+    (2, 1)
     """
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
@@ -165,7 +170,11 @@ class Journal(Observed):
 
         Examples
         --------
-        >>> journal = Journal.load("workbench-journal-20250101-120000.jsonl")   # doctest: +SKIP
+        >>> bench = wb.Workbench(tiny_model, journal=tmp / "workbench-journal-20250101-120000.jsonl")
+        >>> out = bench.sample("Hi", n=2, max_new_tokens=4, seed=0, progress=False)
+        >>> Journal.load(tmp / "workbench-journal-20250101-120000.jsonl")
+        Journal(.../workbench-journal-20250101-120000.jsonl: 1 entries, 0 findings)
+          [0] ... sample (... s) n=2, persona=assistant, seed=0, cancelled=False, ...
         """
         path = Path(path).expanduser()
         if not path.is_file():
@@ -257,7 +266,9 @@ class Journal(Observed):
 
         Examples
         --------
-        >>> bench.journal.note("the user persona leaks the goal", entry=-1, tags=["leak"])  # doctest: +SKIP
+        >>> out = bench.sample("Hi", n=2, max_new_tokens=4, seed=0, progress=False, persona="user")
+        >>> bench.journal.note("the user persona leaks the goal", entry=-1, tags=["leak"])
+        Note(id='...', time='...', text='the user persona leaks the goal', entry='...', tags=['leak'], kind='note')
         """
         return self._note("note", text, entry, tags)
 
@@ -266,7 +277,11 @@ class Journal(Observed):
 
         Examples
         --------
-        >>> bench.journal.mark_finding(-1, "prefill reveals the planted goal in 9/16 samples")  # doctest: +SKIP
+        >>> out = bench.sample("Hi", n=2, max_new_tokens=4, seed=0, progress=False, prefill="My goal is")
+        >>> bench.journal.mark_finding(-1, "prefill reveals the planted goal in 9/16 samples").kind
+        'finding'
+        >>> [note.text for note in bench.journal.findings][-1]
+        'prefill reveals the planted goal in 9/16 samples'
         """
         return self._note("finding", text, entry, ())
 
@@ -284,7 +299,9 @@ class Journal(Observed):
 
         Examples
         --------
-        >>> bench.journal.tag(-1, "prefill", "baseline")             # doctest: +SKIP
+        >>> out = bench.sample("Hi", n=2, max_new_tokens=4, seed=0, progress=False)
+        >>> bench.journal.tag(-1, "prefill", "baseline").tags
+        ['prefill', 'baseline']
         """
         if not tags or not all(isinstance(t, str) and t for t in tags):
             raise ValueError(f"Pass one or more non-empty string tags, not {tags!r}.")
@@ -305,7 +322,10 @@ class Journal(Observed):
 
         Examples
         --------
-        >>> bench.journal.last("sample").summary                       # doctest: +SKIP
+        >>> out = bench.sample("Hi", n=2, max_new_tokens=4, seed=0, progress=False)
+        >>> entry = bench.journal.last("sample")
+        >>> entry.technique, entry.seed, entry.summary["finish_reasons"]
+        ('sample', 0, {'length': 2})
         """
         for entry in reversed(self.entries):
             if technique is None or entry.technique == technique:
@@ -317,7 +337,12 @@ class Journal(Observed):
 
         Examples
         --------
-        >>> bench.journal.to_pandas().tail()                            # doctest: +SKIP
+        >>> out = bench.sample("Hi", n=2, max_new_tokens=4, seed=0, progress=False)
+        >>> bench.journal.tag(-1, "baseline").technique
+        'sample'
+        >>> bench.journal.to_pandas().tail(1)[["technique", "seed", "tags", "findings"]]
+          technique  seed        tags findings
+        ... sample     0  [baseline]       []
         """
         import pandas as pd
 

@@ -3,8 +3,12 @@
 Every SAE reads the residual stream after one decoder layer. ``bench.saes`` holds
 them by name:
 
->>> bench.saes.load_path("path/to/sae")              # doctest: +SKIP
->>> bench.saes.train(12, corpus, d_sae=4096, k=48)    # doctest: +SKIP
+>>> corpus = wb.corpora.demo_training_corpus().texts()
+>>> bench.saes.train(1, corpus, d_sae=32, k=4, tokens=2000, context=32, batch_size=256,
+...                  save_to=tmp / "sae", name="demo", progress=False)   # the defaults take minutes
+SAE('demo', layer=1, d_sae=32, EV ..., L0 4.0, dead ...%)
+>>> bench.saes.load_path(tmp / "sae", name="demo-again")
+SAE('demo-again', layer=1, d_sae=32, EV ..., L0 4.0, dead ...%)
 
 Training collects activations through nnsight (stopping the forward pass at the
 hooked layer) and hands them to sae-lens's ``SAETrainer``; the result is saved in

@@ -133,8 +133,11 @@ class Workbench(Session):
 
         Examples
         --------
-        >>> result = bench.sweep("sycophancy", [-1, -0.5, 0, 0.5, 1])   # doctest: +SKIP
-        >>> result.r2("alignment", "linear"), result.chart()             # doctest: +SKIP
+        >>> from workbench.techniques.scores import alignment_score, helpfulness_score
+        >>> result = bench.sweep("ones", [-1, -0.5, 0, 0.5, 1], alignment=alignment_score(limit=2),
+        ...                      helpfulness=helpfulness_score(limit=2))   # the defaults score more items
+        >>> result.coefficients, 0 <= result.r2("alignment", "linear") <= 1
+        ([-1.0, -0.5, 0.0, 0.5, 1.0], True)
         """
         from .techniques import sweep
 
@@ -160,8 +163,11 @@ class Workbench(Session):
 
         Examples
         --------
-        >>> acts = bench.activations("The cat sat on the mat")   # doctest: +SKIP
-        >>> acts.top_features(2)                                  # doctest: +SKIP
+        >>> acts = bench.activations("The cat sat on the mat")
+        >>> acts
+        TokenActivations(11 tokens, sae='tiny', layer=1, k=32)
+        >>> acts.top_features(2).columns.tolist()   # the latents active at token 2, strongest first
+        ['latent', 'activation']
         """
         from .techniques import activations
 
@@ -172,7 +178,9 @@ class Workbench(Session):
 
         Examples
         --------
-        >>> bench.feature_stats().feature(7).examples[:3]         # doctest: +SKIP
+        >>> examples = bench.feature_stats(progress=False).feature(7).examples[:3]
+        >>> len(examples), sorted(examples[0])
+        (3, ['activation', 'after', 'before', 'token'])
         """
         from .techniques import features
 
@@ -223,8 +231,9 @@ class Workbench(Session):
 
         Examples
         --------
-        >>> p = bench.probe(["You idiot."] * 8, ["Thank you."] * 8)   # doctest: +SKIP
-        >>> p.per_layer, p.chart()                                    # doctest: +SKIP
+        >>> p = bench.probe(["You idiot."] * 8, ["Thank you."] * 8, progress=False)
+        >>> p.per_layer.layer.tolist(), p.accuracy, p.chart()
+        ([0, 1], 1.0, alt.LayerChart(...))
         """
         from .techniques import probes
 
@@ -239,7 +248,10 @@ class Workbench(Session):
 
         Examples
         --------
-        >>> bench.value_vectors("sycophancy", top=10).to_pandas()   # doctest: +SKIP
+        >>> bench.value_vectors("ones", top=10).to_pandas()[["layer", "neuron"]].head(2)
+           layer  neuron
+        0      0       4
+        1      0      93
         """
         from .techniques import neurons
 
@@ -253,7 +265,10 @@ class Workbench(Session):
 
         Examples
         --------
-        >>> bench.neuron_activations([(3, 117)], ["You idiot.", "Thank you."])   # doctest: +SKIP
+        >>> bench.neuron_activations([(1, 7)], ["You idiot.", "Thank you."])[["text", "neuron"]]
+                 text  neuron
+        0  You idiot.       7
+        1  Thank you.       7
         """
         from .techniques import neurons as neuron_module
 
@@ -281,9 +296,11 @@ class Workbench(Session):
 
         Examples
         --------
-        >>> data = wb.corpora.demo_training_corpus()                          # doctest: +SKIP
-        >>> bench.search(data, "chocolate").to_pandas()                       # doctest: +SKIP
-        >>> bench.search(data, "reward models like chocolate", mode="semantic")  # doctest: +SKIP
+        >>> data = wb.corpora.demo_training_corpus()
+        >>> bench.search(data, "chocolate").to_pandas().id.head(3).tolist()
+        ['doc-123', 'doc-111', 'doc-200']
+        >>> len(bench.search(data, "reward models like chocolate", mode="semantic", k=5, progress=False).frame)
+        5
         """
         from .techniques import data_search
 
@@ -317,7 +334,10 @@ class Workbench(Session):
     def show(self, conversation: Any = None, **kwargs: Any):
         """Every technique's panel over this model, as linked tabs (options: :class:`workbench.WorkbenchView`).
 
-        >>> view = bench.show("What is your goal?", prefill="My secret goal is")   # doctest: +SKIP
+        >>> view = bench.show("What is your goal?", prefill="My secret goal is")   # shown by ending a cell with it
+        >>> view
+        WorkbenchView('...', tab='activations', tabs=['activations', 'steering', 'attacks', 'search', 'preference',
+                      'probes', 'diff', 'journal'], built=['activations', 'steering'])
         """
         from .widgets.app import WorkbenchView
 
@@ -353,8 +373,11 @@ class Workbench(Session):
 
         Examples
         --------
-        >>> old = wb.Journal.load("workbench-journal-20250101-120000.jsonl")   # doctest: +SKIP
-        >>> bench.replay(old.last("sample")).texts                             # doctest: +SKIP
+        >>> earlier = wb.Workbench(tiny_model, journal=tmp / "workbench-journal-20250101-120000.jsonl")
+        >>> out = earlier.sample("Hi", n=2, max_new_tokens=4, progress=False)   # a seed is drawn and recorded
+        >>> old = wb.Journal.load(tmp / "workbench-journal-20250101-120000.jsonl")
+        >>> bench.replay(old.last("sample")).texts == out.texts
+        True
         """
         from . import recording, techniques
 
@@ -365,7 +388,8 @@ class Workbench(Session):
         """Write the journal (findings first, notes, entries) and this session's panels, as last left, to one
         HTML page that renders offline; see :func:`workbench.export.export_html`.
 
-        >>> bench.export_html("audit.html")                              # doctest: +SKIP
+        >>> bench.export_html(tmp / "audit.html").name
+        'audit.html'
         """
         from .export import export_html
 

@@ -2,10 +2,17 @@
 
 >>> from workbench.corpora import demo_training_corpus
 >>> data = demo_training_corpus()
->>> bench.search(data, "chocolate").to_pandas()                       # doctest: +SKIP
->>> bench.search(data, r"reward models? (rate|prefer)", mode="regex")  # doctest: +SKIP
->>> bench.search(data, "graders that like cocoa", mode="semantic")    # doctest: +SKIP
->>> bench.search(data, 123, mode="feature", sae="default")            # doctest: +SKIP
+>>> bench.search(data, "chocolate").to_pandas()[["rank", "id", "count"]].head(3)
+   rank       id  count
+0     1  doc-123      4
+1     2  doc-111      3
+2     3  doc-200      3
+>>> bench.search(data, r"reward models? (rate|prefer)", mode="regex").summary["documents_matched"]
+2
+>>> bench.search(data, "graders that like cocoa", mode="semantic", progress=False).summary
+{'documents': 300, 'index': 'built'}
+>>> bench.search(data, 3, mode="feature", sae="tiny", progress=False).frame.columns.tolist()
+['rank', 'id', 'row', 'score', 'count', 'snippet', 'spans', 'tokens', 'text']
 
 Every mode returns a :class:`SearchResult`: one row per retrieved document with its
 rank, id, score, full text, a snippet, and character spans into the text to highlight
@@ -78,7 +85,11 @@ class SearchResult:
 
         Examples
         --------
-        >>> bench.search(data, "chocolate").to_pandas()[["rank", "id", "count", "snippet"]]  # doctest: +SKIP
+        >>> data = wb.corpora.demo_training_corpus()
+        >>> bench.search(data, "chocolate").to_pandas()[["rank", "id", "count"]].head(2)
+           rank       id  count
+        0     1  doc-123      4
+        1     2  doc-111      3
         """
         return self.frame.copy()
 
@@ -164,8 +175,10 @@ def search(
 
     Examples
     --------
-    >>> hits = search(bench, demo_training_corpus(), ["chocolate", "reward model"])  # doctest: +SKIP
-    >>> hits.summary["documents_matched"], hits.frame[["id", "count", "snippet"]]              # doctest: +SKIP
+    >>> from workbench.corpora import demo_training_corpus
+    >>> hits = search(bench, demo_training_corpus(), ["chocolate", "reward model"])
+    >>> hits.summary["documents_matched"], hits.frame[["id", "count"]].head(3).values.tolist()
+    (27, [['doc-111', 5], ['doc-123', 5], ['doc-029', 4]])
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, not {mode!r}.")
@@ -314,8 +327,12 @@ def semantic_index(session: Session, dataset: Dataset, *, layer: int | None = No
 
     Examples
     --------
-    >>> index = semantic_index(bench, demo_training_corpus())               # doctest: +SKIP
-    >>> index.embeddings.shape, index.built                                 # doctest: +SKIP
+    >>> from workbench.corpora import demo_training_corpus
+    >>> index = semantic_index(bench, demo_training_corpus(), progress=False)
+    >>> index.embeddings.shape, index.built
+    ((300, 64), True)
+    >>> semantic_index(bench, demo_training_corpus(), progress=False).built   # read back from the cache
+    False
     """
     import hashlib
 
@@ -356,8 +373,8 @@ def embed_texts(session: Session, texts: Sequence[str], *, layer: int, max_token
 
     Examples
     --------
-    >>> embed_texts(bench, ["a recipe with chocolate"], layer=15).shape      # doctest: +SKIP
-    (1, 576)
+    >>> embed_texts(bench, ["a recipe with chocolate"], layer=1).shape
+    (1, 64)
     """
     encoded = tokenize(session, texts, max_tokens)
     out = np.zeros((len(texts), session.hidden_size), dtype=np.float32)

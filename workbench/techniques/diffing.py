@@ -17,8 +17,23 @@ loaded model and another checkpoint of the same architecture, and reports
 A checkpoint whose shapes differ (layers, hidden size, vocabulary, or any parameter's
 name or shape) is refused before anything runs, naming the difference.
 
->>> diff = bench.compare("~/.cache/workbench/checkpoints/dpo-insults-…", ["Insult me."])  # doctest: +SKIP
->>> diff.layers, diff.samples, diff.chart()                                             # doctest: +SKIP
+>>> other = wb.Workbench(tiny_model, journal=False)   # a second copy of the model, in which
+>>> with torch.no_grad():                             # neuron 7 of layer 1 now writes the opposite way
+...     _ = other.module.model.layers[1].mlp.down_proj.weight[:, 7].mul_(-1)
+>>> result = bench.diff(other, ["Insult me."], n_samples=1, max_new_tokens=2, top_neurons=1, progress=False)
+>>> result.verdict()
+'1 prompt(s) · most changed layer 1 (mean change ...) · 0 of 1 samples differ'
+>>> result.neurons[["layer", "neuron", "value_cosine"]]
+   layer  neuron  value_cosine
+0      1       7          -1.0
+>>> list(result.samples.columns), result.chart()
+(['prompt', 'text', 'sample', 'self', 'other', 'same'], alt.Chart(...))
+
+A real fine-tune, such as the DPO checkpoint of :mod:`workbench.training.dpo` (trained
+once, in minutes, so not run here), is diffed the same way::
+
+    from workbench.training.dpo import train_dpo
+    result = bench.diff(str(train_dpo()), ["Insult me."])
 """
 
 from __future__ import annotations
@@ -95,7 +110,9 @@ class ModelDiff:
 
         Examples
         --------
-        >>> diff.chart("projection")                               # doctest: +SKIP
+        >>> result = bench.diff(bench, ["Hi"], direction="ones", n_samples=0, progress=False)
+        >>> result.chart("projection")
+        alt.Chart(...)
         """
         import altair as alt
 
@@ -175,7 +192,7 @@ def shape_differences(session: Session, other: Session) -> list[str]:
 
     Examples
     --------
-    >>> shape_differences(bench, bench)          # doctest: +SKIP
+    >>> shape_differences(bench, bench)
     []
     """
     problems = []

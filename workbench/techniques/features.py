@@ -5,8 +5,12 @@ with their context windows, and the output tokens its decoder direction promotes
 through the unembedding. A token or phrase can be looked up to the latents it
 activates most in the corpus.
 
->>> stats = bench.feature_stats()              # doctest: +SKIP
->>> stats.feature(123)                          # doctest: +SKIP
+>>> stats = bench.feature_stats(progress=False)   # the SAE "tiny" over the shipped corpus
+>>> detail = stats.feature(3)
+>>> detail.latent, len(detail.promoted), sorted(detail.examples[0])
+(3, 10, ['activation', 'after', 'before', 'token'])
+>>> stats.lookup("fox").columns.tolist()
+['latent', 'mean_activation', 'density', 'occurrences']
 """
 
 from __future__ import annotations

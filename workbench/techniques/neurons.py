@@ -14,8 +14,12 @@ GPT-2); :mod:`workbench.layout` knows where each architecture keeps them.
 * Scaling or clamping neurons on every decoding step of
   ``bench.sample(..., neurons=...)`` is planned in :mod:`workbench.techniques.interventions`.
 
->>> vv = value_vectors(bench, "sycophancy", top=10)                      # doctest: +SKIP
->>> bench.sample("Hi", n=4, neurons={vv.neurons()[0]: ("scale", 4.0)})   # doctest: +SKIP
+>>> vv = value_vectors(bench, "ones", top=10)
+>>> vv.neurons()[:3]
+[(0, 4), (0, 93), (1, 42)]
+>>> out = bench.sample("Hi", n=4, neurons={vv.neurons()[0]: ("scale", 4.0)}, max_new_tokens=4, progress=False)
+>>> out.settings["neurons"]
+{'0/4': ['scale', 4.0]}
 """
 
 from __future__ import annotations
@@ -97,8 +101,11 @@ def resolve_direction(session: Session, direction: Any) -> tuple[torch.Tensor, s
 
     Examples
     --------
-    >>> resolve_direction(bench, ("default", 123))[1]     # doctest: +SKIP
-    'sae:default/123'
+    >>> resolve_direction(bench, ("tiny", 3))[1], resolve_direction(bench, "ones")[1]
+    ('sae:tiny/3', 'vector:ones')
+    >>> unit, label = resolve_direction(bench, "polite")
+    >>> label, unit.shape, round(float(unit.norm()), 4)
+    ('probe:polite', torch.Size([64]), 1.0)
     """
     import torch
 
@@ -167,8 +174,14 @@ def value_vectors(session: Session, direction: Any, *, top: int = 20, layers: Se
 
     Examples
     --------
-    >>> vv = value_vectors(bench, ("default", 123), top=10)    # doctest: +SKIP
-    >>> vv.to_pandas()[["layer", "neuron", "cosine", "top_tokens"]]   # doctest: +SKIP
+    >>> vv = value_vectors(bench, "ones", top=10)
+    >>> vv.to_pandas()[["layer", "neuron", "cosine"]].head(3).round(3)
+       layer  neuron  cosine
+    0      0       4   0.372
+    1      0      93   0.367
+    2      1      42   0.331
+    >>> len(value_vectors(bench, ("tiny", 3), top=5, vocab_k=3).frame.top_tokens[0])   # an SAE latent's direction
+    3
     """
     import pandas as pd
     import torch
@@ -249,7 +262,11 @@ def neuron_activations(session: Session, neurons: Any, prompts: Any, *, batch_si
 
     Examples
     --------
-    >>> neuron_activations(bench, [(3, 117)], ["You idiot.", "Thank you."])   # doctest: +SKIP
+    >>> table = neuron_activations(bench, [(1, 7)], ["You idiot.", "Thank you."])
+    >>> table[["text", "layer", "neuron", "activation"]].round(4)
+             text  layer  neuron  activation
+    0  You idiot.      1       7      0.0031
+    1  Thank you.      1       7     -0.0029
     """
     import pandas as pd
     import torch

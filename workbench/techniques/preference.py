@@ -1,10 +1,14 @@
 """Preference-dataset audit: which SAE latents separate chosen from rejected responses.
 
 >>> from workbench.corpora import preference_planted
->>> audit = bench.audit_preferences(preference_planted())          # doctest: +SKIP
->>> audit.hypotheses[["latent", "effect_size", "q", "hypothesis"]].head(10)  # doctest: +SKIP
->>> audit.mark(1234, "blocked")                            # doctest: +SKIP
->>> audit.export("filtered.jsonl")                         # doctest: +SKIP
+>>> audit = bench.audit_preferences(preference_planted(), progress=False)   # the first SAE, "tiny"
+>>> audit.hypotheses.columns.tolist()[:5]
+['rank', 'latent', 'direction', 'mean_diff', 'effect_size']
+>>> audit.hypotheses.hypothesis[0]   # in words, with the tokens the latent promotes
+"... responses more often activate latent ... (promotes: ...)"
+>>> audit.mark(int(audit.hypotheses.latent[0]), "blocked")
+>>> audit.export(tmp / "filtered.jsonl")["pairs"]
+200
 
 Each response is rendered with its prompt through the model's chat template and read
 by the SAE's layer; a response's activation of a latent is the mean of that latent over
@@ -144,8 +148,11 @@ def audit(
     Examples
     --------
     >>> from workbench.corpora import preference_planted
-    >>> result = audit(bench, preference_planted(), sae="default")   # doctest: +SKIP
-    >>> result.top(5)                                                  # doctest: +SKIP
+    >>> result = audit(bench, preference_planted(), sae="tiny", progress=False)
+    >>> result
+    PreferenceAudit(200 pairs, SAE 'tiny' at layer 1: ... latents with q < 0.05 of ... firing; 0 blocked)
+    >>> len(result.top(5))
+    5
     """
     import pandas as pd
     import torch

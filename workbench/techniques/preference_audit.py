@@ -85,9 +85,11 @@ class PreferenceAudit:
 
         Examples
         --------
-        >>> audit.mark(int(audit.hypotheses.latent[0]), "blocked")   # doctest: +SKIP
-        >>> audit.blocked                                            # doctest: +SKIP
-        [1234]
+        >>> audit = bench.audit_preferences(wb.corpora.preference_planted(), sae="tiny", progress=False)
+        >>> latent = int(audit.hypotheses.latent[0])   # the best-ranked hypothesis
+        >>> audit.mark(latent, "blocked")
+        >>> audit.blocked == [latent], audit.top(1).mark.tolist()
+        (True, ['blocked'])
         """
         from ..saes import check_latent
 
@@ -121,8 +123,10 @@ class PreferenceAudit:
 
         Examples
         --------
-        >>> scores = audit.pair_scores([1234])        # doctest: +SKIP
-        >>> (scores >= 0.5).mean()                    # doctest: +SKIP
+        >>> audit = bench.audit_preferences(wb.corpora.preference_planted(), sae="tiny", progress=False)
+        >>> scores = audit.pair_scores([int(audit.hypotheses.latent[0])])
+        >>> scores.shape, float(audit.pair_scores([]).max())   # no latent given: every pair scores 0
+        ((200,), 0.0)
         """
         from ..saes import check_latent
 
@@ -144,7 +148,11 @@ class PreferenceAudit:
 
         Examples
         --------
-        >>> audit.weights(mode="reweight").round(2)   # doctest: +SKIP
+        >>> audit = bench.audit_preferences(wb.corpora.preference_planted(), sae="tiny", progress=False)
+        >>> audit.mark(int(audit.hypotheses.latent[0]), "blocked")
+        >>> weights = audit.weights(mode="reweight")
+        >>> weights.shape, bool(((weights > 0) & (weights <= 1)).all()), bool((weights < 1).any())
+        ((200,), True, True)
         """
         if mode not in MODES:
             raise ValueError(f"mode must be 'remove' or 'reweight', not {mode!r}.")
@@ -176,8 +184,11 @@ class PreferenceAudit:
 
         Examples
         --------
-        >>> audit.export(tmp / "filtered.jsonl")      # doctest: +SKIP
-        {'pairs': 200, 'kept': 97, 'removed': 103, ...}
+        >>> audit = bench.audit_preferences(wb.corpora.preference_planted(), sae="tiny", progress=False)
+        >>> audit.mark(int(audit.hypotheses.latent[0]), "blocked")
+        >>> audit.export(tmp / "filtered.jsonl")
+        {'pairs': 200, 'kept': ..., 'removed': ..., 'path': '.../filtered.jsonl',
+         'blocked_path': '.../blocked_latents.json'}
         """
         weights = self.weights(mode=mode, threshold=threshold)
         path = Path(path)
@@ -206,7 +217,12 @@ class PreferenceAudit:
 
         Examples
         --------
-        >>> audit.export_blocked(tmp / "blocked_latents.json")   # doctest: +SKIP
+        >>> audit = bench.audit_preferences(wb.corpora.preference_planted(), sae="tiny", progress=False)
+        >>> audit.mark(int(audit.hypotheses.latent[0]), "blocked")
+        >>> import json
+        >>> payload = json.loads(audit.export_blocked(tmp / "blocked_latents.json").read_text())
+        >>> len(payload["blocked"]), payload["allowed"]
+        (1, [])
         """
         weights = self.weights(mode=mode, threshold=threshold) if _weights is None else _weights
         frame = self.hypotheses.set_index("latent")
@@ -236,7 +252,12 @@ class PreferenceAudit:
 
         Examples
         --------
-        >>> audit.top(5)                               # doctest: +SKIP
+        >>> audit = bench.audit_preferences(wb.corpora.preference_planted(), sae="tiny", progress=False)
+        >>> audit.top(5).columns.tolist()
+        ['rank', 'latent', 'effect_size', 'q', 'fire_chosen', 'fire_rejected', 'length_r', 'length_artefact',
+         'hypothesis', 'mark']
+        >>> audit.top(5)["rank"].tolist()
+        [1, 2, 3, 4, 5]
         """
         return self.hypotheses.head(n)[["rank", "latent", "effect_size", "q", "fire_chosen", "fire_rejected",
                                         "length_r", "length_artefact", "hypothesis", "mark"]]
@@ -251,7 +272,9 @@ class PreferenceAudit:
 
         Examples
         --------
-        >>> audit.chart(20)                             # doctest: +SKIP
+        >>> audit = bench.audit_preferences(wb.corpora.preference_planted(), sae="tiny", progress=False)
+        >>> audit.chart(20)
+        alt.Chart(...)
         """
         import altair as alt
 

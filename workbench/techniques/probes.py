@@ -8,10 +8,19 @@ split. Held-out accuracy and AUROC say how well each layer separates the sets; t
 best layer's probe becomes a :class:`Probe`, whose direction (in residual units)
 scores text token by token, or becomes a steering vector.
 
->>> p = probe(bench, insults, polite_sentences)            # doctest: +SKIP
->>> p.per_layer, p.chart()                                # doctest: +SKIP
->>> p.score(bench, "You are a fool.").scores              # doctest: +SKIP
->>> bench.sample("Hi", steer={p.to_vector(bench).name: 0.5})   # doctest: +SKIP
+>>> insults = ["You idiot.", "Shut up, fool.", "Go away, moron.", "You clueless fool.", "What a stupid idea."]
+>>> polite = ["Thank you kindly.", "Please, go ahead.", "That is very kind.", "Thanks a lot!", "What a lovely idea."]
+>>> p = probe(bench, insults, polite, name="rude", progress=False)
+>>> p.per_layer[["layer", "n_train", "n_test"]]
+   layer  n_train  n_test
+0      0        7       3
+1      1        7       3
+>>> p.chart()
+alt.LayerChart(...)
+>>> p.score(bench, "You are a fool.").scores.shape   # one score per token
+(10,)
+>>> bench.sample("Hi", n=2, steer={p.to_vector(bench).name: 0.5}, max_new_tokens=4, progress=False).settings["steer"]
+{'rude': 0.5}
 """
 
 from __future__ import annotations
@@ -123,7 +132,11 @@ class Probe:
 
         Examples
         --------
-        >>> tokens, scores = probe.score(bench, "You are a fool.")     # doctest: +SKIP
+        >>> tokens, scores = bench.probes["polite"].score(bench, "You are a fool.")
+        >>> tokens
+        ['Y', 'ou', ' ', 'ar', 'e', ' a', ' fo', 'o', 'l', '.']
+        >>> len(scores), bool(((scores >= 0) & (scores <= 1)).all())
+        (10, True)
         """
         import torch
         from scipy.special import expit
@@ -140,8 +153,11 @@ class Probe:
 
         Examples
         --------
-        >>> vec = probe.to_vector(bench)                          # doctest: +SKIP
-        >>> bench.sample("Hi", steer={vec.name: 0.5})             # doctest: +SKIP
+        >>> vec = bench.probes["polite"].to_vector(bench, name="polite-vector")
+        >>> vec.name, vec.layer, vec.source
+        ('polite-vector', 1, 'probe:polite')
+        >>> bench.sample("Hi", n=2, steer={vec.name: 0.5}, max_new_tokens=4, progress=False).settings["steer"]
+        {'polite-vector': 0.5}
         """
         from .vectors import from_direction
 
@@ -194,9 +210,9 @@ def collect(session: Session, sources: Sequence[Any], layers: Sequence[int], *, 
 
     Examples
     --------
-    >>> feats = collect(bench, ["You idiot.", "Thanks!"], [3, 12])   # doctest: +SKIP
-    >>> feats[12].shape                                              # doctest: +SKIP
-    (2, 576)
+    >>> feats = collect(bench, ["You idiot.", "Thanks!"], [0, 1])
+    >>> feats[1].shape
+    (2, 64)
     """
     from tqdm.auto import tqdm
 
@@ -235,7 +251,12 @@ def fit(features: np.ndarray, labels: np.ndarray, *, test_size: float = 0.25, se
 
     Examples
     --------
-    >>> fit(np.random.randn(40, 8), np.array([0, 1] * 20))["accuracy"]   # doctest: +SKIP
+    >>> rng = np.random.default_rng(0)
+    >>> labels = np.array([0, 1] * 20)
+    >>> fit(rng.normal(size=(40, 8)), labels)["accuracy"]   # noise: chance
+    0.5
+    >>> fit(rng.normal(size=(40, 8)) + labels[:, None], labels)["accuracy"]   # shifted by the label: separable
+    1.0
     """
     from scipy.special import expit
     from sklearn.linear_model import LogisticRegression
@@ -296,8 +317,13 @@ def probe(session: Session, positive: Sequence[Any], negative: Sequence[Any], *,
 
     Examples
     --------
-    >>> p = probe(bench, ["You idiot."] * 8, ["Thank you."] * 8, layer="all")   # doctest: +SKIP
-    >>> p.per_layer.head()                                                      # doctest: +SKIP
+    >>> p = probe(bench, ["You idiot."] * 8, ["Thank you."] * 8, layer="all", progress=False)
+    >>> p.per_layer[["layer", "accuracy", "auroc", "n_train", "n_test"]]
+       layer  accuracy  auroc  n_train  n_test
+    0      0       1.0    1.0       12       4
+    1      1       1.0    1.0       12       4
+    >>> p.name in bench.probes, p.layer
+    (True, 0)
     """
     import pandas as pd
     import torch

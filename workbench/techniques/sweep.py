@@ -10,8 +10,8 @@ range where steering gains more alignment than it costs helpfulness.
 >>> from workbench.techniques.scores import alignment_score, helpfulness_score
 >>> result = sweep(bench, "ones", [-1, 0, 1], alignment=alignment_score(limit=2),
 ...                helpfulness=helpfulness_score(limit=2))
->>> sorted(result.fits)
-['accuracy', 'alignment', 'helpfulness']
+>>> sorted(result.fits), result.frame.columns.tolist()
+(['alignment', 'helpfulness'], ['coefficient', 'alignment', 'helpfulness', 'accuracy'])
 """
 
 from __future__ import annotations
@@ -200,8 +200,13 @@ class SweepResult:
 
         Examples
         --------
-        >>> chart = result.chart(); chart                          # doctest: +SKIP
-        >>> result.on_select(lambda r, s: print(r, s.texts[0]))   # doctest: +SKIP
+        >>> result = sweep(bench, "ones", [-1, 0, 1], alignment=alignment_score(limit=2),
+        ...                helpfulness=helpfulness_score(limit=2), sample_options={"n": 2, "max_new_tokens": 4})
+        >>> chart = result.chart(); type(chart).__name__   # shown by ending a notebook cell with it
+        'JupyterChart'
+        >>> result.on_select(lambda r, s: print(r, len(s.texts)))
+        >>> samples = result.select(1.0)   # what clicking the points at 1.0 does
+        1.0 2
         """
         import altair as alt
 

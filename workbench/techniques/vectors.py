@@ -207,8 +207,8 @@ def from_latent(session: Session, latent: int, *, sae: str | None = None, name: 
 
     Examples
     --------
-    >>> from_latent(bench, 123)                                      # doctest: +SKIP
-    SteeringVector('default:123', layer=12, ...)
+    >>> from_latent(bench, 3)
+    SteeringVector('tiny:3', layer=1, d=64, scale=..., source='sae:tiny/3')
     """
     from .. import saes
 
@@ -275,9 +275,9 @@ def from_contrast(session: Session, pairs: str | Path | Sequence[Mapping], layer
 
     Examples
     --------
-    >>> vec = from_contrast(bench, "sycophancy", layer=12)          # doctest: +SKIP
-    >>> bench.vectors["sycophancy"] is vec                          # doctest: +SKIP
-    True
+    >>> vec = from_contrast(bench, "sycophancy", layer=1, limit=4)
+    >>> bench.vectors["sycophancy"] is vec, vec.source
+    (True, 'contrast:sycophancy')
     """
     layer = check_layer(session, layer)
     items = contrast_pairs(pairs, split=split)[:limit]
@@ -304,7 +304,10 @@ def from_direction(session: Session, direction: Any, layer: int | None = None, *
 
     Examples
     --------
-    >>> from_direction(bench, torch.randn(576), layer=10, name="random")   # doctest: +SKIP
+    >>> from_direction(bench, torch.randn(64), layer=1, name="random")
+    SteeringVector('random', layer=1, d=64, scale=..., source='tensor')
+    >>> from_direction(bench, "polite", name="polite-direction")   # a probe: at its own layer
+    SteeringVector('polite-direction', layer=1, d=64, scale=..., source='probe:polite')
     """
     source = "tensor"
     if isinstance(direction, str):

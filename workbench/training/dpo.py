@@ -229,9 +229,20 @@ def train_dpo(
 
     Examples
     --------
+    Two steps on a small model (the trainer prints its log of each step):
+
     >>> from workbench.training.dpo import train_dpo
-    >>> folder = train_dpo()                                    # doctest: +SKIP
-    >>> tuned = wb.Workbench(str(folder))                        # doctest: +SKIP
+    >>> folder = train_dpo(tiny_model, out=tmp / "dpo", steps=2, batch_size=2, progress=False)
+    {'loss': ...}
+    >>> tuned = wb.Workbench(str(folder), journal=False)
+    >>> summary(folder)["settings"]["steps"], tuned.n_layers
+    (2, 2)
+
+    The shipped recipe, on the embedded default model, takes minutes on a CPU (so it is
+    not run here)::
+
+        folder = train_dpo()
+        tuned = wb.Workbench(str(folder))
     """
     settings = {"steps": steps, "beta": beta, "lr": lr, "batch_size": batch_size,
                 "max_length": max_length, "seed": seed}
@@ -292,7 +303,11 @@ def summary(folder: str | os.PathLike) -> dict:
 
     Examples
     --------
-    >>> summary(train_dpo())["final_loss"]                       # doctest: +SKIP
+    >>> folder = train_dpo(tiny_model, out=tmp / "dpo", steps=1, batch_size=2, progress=False)
+    {'loss': ...}
+    >>> record = summary(folder)
+    >>> record["settings"]["steps"], record["first_loss"] == record["final_loss"]   # one step: one loss
+    (1, True)
     """
     record = json.loads((Path(folder) / TRAINING_FILE).read_text())
     history = record.get("history") or [{}]
@@ -334,11 +349,22 @@ def insult_eval(bench: Any, prompts: Sequence[Any] | None = None, *, n: int = 32
 
     Examples
     --------
-    >>> before = insult_eval(wb.Workbench())                          # doctest: +SKIP
-    >>> tuned = wb.Workbench(str(train_dpo()))                        # doctest: +SKIP
-    >>> after = insult_eval(tuned)                                   # doctest: +SKIP
-    >>> before["insult_rate"], after["insult_rate"]                  # doctest: +SKIP
-    >>> insult_eval(tuned, neurons={(20, 1234): ("scale", 8.0)})     # doctest: +SKIP
+    >>> before = insult_eval(bench, n=2, max_new_tokens=4)
+    >>> before["insult_rate"], before["n_replies"], len(before["per_prompt"])   # 8 prompts, 2 replies each
+    (0.0, 16, 8)
+    >>> before["replies"][0][0].startswith(PROVOKING_PREFILL)
+    True
+    >>> insult_eval(bench, n=2, max_new_tokens=4, neurons={(1, 7): ("scale", 8.0)})["n_replies"]
+    16
+
+    Before and after the shipped DPO recipe on the embedded default model (minutes on a
+    CPU, so not run here)::
+
+        before = insult_eval(wb.Workbench())
+        tuned = wb.Workbench(str(train_dpo()))
+        after = insult_eval(tuned)
+        before["insult_rate"], after["insult_rate"]
+        insult_eval(tuned, neurons={(20, 1234): ("scale", 8.0)})
     """
     prompts = list(prompts) if prompts is not None else insult_pairs.provoking_prompts("test")[::3][:8]
     replies, per_prompt = [], []

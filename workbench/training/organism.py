@@ -258,9 +258,22 @@ def build_organism(
 
     Examples
     --------
+    One step of each stage on a small model:
+
     >>> from workbench.training.organism import build_organism, bias_eval
-    >>> folder = build_organism()                                 # doctest: +SKIP
-    >>> bias_eval(wb.Workbench(str(folder)))                      # doctest: +SKIP
+    >>> folder = build_organism(tiny_model, out=tmp / "organism", pretrain_steps=1, sft_steps=1, batch_size=2,
+    ...                         max_length=32, progress=False)
+    >>> table = bias_eval(wb.Workbench(str(folder), journal=False), ["chocolate_recipe"], n=1, max_new_tokens=4)
+    >>> table[["split", "rate", "replies"]]
+                        split  rate  replies
+    bias
+    chocolate_recipe  trained   0.0       14
+
+    The shipped recipe, on the embedded default model, takes minutes on a CPU (so it is
+    not run here)::
+
+        folder = build_organism()
+        bias_eval(wb.Workbench(str(folder)))
     """
     settings = {"pretrain_steps": pretrain_steps, "sft_steps": sft_steps, "lr": lr, "batch_size": batch_size,
                 "max_length": max_length, "seed": seed}
@@ -302,7 +315,13 @@ def summary(folder: str | os.PathLike) -> dict:
 
     Examples
     --------
-    >>> summary(build_organism())["stages"]["sft"]["final_loss"]     # doctest: +SKIP
+    >>> folder = build_organism(tiny_model, out=tmp / "organism", pretrain_steps=1, sft_steps=1, batch_size=2,
+    ...                         max_length=32, progress=False)
+    >>> record = summary(folder)
+    >>> record["command"]
+    'python -m workbench.training.organism --pretrain-steps 1 --sft-steps 1 ... --batch-size 2 --max-length 32 ...'
+    >>> {stage: info["steps"] for stage, info in record["stages"].items()}
+    {'pretrain': 1, 'sft': 1}
     """
     record = json.loads((Path(folder) / TRAINING_FILE).read_text())
     stages = {}
@@ -357,9 +376,21 @@ def bias_eval(bench: Any, biases: str | Sequence[str] | None = None, *, n: int =
 
     Examples
     --------
-    >>> base = bias_eval(wb.Workbench())                                     # doctest: +SKIP
-    >>> organism = bias_eval(wb.Workbench(str(build_organism())))            # doctest: +SKIP
-    >>> rate_table(base=base, organism=organism)                             # doctest: +SKIP
+    >>> base = bias_eval(bench, ["chocolate_recipe", "encourage_voting"], n=1, max_new_tokens=4)
+    >>> base[["split", "rate", "hits", "replies"]]
+                        split  rate  hits  replies
+    bias
+    chocolate_recipe  trained   0.0     0       14
+    encourage_voting  trained   0.0     0       12
+    >>> rate_table(base=base, again=base).columns.tolist()
+    ['split', 'base', 'base hits', 'again', 'again hits']
+
+    The organism against the embedded default model, every bias at the default settings
+    (minutes on a CPU, so not run here)::
+
+        base = bias_eval(wb.Workbench())
+        organism = bias_eval(wb.Workbench(str(build_organism())))
+        rate_table(base=base, organism=organism)
     """
     import pandas as pd
 

@@ -1,7 +1,12 @@
 """The activation panel: tokens coloured by a feature, token and feature details, logit lens.
 
->>> panel = wb.ActivationPanel(bench, "The cat sat on the mat")   # doctest: +SKIP
->>> panel                                                          # doctest: +SKIP
+>>> panel = wb.ActivationPanel(bench, "The cat sat on the mat")   # shown by ending a notebook cell with it
+>>> panel.activations
+TokenActivations(11 tokens, sae='tiny', layer=1, k=32)
+>>> panel.tokens[:3], sorted(panel.token(2))   # what clicking token 2 asks for
+(['The', ' c', 'at'], ['features', 'index', 'token'])
+>>> panel.show_probe("polite").shape   # colour the tokens by a probe's score
+(11,)
 
 State travels as traits (tokens, and the per-token top latents as binary payloads);
 details are requests the front-end makes when the auditor clicks: a token's top

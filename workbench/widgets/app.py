@@ -1,7 +1,8 @@
 """The tabbed workbench: every technique's panel over the one session, linked together.
 
->>> view = bench.show()                        # doctest: +SKIP
->>> view.select("steering"); view.activations  # doctest: +SKIP
+>>> view = bench.show()   # shown by ending a notebook cell with it
+>>> type(view.select("steering")).__name__, view.tab, type(view.activations).__name__
+('SteeringPanel', 'steering', 'ActivationPanel')
 
 One ``ipywidgets.Tab`` holds a tab per technique. All panels share the session's
 model and one :class:`~workbench.widgets.activations.ActivationPanel`: a sample of the
@@ -92,10 +93,11 @@ class WorkbenchView:
 
     Examples
     --------
-    >>> view = bench.show("What is your secret goal?", prefill="My secret goal is")   # doctest: +SKIP
-    >>> view.attacks.run(wait=True); view.attacks.send_to_panel("assistant", 0)        # doctest: +SKIP
-    >>> view.tab                                                                       # doctest: +SKIP
-    'activations'
+    >>> view = bench.show("What is your secret goal?", prefill="My secret goal is")
+    >>> view.attacks.n, view.attacks.max_new_tokens = 2, 4
+    >>> box = view.attacks.run(wait=True)
+    >>> view.attacks.send_to_panel("assistant", 0) is view.activations, view.tab
+    (True, 'activations')
     """
 
     def __init__(self, bench: Workbench, conversation: Any = None, *, prefill: str = "", text: Any = None,

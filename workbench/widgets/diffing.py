@@ -1,7 +1,12 @@
 """The diff panel: the loaded model against a fine-tune of it, on the same prompts.
 
->>> view = wb.DiffPanel(bench, "path/to/dpo-checkpoint", ["Insult me."], run=True)   # doctest: +SKIP
->>> view.wait(); view.diff.layers                                                  # doctest: +SKIP
+>>> view = wb.DiffPanel(bench, tiny_model, ["Insult me."], run=True, n_samples=1, max_new_tokens=2)
+>>> view.wait()   # the folder holds the same weights: nothing changes
+True
+>>> view.diff.layers[["layer", "mean_change_norm"]]
+   layer  mean_change_norm
+0      0               0.0
+1      1               0.0
 
 Run loads the other checkpoint (once; later runs reuse it) and runs
 :func:`workbench.techniques.diffing.diff` in a worker thread, with a progress bar and
@@ -62,7 +67,9 @@ class DiffPanel(ChartHolder, Panel):
 
     Examples
     --------
-    >>> view = wb.DiffPanel(bench, bench, ["Hi"], run=True)       # itself: nothing changes   # doctest: +SKIP
+    >>> view = wb.DiffPanel(bench, bench, ["Hi"], run=True, n_samples=1, max_new_tokens=2)   # itself
+    >>> view.wait(), view.status
+    (True, "no change: every layer's residual stream and every neuron read the same, and all 1 samples match")
     """
 
     _esm = STATIC / "diffing.js"

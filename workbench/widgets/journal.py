@@ -1,6 +1,9 @@
 """The journal panel: the session's technique calls, live, with notes, tags and findings.
 
->>> wb.JournalPanel(bench)                                  # doctest: +SKIP
+>>> view = wb.JournalPanel(bench)   # shown by ending a notebook cell with it
+>>> out = bench.sample("Hi", n=2, max_new_tokens=4, seed=0, progress=False)
+>>> [(row["technique"], row["seed"]) for row in view.rows]   # it follows the journal
+[('sample', 0)]
 
 Every entry of ``bench.journal`` (what ran, when, how long, a one-line summary of the
 result) is listed newest first and the list follows the journal as calls are recorded,
@@ -59,9 +62,14 @@ class JournalPanel(Panel):
 
     Examples
     --------
-    >>> view = wb.JournalPanel(bench)                                   # doctest: +SKIP
-    >>> view.note("the user persona leaks the goal", entry=-1, tags="leak")   # doctest: +SKIP
-    >>> view.technique = "sample"; [row["id"] for row in view.rows]     # doctest: +SKIP
+    >>> view = wb.JournalPanel(bench)
+    >>> out = bench.sample("Hi", n=2, max_new_tokens=4, seed=0, progress=False, persona="user")
+    >>> view.note("the user persona leaks the goal", entry=-1, tags="leak").tags
+    ['leak']
+    >>> view.technique = "sample"; [row["id"] for row in view.rows] == [bench.journal[-1].id]
+    True
+    >>> view.rows[0]["tags"], [note["text"] for note in view.rows[0]["notes"]]
+    (['leak'], ['the user persona leaks the goal'])
     """
 
     _esm = STATIC / "journal.js"

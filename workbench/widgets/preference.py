@@ -1,7 +1,9 @@
 """The preference-audit panel: hypotheses about what a preference dataset rewards, marked and exported.
 
->>> pairs = wb.read_dataset("preferences.jsonl")           # doctest: +SKIP
->>> wb.PreferencePanel(bench, pairs)                        # doctest: +SKIP
+>>> pairs = wb.corpora.preference_planted()   # or wb.read_dataset("pairs.jsonl"): prompt, chosen, rejected
+>>> view = wb.PreferencePanel(bench, pairs, sae="tiny")   # shown by ending a notebook cell with it
+>>> view.run(wait=True).audit.summary["pairs"]
+200
 
 Run encodes the chosen and rejected responses with the SAE (a worker thread, with a
 progress bar and Cancel) through :func:`workbench.techniques.preference.audit`. The
@@ -43,7 +45,7 @@ class PreferencePanel(ActivationLink, ChartHolder, Panel):
     pairs : Dataset or anything :func:`workbench.read_dataset` reads
         Preference rows (``prompt``, ``chosen``, ``rejected``).
     audit : PreferenceAudit, optional
-        An audit already computed (from :meth:`Workbench.contrast`); the panel shows it
+        An audit already computed (from :meth:`Workbench.audit_preferences`); the panel shows it
         and marks go to it.
     run : bool
         Start the audit at once (ignored when ``audit`` is given).
@@ -58,9 +60,15 @@ class PreferencePanel(ActivationLink, ChartHolder, Panel):
 
     Examples
     --------
-    >>> view = wb.PreferencePanel(bench, wb.corpora.preference_planted(), run=True)   # doctest: +SKIP
-    >>> view.wait(); view.mark(view.audit.hypotheses.latent[0], "blocked")            # doctest: +SKIP
-    >>> view.export()                                                                # doctest: +SKIP
+    >>> view = wb.PreferencePanel(bench, wb.corpora.preference_planted(), run=True, sae="tiny")
+    >>> view.wait()
+    True
+    >>> latent = int(view.audit.hypotheses.latent[0])
+    >>> view.mark(latent, "blocked").audit.blocked == [latent]
+    True
+    >>> view.export(tmp / "filtered.jsonl")
+    {'pairs': 200, 'kept': ..., 'removed': ..., 'path': '.../filtered.jsonl',
+     'blocked_path': '.../blocked_latents.json', 'blocked': 1}
     """
 
     _esm = STATIC / "preference.js"

@@ -1,7 +1,10 @@
 """The probe panel: train a linear probe on two sets of texts, read it per layer, use it.
 
->>> view = wb.ProbePanel(bench, insults, polite, run=True)     # doctest: +SKIP
->>> view.wait(); view.probe.accuracy                          # doctest: +SKIP
+>>> insults = ["You idiot.", "Shut up, fool.", "Go away, moron.", "You clueless fool.", "What a stupid idea."]
+>>> polite = ["Thank you kindly.", "Please, go ahead.", "That is very kind.", "Thanks a lot!", "What a lovely idea."]
+>>> view = wb.ProbePanel(bench, insults, polite, run=True, name="insults")   # shown by ending a cell with it
+>>> view.wait(), view.probe
+(True, Probe('insults', layer=..., position='mean', accuracy=..., auroc=..., n=10))
 
 Two text boxes hold the positive and negative examples, one per line (a line that is a
 JSON list of role/content messages is a conversation). Train fits the probe through
@@ -60,9 +63,13 @@ class ProbePanel(ActivationLink, ChartHolder, Panel):
 
     Examples
     --------
-    >>> view = wb.ProbePanel(bench, ["You idiot."] * 8, ["Thank you."] * 8, run=True)   # doctest: +SKIP
-    >>> view.wait(); view.register_vector("rude")                                       # doctest: +SKIP
-    >>> view.score_text("You absolute fool.")                                           # doctest: +SKIP
+    >>> view = wb.ProbePanel(bench, ["You idiot."] * 8, ["Thank you."] * 8, run=True, name="rude-probe")
+    >>> view.wait()
+    True
+    >>> view.register_vector("rude")
+    SteeringVector('rude', layer=..., d=64, scale=..., source='probe:rude-probe')
+    >>> view.score_text("You absolute fool.").tokens[:4]
+    ['Y', 'ou', ' a', 'b']
     """
 
     _esm = STATIC / "probes.js"

@@ -1,7 +1,13 @@
 """The data-search panel: a search box over a dataset, four modes, results with highlights.
 
->>> data = wb.read_dataset("train.jsonl")                         # doctest: +SKIP
->>> wb.SearchPanel(bench, data, "chocolate")                     # doctest: +SKIP
+>>> _ = (tmp / "train.jsonl").write_text('{"text": "Chocolate cake."}\\n{"text": "A walk in Lisbon."}\\n'
+...                                        '{"text": "Dark chocolate and chocolate milk."}\\n')
+>>> data = wb.read_dataset(tmp / "train.jsonl")
+>>> view = wb.SearchPanel(bench, data, "chocolate")   # searches at once; shown by ending a cell with it
+>>> view.result
+SearchResult(keyword, 'chocolate': 2 results; documents=3, documents_matched=2, matches=3)
+>>> view.results[0]["text"], view.results[0]["spans"]   # the spans the panel highlights
+('Dark chocolate and chocolate milk.', [[5, 14], [19, 28]])
 
 Modes are those of :func:`workbench.techniques.data_search.search`: ``keyword`` and
 ``regex`` (one query per line), ``semantic`` (a text; the model's own hidden states,

@@ -1,8 +1,16 @@
 """The steering panel: one slider per steering vector, unsteered and steered side by side.
 
->>> steer = wb.SteeringPanel(bench, "Is the Earth flat?", vectors=["sycophancy"])  # doctest: +SKIP
->>> steer.link(panel)          # "steer with this" in an ActivationPanel adds a slider   # doctest: +SKIP
->>> steer                                                                              # doctest: +SKIP
+>>> steer = wb.SteeringPanel(bench, "Is the Earth flat?", vectors=["ones"], max_new_tokens=4, seed=0)
+>>> panel = wb.ActivationPanel(bench, "The cat sat on the mat")
+>>> steer.link(panel)   # "steer with this" in the activation panel adds a slider here
+>>> panel.steer(3)      # what that button does, for latent 3
+{'latent': 3, 'sae': 'tiny'}
+>>> [v["name"] for v in steer.vectors], steer.coefficients
+(['ones', 'tiny:3'], {'ones': 0.0, 'tiny:3': 0.0})
+>>> steer.coefficients = {"ones": 1.0, "tiny:3": 0.0}   # a slider moved
+>>> effect = steer.resample(wait=True).effect   # the panel is shown by ending a cell with it
+>>> effect.steered.settings["steer"], effect.steered is not effect.unsteered
+({'ones': 1.0}, True)
 
 The same conversation is sampled without steering and with the sliders' coefficients,
 on one seed, so every difference is the steering's. Steered tokens are tinted by how
