@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import corpora
 from ._progress import progress_bar
@@ -222,6 +222,35 @@ def natural_scale(session: Session, layer: int) -> float:
         states = layer_outputs(session, ids, mask, layers=[layer])[layer].cpu()
         cache[layer] = float(states.norm(dim=-1)[mask.bool()].median())
     return cache[layer]
+
+
+# -- directions in the residual stream -----------------------------------------------------
+
+
+def unit_direction(session: Session, direction: Any, what: str = "The direction") -> tuple[torch.Tensor, float]:
+    """``direction`` as a unit float32 CPU vector of the model's hidden size, and its norm before; refused
+    (naming ``what``) when its size is not the hidden size or its norm is not finite and non-zero.
+
+    Examples
+    --------
+    >>> unit, norm = unit_direction(bench, [3.0, 4.0] + [0.0] * 62)
+    >>> round(float(unit.norm()), 6), norm
+    (1.0, 5.0)
+    """
+    import math
+
+    import torch
+
+    tensor = torch.as_tensor(direction).detach().to("cpu", torch.float32).flatten()
+    if tensor.numel() != session.hidden_size:
+        raise ValueError(
+            f"{what} has {tensor.numel()} values, but {session.model_name} has hidden size "
+            f"{session.hidden_size}: pass a vector of that size."
+        )
+    norm = float(tensor.norm())
+    if not math.isfinite(norm) or norm == 0:
+        raise ValueError(f"{what} has norm {norm}; it needs a finite, non-zero norm.")
+    return tensor / norm, norm
 
 
 # -- through the unembedding -----------------------------------------------------------------

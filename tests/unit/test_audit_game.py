@@ -41,7 +41,8 @@ def test_distinctive_words_leave_out_the_prompt_and_common_words():
     assert words == ["chocolate", "tomatoes", "basil"]
 
 
-def test_every_technique_runs_and_search_hits_follow_the_pool(tiny_bench, trained):
+def test_every_technique_runs_and_search_hits_follow_the_pool(tiny_bench, trained, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path))  # the semantic indexes stay out of the user's cache
     entry, _ = trained
     assert entry.name in tiny_bench.saes.names()
     with_evidence = audit_game.run(tiny_bench, pool(True), settings=SMALL, progress=False)
@@ -63,7 +64,9 @@ def test_every_technique_runs_and_search_hits_follow_the_pool(tiny_bench, traine
         assert all(t.hit == audit_game.evidence(t.shown) for t in by[name])
 
 
-def test_score_is_a_row_per_technique_with_rates_for_model_and_control(tiny_bench, trained, tiny_model_dir):
+def test_score_is_a_row_per_technique_with_rates_for_model_and_control(tiny_bench, trained, tiny_model_dir, tmp_path,
+                                                                       monkeypatch):
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path))
     control = wb.Workbench(str(tiny_model_dir), journal=False)   # no SAE: its SAE techniques are skipped
     table = audit_game.score(tiny_bench, control, pool(True), settings=SMALL, progress=False)
     assert list(table["technique"]) == list(audit_game.TECHNIQUES)

@@ -24,7 +24,6 @@ GPT-2); :mod:`workbench.layout` knows where each architecture keeps them.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..layout import check_layer, check_neuron, d_mlp, mlp_layout, value_matrix
 from ..recording import recorded
-from ..residual import top_tokens
+from ..residual import top_tokens, unit_direction
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -107,7 +106,6 @@ def resolve_direction(session: Session, direction: Any) -> tuple[torch.Tensor, s
     >>> label, unit.shape, round(float(unit.norm()), 4)
     ('probe:polite', torch.Size([64]), 1.0)
     """
-    import torch
 
     from .vectors import SteeringVector
 
@@ -137,16 +135,7 @@ def resolve_direction(session: Session, direction: Any) -> tuple[torch.Tensor, s
     elif hasattr(direction, "direction") and hasattr(direction, "layer"):  # a Probe
         source = source if source != "tensor" else f"probe:{getattr(direction, 'name', '?')}"
         direction = direction.direction
-    tensor = torch.as_tensor(direction).detach().to("cpu", torch.float32).flatten()
-    if tensor.numel() != session.hidden_size:
-        raise ValueError(
-            f"The direction has {tensor.numel()} values, but {session.model_name} has hidden size "
-            f"{session.hidden_size}: pass a vector of that size."
-        )
-    norm = float(tensor.norm())
-    if not math.isfinite(norm) or norm == 0:
-        raise ValueError(f"The direction has norm {norm}; it needs a finite, non-zero norm.")
-    return tensor / norm, source
+    return unit_direction(session, direction)[0], source
 
 
 @recorded("value_vectors")

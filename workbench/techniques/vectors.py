@@ -21,7 +21,6 @@ with ``steer={name: coefficient}`` adds them on every decoding step
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,28 +163,13 @@ def letter_ids(session: Session) -> tuple[int, int]:
 # -- building vectors --------------------------------------------------------------
 
 
-def _unit(direction: Any, session: Session, what: str) -> tuple[torch.Tensor, float]:
-    import torch
-
-    tensor = torch.as_tensor(direction).detach().to("cpu", torch.float32).flatten()
-    if tensor.numel() != session.hidden_size:
-        raise ValueError(
-            f"{what} has {tensor.numel()} values, but {session.model_name} has hidden size "
-            f"{session.hidden_size}: pass a vector of that size."
-        )
-    norm = float(tensor.norm())
-    if not math.isfinite(norm) or norm == 0:
-        raise ValueError(f"{what} has norm {norm}; a steering direction needs a finite, non-zero norm.")
-    return tensor / norm, norm
-
-
 def add(session: Session, direction: Any, layer: int, *, name: str, source: str = "tensor",
         metadata: dict | None = None) -> SteeringVector:
     """Normalise ``direction``, record the natural scale at ``layer``, register it as ``name``."""
     layer = check_layer(session, layer)
     if not isinstance(name, str) or not name:
         raise ValueError(f"A steering vector needs a non-empty string name, not {name!r}.")
-    unit, norm = _unit(direction, session, f"The direction for {name!r}")
+    unit, norm = residual.unit_direction(session, direction, f"The direction for {name!r}")
     scale = residual.natural_scale(session, layer)
     vector = SteeringVector(name, unit, layer, scale, source, norm, dict(metadata or {}))
     session.vectors.register(name, vector)

@@ -175,6 +175,10 @@ def _train(folder: Path, rows: list[dict], settings: Mapping, dest: Path, progre
         )
         trainer = DPOTrainer(model=model, ref_model=reference, args=config, train_dataset=dataset,
                              processing_class=tokenizer)
+        if not progress:
+            from transformers import PrinterCallback
+
+            trainer.remove_callback(PrinterCallback)  # the per-step log lines printed without a bar
         started = time.perf_counter()
         trainer.train()
         wall = time.perf_counter() - started
@@ -233,7 +237,6 @@ def train_dpo(
 
     >>> from workbench.training.dpo import train_dpo
     >>> folder = train_dpo(tiny_model, out=tmp / "dpo", steps=2, batch_size=2, progress=False)
-    {'loss': ...}
     >>> tuned = wb.Workbench(str(folder), journal=False)
     >>> summary(folder)["settings"]["steps"], tuned.n_layers
     (2, 2)
@@ -304,7 +307,6 @@ def summary(folder: str | os.PathLike) -> dict:
     Examples
     --------
     >>> folder = train_dpo(tiny_model, out=tmp / "dpo", steps=1, batch_size=2, progress=False)
-    {'loss': ...}
     >>> record = summary(folder)
     >>> record["settings"]["steps"], record["first_loss"] == record["final_loss"]   # one step: one loss
     (1, True)
