@@ -7,9 +7,10 @@ shared the cores are not comparable), the date and the commit. The README's
 performance table is generated from those files by ``python bench/table.py --write``.
 
 Each row is ``{"label", "ratio", "detail", ...raw figures}``: ``label`` says what is
-compared with what, ``detail`` the figures behind the ratio in words, and ``note``
-(optional) anything a reader must know to read it (e.g. that the candidate stops the
-forward pass early while its baseline does not).
+compared with what, ``detail`` the figures behind the ratio in words, ``unit``
+(optional) what the ratio counts when it is not candidate time over baseline time, and
+``note`` (optional) anything a reader must know to read it (e.g. that the candidate
+stops the forward pass early while its baseline does not).
 """
 
 from __future__ import annotations

@@ -76,11 +76,12 @@ def _measure(bench, repeats: int) -> None:
             "note": f"the search embeds the query only up to layer {layer} of {bench.n_layers}; its baseline "
                     "runs the whole model"},
         "index_build_documents_per_s": {
-            "label": "semantic index build", "ratio": round(len(data) / build_s, 2), "build_s": round(build_s, 2),
+            "label": "semantic index build", "ratio": round(len(data) / build_s, 2), "unit": "documents/s",
+            "build_s": round(build_s, 2),
             "documents": len(data), "tokens": tokens, "tokens_per_s": round(tokens / build_s, 1), "layer": layer,
             "detail": f"{len(data)} documents, {tokens:,} tokens in {build_s:.1f} s ({tokens / build_s:.0f} "
                       f"tokens/s), cached on disk",
-            "note": f"the ratio is documents per second; the forward stops at layer {layer}"},
+            "note": f"the forward stops at layer {layer}"},
     })
 
 

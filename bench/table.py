@@ -28,8 +28,10 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _ratio(value: object) -> str:
-    return f"{value:g}x" if isinstance(value, (int, float)) else _cell(value)
+def _ratio(value: object, unit: str | None = None) -> str:
+    if not isinstance(value, (int, float)):
+        return _cell(value)
+    return f"{value:g} {unit}" if unit else f"{value:g}x"
 
 
 def records(folder: Path = RESULTS) -> list[dict]:
@@ -51,7 +53,8 @@ def render(folder: Path = RESULTS) -> str:
         when = f"{str(record.get('date', ''))[:10]}, load {load[0]:.2f}" if load else str(record.get("date", ""))[:10]
         for row in record["rows"].values():
             detail = row["detail"] + (f" ({row['note']})" if row.get("note") else "")
-            rows.append(f"| {_cell(row['label'])} | {_ratio(row['ratio'])} | {_cell(detail)} | {_cell(when)} |")
+            ratio = _ratio(row["ratio"], row.get("unit"))
+            rows.append(f"| {_cell(row['label'])} | {ratio} | {_cell(detail)} | {_cell(when)} |")
     header = (f"Measured on {'; '.join(sorted(machines))}, default model, by the scripts above "
               "(raw figures in `bench/results/*.json`; load = the 1-minute load average when the benchmark "
               "started):")
