@@ -11,6 +11,12 @@ template; there are three ways to continue a conversation:
   role is opened (empty) and the model writes it;
 * as a **narrator** (``persona="narrator"``): the transcript is rendered as it
   stands and the model continues the raw text; a prefill is appended verbatim.
+
+Every message the user gave must reach the prompt: after rendering, each message's
+text (and the prefill) is looked for in it, and a template that dropped one is refused
+with a :class:`TemplateError` naming the message. A template without a system role
+(Gemma's refuses one; others drop it) gets the choice ``fold_system=True``: the system
+text is put at the start of the first user turn, which is where such models expect it.
 """
 
 from __future__ import annotations
@@ -29,6 +35,10 @@ KNOWN_ROLES = ("system", "user", "assistant", "tool")
 # the separator after the role header and a prefill's trailing space are kept
 # (transformers' ``continue_final_message`` drops both under such templates).
 _CUT = "<<workbench:continue-here>>"
+
+
+class TemplateError(ValueError):
+    """The chat template cannot render the conversation as given (it refused or dropped a message)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,50 @@ def normalize(conversation: str | Mapping | Iterable[Mapping]) -> list[dict]:
     return messages
 
 
+def fold_system_messages(messages: list[dict]) -> list[dict]:
+    r"""The system messages' text put at the start of the first user turn (for templates with no system role).
+
+    Examples
+    --------
+    >>> fold_system_messages([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}])
+    [{'role': 'user', 'content': 'Be brief.\n\nHi'}]
+    """
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    rest = [dict(m) for m in messages if m["role"] != "system"]
+    if not system:
+        return rest
+    for message in rest:
+        if message["role"] == USER:
+            message["content"] = f"{system}\n\n{message['content']}"
+            return rest
+    return [{"role": USER, "content": system}, *rest]
+
+
+def _name(tokenizer: Any) -> str:
+    return getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__
+
+
+_FOLD = ("pass fold_system=True (Workbench(..., fold_system=True)) to put the system text at the start of the first "
+         "user turn, or leave the system message out")
+
+
+def _check_fidelity(tokenizer: Any, text: str, messages: list[dict]) -> None:
+    """Refuse a rendering that lost a message the user gave."""
+    for i, message in enumerate(messages):
+        content = message["content"].strip()
+        if content and content not in text:
+            if message["role"] == "system":
+                raise TemplateError(
+                    f"The chat template of {_name(tokenizer)!r} dropped the system message ({content[:60]!r}): it has "
+                    f"no system role. To keep the system prompt, {_FOLD}."
+                )
+            raise TemplateError(
+                f"The chat template of {_name(tokenizer)!r} dropped message {i} ({message['role']}: "
+                f"{content[:60]!r}) from the prompt; pass chat_template=... with a template that writes every "
+                "message, or leave that message out."
+            )
+
+
 def _template(tokenizer: Any, chat_template: str | None) -> str:
     template = chat_template or getattr(tokenizer, "chat_template", None)
     if not template:
@@ -138,6 +192,7 @@ def render(
     persona: str = ASSISTANT,
     prefill: str | None = None,
     chat_template: str | None = None,
+    fold_system: bool = False,
 ) -> RenderedPrompt:
     """Render a conversation through the chat template, ready to continue.
 
@@ -152,6 +207,14 @@ def render(
         transcript). Not accepted with ``persona="user"``.
     chat_template : str, optional
         A Jinja template to use instead of the tokenizer's own.
+    fold_system : bool
+        Put the system messages' text at the start of the first user turn (see
+        :func:`fold_system_messages`), for a template without a system role.
+
+    Raises
+    ------
+    TemplateError
+        When the template refuses the conversation, or drops a message from it.
 
     Examples
     --------
@@ -162,6 +225,8 @@ def render(
     '<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>user\\n'
     """
     messages = normalize(conversation)
+    if fold_system:
+        messages = fold_system_messages(messages)
     if not isinstance(persona, str) or not persona.strip():
         raise ValueError(
             f"persona must be 'assistant', 'user', 'narrator' or a role name, not {persona!r}."
@@ -187,8 +252,14 @@ def render(
         else:
             text = _open_turn(tokenizer, messages, persona, prefill or "", apply)
     except Exception as error:  # jinja raises its own errors from inside templates
-        raise ValueError(
+        if any(m["role"] == "system" for m in messages):
+            raise TemplateError(
+                f"The chat template of {_name(tokenizer)!r} refused this conversation ({error}); it has a system "
+                f"message, which this template may not take: {_FOLD}."
+            ) from error
+        raise TemplateError(
             f"The chat template could not render this conversation as {persona!r}: {error}"
         ) from error
+    _check_fidelity(tokenizer, text, messages)
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     return RenderedPrompt(text, list(ids), persona, prefill, messages)

@@ -27,16 +27,29 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def render_records(records: list[dict], tokenizer: Any, chat_template: str | None = None) -> list[str]:
-    """Texts of corpus records: plain ``text``, or ``messages`` rendered by the chat template."""
+    """Texts of corpus records: plain ``text``, or ``messages`` rendered by the chat template.
+
+    The shipped corpora assume no system role: where the template refuses or drops a
+    system message, its text goes at the start of the first user turn.
+    """
     from . import chat
 
     texts = []
+    fold = False
     for record in records:
-        if "messages" in record:
-            texts.append(chat.render(tokenizer, record["messages"], persona=chat.NARRATOR,
-                                     chat_template=chat_template).text)
-        else:
+        if "messages" not in record:
             texts.append(record["text"])
+            continue
+        try:
+            prompt = chat.render(tokenizer, record["messages"], persona=chat.NARRATOR, chat_template=chat_template,
+                                 fold_system=fold)
+        except chat.TemplateError:
+            if fold or not any(m.get("role") == "system" for m in record["messages"]):
+                raise
+            fold = True  # this template has no system role: fold from here on
+            prompt = chat.render(tokenizer, record["messages"], persona=chat.NARRATOR, chat_template=chat_template,
+                                 fold_system=True)
+        texts.append(prompt.text)
     return texts
 
 

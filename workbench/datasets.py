@@ -190,8 +190,7 @@ class Dataset:
             )
         from . import chat
 
-        return [chat.render(session.tokenizer, messages, persona=chat.NARRATOR,
-                            chat_template=session.chat_template).text for messages in conversations]
+        return [session.render(messages, persona=chat.NARRATOR).text for messages in conversations]
 
     def conversations(self, *, field: str | None = None) -> list:
         """Per row: the text (``text`` rows) or the list of messages (chat and preference rows).

@@ -6,8 +6,8 @@ GPT-NeoX ``gpt_neox.layers``, OPT-style ``model.decoder.layers``) and where an M
 neurons are. They are found from the loaded model's structure; an unknown
 architecture gets one message listing what was looked for.
 
->>> layout(bench.module).layers
-'model.layers'
+>>> layout(bench.module).layers, layout(bench.module).unembed
+('model.layers', 'lm_head')
 >>> mlp_layout(bench).down
 'mlp.down_proj'
 """
@@ -23,20 +23,20 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .session import Session
 
-_LAYOUTS = (
-    ("model.layers", "model.norm", "lm_head"),
-    ("transformer.h", "transformer.ln_f", "lm_head"),
-    ("gpt_neox.layers", "gpt_neox.final_layer_norm", "embed_out"),
-    ("model.decoder.layers", "model.decoder.final_layer_norm", "lm_head"),
+# where families keep their decoder layers, and the final norm's name beside them (transformers 5 names)
+_LAYERS = ("model.layers", "transformer.h", "gpt_neox.layers", "model.decoder.layers", "model.language_model.layers")
+_NORMS = ("norm", "ln_f", "final_layer_norm", "final_layernorm", "final_norm")
+
+# inside a decoder layer: (down-projection path, where its weight keeps neuron j's value vector:
+# "column" of an nn.Linear [d_model, d_mlp] or "row" of a Conv1D [d_mlp, d_model])
+_MLPS = (
+    ("mlp.down_proj", "column"),  # Llama, Mistral, Qwen2/3, Gemma 2/3, Phi-3, OLMo 2
+    ("mlp.c_proj", "row"),  # GPT-2
+    ("mlp.dense_4h_to_h", "column"),  # GPT-NeoX (Pythia)
+    ("mlp.fc2", "column"),  # OPT-style
 )
-
-# decoder-layer path -> (down-projection path inside a layer, where its weight keeps neuron j's
-# value vector: "column" of an nn.Linear [d_model, d_mlp] or "row" of a Conv1D [d_mlp, d_model])
-_MLPS = {
-    "model.layers": ("mlp.down_proj", "column"),
-    "transformer.h": ("mlp.c_proj", "row"),
-}
-
+# a mixture-of-experts MLP: its neurons live in each expert's weights, fused into one tensor
+_EXPERTS = ("mlp.experts", "block_sparse_moe.experts", "mlp.router", "mlp.gate")
 
 def module_at(root: Any, path: str) -> Any:
     """The attribute at a dotted ``path`` below ``root`` (a module or an nnsight envoy), or None."""
@@ -56,14 +56,37 @@ class Layout:
     unembed: str
 
 
+def _path_of(root: Any, target: Any) -> str | None:
+    for name, child in root.named_modules():
+        if child is target:
+            return name
+    return None
+
+
 def layout(module: Any) -> Layout:
-    """Find the layout of a transformers causal LM module."""
-    for layers, norm, unembed in _LAYOUTS:
-        if module_at(module, layers) is not None and module_at(module, unembed) is not None:
-            return Layout(layers, norm, unembed)
+    """Find where a transformers causal LM keeps its decoder layers, final norm and unembedding.
+
+    The unembedding is the model's own output embedding (``get_output_embeddings``);
+    the decoder layers are the first of the known paths that holds one module per
+    layer; the final norm sits beside them.
+    """
+    unembed = module.get_output_embeddings() if hasattr(module, "get_output_embeddings") else None
+    unembed_path = _path_of(module, unembed) if unembed is not None else None
+    config = getattr(module, "config", None)
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    n_layers = getattr(text, "num_hidden_layers", None)
+    for layers in _LAYERS:
+        found = module_at(module, layers)
+        if found is None or not hasattr(found, "__len__") or (n_layers is not None and len(found) != n_layers):
+            continue
+        parent = layers.rsplit(".", 1)[0]
+        norm = next((f"{parent}.{name}" for name in _NORMS if module_at(module, f"{parent}.{name}") is not None), None)
+        if norm is not None and unembed_path:
+            return Layout(layers, norm, unembed_path)
     raise ValueError(
-        f"Cannot find the decoder layers of {type(module).__name__}: the workbench knows "
-        f"{', '.join(path for path, _, _ in _LAYOUTS)}."
+        f"Cannot find the decoder layers, final norm and unembedding of {type(module).__name__}: the workbench "
+        f"looks for decoder layers at {', '.join(_LAYERS)}, a final norm named {', '.join(_NORMS)} beside them, "
+        f"and the model's output embeddings (found: {unembed_path or 'none'})."
     )
 
 
@@ -124,17 +147,30 @@ class MLPLayout:
 
 
 def mlp_layout(session: Session) -> MLPLayout:
-    """The :class:`MLPLayout` of the loaded model, or a ValueError naming the known ones."""
+    """Where the loaded model's MLP neurons are, or a ValueError saying what this model lacks.
+
+    A mixture-of-experts model (Mixtral, Qwen2-MoE, gpt-oss) is refused: its neurons sit
+    in many experts' fused weights, with no one down-projection per layer whose columns
+    are value vectors.
+    """
     module = session.module
     layers = session.layout.layers
-    known = _MLPS.get(layers)
-    if known is None or module_at(module_at(module, layers)[0], known[0]) is None:
-        names = ", ".join(f"{path}[i].{down}" for path, (down, _) in _MLPS.items())
+    first = module_at(module, layers)[0]
+    experts = next((path for path in _EXPERTS if module_at(first, path) is not None), None)
+    if experts is not None and module_at(first, "mlp.down_proj") is None:
         raise ValueError(
-            f"The workbench does not know where {type(module).__name__} keeps its MLP neurons; it knows {names} "
-            "(Llama-style gated MLPs and GPT-2)."
+            f"{type(module).__name__} is a mixture-of-experts model: the MLP neurons of each layer live in the fused "
+            f"weights of its experts ({layers}[i].{experts}), not in one down-projection, so value vectors, neuron "
+            "activations and neuron edits are not available for it. Steering, SAEs, probes and diffs of the "
+            "residual stream work as for any model."
         )
-    return MLPLayout(layers, *known)
+    for down, axis in _MLPS:
+        if module_at(first, down) is not None:
+            return MLPLayout(layers, down, axis)
+    names = ", ".join(f"{layers}[i].{down}" for down, _ in _MLPS)
+    raise ValueError(
+        f"The workbench does not know where {type(module).__name__} keeps its MLP neurons; it looked for {names}."
+    )
 
 
 def value_matrix(session: Session, layer: int) -> torch.Tensor:

@@ -72,6 +72,10 @@ class Session:
     chat_template : str, optional
         A Jinja chat template replacing the tokenizer's own (needed for a tokenizer
         that has none).
+    fold_system : bool
+        For a template without a system role (Gemma's refuses one): put the system
+        text at the start of the first user turn. Without it, a conversation with a
+        system message that the template refuses or drops is refused, naming this option.
     trust_remote_code : bool
         Run code shipped with the checkpoint. Off unless you ask for it.
     load_default_sae : bool
@@ -105,6 +109,7 @@ class Session:
         device: str | None = None,
         dtype: Any = None,
         chat_template: str | None = None,
+        fold_system: bool = False,
         trust_remote_code: bool = False,
         load_default_sae: bool = True,
         journal: Any = None,
@@ -119,6 +124,7 @@ class Session:
                 f"{self.source.name!r} has no tokenizer; the workbench needs one to render conversations."
             )
         self.chat_template = chat_template
+        self.fold_system = bool(fold_system)
         self.saes = SAERegistry(self)
         self.vectors = Registry("vector")
         self.probes = Registry("probe")
@@ -199,7 +205,7 @@ class Session:
         """
         return chat.render(
             self.tokenizer, conversation, persona=persona, prefill=prefill,
-            chat_template=self.chat_template,
+            chat_template=self.chat_template, fold_system=self.fold_system,
         )
 
     # -- the one place where the model runs ----------------------------------------

@@ -124,3 +124,18 @@ def test_other_template_prefill_and_user_turn(gemma):
 def test_bad_persona(chatml):
     with pytest.raises(ValueError, match="persona"):
         chat.render(chatml, "Hi", persona="")
+
+
+def test_a_template_that_drops_a_message_is_refused_naming_it(chatml):
+    last_only = ("{{ '<|im_start|>' + messages[-1]['role'] + '\n' + messages[-1]['content'] + '<|im_end|>\n' }}"
+                 "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+    conversation = [{"role": "user", "content": "First question"}, {"role": "assistant", "content": "An answer"},
+                    {"role": "user", "content": "Second question"}]
+    with pytest.raises(chat.TemplateError, match=r"dropped message 0 \(user: 'First question'\)"):
+        chat.render(chatml, conversation, chat_template=last_only)
+    with pytest.raises(chat.TemplateError, match=r"dropped the system message .* fold_system=True"):
+        chat.render(chatml, [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
+                    chat_template=last_only)
+    folded = chat.render(chatml, [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
+                         chat_template=last_only, fold_system=True)
+    assert "Be brief.\n\nHi" in folded.text

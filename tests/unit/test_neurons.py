@@ -239,6 +239,7 @@ def test_unknown_architecture_is_named(tiny_bench, monkeypatch):
     from workbench import layout
     from workbench.techniques import neurons
 
-    monkeypatch.setattr(layout, "_MLPS", {"transformer.h": ("mlp.c_proj", "row")})
-    with pytest.raises(ValueError, match=r"does not know where LlamaForCausalLM keeps its MLP neurons.*transformer\.h"):
+    monkeypatch.setattr(layout, "_MLPS", (("mlp.c_proj", "row"),))
+    with pytest.raises(ValueError, match=r"does not know where LlamaForCausalLM keeps its MLP neurons.*"
+                                         r"model\.layers\[i\]\.mlp\.c_proj"):
         neurons.value_vectors(tiny_bench, [0.0] * 63 + [1.0])

@@ -167,7 +167,7 @@ def token_ids_for(session: Session, source: str | Mapping | Sequence[Mapping]) -
             raise ValueError("The text is empty.")
         ids = session.tokenizer(source, add_special_tokens=True)["input_ids"]
         return source, list(ids)
-    prompt = chat.render(session.tokenizer, source, persona=chat.NARRATOR, chat_template=session.chat_template)
+    prompt = session.render(source, persona=chat.NARRATOR)
     return prompt.text, prompt.input_ids
 
 
@@ -218,6 +218,7 @@ def logit_lens(session: Session, residuals: torch.Tensor, top: int = LENS_TOP) -
     vocab = unembed.weight.shape[0]
     step = max(1, _LENS_CHUNK_ELEMENTS // vocab)
     ids, probs = [], []
+    cap = getattr(session.config, "final_logit_softcapping", None)
     with torch.inference_mode():
         weight = unembed.weight
         param = next(module.parameters())
@@ -228,6 +229,8 @@ def logit_lens(session: Session, residuals: torch.Tensor, top: int = LENS_TOP) -
             logits = (chunk @ weight.T).float()
             if getattr(unembed, "bias", None) is not None:
                 logits += unembed.bias.float()
+            if cap:  # Gemma 2's final logit soft-capping, as the model applies it
+                logits = torch.tanh(logits / cap) * cap
             p, i = torch.softmax(logits, -1).topk(top, dim=-1)
             ids.append(i.cpu())
             probs.append(p.cpu())
