@@ -238,9 +238,40 @@ def oneline(summary: dict, error: dict | None) -> str:
 
 
 def model_identity(session: Any) -> dict | None:
+    """Which model ran: name, source kind and location, and the adapter (``None``: none ran)."""
     source = getattr(session, "source", None)
     return {"name": getattr(session, "model_name", None), "kind": getattr(source, "kind", None),
-            "location": getattr(source, "location", None)}
+            "location": getattr(source, "location", None), "adapter": adapter_identity(session)}
+
+
+def adapter_identity(session: Any) -> dict | None:
+    """The adapter a session runs with (name, kind, digest), or ``None`` without one or with it switched off."""
+    adapter = getattr(session, "adapter", None)
+    if adapter is None or not getattr(session, "adapter_enabled", True):
+        return None
+    return adapter.identity()
+
+
+def adapter_difference(session: Any, model: Any) -> str | None:
+    """Why a call recorded on ``model`` (an entry's model identity) needs another adapter than ``session`` runs with,
+    or ``None`` when they match. Entries written before adapters were recorded ran without one."""
+    if not isinstance(model, dict):
+        return None
+    recorded, here = model.get("adapter"), adapter_identity(session)
+
+    def named(identity: Any) -> str:
+        return f"the adapter {str(identity.get('name'))[:120]!r}" if isinstance(identity, dict) else "no adapter"
+
+    if recorded is None and here is None:
+        return None
+    if isinstance(recorded, dict) and isinstance(here, dict) and recorded.get("name") == here.get("name") \
+            and recorded.get("digest") == here.get("digest"):
+        return None
+    same_name = isinstance(recorded, dict) and isinstance(here, dict) and recorded.get("name") == here.get("name")
+    return (f"it was recorded on {str(model.get('name'))[:160]!r} with {named(recorded)}, and this session runs "
+            f"with {named(here)}" + (" whose weights differ (another digest)" if same_name else "")
+            + ". Replay it on a session with the same adapter: wb.Workbench(base, adapter=...), or "
+            "bench.without_adapter() for an entry recorded without one.")
 
 
 def sae_identity(session: Any, name: Any) -> dict | None:

@@ -176,6 +176,9 @@ def mlp_layout(session: Session) -> MLPLayout:
 def value_matrix(session: Session, layer: int) -> torch.Tensor:
     """Value vectors of ``layer``'s neurons as a float32 CPU ``[d_mlp, d_model]`` tensor.
 
+    With an adapter on the down-projection (and on), the effective weights: the base
+    weight plus the adapter's, as merging would make them, computed without merging.
+
     Examples
     --------
     >>> value_matrix(bench, 1).shape
@@ -184,7 +187,13 @@ def value_matrix(session: Session, layer: int) -> torch.Tensor:
     import torch
 
     mlp = mlp_layout(session)
-    weight = mlp.down_module(session.module, layer).weight.detach()
+    module = mlp.down_module(session.module, layer)
+    if getattr(session, "adapter", None) is not None and session.adapter_enabled:
+        from .adapters import effective_weight
+
+        weight = effective_weight(module).detach()
+    else:
+        weight = module.weight.detach()  # an adapted layer's .weight is its base layer's (peft)
     weight = weight.T if mlp.value_axis == "column" else weight
     return weight.to("cpu", torch.float32)
 

@@ -9,6 +9,9 @@ Four sources, one result (an nnsight ``TransformersModel`` plus its tokenizer):
 * a Hugging Face id, from the local Hugging Face cache or, with a network, the Hub;
   with ``remote=True`` the weights stay on NDIF and only the config is read here.
 
+A PEFT adapter on top of any of them is resolved by :mod:`workbench.adapters` and
+attached by nnsight when the model is wrapped (:func:`load`).
+
 Conversions are written to a temporary folder and renamed into place, so an
 interrupted run never leaves a half-written cache; each converted folder carries a
 manifest that is checked on every load, and a folder that fails the check is
@@ -118,19 +121,18 @@ def resolve(model: str | os.PathLike | None, *, remote: bool = False) -> ModelSo
     return ModelSource("hub", text, text)
 
 
-def _require_hub_access(repo_id: str) -> None:
-    """Refuse at once a Hub id that is neither cached nor reachable."""
+def _require_hub_access(repo_id: str, *, filename: str = "config.json", what: str = "Model",
+                        advice: str | None = None) -> None:
+    """Refuse at once a Hub id that is neither cached nor reachable (``filename``: the file that shows it is cached)."""
     from huggingface_hub import constants, try_to_load_from_cache
 
-    if isinstance(try_to_load_from_cache(repo_id, "config.json"), str):
+    if isinstance(try_to_load_from_cache(repo_id, filename), str):
         return
-    hint = (
-        f"Model {repo_id!r} is not in the local Hugging Face cache and the Hub "
-        "cannot be reached{why}. Point at a local copy instead: "
-        "Workbench('/path/to/folder') with a folder saved by save_pretrained, or "
-        "Workbench('/path/to/model.gguf'); or call Workbench() for the embedded "
-        "default model."
-    )
+    if advice is None:
+        advice = ("Point at a local copy instead: Workbench('/path/to/folder') with a folder saved by "
+                  "save_pretrained, or Workbench('/path/to/model.gguf'); or call Workbench() for the embedded "
+                  "default model.")
+    hint = f"{what} {repo_id!r} is not in the local Hugging Face cache and the Hub cannot be reached{{why}}. {advice}"
     if constants.HF_HUB_OFFLINE:
         raise ModelUnavailableError(hint.format(why=" (HF_HUB_OFFLINE is set)"))
     endpoint = urlparse(constants.ENDPOINT)
@@ -286,7 +288,8 @@ def _pick_device(device: str | None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _pick_dtype(dtype: Any, device: str) -> Any:
+def _pick_dtype(dtype: Any, device: str | None) -> Any:
+    """``dtype`` as transformers takes it; default float32 on the CPU, the checkpoint's own (``"auto"``) elsewhere."""
     import torch
 
     if dtype is None:
@@ -302,22 +305,75 @@ def _pick_dtype(dtype: Any, device: str) -> Any:
     return dtype
 
 
+def load_kwargs(*, device: str | None = None, device_map: Any = None, dtype: Any = None,
+                trust_remote_code: bool = False) -> tuple[dict[str, Any], str | None]:
+    """What ``from_pretrained`` is handed, and the device inputs go to (``None``: read it from the loaded model).
+
+    ``device`` puts the whole model on one device (``"cpu"``, ``"cuda"``, ``"cuda:1"``);
+    ``device_map`` is transformers' own (``"auto"`` shards the model over every visible GPU,
+    or a ``{module: device}`` dict), passed through as is. Weights are safetensors only and
+    ``trust_remote_code`` is off unless asked for.
+
+    Examples
+    --------
+    >>> kwargs, device = load_kwargs(device="cuda", dtype="bfloat16")
+    >>> kwargs["device_map"], kwargs["dtype"], device
+    ('cuda', torch.bfloat16, 'cuda')
+    >>> kwargs, device = load_kwargs(device_map="auto")
+    >>> kwargs["device_map"], kwargs["dtype"], device
+    ('auto', 'auto', None)
+    """
+    if device is not None and device_map is not None:
+        raise ValueError(
+            f"Pass device= (the whole model on one device) or device_map= (transformers' placement, e.g. 'auto' "
+            f"to shard it over the GPUs), not both: got device={device!r} and device_map={device_map!r}."
+        )
+    placement = str(device_map) if isinstance(device_map, str) else ("map" if device_map is not None else None)
+    if device_map is None:
+        device = _pick_device(device)
+        placement = device
+    kwargs: dict[str, Any] = {
+        "dtype": _pick_dtype(dtype, placement),
+        "use_safetensors": True,
+        "trust_remote_code": trust_remote_code,
+    }
+    if device_map is not None:
+        kwargs["device_map"] = device_map
+    elif device != "cpu":
+        kwargs["device_map"] = device
+    return kwargs, device
+
+
+def input_device(module: Any) -> str:
+    """Where a loaded (possibly sharded) model takes its inputs: the device of its input embeddings."""
+    embeddings = module.get_input_embeddings() if hasattr(module, "get_input_embeddings") else None
+    weight = getattr(embeddings, "weight", None)
+    if weight is None:
+        weight = next(module.parameters())
+    return str(weight.device)
+
+
 def load(
     source: ModelSource,
     *,
+    adapter: Any = None,
     device: str | None = None,
+    device_map: Any = None,
     dtype: Any = None,
     trust_remote_code: bool = False,
 ) -> tuple[Any, Any, str]:
-    """Load ``source`` and wrap it with nnsight.
+    """Load ``source`` (with ``adapter``, a resolved :class:`~workbench.adapters.AdapterSource`, attached) and
+    wrap it with nnsight.
 
     Returns
     -------
     (model, tokenizer, device)
-        ``model`` is an ``nnsight.modeling.transformers.TransformersModel``.
+        ``model`` is an ``nnsight.modeling.transformers.TransformersModel``; ``device`` is
+        where input tensors go.
     """
     from nnsight.modeling.transformers import TransformersModel
 
+    peft = adapter.location if adapter is not None else None
     if source.kind == "remote":
         from transformers import AutoTokenizer
 
@@ -327,12 +383,15 @@ def load(
             tokenizer = AutoTokenizer.from_pretrained(
                 source.location, trust_remote_code=trust_remote_code
             )
+            # An adapter travels by its Hub id: nnsight grafts its modules onto the meta
+            # model from its config, and NDIF attaches its weights per request.
             model = TransformersModel(
                 source.location,
                 tokenizer=tokenizer,
                 task="text-generation",
                 dispatch=False,
                 trust_remote_code=trust_remote_code,
+                peft=peft,
             )
         except OSError as error:
             raise ModelUnavailableError(
@@ -346,14 +405,8 @@ def load(
     folder = source.location
     if source.kind in ("default", "gguf"):
         folder = str(convert_gguf(Path(source.location)))
-    device = _pick_device(device)
-    kwargs: dict[str, Any] = {
-        "dtype": _pick_dtype(dtype, device),
-        "use_safetensors": True,
-        "trust_remote_code": trust_remote_code,
-    }
-    if device != "cpu":
-        kwargs["device_map"] = device
+    kwargs, device = load_kwargs(device=device, device_map=device_map, dtype=dtype,
+                                 trust_remote_code=trust_remote_code)
     try:
         hf_model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(
@@ -365,5 +418,15 @@ def load(
             "with save_pretrained (safetensors weights), or a .gguf file."
         ) from error
     hf_model.eval()
-    model = TransformersModel(hf_model, tokenizer=tokenizer)
-    return model, model.tokenizer, device
+    try:
+        # nnsight attaches the adapter in place (peft layers where the targeted modules were;
+        # every other module, and every module path, unchanged) and refuses one whose
+        # weights do not land.
+        model = TransformersModel(hf_model, tokenizer=tokenizer, peft=peft)
+    except (ValueError, RuntimeError, KeyError) as error:
+        if adapter is None:
+            raise
+        from .adapters import mismatch
+
+        raise mismatch(adapter, source.name, error) from error
+    return model, model.tokenizer, device if device is not None else input_device(hf_model)

@@ -218,6 +218,9 @@ def replay(session: Session, entry: Any) -> Any:
         raise _refuse(entry, f"its input(s) {', '.join(map(str, entry.missing))} were recorded only as a summary "
                              "(a tensor, array, DataFrame, in-memory dataset or function). Run the technique "
                              "again yourself with the same data.")
+    other_adapter = values.adapter_difference(session, entry.model)
+    if other_adapter:
+        raise _refuse(entry, other_adapter)
     absent = values.unregistered(session, found.name, entry.inputs)
     if absent:
         raise _refuse(entry, f"{found.name} needs {'; '.join(absent)} on this session. Register it first "

@@ -138,12 +138,23 @@ def check_latent(latent: Any, d_sae: int) -> int:
 
 
 def encode(sae: Any, acts: torch.Tensor) -> torch.Tensor:
-    """SAE latents for ``[..., d_in]`` activations (float32, inference mode)."""
+    """SAE latents for ``[..., d_in]`` activations, encoded in float32 whatever the model's dtype (inference mode).
+
+    The activations go to the SAE's device (a sharded model's layers live on several);
+    an SAE held in another dtype is put in float32 first (registered ones already are).
+
+    Examples
+    --------
+    >>> encode(bench.saes["tiny"].sae, torch.ones(3, 64, dtype=torch.bfloat16)).dtype
+    torch.float32
+    """
     import torch
 
     with torch.inference_mode():
-        dtype = next(sae.parameters()).dtype
-        return sae.encode(acts.to(dtype)).float()
+        weight = next(sae.parameters())
+        if weight.dtype != torch.float32:
+            sae.to(torch.float32)
+        return sae.encode(acts.to(weight.device, torch.float32)).float()
 
 
 class SAERegistry(Registry):
@@ -183,7 +194,9 @@ class SAERegistry(Registry):
         return layer
 
     def _ready(self, sae: Any) -> Any:
-        sae.to(self._session.device)
+        import torch
+
+        sae.to(self._session.device, torch.float32)  # encoding runs in float32 whatever the model's dtype
         sae.eval()
         return sae
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import chat, models
+from . import adapters, chat, models
 from . import journal as journal_mod
 from .registry import Registry
 from .saes import SAERegistry
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .layout import Layout
 
 DEFAULT_SAE = Path(__file__).parent / "data" / "saes" / "smollm2-135m-layer12"
+_VIEW_OWN = frozenset({"adapter_enabled", "cache", "_adapted"})  # what without_adapter()'s view holds itself
 
 
 @dataclass
@@ -63,12 +64,23 @@ class Session:
         ``None`` for the embedded default (SmolLM2-135M-Instruct, offline); a
         Hugging Face id; a local folder saved with ``save_pretrained``; or a path
         to a ``.gguf`` file.
+    adapter : str or path, optional
+        A PEFT adapter (LoRA…) attached to the model by nnsight: a folder saved by a
+        peft model's ``save_pretrained`` (``adapter_config.json`` and
+        ``adapter_model.safetensors``) or a Hugging Face id of one. Every technique runs
+        on the adapted model; :meth:`without_adapter` is the same weights with it off.
+        One that does not fit the model is refused, naming both (see :mod:`workbench.adapters`).
     remote : bool
         Run on NDIF through nnsight's remote execution (the weights stay there).
     device : str, optional
         ``"cpu"``, ``"cuda"``, ``"cuda:1"``…; default: CUDA when available.
+    device_map : str or dict, optional
+        transformers' placement instead of ``device``: ``"auto"`` shards the model over
+        every visible GPU (inputs go to the device of its embeddings).
     dtype : str or torch.dtype, optional
-        Default: float32 on CPU, the checkpoint's dtype on a GPU.
+        ``"bfloat16"``, ``"float16"``, ``"float32"``…; default: float32 on CPU, the
+        checkpoint's dtype on a GPU. Activations are read out in float32 whatever it is
+        (SAE encoding, probes and statistics run in float32).
     chat_template : str, optional
         A Jinja chat template replacing the tokenizer's own (needed for a tokenizer
         that has none).
@@ -95,6 +107,11 @@ class Session:
     tokenizer, chat_template, source
     device : str
         Where input tensors are put: the model's device (the CPU when it runs remotely).
+    device_map : str, dict or None
+        As passed (``None``: the model is on ``device``).
+    adapter : AdapterSource or None
+        The adapter loaded onto the model; ``adapter_enabled`` says whether this session
+        runs with it (``False`` on the view :meth:`without_adapter` returns).
     remote : bool
     saes, vectors, probes : registries by name
     journal : Journal
@@ -105,8 +122,10 @@ class Session:
         self,
         model: str | None = None,
         *,
+        adapter: Any = None,
         remote: bool = False,
         device: str | None = None,
+        device_map: Any = None,
         dtype: Any = None,
         chat_template: str | None = None,
         fold_system: bool = False,
@@ -116,8 +135,12 @@ class Session:
     ) -> None:
         self.source = models.resolve(model, remote=remote)
         self.remote = bool(remote)
+        self.adapter = None if adapter is None else adapters.resolve(adapter, remote=remote)
+        self.adapter_enabled = True
+        self.device_map = device_map
         self.model, self.tokenizer, self.device = models.load(
-            self.source, device=device, dtype=dtype, trust_remote_code=trust_remote_code
+            self.source, adapter=self.adapter, device=device, device_map=device_map, dtype=dtype,
+            trust_remote_code=trust_remote_code,
         )
         if self.tokenizer is None:
             raise models.ModelUnavailableError(
@@ -155,6 +178,9 @@ class Session:
 
     @property
     def model_name(self) -> str:
+        """The model as the user named it, with its adapter when one runs: ``"base + adapter"``."""
+        if self.adapter is not None and self.adapter_enabled:
+            return f"{self.source.name} + {self.adapter.name}"
         return self.source.name
 
     @property
@@ -187,6 +213,58 @@ class Session:
         """The dtype of the model's weights."""
         return next(self.module.parameters()).dtype
 
+    # -- the adapter -----------------------------------------------------------------
+
+    def without_adapter(self) -> Session:
+        """This session's model with its adapter switched off: the base model, from the same weights (no copy).
+
+        A view of this session: the same model, tokenizer, registries and journal (reading
+        or setting any of them reads or sets this session's), whose every trace and
+        generation runs with the adapter's layers off (peft's own switch, inside the trace:
+        see :func:`workbench.adapters.without_adapter`). Its caches are its own, since the
+        base model's activations differ. The same view is returned on every call;
+        :meth:`with_adapter` goes back. Every technique runs on it, e.g.
+        ``bench.without_adapter().sample(...)`` samples the base model.
+        """
+        if not self.adapter_enabled:
+            return self
+        if self.adapter is None:
+            raise ValueError(f"{self.model_name!r} was loaded without an adapter, so there is none to switch off: "
+                             "load one with Workbench(base, adapter='folder-or-hub-id').")
+        if self.remote:
+            raise NotImplementedError(
+                "Switching an adapter off inside a remote trace is not supported yet; open the base model as its "
+                f"own remote session, wb.Workbench({self.source.name!r}, remote=True), and diff against it."
+            )
+        view = self.__dict__.get("_base_view")
+        if view is None:
+            adapters.check_can_disable(self.module, self.adapter)
+            view = object.__new__(type(self))
+            view.__dict__.update(adapter_enabled=False, cache=Caches(), _adapted=self)
+            self._base_view = view
+        return view
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for what an instance lacks: the view of without_adapter() reads the rest from its session.
+        adapted = self.__dict__.get("_adapted")
+        if adapted is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(adapted, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        adapted = self.__dict__.get("_adapted")
+        if adapted is not None and name not in _VIEW_OWN:
+            setattr(adapted, name, value)  # the view's journal, chat template… are its session's
+        else:
+            object.__setattr__(self, name, value)
+
+    def with_adapter(self) -> Session:
+        """The session with its adapter on: itself, or, on :meth:`without_adapter`'s view, the session it came from."""
+        if self.adapter is None:
+            raise ValueError(f"{self.model_name!r} was loaded without an adapter: load one with "
+                             "Workbench(base, adapter='folder-or-hub-id').")
+        return self if self.adapter_enabled else self._adapted
+
     # -- conversations -------------------------------------------------------------
 
     def render(
@@ -214,8 +292,11 @@ class Session:
         """Open an nnsight trace (one forward pass) over ``inputs``; use it as ``with session.trace(...) as tracer:``.
 
         Every forward pass of every technique is opened here, with this session's
-        execution settings (``remote``); ``kwargs`` go to nnsight's ``model.trace``.
+        execution settings (``remote``, and the adapter switched off on the view
+        :meth:`without_adapter` returns); ``kwargs`` go to nnsight's ``model.trace``.
         """
+        if not self.adapter_enabled:
+            kwargs["fn"] = adapters.without_adapter(self.module, kwargs.get("fn") or self.model._call)
         return self.model.trace(inputs, remote=self.remote, **kwargs)
 
     def generate(self, inputs: Any, **kwargs: Any) -> Any:
@@ -227,7 +308,8 @@ class Session:
         function is the model's generate, which is what ``with model.generate(...)``
         does, so that the ``with`` block nnsight compiles is the caller's.
         """
-        return self.model.trace(inputs, fn=self._generate_fn, remote=self.remote, **kwargs)
+        fn = self._generate_fn if self.adapter_enabled else adapters.without_adapter(self.module, self._generate_fn)
+        return self.model.trace(inputs, fn=fn, remote=self.remote, **kwargs)
 
     @functools.cached_property
     def _generate_fn(self) -> Any:
@@ -243,7 +325,11 @@ class Session:
             f"{type(self).__name__}({self.model_name!r}, source={self.source.kind})",
             f"  model: {type(self.module).__name__}, {self.n_layers} layers, "
             f"hidden size {self.hidden_size}, vocab {self.vocab_size}",
-            f"  runs on: {where}",
+            f"  runs on: {where}" + (f", device_map={self.device_map!r}" if self.device_map is not None else "")
+            + f", {str(self.dtype).removeprefix('torch.')}",
+            *([f"  adapter: {self.adapter.name!r} ({self.adapter.describe()})"
+               + ("" if self.adapter_enabled else ", switched off: this is the base model")]
+              if self.adapter is not None else []),
             f"  SAEs: {', '.join(repr(self.saes[n]) for n in self.saes.names()) or 'none'}",
             f"  vectors: {', '.join(self.vectors.names()) or 'none'}",
             f"  probes: {', '.join(self.probes.names()) or 'none'}",

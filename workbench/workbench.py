@@ -25,7 +25,8 @@ class Workbench(Session):
 
     Takes the parameters of :class:`~workbench.session.Session`: ``model`` (``None``
     for the embedded default, a Hugging Face id, a folder saved with
-    ``save_pretrained``, or a ``.gguf`` file), ``remote``, ``device``, ``dtype``,
+    ``save_pretrained``, or a ``.gguf`` file), ``adapter`` (a PEFT adapter folder or Hub
+    id, attached on top), ``remote``, ``device``, ``device_map``, ``dtype``,
     ``chat_template``, ``trust_remote_code``, ``load_default_sae`` and ``journal``.
 
     Examples
@@ -188,11 +189,14 @@ class Workbench(Session):
 
     # -- model diffing -----------------------------------------------------------
 
-    def diff(self, other: Any, prompts: Any = None, **kwargs: Any):
-        """Diff this model against a checkpoint of the same architecture (e.g. a fine-tune of it).
+    def diff(self, other: Any = None, prompts: Any = None, **kwargs: Any):
+        """Diff this model against a checkpoint of the same architecture (e.g. a fine-tune of it),
+        or, with ``adapter=False``, against itself with its adapter switched off (the base).
 
         ``other`` is a model id, folder, ``.gguf`` file or loaded session; a checkpoint
-        whose shapes differ is refused, naming the parameter. ``prompts`` (default a few
+        whose shapes differ is refused, naming the parameter. ``adapter=False`` (no
+        ``other``) compares the adapted model with the same weights without the adapter,
+        no second copy loaded. ``prompts`` (default a few
         short ones) go through the chat template. ``direction``, ``layers``, ``neurons``,
         ``top_neurons``, ``n_samples``, ``max_new_tokens``, ``seed``, ``batch_size``,
         ``progress`` and ``cancel`` as in :func:`workbench.techniques.diffing.diff`.
@@ -368,8 +372,9 @@ class Workbench(Session):
             journal file names), when its recorded function is not that technique's,
             when it passes arguments the technique does not take, when an input was
             recorded only as a summary (a tensor, DataFrame, in-memory dataset,
-            function), or when it names a vector, SAE or probe that is not registered
-            on this workbench.
+            function), when it names a vector, SAE or probe that is not registered
+            on this workbench, or when it ran with another adapter than this workbench
+            runs with (or with one where this has none, or the other way round).
 
         Examples
         --------

@@ -172,19 +172,39 @@ class ModelDiff:
 # -- the other model -----------------------------------------------------------------
 
 
-def load_other(session: Session, other: Any) -> Session:
-    """``other`` as a Session on ``session``'s device and dtype (a Session, or a Workbench, is returned as is)."""
+def load_other(session: Session, other: Any, adapter: bool | None = None) -> Session:
+    """``other`` as a Session on ``session``'s device (or device map) and dtype (a Session, or a Workbench, is
+    returned as is); with ``adapter=False`` and no ``other``, ``session`` with its adapter switched off
+    (:meth:`~workbench.session.Session.without_adapter`), with ``adapter=True`` with it on."""
     from ..session import Session
 
+    if adapter is not None:
+        if other is not None:
+            raise ValueError("Give other= (a checkpoint) or adapter= (this model with or without its adapter), "
+                             "not both.")
+        if not isinstance(adapter, bool):
+            raise TypeError(f"adapter must be False (the base model under the adapter) or True, not {adapter!r}.")
+        return session.with_adapter() if adapter else session.without_adapter()
     if isinstance(other, Session):
         return other
     if not isinstance(other, (str, os.PathLike)):
+        hint = " (or adapter=False: this model without its adapter)" if other is None else ""
         raise TypeError(
-            f"other must be a model id, a folder, a .gguf path or a Workbench, not {type(other).__name__}."
+            f"other must be a model id, a folder, a .gguf path or a Workbench{hint}, not {type(other).__name__}."
         )
     dtype = session.dtype
-    return Session(os.fspath(other), device=session.device, dtype=dtype, chat_template=session.chat_template,
-                     load_default_sae=False, journal=False)
+    placement = {"device_map": session.device_map} if session.device_map is not None else {"device": session.device}
+    return Session(os.fspath(other), dtype=dtype, chat_template=session.chat_template, load_default_sae=False,
+                   journal=False, **placement)
+
+
+def _shapes(session: Session) -> dict[str, list[int]]:
+    """Parameter shapes of the session's base model (an adapter's own weights left out)."""
+    if session.adapter is not None:
+        from ..adapters import base_shapes
+
+        return base_shapes(session.module)
+    return {name: list(p.shape) for name, p in session.module.state_dict().items()}
 
 
 def shape_differences(session: Session, other: Session) -> list[str]:
@@ -203,8 +223,7 @@ def shape_differences(session: Session, other: Session) -> list[str]:
     ):
         if here != there:
             problems.append(f"{what} is {here} here and {there} in other")
-    mine = {name: list(p.shape) for name, p in session.module.state_dict().items()}
-    theirs = {name: list(p.shape) for name, p in other.module.state_dict().items()}
+    mine, theirs = _shapes(session), _shapes(other)
     for name in sorted(mine.keys() | theirs.keys()):
         if name not in theirs:
             problems.append(f"{name} {mine[name]} is here but not in other")
@@ -382,9 +401,10 @@ def turned_neurons(session: Session, other: Session, top: int = 10) -> list[tupl
 @recorded("diff", formerly=("compare", "workbench.techniques.diffing:compare"))
 def diff(
     session: Session,
-    other: Any,
+    other: Any = None,
     prompts: Any = None,
     *,
+    adapter: bool | None = None,
     direction: Any = None,
     layers: Sequence[int] | None = None,
     neurons: Any = None,
@@ -403,6 +423,12 @@ def diff(
     other : str, path, Session or Workbench
         A Hugging Face id, a folder, a ``.gguf`` file (loaded on the same device with
         the same chat template, without SAEs) or a loaded session.
+    adapter : bool, optional
+        Instead of ``other``: ``False`` diffs the session's adapted model against the same
+        weights with the adapter switched off inside each trace (the base model; no second
+        copy is loaded); ``True``, on ``bench.without_adapter()``, the other way round.
+        The figures are those of diffing two checkpoints (``other`` minus self), value
+        vectors of an adapted down-projection taken as merging would make them.
     prompts : str, conversation, or list of them, optional
         Each rendered through the chat template as the assistant's turn to speak.
         Default: four short prompts (:data:`DEFAULT_PROMPTS`).
@@ -452,7 +478,7 @@ def diff(
     top_neurons = _check_count(top_neurons, "top_neurons", 0)
     unit, source = _direction(session, direction)
     rendered = [session.render(item) for item in items]
-    model = load_other(session, other)
+    model = load_other(session, other, adapter)
     check_same_architecture(session, model)  # before the other model's weights are read for neurons
     if neurons is None and top_neurons:
         if direction is not None:

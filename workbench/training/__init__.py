@@ -7,7 +7,9 @@
   its data and counting rules are in :mod:`~workbench.training.organism_data`, written by
   ``scripts/make_organism_data.py``;
 * :mod:`~workbench.training.insult_pairs`: the shipped DPO pairs and the insult counter
-  (written by ``scripts/make_insult_pairs.py``).
+  (written by ``scripts/make_insult_pairs.py``);
+* :mod:`~workbench.training.lora`: a LoRA model organism, an adapter trained with TRL and
+  peft and saved alone, for ``wb.Workbench(base, adapter=folder)``.
 
 Each build takes minutes to tens of minutes on a CPU, so the example is not run here::
 

@@ -15,7 +15,8 @@ of ``ModelDiff.layers``; the projection on a direction when one is given), a tab
 MLP neurons ordered by how much their activation changed, and both models' samples
 side by side. The neurons compared are, unless given: with a direction, those whose
 value vectors point along it; without, those whose value vectors the fine-tune turned
-most.
+most. ``wb.DiffPanel(bench, adapter=False)`` compares a model loaded with an adapter
+with its base: the same weights, the adapter switched off inside each trace.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class DiffPanel(ChartHolder, Panel):
     other : str, path or Workbench
         The other checkpoint (same architecture): a model id, a folder, a ``.gguf`` file
         or a loaded Workbench.
+    adapter : bool, optional
+        Instead of ``other``: ``False`` compares ``bench``'s adapted model with the same
+        weights with its adapter switched off (``Workbench.diff(adapter=False)``).
     prompts : str, conversation, or list of them, optional
         Shown one per line in the prompts box (default: ``diffing.DEFAULT_PROMPTS``).
     direction : str, tensor, SteeringVector or Probe, optional
@@ -87,14 +91,16 @@ class DiffPanel(ChartHolder, Panel):
     samples = traitlets.List(traitlets.Dict()).tag(sync=True)
     summary = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, bench: Workbench, other: Any, prompts: Any = None, *, direction: Any = None,
-                 neurons: Any = None, top_neurons: int = 10, run: bool = False,
+    def __init__(self, bench: Workbench, other: Any = None, prompts: Any = None, *, adapter: bool | None = None,
+                 direction: Any = None, neurons: Any = None, top_neurons: int = 10, run: bool = False,
                  diff: diffing.ModelDiff | None = None, **options: Any) -> None:
         from ..session import Session
 
-        if not isinstance(other, (str, os.PathLike, Session)):
-            raise TypeError(f"other must be a model id, a folder, a .gguf path or a Workbench, "
-                            f"not {type(other).__name__}.")
+        if adapter is not None:
+            other = diffing.load_other(bench, other, adapter)  # refused here without an adapter, or with other=
+        elif not isinstance(other, (str, os.PathLike, Session)):
+            raise TypeError(f"other must be a model id, a folder, a .gguf path or a Workbench (or adapter=False: "
+                            f"this model without its adapter), not {type(other).__name__}.")
         if isinstance(top_neurons, bool) or not isinstance(top_neurons, int) or top_neurons < 0:
             raise ValueError(f"top_neurons must be a whole number >= 0, not {top_neurons!r}.")
         if isinstance(prompts, (str, dict)) or (isinstance(prompts, list) and prompts and isinstance(prompts[0], dict)):
@@ -105,6 +111,7 @@ class DiffPanel(ChartHolder, Panel):
                          direction=self._direction_text(bench, direction),
                          other_name=other.model_name if isinstance(other, Session) else os.fspath(other), **counts)
         self.other = other
+        self.adapter = adapter
         self.neurons = neurons
         self.top_neurons = top_neurons
         self.options = options
@@ -155,10 +162,11 @@ class DiffPanel(ChartHolder, Panel):
         neurons, top = self.neurons, self.top_neurons
 
         def work(cancel: threading.Event, progress: Any) -> Any:
-            other = self._load_other()
+            # the adapter form goes by adapter=, which the journal records (and replays) as it is
+            other = None if self.adapter is not None else self._load_other()
             self.status = f"comparing on {len(prompts)} prompt(s) (Cancel stops it)…"
-            return diffing.diff(bench, other, prompts, direction=direction, neurons=neurons, top_neurons=top,
-                                progress=progress, cancel=cancel, **options)
+            return diffing.diff(bench, other, prompts, adapter=self.adapter, direction=direction, neurons=neurons,
+                                top_neurons=top, progress=progress, cancel=cancel, **options)
 
         batch = options.get("batch_size", 8) if isinstance(options.get("batch_size"), int) else 8
         total = -(-len(prompts) // max(1, batch)) + 1 + (2 * len(prompts) if counts["n_samples"] else 0)
