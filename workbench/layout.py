@@ -247,7 +247,7 @@ _TL_HOOKS = (
 )
 _MODULE_PATH = re.compile(
     r"^(?:model\.layers|model\.language_model\.layers|transformer\.h|gpt_neox\.layers|model\.decoder\.layers)"
-    r"\.(\d+)(?:\.(.+?))?(?:\.(output|input))?$"
+    r"\.(\d+)(?:\.(.+))?$"
 )
 TL_HOOK_NAMES = ("blocks.N.hook_resid_post", "blocks.N.hook_resid_pre", "blocks.N.hook_resid_mid",
                  "blocks.N.hook_mlp_in", "blocks.N.ln2.hook_normalized", "blocks.N.hook_mlp_out",
@@ -287,10 +287,14 @@ def parse_site(session: Session | None, name: str | None) -> Site | None:
         match = pattern.match(name)
         if match:
             return Site(int(match.group(1)) + offset, kind)
+    port = "output"
+    for suffix in ("output", "input"):
+        if name.endswith("." + suffix):
+            name, port = name[: -len(suffix) - 1], suffix
     match = _MODULE_PATH.match(name)
     if not match:
         return None
-    layer, module, port = int(match.group(1)), match.group(2), match.group(3) or "output"
+    layer, module = int(match.group(1)), match.group(2)
     if module is None:
         return Site(layer - 1 if port == "input" else layer)
     if session is None:

@@ -305,6 +305,9 @@ class SAERegistry(Registry):
         if facts.architecture == "temporal":
             raise ValueError("A TemporalSAE encodes each token from the tokens before it (attention over its own "
                              "codes); the workbench encodes tokens one by one, so it does not support it.")
+        if facts.architecture == "abstopk":
+            raise ValueError("AbsTopK latents fire with either sign; the workbench ranks, counts and steers latents "
+                             "by their positive activation, so it does not support AbsTopK SAEs.")
         if facts.reshape == "hook_z" or any(h and ("hook_z" in h or "o_proj.input" in h) for h in facts.hooks):
             raise ValueError(f"SAEs on attention-head outputs (hook_z: {named}) are not supported; use an SAE on "
                              "attn_out (the attention block's output), mlp_out or the residual stream.")
