@@ -32,15 +32,15 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _sae_hub, models, residual
+from . import _sae_hub, _sae_training, residual
+from ._sae_placement import ConfigFacts, Placement, place
 from .errors import Cancelled
-from .layout import TL_HOOK_NAMES, Site, check_layer, check_site, hook_name, parse_site, site_taps
+from .layout import Site, check_layer, hook_name, parse_site
 from .registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,9 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .session import Session
 
 REPORT = "workbench_report.json"
-CHUNK_ELEMENTS = 1 << 24  # latent values per encoded chunk: 64 MB of float32, whatever the SAE's width
-# sites whose values TransformerLens's center_writing_weights shifts by their mean over d_model
-_CENTERED_KINDS = ("attn_out", "resid_mid", "mlp_out", "resid_post")
+CHUNK_ELEMENTS = 1 << 22  # latent values per encoded chunk: 16 MB of float32, whatever the SAE's width
 
 
 class SAEEntry:
@@ -162,7 +160,8 @@ class SAEEntry:
         import torch
 
         latent = check_latent(latent, self.d_sae)
-        parts = [latents[:, latent].cpu() for _, latents in self.encode_chunks(acts)]
+        # cloned: a view would keep each chunk's whole [rows, d_sae] storage alive
+        parts = [latents[:, latent].cpu().clone() for _, latents in self.encode_chunks(acts)]
         return torch.cat(parts) if parts else torch.zeros(0)
 
     def __repr__(self) -> str:
@@ -222,52 +221,6 @@ def encode(sae: Any, acts: torch.Tensor) -> torch.Tensor:
         return sae.encode(acts.to(dtype)).float()
 
 
-@dataclass
-class _Facts:
-    """What an SAE's config says about where it reads and writes (a cfg.json dict or an SAE's cfg)."""
-
-    architecture: str
-    d_in: int
-    d_sae: int
-    d_out: int | None
-    hooks: tuple[str | None, ...]        # where it reads: the Hugging Face module path first, then TransformerLens
-    hooks_out: tuple[str | None, ...]
-    reshape: str
-    center_writing_weights: bool
-
-    @classmethod
-    def of(cls, cfg: Mapping) -> _Facts:
-        meta = cfg.get("metadata") or {}
-
-        def get(key: str) -> Any:
-            value = meta.get(key) if isinstance(meta, Mapping) else None
-            return cfg.get(key) if value is None else value
-
-        kwargs = get("model_from_pretrained_kwargs") or {}
-        architecture = str(cfg.get("architecture") or "standard")
-        d_out = cfg.get("d_out")
-        return cls(
-            architecture=architecture, d_in=int(cfg["d_in"]), d_sae=int(cfg["d_sae"]),
-            d_out=int(d_out) if d_out is not None else None,
-            hooks=(get("hf_hook_name"), get("hook_name") or cfg.get("hook_point")),
-            hooks_out=(get("hf_hook_name_out"), get("hook_name_out")),
-            reshape=str(cfg.get("reshape_activations") or "none"),
-            center_writing_weights=bool(isinstance(kwargs, Mapping) and kwargs.get("center_writing_weights")),
-        )
-
-    @property
-    def transcoder(self) -> bool:
-        return "transcoder" in self.architecture or self.d_out is not None
-
-
-@dataclass
-class _Placement:
-    site: Site
-    site_out: Site
-    transcoder: bool
-    center: bool
-
-
 class SAERegistry(Registry):
     """The SAEs registered on one session, by name."""
 
@@ -277,97 +230,12 @@ class SAERegistry(Registry):
 
     # -- registering -----------------------------------------------------------
 
-    def _site(self, where: Any, what: str) -> Site:
-        """``where`` (a Site, a ``(layer, kind)`` pair or a hook name) as a Site."""
-        if isinstance(where, Site):
-            return where
-        if isinstance(where, (tuple, list)) and len(where) == 2:
-            return Site(check_layer(self._session, where[0]), str(where[1]))
-        if isinstance(where, str):
-            site = parse_site(self._session, where)
-            if site is None:
-                raise ValueError(f"{what}={where!r} is not a hook name the workbench understands: "
-                                 f"{self._names_understood()}.")
-            return site
-        raise TypeError(f"{what} must be a Site, a (layer, kind) pair or a hook name, not {type(where).__name__}.")
-
-    def _names_understood(self) -> str:
-        session = self._session
-        prefix = hook_name(session, 0).rsplit(".", 1)[0]
-        paths = [f"'{prefix}.N'"] + [f"'{prefix}.N.{module}.{port}'" for module, port in site_taps(session).values()]
-        return "Hook names understood: " + ", ".join(f"'{name}'" for name in TL_HOOK_NAMES) + ", " + ", ".join(paths)
-
-    def _placement(self, facts: _Facts, *, layer: int | None = None, site: Any = None,
-                   site_out: Any = None) -> _Placement:
-        """Where an SAE reads (and a transcoder writes), checked against the loaded model (from its config alone)."""
-        session = self._session
-        named = " / ".join(h for h in facts.hooks if h) or None
-        if facts.architecture == "temporal":
-            raise ValueError("A TemporalSAE encodes each token from the tokens before it (attention over its own "
-                             "codes); the workbench encodes tokens one by one, so it does not support it.")
-        if facts.architecture == "abstopk":
-            raise ValueError("AbsTopK latents fire with either sign; the workbench ranks, counts and steers latents "
-                             "by their positive activation, so it does not support AbsTopK SAEs.")
-        if facts.reshape == "hook_z" or any(h and ("hook_z" in h or "o_proj.input" in h) for h in facts.hooks):
-            raise ValueError(f"SAEs on attention-head outputs (hook_z: {named}) are not supported; use an SAE on "
-                             "attn_out (the attention block's output), mlp_out or the residual stream.")
-
-        def resolve(explicit: Any, hooks: tuple[str | None, ...], what: str) -> Site | None:
-            if explicit is not None:
-                return self._site(explicit, what)
-            parsed = next((found for found in (parse_site(session, h) for h in hooks if h) if found), None)
-            if layer is not None:
-                return Site(check_layer(session, layer), parsed.kind if parsed else "resid_post")
-            return parsed
-
-        read = resolve(site, facts.hooks, "site")
-        if read is None:
-            raise ValueError(
-                f"Cannot tell which layer this SAE reads (hook name {named!r}); pass layer=... "
-                f"(0..{session.n_layers - 1}) for the residual stream after a layer, or site=(layer, kind). "
-                f"{self._names_understood()}."
-            )
-        if read.layer < 0:
-            raise ValueError(
-                f"SAE hook {named!r} reads the embeddings, before any decoder layer; "
-                "the workbench reads the residual stream after a layer."
-            )
-        check_site(session, read)
-        if facts.d_in != session.hidden_size:
-            raise ValueError(
-                f"This SAE takes inputs of size {facts.d_in}, but {session.model_name} has hidden "
-                f"size {session.hidden_size}: it was trained on another model."
-            )
-        written = read
-        if facts.transcoder:
-            named_out = " / ".join(h for h in facts.hooks_out if h) or None
-            written = resolve(site_out, facts.hooks_out, "site_out")
-            if written is None:
-                raise ValueError(f"Cannot tell where this transcoder writes (hook_name_out {named_out!r}); pass "
-                                 f"site_out=(layer, kind), e.g. ({read.layer}, 'mlp_out'). {self._names_understood()}.")
-            check_site(session, written)
-            if facts.d_out is not None and facts.d_out != session.hidden_size:
-                raise ValueError(f"This transcoder writes outputs of size {facts.d_out}, but {session.model_name} "
-                                 f"has hidden size {session.hidden_size}: it was trained on another model.")
-        elif site_out is not None and self._site(site_out, "site_out") != read:
-            raise ValueError("site_out is for transcoders; an SAE writes where it reads.")
-        center = facts.center_writing_weights and read.kind in _CENTERED_KINDS and self._layer_norm()
-        return _Placement(read, written, facts.transcoder, center)
-
-    def _layer_norm(self) -> bool:
-        """Whether the model normalises with LayerNorm (mean removed), where centring the stream changes nothing."""
-        import torch
-
-        from .layout import module_at
-
-        return isinstance(module_at(self._session.module, self._session.layout.norm), torch.nn.LayerNorm)
-
     def _ready(self, sae: Any) -> Any:
         sae.to(self._session.device)
         sae.eval()
         return sae
 
-    def _entry(self, name: str | None, sae: Any, placement: _Placement, source: str, report: SAEReport | None = None,
+    def _entry(self, name: str | None, sae: Any, placement: Placement, source: str, report: SAEReport | None = None,
                *, d_sae: int | None = None, loader: Callable[[], Any] | None = None) -> SAEEntry:
         site = placement.site
         d_sae = int(d_sae if d_sae is not None else sae.cfg.d_sae)
@@ -399,7 +267,7 @@ class SAERegistry(Registry):
 
         if not isinstance(sae, SAE):
             raise TypeError(f"Expected an sae_lens SAE, got {type(sae).__name__}.")
-        placement = self._placement(_Facts.of(sae.cfg.to_dict()), layer=layer, site=site, site_out=site_out)
+        placement = place(self._session, ConfigFacts.of(sae.cfg.to_dict()), layer=layer, site=site, site_out=site_out)
         return self._entry(name, self._ready(sae), placement, source, report)
 
     def load(self, release: str, sae_id: str, *, layer: int | None = None, site: Any = None, site_out: Any = None,
@@ -415,8 +283,8 @@ class SAERegistry(Registry):
         lookup = _sae_hub.release_lookup(release)
         if check_model and lookup is not None:
             _sae_hub.check_release_model(self._session, release, lookup.model)
-        facts = _Facts.of(_sae_hub.release_config(release, sae_id))
-        self._placement(facts, layer=layer, site=site, site_out=site_out)  # refuse before the weights are read
+        facts = ConfigFacts.of(_sae_hub.release_config(release, sae_id))
+        place(self._session, facts, layer=layer, site=site, site_out=site_out)  # refuse before the weights are read
         sae = _sae_hub.load_release(release, sae_id)
         if check_model and lookup is None:
             _sae_hub.check_release_model(self._session, release, getattr(sae.cfg.metadata, "model_name", None))
@@ -437,7 +305,7 @@ class SAERegistry(Registry):
     def _config(folder: Path) -> dict:
         try:
             cfg = json.loads((folder / "cfg.json").read_text())
-            _Facts.of(cfg)
+            ConfigFacts.of(cfg)
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"{folder / 'cfg.json'} is not an sae-lens SAE config ({error}).") from None
         return cfg
@@ -457,7 +325,7 @@ class SAERegistry(Registry):
         """
         folder = self._folder(folder)
         cfg = self._config(folder)
-        self._placement(_Facts.of(cfg), layer=layer, site=site, site_out=site_out)
+        place(self._session, ConfigFacts.of(cfg), layer=layer, site=site, site_out=site_out)
         sae = _sae_hub.load_folder(folder, cfg.get("architecture"))
         return self.add(sae, layer=layer, site=site, site_out=site_out, name=name or folder.name, source=str(folder),
                         report=self._report(folder))
@@ -471,8 +339,8 @@ class SAERegistry(Registry):
         time ``entry.sae`` is, through sae-lens, and checked again then.
         """
         folder = self._folder(folder)
-        facts = _Facts.of(self._config(folder))
-        placement = self._placement(facts, layer=layer, site=site, site_out=site_out)
+        facts = ConfigFacts.of(self._config(folder))
+        placement = place(self._session, facts, layer=layer, site=site, site_out=site_out)
         name = name or folder.name
 
         def load() -> Any:
@@ -542,72 +410,10 @@ class SAERegistry(Registry):
         SAEEntry
             Registered under ``name``, with its held-out :class:`SAEReport`.
         """
-        import torch
-        from sae_lens import SAE, TopKTrainingSAE, TopKTrainingSAEConfig
-        from sae_lens.config import SAETrainerConfig
-        from sae_lens.training.sae_trainer import SAETrainer
-
-        session = self._session
-        check_layer(session, layer)
-        if not 0 < k < d_sae:
-            raise ValueError(f"k must be between 1 and d_sae - 1 ({d_sae - 1}), not {k}.")
-        start = time.perf_counter()
-        rows = self.corpus_windows(corpus, context)
-        generator = torch.Generator().manual_seed(seed)
-        rows = rows[torch.randperm(rows.shape[0], generator=generator)]
-        n_eval = max(1, int(rows.shape[0] * eval_fraction))
-        eval_rows, train_rows = rows[:n_eval], rows[n_eval:]
-        per_row = context - 1  # the first position of each window is left out
-        train_rows = train_rows[: max(1, -(-tokens // per_row))]
-        acts = self.collect(layer, train_rows, batch=forward_batch, cancel=cancel, progress=progress,
-                            description=f"collecting layer {layer}")
-        n_train = acts.shape[0]
-
-        cfg = TopKTrainingSAEConfig(
-            d_in=session.hidden_size, d_sae=d_sae, k=k, dtype="float32", device="cpu",
-            normalize_activations="expected_average_only_in", decoder_init_norm=0.1,
-        )
-        cfg.metadata.hook_name = hook_name(session, layer)
-        cfg.metadata.model_name = session.model_name
-        torch.manual_seed(seed)
-        sae = TopKTrainingSAE(cfg)
-        total = n_train * epochs
-        trainer_cfg = SAETrainerConfig(
-            total_training_samples=total, train_batch_size_samples=batch_size, lr=lr, lr_end=lr / 10,
-            lr_warm_up_steps=max(1, total // batch_size // 20), lr_decay_steps=max(1, total // batch_size // 5),
-            lr_scheduler_name="constant", device="cpu",
-            n_batches_for_norm_estimate=min(50, max(1, n_train // batch_size)),
-            dead_feature_window=max(50, total // batch_size // 4), feature_sampling_window=10**9,
-        )
-
-        def provider() -> Iterator[torch.Tensor]:
-            while True:
-                order = torch.randperm(n_train, generator=generator)
-                for i in range(0, n_train - batch_size + 1, batch_size):
-                    if cancel is not None and cancel.is_set():
-                        raise Cancelled("SAE training was cancelled; nothing was saved.")
-                    yield acts[order[i : i + batch_size]]
-
-        trainer = SAETrainer(cfg=trainer_cfg, sae=sae, data_provider=provider())
-        trainer.fit()  # sae-lens shows its own progress bar
-        acts = None  # the collected activations are no longer needed
-
-        folder = Path(save_to) if save_to else models.cache_dir() / "saes" / (
-            f"{session.model_name.lower()}-layer{layer}-{d_sae}-k{k}"
-        )
-        if folder.exists():  # retraining replaces the previous SAE of that name
-            import shutil
-
-            shutil.rmtree(folder)
-        models.ensure_converted(folder, sae.save_inference_model, source={"trained": True})
-        loaded = SAE.load_from_disk(folder, device="cpu")
-        report = self.evaluate(loaded, layer, eval_rows, batch=forward_batch, progress=progress)
-        report.n_train_tokens = n_train
-        report.train_seconds = round(time.perf_counter() - start, 1)
-        report.settings = {"layer": layer, "d_sae": d_sae, "k": k, "tokens": tokens, "epochs": epochs,
-                           "context": context, "batch_size": batch_size, "lr": lr, "seed": seed}
-        (folder / REPORT).write_text(json.dumps(asdict(report), indent=1))
-        return self.add(loaded, layer=layer, name=name or folder.name, source=str(folder), report=report)
+        return _sae_training.train(self, layer, corpus, d_sae=d_sae, k=k, tokens=tokens, epochs=epochs,
+                                   context=context, batch_size=batch_size, lr=lr, eval_fraction=eval_fraction,
+                                   forward_batch=forward_batch, seed=seed, name=name, save_to=save_to,
+                                   cancel=cancel, progress=progress)
 
     # -- activations -----------------------------------------------------------
 
@@ -648,21 +454,7 @@ class SAERegistry(Registry):
     def evaluate(self, sae: Any, layer: int, rows: torch.Tensor, *, batch: int = 16,
                  progress: bool = True) -> SAEReport:
         """Explained variance, mean L0 and dead-latent fraction on held-out windows."""
-        import torch
-
-        acts = self.collect(layer, rows, batch=batch, progress=progress, description="evaluating")
-        with torch.inference_mode():
-            latents = encode(sae, acts)
-            recon = sae.decode(latents).float()
-        residual_var = ((acts - recon) ** 2).sum()
-        total_var = ((acts - acts.mean(0)) ** 2).sum()
-        fired = (latents > 0)
-        return SAEReport(
-            explained_variance=round(float(1 - residual_var / total_var), 4),
-            mean_l0=round(float(fired.sum(1).float().mean()), 2),
-            dead_fraction=round(float((~fired.any(0)).float().mean()), 4),
-            n_eval_tokens=int(acts.shape[0]),
-        )
+        return _sae_training.evaluate(self, sae, layer, rows, batch=batch, progress=progress)
 
     def __repr__(self) -> str:
         return f"SAEs[{', '.join(repr(self[n]) for n in self.names())}]"
