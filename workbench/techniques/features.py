@@ -202,11 +202,7 @@ def compute(session: Session, entry: SAEEntry, windows: torch.Tensor, *, batch: 
             # the first tokens of a window sit next to the attention sink, whose outsized
             # activations would crowd every latent's examples: they count for density only
             latents = latents.masked_fill((positions[here] < EXAMPLE_START)[:, None], 0.0)
-            top_values, order = torch.cat([top_values, latents]).topk(TOP_EXAMPLES, dim=0)
-            del latents
-            # order < TOP_EXAMPLES: a previous top example; else row (order - TOP_EXAMPLES) of this chunk
-            kept = top_index.gather(0, order.clamp(max=TOP_EXAMPLES - 1))
-            top_index = torch.where(order < TOP_EXAMPLES, kept, flat[here][(order - TOP_EXAMPLES).clamp(min=0)])
+            _merge_top(top_values, top_index, latents, flat[here])
         bar.update(chunk.shape[0])
     bar.close()
     promoted_values, promoted_ids = promoted_tokens(session, entry.sae.W_dec)
@@ -217,6 +213,22 @@ def compute(session: Session, entry: SAEEntry, windows: torch.Tensor, *, batch: 
         "promoted_ids": promoted_ids.numpy().astype(np.int64),
         "promoted_values": promoted_values.numpy(),
     }
+
+
+def _merge_top(top_values: torch.Tensor, top_index: torch.Tensor, latents: torch.Tensor, flat: torch.Tensor) -> None:
+    """Fold a chunk's latents ``[rows, d_sae]`` (at corpus tokens ``flat``) into the running top examples, in place,
+    a block of latents at a time (so its temporaries stay a few MB, whatever the SAE's width)."""
+    import torch
+
+    top, d_sae = top_values.shape
+    block = max(1, (saes.CHUNK_ELEMENTS // 4) // (top + latents.shape[0]))
+    for lo in range(0, d_sae, block):
+        part = slice(lo, lo + block)
+        values, order = torch.cat([top_values[:, part], latents[:, part]]).topk(top, dim=0)
+        # order < top: a previous top example; else row (order - top) of this chunk
+        kept = top_index[:, part].gather(0, order.clamp(max=top - 1))
+        top_index[:, part] = torch.where(order < top, kept, flat[(order - top).clamp(min=0)])
+        top_values[:, part] = values
 
 
 def promoted_tokens(session: Session, w_dec: torch.Tensor, top: int = PROMOTED) -> tuple[torch.Tensor, torch.Tensor]:
