@@ -127,7 +127,7 @@ def main() -> None:
                               "--windows", str(args.windows)], capture_output=True, text=True, check=True,
                              env={**os.environ, **MALLOC})
         figures = json.loads(out.stdout.strip().splitlines()[-1])
-        name = f"{width // 1024}k" if width < 2**20 else f"{width // 2**20}M"
+        name = f"{round(width / 1e3)}k" if width < 2**20 else f"{round(width / 1e6)}M"   # 16k, 262k, 1M as releases say
         rows[f"panel_{name}"] = {
             "label": f"activation panel, {name}-latent SAE ({width:,}), {figures['tokens']} tokens: peak memory "
                      "above the loaded model and SAE",

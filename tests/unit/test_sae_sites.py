@@ -42,7 +42,9 @@ def benches(tiny_model_dir, tmp_path_factory):
 
 def decoder_layers(bench):
     module = bench.model._module
-    return module.transformer.h if hasattr(module, "transformer") else module.model.layers
+    if hasattr(module, "transformer"):
+        return module.transformer.h
+    return module.model.decoder.layers if hasattr(module.model, "decoder") else module.model.layers
 
 
 def raw(bench, family, layer, kind, ids):
@@ -162,3 +164,24 @@ def test_sites_are_checked(benches, tmp_path):
     with pytest.raises(ValueError, match="site kind is one of"):
         Site(0, "mlp_pre")
     assert hook_name(bench, 1) == "model.layers.1" and hook_name(bench, Site(1)) == "model.layers.1"
+
+
+def test_an_unknown_layout_reads_only_the_residual_stream(tmp_path):
+    from transformers import OPTConfig, OPTForCausalLM
+
+    from ..conftest import build_tokenizer
+
+    tokenizer = build_tokenizer()
+    config = OPTConfig(vocab_size=len(tokenizer), hidden_size=64, ffn_dim=128, num_hidden_layers=2,
+                       num_attention_heads=4, word_embed_proj_dim=64, max_position_embeddings=512,
+                       bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                       pad_token_id=tokenizer.eos_token_id)
+    OPTForCausalLM(config).save_pretrained(tmp_path, safe_serialization=True)
+    tokenizer.save_pretrained(tmp_path)
+    bench = wb.Workbench(str(tmp_path), journal=False)
+    assert check_site(bench, Site(1)) == Site(1) and hook_name(bench, 1) == "model.decoder.layers.1"
+    with pytest.raises(ValueError, match="does not know where OPTForCausalLM computes mlp_out"):
+        check_site(bench, Site(1, "mlp_out"))
+    assert parse_site(bench, "model.decoder.layers.1.fc2.output") is None
+    assert torch.allclose(residual.site_outputs(bench, IDS, sites=[Site(1)])[Site(1)],
+                          raw(bench, "opt", 1, "resid_post", IDS), atol=1e-5)
