@@ -92,6 +92,38 @@ def build_tiny_llama(folder: Path, chat_template: str = CHATML, seed: int = 0) -
     return folder
 
 
+def build_tiny_model(folder: Path, family: str, *, hidden: int = 64, layers: int = 2, heads: int = 4,
+                     intermediate: int = 128, seed: int = 0, chat_template: str = CHATML) -> Path:
+    """Save a random ``family`` model ("gemma2", "gemma3" or "gpt2") built from its transformers config class,
+    and the tiny tokenizer, to ``folder`` (safetensors)."""
+    import torch
+    from transformers import (
+        Gemma2Config,
+        Gemma2ForCausalLM,
+        Gemma3ForCausalLM,
+        Gemma3TextConfig,
+        GPT2Config,
+        GPT2LMHeadModel,
+    )
+
+    tokenizer = build_tokenizer(chat_template)
+    ids = {"bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
+           "pad_token_id": tokenizer.eos_token_id}
+    if family == "gpt2":
+        config, cls = GPT2Config(vocab_size=len(tokenizer), n_layer=layers, n_embd=hidden, n_head=heads,
+                                 n_inner=intermediate, n_positions=512, **ids), GPT2LMHeadModel
+    else:
+        config_cls, cls = {"gemma2": (Gemma2Config, Gemma2ForCausalLM), "gemma3": (Gemma3TextConfig,
+                                                                                   Gemma3ForCausalLM)}[family]
+        config = config_cls(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=intermediate,
+                            num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=max(1, heads // 2),
+                            head_dim=16, max_position_embeddings=512, **ids)
+    torch.manual_seed(seed)
+    cls(config).save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))

@@ -275,11 +275,12 @@ def adapter_difference(session: Any, model: Any) -> str | None:
 
 
 def sae_identity(session: Any, name: Any) -> dict | None:
-    """Name, source, layer and width of the SAE a call used (``name`` as recorded, ``None``: the default)."""
+    """Name, source, layer, site and width of the SAE a call used (``name`` as recorded, ``None``: the default)."""
     name = name.get("$sae") if isinstance(name, dict) else name
     try:
         entry = session.saes.get(name if isinstance(name, str) else None)
-        return {"name": entry.name, "source": str(entry.source), "layer": entry.layer, "d_sae": entry.d_sae}
+        return {"name": entry.name, "source": str(entry.source), "layer": entry.layer, "site": entry.site.kind,
+                "d_sae": entry.d_sae}
     except Exception:  # no SAE registered (the technique reports it if it needs one)
         return None
 

@@ -1,20 +1,27 @@
-"""Where an architecture keeps its parts: decoder layers, final norm, unembedding, MLP down-projections.
+"""Where an architecture keeps its parts: decoder layers, final norm, unembedding, MLP down-projections, sites.
 
 One place knows the module paths of each family (Llama-style ``model.layers`` /
 ``model.norm`` / ``lm_head``, GPT-2-style ``transformer.h`` / ``transformer.ln_f``,
-GPT-NeoX ``gpt_neox.layers``, OPT-style ``model.decoder.layers``) and where an MLP's
-neurons are. They are found from the loaded model's structure; an unknown
-architecture gets one message listing what was looked for.
+GPT-NeoX ``gpt_neox.layers``, OPT-style ``model.decoder.layers``), where an MLP's
+neurons are, and where each :class:`Site` an SAE can read is inside a decoder layer.
+They are found from the loaded model's structure; an unknown architecture gets one
+message listing what was looked for.
 
 >>> layout(bench.module).layers, layout(bench.module).unembed
 ('model.layers', 'lm_head')
 >>> mlp_layout(bench).down
 'mlp.down_proj'
+>>> site = parse_site(bench, "blocks.1.hook_mlp_out")   # a TransformerLens hook name
+>>> site, hook_name(bench, site)
+(Site(layer=1, kind='mlp_out'), 'model.layers.1.mlp.output')
+>>> parse_site(bench, "model.layers.0.post_attention_layernorm.output")   # a module path of the loaded model
+Site(layer=0, kind='mlp_in')
 """
 
 from __future__ import annotations
 
 import numbers
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -115,9 +122,14 @@ def check_layer(session: Session, layer: Any) -> int:
     return layer
 
 
-def hook_name(session: Session, layer: int) -> str:
-    """The module path whose output is the residual stream after ``layer``."""
-    return f"{session.layout.layers}.{layer}"
+def hook_name(session: Session, where: int | Site) -> str:
+    """The module path of a site in the loaded model: ``"model.layers.3"`` for the residual stream
+    after layer 3 (an int or a ``resid_post`` site), ``"model.layers.3.mlp.output"`` for another site."""
+    site = where if isinstance(where, Site) else Site(int(where))
+    if site.kind == "resid_post":
+        return f"{session.layout.layers}.{site.layer}"
+    module, port = site_taps(session)[site.kind]
+    return f"{session.layout.layers}.{site.layer}.{module}.{port}"
 
 
 def hidden(output: Any) -> Any:
@@ -215,3 +227,147 @@ def check_neuron(session: Session, key: Any, width: int | None = None) -> tuple[
     if isinstance(neuron, bool) or not isinstance(neuron, numbers.Integral) or not 0 <= int(neuron) < width:
         raise ValueError(f"neuron must be a whole number in 0..{width - 1} (each MLP has {width}), not {neuron!r}.")
     return layer, int(neuron)
+
+
+# -- sites: where in a decoder layer an SAE reads ----------------------------------------
+
+# the kinds of site, in the order a decoder layer computes them
+SITE_KINDS = ("attn_out", "resid_mid", "mlp_in", "mlp_out", "resid_post")
+SITE_MEANINGS = {
+    "attn_out": "the attention block's output, as it is added to the residual stream",
+    "resid_mid": "the residual stream between the attention and the MLP block",
+    "mlp_in": "what the MLP reads: the residual stream after the pre-MLP norm",
+    "mlp_out": "the MLP block's output, as it is added to the residual stream",
+    "resid_post": "the residual stream after the decoder layer",
+}
+
+
+@dataclass(frozen=True)
+class Site:
+    """A place in decoder layer ``layer``: one of :data:`SITE_KINDS` (default the residual stream after it).
+
+    Examples
+    --------
+    >>> Site(3, "mlp_out").describe()
+    "layer 3's mlp_out (the MLP block's output, as it is added to the residual stream)"
+    """
+
+    layer: int
+    kind: str = "resid_post"
+
+    def __post_init__(self) -> None:
+        if self.kind not in SITE_KINDS:
+            raise ValueError(f"A site kind is one of {', '.join(SITE_KINDS)}, not {self.kind!r}.")
+
+    @property
+    def order(self) -> tuple[int, int]:
+        """Where the site comes in a forward pass (earlier sites sort first)."""
+        return self.layer, SITE_KINDS.index(self.kind)
+
+    def describe(self) -> str:
+        return f"layer {self.layer}'s {self.kind} ({SITE_MEANINGS[self.kind]})"
+
+
+# family -> site kind -> (module inside a decoder layer, "output" or "input"). Gemma 2/3 norm each
+# block's output before adding it (their post_attention_layernorm is the attention's output norm),
+# where Llama-style layers use post_attention_layernorm as the pre-MLP norm.
+_SITE_TAPS = {
+    "llama": {"attn_out": ("self_attn", "output"), "resid_mid": ("post_attention_layernorm", "input"),
+              "mlp_in": ("post_attention_layernorm", "output"), "mlp_out": ("mlp", "output")},
+    "gemma": {"attn_out": ("post_attention_layernorm", "output"), "resid_mid": ("pre_feedforward_layernorm", "input"),
+              "mlp_in": ("pre_feedforward_layernorm", "output"), "mlp_out": ("post_feedforward_layernorm", "output")},
+    "gpt2": {"attn_out": ("attn", "output"), "resid_mid": ("ln_2", "input"), "mlp_in": ("ln_2", "output"),
+             "mlp_out": ("mlp", "output")},
+}
+
+# TransformerLens hook names: (pattern, layer offset, kind)
+_TL_HOOKS = (
+    (re.compile(r"^blocks\.(\d+)\.hook_resid_post$"), 0, "resid_post"),
+    (re.compile(r"^blocks\.(\d+)\.hook_resid_pre$"), -1, "resid_post"),  # the same tensor as resid_post of N - 1
+    (re.compile(r"^blocks\.(\d+)\.hook_resid_mid$"), 0, "resid_mid"),
+    (re.compile(r"^blocks\.(\d+)\.hook_mlp_in$"), 0, "resid_mid"),  # TransformerLens: the MLP block's input
+    (re.compile(r"^blocks\.(\d+)\.ln2\.hook_normalized$"), 0, "mlp_in"),
+    (re.compile(r"^blocks\.(\d+)\.hook_mlp_out$"), 0, "mlp_out"),
+    (re.compile(r"^blocks\.(\d+)\.hook_attn_out$"), 0, "attn_out"),
+)
+_MODULE_PATH = re.compile(
+    r"^(?:model\.layers|model\.language_model\.layers|transformer\.h|gpt_neox\.layers|model\.decoder\.layers)"
+    r"\.(\d+)(?:\.(.+))?$"
+)
+TL_HOOK_NAMES = ("blocks.N.hook_resid_post", "blocks.N.hook_resid_pre", "blocks.N.hook_resid_mid",
+                 "blocks.N.hook_mlp_in", "blocks.N.ln2.hook_normalized", "blocks.N.hook_mlp_out",
+                 "blocks.N.hook_attn_out")
+
+
+def site_family(session: Session) -> str | None:
+    """``"llama"``, ``"gemma"`` or ``"gpt2"``: how the loaded model's decoder layers are built (None: unknown)."""
+    layer = module_at(session.module, session.layout.layers)[0]
+    has = {name for name, _ in layer.named_children()}
+    if session.layout.layers == "transformer.h" and {"attn", "ln_2", "mlp"} <= has:
+        return "gpt2"
+    if {"pre_feedforward_layernorm", "post_feedforward_layernorm", "post_attention_layernorm", "mlp"} <= has:
+        return "gemma"
+    if {"self_attn", "post_attention_layernorm", "mlp"} <= has and not has & {"pre_feedforward_layernorm",
+                                                                           "post_feedforward_layernorm"}:
+        return "llama"
+    return None
+
+
+def site_taps(session: Session) -> dict[str, tuple[str, str]]:
+    """Site kind -> (module inside a decoder layer, ``"output"``/``"input"``) for the loaded model, ``resid_post``
+    left out (it is the decoder layer's own output); empty for an architecture whose layers are not known."""
+    return dict(_SITE_TAPS.get(site_family(session) or "", {}))
+
+
+def parse_site(session: Session | None, name: str | None) -> Site | None:
+    """The site a hook name reads: a TransformerLens name (``blocks.3.hook_mlp_out``) or a module path
+    (``model.layers.3``, ``model.layers.3.mlp.output``, ``transformer.h.3.ln_2.output``); None if not understood.
+
+    ``blocks.N.hook_resid_pre`` is the residual stream after layer N - 1 (layer -1: the embeddings).
+    A module path below a decoder layer is read with the loaded model's own layout, so it needs ``session``.
+    """
+    if not name:
+        return None
+    for pattern, offset, kind in _TL_HOOKS:
+        match = pattern.match(name)
+        if match:
+            return Site(int(match.group(1)) + offset, kind)
+    port = "output"
+    for suffix in ("output", "input"):
+        if name.endswith("." + suffix):
+            name, port = name[: -len(suffix) - 1], suffix
+    match = _MODULE_PATH.match(name)
+    if not match:
+        return None
+    layer, module = int(match.group(1)), match.group(2)
+    if module is None:
+        return Site(layer - 1 if port == "input" else layer)
+    if session is None:
+        return None
+    for kind, tap in site_taps(session).items():
+        if tap == (module, port):
+            return Site(layer, kind)
+    return None
+
+
+def check_site(session: Session, site: Site) -> Site:
+    """Return ``site`` if the loaded model has it, or refuse it naming what it has."""
+    if not isinstance(site, Site):
+        raise TypeError(f"Expected a Site, got {type(site).__name__}.")
+    check_layer(session, site.layer)
+    if site.kind != "resid_post" and site.kind not in site_taps(session):
+        raise ValueError(
+            f"The workbench does not know where {type(session.module).__name__} computes {site.kind}: it reads "
+            "only the residual stream after a layer (resid_post) of this architecture. Sites are known for "
+            "Llama-style, Gemma 2/3 and GPT-2 decoder layers."
+        )
+    return site
+
+
+def site_envoy(session: Session, site: Site) -> tuple[Any, str]:
+    """The nnsight envoy to read ``site`` from and whether its ``"output"`` or ``"input"`` is the site."""
+    layer = blocks(session)[site.layer]
+    if site.kind == "resid_post":
+        return layer, "output"
+    module, port = site_taps(session)[site.kind]
+    return module_at(layer, module), port

@@ -1,8 +1,10 @@
 """Forward passes over the residual stream, shared by every technique.
 
 Each function here opens its trace through :meth:`Session.trace` and returns plain
-tensors: the residual stream after some layers (:func:`layer_outputs`, stopping the
-forward pass after the last layer asked for), documents encoded batch by batch
+tensors: what the model computes at some sites (:func:`site_outputs`: the residual
+stream, attention and MLP outputs, the MLP's input), the residual stream after some
+layers (:func:`layer_outputs`, stopping the forward pass after the last layer asked
+for), documents encoded batch by batch
 (:func:`hidden_batches`), log-probabilities of chosen tokens with an optional
 per-row steering delta (:func:`forward_logprobs`), a layer's natural scale
 (:func:`natural_scale`) and the tokens a direction promotes (:func:`top_tokens`).
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import corpora
 from ._progress import progress_bar
 from .errors import Cancelled
-from .layout import blocks, check_layer, final_norm, hidden, replace_hidden, unembedding
+from .layout import Site, blocks, check_layer, final_norm, hidden, replace_hidden, site_envoy, unembedding
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -43,6 +45,45 @@ def _padded(rows: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torc
     return ids, mask
 
 
+def site_outputs(
+    session: Session,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor | None = None,
+    *,
+    sites: Iterable[Site],
+    stop: bool = True,
+) -> dict[Site, torch.Tensor]:
+    """What the model computes at each of ``sites`` for one batch: ``{site: [batch, seq, d]}`` (float32).
+
+    The one reader of sites (:class:`~workbench.layout.Site`: the residual stream after a layer,
+    an attention or MLP block's output, the MLP's normalised input...): one nnsight trace that
+    saves each site's envoy, in the order the forward pass reaches them; with ``stop=True`` the
+    pass ends after the last site asked for.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from workbench.layout import Site
+    >>> out = site_outputs(bench, torch.tensor([[1, 2, 3]]), sites=[Site(0, "mlp_out"), Site(1)])
+    >>> sorted((site.layer, site.kind, tuple(value.shape)) for site, value in out.items())
+    [(0, 'mlp_out', (1, 3, 64)), (1, 'resid_post', (1, 3, 64))]
+    """
+    import torch
+
+    if attention_mask is None:
+        attention_mask = torch.ones_like(input_ids)
+    wanted = sorted(set(sites), key=lambda site: site.order)
+    taps = [(site, *site_envoy(session, site)) for site in wanted]
+    inputs = {"input_ids": input_ids.to(session.device), "attention_mask": attention_mask.to(session.device)}
+    saved = {}
+    with torch.inference_mode(), session.trace(inputs) as tracer:
+        for site, envoy, port in taps:
+            saved[site] = hidden(envoy.output if port == "output" else envoy.input).save()
+        if stop:
+            tracer.stop()
+    return {site: getattr(saved[site], "value", saved[site]).float() for site in wanted}
+
+
 def layer_outputs(
     session: Session,
     input_ids: torch.Tensor,
@@ -53,8 +94,8 @@ def layer_outputs(
 ) -> dict[int, torch.Tensor]:
     """Residual stream after each of ``layers`` for one batch: ``{layer: [batch, seq, d]}`` (float32).
 
-    One nnsight trace; with ``stop=True`` the forward pass ends after the last
-    layer asked for (no compute is spent above it).
+    One nnsight trace (:func:`site_outputs`); with ``stop=True`` the forward pass ends
+    after the last layer asked for (no compute is spent above it).
 
     Examples
     --------
@@ -62,20 +103,11 @@ def layer_outputs(
     >>> layer_outputs(bench, torch.tensor([[1, 2, 3]]), layers=[0])[0].shape
     torch.Size([1, 3, 64])
     """
-    import torch
-
-    if attention_mask is None:
-        attention_mask = torch.ones_like(input_ids)
-    layer_modules = blocks(session)
     wanted = sorted(set(layers))
-    inputs = {"input_ids": input_ids.to(session.device), "attention_mask": attention_mask.to(session.device)}
-    saved = {}
-    with torch.inference_mode(), session.trace(inputs) as tracer:
-        for layer in wanted:
-            saved[layer] = hidden(layer_modules[layer].output).save()
-        if stop:
-            tracer.stop()
-    return {layer: getattr(saved[layer], "value", saved[layer]).float() for layer in wanted}
+    for layer in wanted:
+        check_layer(session, layer)
+    out = site_outputs(session, input_ids, attention_mask, sites=[Site(layer) for layer in wanted], stop=stop)
+    return {site.layer: value for site, value in out.items()}
 
 
 # -- documents, batch by batch ---------------------------------------------------------
@@ -90,15 +122,19 @@ def tokenize(session: Session, texts: Sequence[str], max_tokens: int) -> list[di
     return [{"ids": ids, "offsets": off} for ids, off in zip(enc["input_ids"], offsets)]
 
 
-def hidden_batches(session: Session, encoded: list[dict], layer: int, *, batch_size: int,
+def hidden_batches(session: Session, encoded: list[dict], layer: int | Site, *, batch_size: int,
                    progress: bool | Callable[[int, int], None], cancel: threading.Event | None, description: str
                    ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
     """Yield ``(row indices, hidden [b, s, d], mask [b, s])``; documents batched by length, right-padded.
+
+    ``layer``: the residual stream after that layer, or any :class:`~workbench.layout.Site`
+    (where an SAE reads).
 
     ``progress``: a tqdm bar (``True``), nothing (``False``), or ``progress(done, total)``
     called after each batch (a widget's progress bar). Between batches a set
     ``cancel`` event raises :class:`workbench.Cancelled`.
     """
+    site = layer if isinstance(layer, Site) else Site(check_layer(session, layer))
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]["ids"]))
     with progress_bar(progress, len(order), description, unit="doc") as bar:
         for start in range(0, len(order), batch_size):
@@ -106,7 +142,7 @@ def hidden_batches(session: Session, encoded: list[dict], layer: int, *, batch_s
                 raise Cancelled(f"{description} was cancelled after {start} of {len(order)} documents.")
             chunk = order[start : start + batch_size]
             ids, mask = _padded([encoded[i]["ids"] for i in chunk], session.pad_token_id)
-            out = layer_outputs(session, ids, mask, layers=[layer])[layer].cpu()
+            out = site_outputs(session, ids, mask, sites=[site])[site].cpu()
             yield chunk, out, mask
             bar.update(len(chunk))
 

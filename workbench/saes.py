@@ -1,7 +1,12 @@
-"""Sparse autoencoders on the session: load, check, register, train (all through sae-lens).
+"""Sparse autoencoders and transcoders on the session: load, check, register, train (all through sae-lens).
 
-Every SAE reads the residual stream after one decoder layer. ``bench.saes`` holds
-them by name:
+An SAE reads one :class:`~workbench.layout.Site` of the model: the residual stream after a
+decoder layer (``resid_post``), an attention or MLP block's output (``attn_out``,
+``mlp_out``), the residual stream between them (``resid_mid``) or what the MLP reads
+(``mlp_in``). A transcoder reads one site and writes another (``mlp_in`` -> ``mlp_out``).
+The site comes from the SAE's hook name (TransformerLens ``blocks.N.hook_mlp_out`` or a
+module path such as ``model.layers.N.post_feedforward_layernorm.output``) and is mapped
+to the loaded model's modules by :mod:`workbench.layout`. ``bench.saes`` holds them by name:
 
 >>> corpus = wb.corpora.demo_training_corpus().texts()
 >>> bench.saes.train(1, corpus, d_sae=32, k=4, tokens=2000, context=32, batch_size=256,
@@ -9,6 +14,14 @@ them by name:
 SAE('demo', layer=1, d_sae=32, EV ..., L0 4.0, dead ...%)
 >>> bench.saes.load_path(tmp / "sae", name="demo-again")
 SAE('demo-again', layer=1, d_sae=32, EV ..., L0 4.0, dead ...%)
+>>> from sae_lens import JumpReLUSAE, JumpReLUSAEConfig
+>>> bench.saes.add(JumpReLUSAE(JumpReLUSAEConfig(d_in=64, d_sae=128)), site="blocks.0.hook_mlp_out")
+SAE('layer0-mlp_out-128', layer=0, site='mlp_out', d_sae=128)
+
+Registry releases (``bench.saes.load(release, sae_id)``) are checked against the loaded
+model's name first (:mod:`workbench._sae_hub`). Encoding is done a chunk of tokens at a
+time (:meth:`SAEEntry.encode_chunks`), so no ``[tokens, d_sae]`` matrix larger than
+:data:`CHUNK_ELEMENTS` values is ever held, whatever the SAE's width.
 
 Training collects activations through nnsight (stopping the forward pass at the
 hooked layer) and hands them to sae-lens's ``SAETrainer``; the result is saved in
@@ -18,17 +31,16 @@ sae-lens's disk format and evaluated on held-out text.
 from __future__ import annotations
 
 import json
-import re
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import models, residual
+from . import _sae_hub, _sae_training, residual
+from ._sae_placement import ConfigFacts, Placement, place
 from .errors import Cancelled
-from .layout import check_layer, hook_name
+from .layout import Site, check_layer, hook_name, parse_site
 from .registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,11 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .session import Session
 
 REPORT = "workbench_report.json"
-_HOOK_PATTERNS = (
-    (re.compile(r"^blocks\.(\d+)\.hook_resid_post$"), 0),
-    (re.compile(r"^blocks\.(\d+)\.hook_resid_pre$"), -1),
-    (re.compile(r"^(?:model\.layers|transformer\.h|gpt_neox\.layers|model\.decoder\.layers)\.(\d+)(?:\.output)?$"), 0),
-)
+CHUNK_ELEMENTS = 1 << 22  # latent values per encoded chunk: 16 MB of float32, whatever the SAE's width
 
 
 class SAEEntry:
@@ -53,23 +61,39 @@ class SAEEntry:
     sae : sae_lens.SAE
         Loaded (with sae-lens) on first use when the SAE was registered from a folder
         with :meth:`SAERegistry.register_path`.
+    site : Site
+        Where it reads: ``site.layer`` and ``site.kind`` (``"resid_post"``, ``"mlp_out"``, ...).
+    site_out : Site
+        Where its decoder writes: ``site`` for an SAE, the output site for a transcoder.
     layer : int
-        Reads the residual stream after this decoder layer.
+        ``site.layer``: for a residual-stream SAE, the decoder layer it reads after.
     hook : str
-        The module path of that layer in the loaded model.
+        The module path of ``site`` in the loaded model (``"model.layers.3"``,
+        ``"model.layers.3.mlp.output"``).
     source : str
         Where it came from (release/id, folder, "trained", "object").
     report : SAEReport or None
         Held-out figures, when known.
     d_sae : int
         Its number of latents (known without loading it).
+    transcoder : bool
+        Whether it is a transcoder (reads ``site``, writes ``site_out``).
+    center : bool
+        It was trained on TransformerLens activations with ``center_writing_weights``: each
+        activation is centred over its ``d_model`` values before encoding, which is exactly what
+        that processing does to the stream of a LayerNorm model (the model's outputs are unchanged).
     """
 
-    def __init__(self, name: str, sae: Any, layer: int, hook: str, source: str, report: SAEReport | None = None,
-                 *, d_sae: int | None = None, loader: Callable[[], Any] | None = None) -> None:
+    def __init__(self, name: str, sae: Any, layer: int | Site, hook: str, source: str,
+                 report: SAEReport | None = None, *, d_sae: int | None = None,
+                 loader: Callable[[], Any] | None = None, site_out: Site | None = None,
+                 transcoder: bool = False, center: bool = False) -> None:
         if sae is None and loader is None:
             raise ValueError("An SAE entry needs an SAE or a loader for one.")
-        self.name, self.layer, self.hook, self.source, self.report = name, layer, hook, source, report
+        self.site = layer if isinstance(layer, Site) else Site(int(layer))
+        self.site_out = site_out or self.site
+        self.layer, self.hook, self.source, self.report = self.site.layer, hook, source, report
+        self.name, self.transcoder, self.center = name, transcoder, center
         self._sae, self._loader = sae, loader
         self.d_sae = int(d_sae if d_sae is not None else sae.cfg.d_sae)
         self._lock = threading.Lock()
@@ -89,9 +113,64 @@ class SAEEntry:
         """Whether the SAE's weights are in memory."""
         return self._sae is not None
 
+    # -- encoding ----------------------------------------------------------------
+
+    def encode(self, acts: torch.Tensor) -> torch.Tensor:
+        """Dense latents ``[..., d_sae]`` (float32, on the SAE's device) of activations read at :attr:`site`.
+
+        Holds every latent of every row: for many tokens of a wide SAE use
+        :meth:`encode_chunks`, :meth:`top_k` or :meth:`column`.
+        """
+        import torch
+
+        acts = acts.to(next(self.sae.parameters()).device)
+        if self.center:
+            acts = acts - acts.mean(-1, keepdim=True)
+        return encode(self.sae, acts) if acts.numel() else torch.zeros(*acts.shape[:-1], self.d_sae)
+
+    def chunk_rows(self) -> int:
+        """Rows encoded at a time: :data:`CHUNK_ELEMENTS` latent values."""
+        return max(1, CHUNK_ELEMENTS // self.d_sae)
+
+    def encode_chunks(self, acts: torch.Tensor) -> Iterator[tuple[int, torch.Tensor]]:
+        """``(first row, dense latents [rows, d_sae])`` over ``acts`` (``[..., d_in]``, flattened to rows),
+        :meth:`chunk_rows` rows at a time."""
+        flat = acts.reshape(-1, acts.shape[-1])
+        step = self.chunk_rows()
+        for start in range(0, flat.shape[0], step):
+            yield start, self.encode(flat[start : start + step])
+
+    def top_k(self, acts: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The ``k`` strongest latents of each row of ``acts``: ``(values, indices)`` ``[rows, k]`` on the CPU
+        (values clamped at 0: where fewer than ``k`` fire, the rest are 0)."""
+        import torch
+
+        k = min(int(k), self.d_sae)
+        values, indices = [], []
+        for _, latents in self.encode_chunks(acts):
+            top = latents.topk(k, dim=-1)
+            values.append(top.values.clamp_min(0).cpu())
+            indices.append(top.indices.cpu())
+        if not values:
+            return torch.zeros(0, k), torch.zeros(0, k, dtype=torch.long)
+        return torch.cat(values), torch.cat(indices)
+
+    def column(self, acts: torch.Tensor, latent: int) -> torch.Tensor:
+        """One latent's activation at each row of ``acts``: ``[rows]`` float32 on the CPU."""
+        import torch
+
+        latent = check_latent(latent, self.d_sae)
+        # cloned: a view would keep each chunk's whole [rows, d_sae] storage alive
+        parts = [latents[:, latent].cpu().clone() for _, latents in self.encode_chunks(acts)]
+        return torch.cat(parts) if parts else torch.zeros(0)
+
     def __repr__(self) -> str:
         figures = f", {self.report.summary()}" if self.report else ""
-        return f"SAE({self.name!r}, layer={self.layer}, d_sae={self.d_sae}{figures})"
+        where = "" if self.site.kind == "resid_post" and not self.transcoder else f", site={self.site.kind!r}"
+        if self.transcoder:
+            layer_out = f" of layer {self.site_out.layer}" if self.site_out.layer != self.layer else ""
+            where += f", writes={self.site_out.kind + layer_out!r}"
+        return f"SAE({self.name!r}, layer={self.layer}{where}, d_sae={self.d_sae}{figures})"
 
 
 @dataclass
@@ -114,14 +193,10 @@ class SAEReport:
 
 
 def layer_from_hook(name: str | None) -> int | None:
-    """The decoder layer a hook name reads after (TransformerLens or module-path style)."""
-    if not name:
-        return None
-    for pattern, offset in _HOOK_PATTERNS:
-        match = pattern.match(name)
-        if match:
-            return int(match.group(1)) + offset
-    return None
+    """The decoder layer a residual-stream hook name reads after (TransformerLens or module-path style);
+    None for another site (see :func:`workbench.layout.parse_site`)."""
+    site = parse_site(None, name)
+    return site.layer if site is not None and site.kind == "resid_post" else None
 
 
 def check_latent(latent: Any, d_sae: int) -> int:
@@ -166,33 +241,6 @@ class SAERegistry(Registry):
 
     # -- registering -----------------------------------------------------------
 
-    def _placement(self, hook: str | None, layer: int | None, d_in: int, reshape: Any) -> int:
-        """The decoder layer an SAE reads, checked against the loaded model (from its config alone)."""
-        session = self._session
-        if layer is None:
-            layer = layer_from_hook(hook)
-            if layer is None:
-                raise ValueError(
-                    f"Cannot tell which layer this SAE reads (hook name {hook!r}); pass "
-                    f"layer=... (0..{session.n_layers - 1}). Hook names understood: "
-                    "'blocks.N.hook_resid_post', 'blocks.N.hook_resid_pre', "
-                    f"'{hook_name(session, 0).rsplit('.', 1)[0]}.N'."
-                )
-            if layer < 0:
-                raise ValueError(
-                    f"SAE hook {hook!r} reads the embeddings, before any decoder layer; "
-                    "the workbench reads the residual stream after a layer."
-                )
-        check_layer(session, layer)
-        if int(d_in) != session.hidden_size:
-            raise ValueError(
-                f"This SAE takes inputs of size {d_in}, but {session.model_name} has hidden "
-                f"size {session.hidden_size}: it was trained on another model."
-            )
-        if (reshape or "none") != "none":
-            raise ValueError("SAEs on attention-head outputs (hook_z) are not supported; use a residual-stream SAE.")
-        return layer
-
     def _ready(self, sae: Any) -> Any:
         import torch
 
@@ -200,36 +248,61 @@ class SAERegistry(Registry):
         sae.eval()
         return sae
 
-    def add(self, sae: Any, *, layer: int | None = None, name: str | None = None,
-            source: str = "object", report: SAEReport | None = None) -> SAEEntry:
-        """Register an sae-lens SAE object after checking it fits the loaded model.
+    def _entry(self, name: str | None, sae: Any, placement: Placement, source: str, report: SAEReport | None = None,
+               *, d_sae: int | None = None, loader: Callable[[], Any] | None = None) -> SAEEntry:
+        site = placement.site
+        d_sae = int(d_sae if d_sae is not None else sae.cfg.d_sae)
+        kind = "transcoder" if placement.transcoder else site.kind
+        name = name or (f"layer{site.layer}-{d_sae}" if kind == "resid_post" else f"layer{site.layer}-{kind}-{d_sae}")
+        entry = SAEEntry(name, sae, site, hook_name(self._session, site), source, report, d_sae=d_sae, loader=loader,
+                         site_out=placement.site_out, transcoder=placement.transcoder, center=placement.center)
+        self.register(name, entry)
+        return entry
+
+    def add(self, sae: Any, *, layer: int | None = None, site: Any = None, site_out: Any = None,
+            name: str | None = None, source: str = "object", report: SAEReport | None = None) -> SAEEntry:
+        """Register an sae-lens SAE (or transcoder) object after checking it fits the loaded model.
 
         Parameters
         ----------
         sae : sae_lens.SAE
         layer : int, optional
-            The decoder layer it reads after; default: read from
-            ``sae.cfg.metadata.hook_name``.
+            The decoder layer it reads (at the kind of site its hook name says, else the
+            residual stream after the layer); default: read from ``sae.cfg.metadata``
+            (``hf_hook_name``, else ``hook_name``).
+        site, site_out : Site, (layer, kind) or hook name, optional
+            Where it reads, and where a transcoder writes (default: from
+            ``hook_name_out``), e.g. ``site=(3, "mlp_out")`` or ``site="blocks.3.hook_mlp_out"``.
         name : str, optional
-            Default: ``"layer{layer}-{d_sae}"``.
+            Default: ``"layer{layer}-{d_sae}"`` (``"layer{layer}-{kind}-{d_sae}"`` off the residual stream).
         """
         from sae_lens import SAE
 
         if not isinstance(sae, SAE):
             raise TypeError(f"Expected an sae_lens SAE, got {type(sae).__name__}.")
-        hook = getattr(sae.cfg.metadata, "hook_name", None)
-        layer = self._placement(hook, layer, sae.cfg.d_in, getattr(sae.cfg, "reshape_activations", "none"))
-        name = name or f"layer{layer}-{sae.cfg.d_sae}"
-        entry = SAEEntry(name, self._ready(sae), layer, hook_name(self._session, layer), source, report)
-        self.register(name, entry)
-        return entry
+        placement = place(self._session, ConfigFacts.of(sae.cfg.to_dict()), layer=layer, site=site, site_out=site_out)
+        return self._entry(name, self._ready(sae), placement, source, report)
 
-    def load(self, release: str, sae_id: str, *, layer: int | None = None, name: str | None = None) -> SAEEntry:
-        """Load an SAE from the sae-lens registry (needs a network), e.g. Gemma Scope."""
-        from sae_lens import SAE
+    def load(self, release: str, sae_id: str, *, layer: int | None = None, site: Any = None, site_out: Any = None,
+             name: str | None = None, check_model: bool = True) -> SAEEntry:
+        """Load an SAE from the sae-lens registry, e.g. Gemma Scope, through the Hugging Face cache.
 
-        sae = SAE.from_pretrained(release, sae_id, device="cpu")
-        return self.add(sae, layer=layer, name=name or sae_id, source=f"{release}/{sae_id}")
+        Downloads what is not cached yet (offline, with ``HF_HUB_OFFLINE=1``, a cached
+        release loads without the network). The release's model is compared with the
+        loaded one first, by name (see :mod:`workbench._sae_hub`); a release for another
+        model is refused naming both, unless ``check_model=False``. Its config is
+        checked (site, sizes) before the weights are read.
+        """
+        lookup = _sae_hub.release_lookup(release)
+        if check_model and lookup is not None:
+            _sae_hub.check_release_model(self._session, release, lookup.model)
+        facts = ConfigFacts.of(_sae_hub.release_config(release, sae_id))
+        place(self._session, facts, layer=layer, site=site, site_out=site_out)  # refuse before the weights are read
+        sae = _sae_hub.load_release(release, sae_id)
+        if check_model and lookup is None:
+            _sae_hub.check_release_model(self._session, release, getattr(sae.cfg.metadata, "model_name", None))
+        return self.add(sae, layer=layer, site=site, site_out=site_out, name=name or sae_id,
+                        source=f"{release}/{sae_id}")
 
     @staticmethod
     def _folder(folder: str | Path) -> Path:
@@ -242,48 +315,54 @@ class SAERegistry(Registry):
         return folder
 
     @staticmethod
+    def _config(folder: Path) -> dict:
+        try:
+            cfg = json.loads((folder / "cfg.json").read_text())
+            ConfigFacts.of(cfg)
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"{folder / 'cfg.json'} is not an sae-lens SAE config ({error}).") from None
+        return cfg
+
+    @staticmethod
     def _report(folder: Path) -> SAEReport | None:
         if (folder / REPORT).is_file():
             return SAEReport(**json.loads((folder / REPORT).read_text()))
         return None
 
-    def load_path(self, folder: str | Path, *, layer: int | None = None, name: str | None = None) -> SAEEntry:
-        """Load an SAE saved in sae-lens's disk format (cfg.json + safetensors)."""
-        from sae_lens import SAE
+    def load_path(self, folder: str | Path, *, layer: int | None = None, site: Any = None, site_out: Any = None,
+                  name: str | None = None) -> SAEEntry:
+        """Load an SAE saved in sae-lens's disk format (cfg.json + safetensors), any architecture sae-lens has.
 
+        A BatchTopK or Matryoshka SAE saved by its training class's ``save_model`` is
+        converted with sae-lens's ``save_inference_model`` (a JumpReLU SAE) on the way in.
+        """
         folder = self._folder(folder)
-        sae = SAE.load_from_disk(folder, device="cpu")
-        return self.add(sae, layer=layer, name=name or folder.name, source=str(folder), report=self._report(folder))
+        cfg = self._config(folder)
+        place(self._session, ConfigFacts.of(cfg), layer=layer, site=site, site_out=site_out)
+        sae = _sae_hub.load_folder(folder, cfg.get("architecture"))
+        return self.add(sae, layer=layer, site=site, site_out=site_out, name=name or folder.name, source=str(folder),
+                        report=self._report(folder))
 
-    def register_path(self, folder: str | Path, *, layer: int | None = None, name: str | None = None) -> SAEEntry:
+    def register_path(self, folder: str | Path, *, layer: int | None = None, site: Any = None,
+                      site_out: Any = None, name: str | None = None) -> SAEEntry:
         """Register an SAE folder in sae-lens's disk format, loading it (and sae-lens) only when first used.
 
-        Its ``cfg.json`` is read and checked against the loaded model now (layer, input
+        Its ``cfg.json`` is read and checked against the loaded model now (site, input
         size), so a mismatched SAE is refused at once; the weights are read the first
         time ``entry.sae`` is, through sae-lens, and checked again then.
         """
         folder = self._folder(folder)
-        try:
-            cfg = json.loads((folder / "cfg.json").read_text())
-            hook = (cfg.get("metadata") or {}).get("hook_name", cfg.get("hook_name"))
-            d_in, d_sae = int(cfg["d_in"]), int(cfg["d_sae"])
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{folder / 'cfg.json'} is not an sae-lens SAE config ({error}).") from None
-        layer = self._placement(hook, layer, d_in, cfg.get("reshape_activations", "none"))
+        facts = ConfigFacts.of(self._config(folder))
+        placement = place(self._session, facts, layer=layer, site=site, site_out=site_out)
         name = name or folder.name
 
         def load() -> Any:
-            from sae_lens import SAE
-
-            sae = SAE.load_from_disk(folder, device="cpu")
-            if int(sae.cfg.d_sae) != d_sae or int(sae.cfg.d_in) != d_in:
+            sae = _sae_hub.load_folder(folder, facts.architecture)
+            if int(sae.cfg.d_sae) != facts.d_sae or int(sae.cfg.d_in) != facts.d_in:
                 raise ValueError(f"The SAE in {folder} changed since it was registered as {name!r}; register it again.")
             return self._ready(sae)
 
-        entry = SAEEntry(name, None, layer, hook_name(self._session, layer), str(folder), self._report(folder),
-                         d_sae=d_sae, loader=load)
-        self.register(name, entry)
-        return entry
+        return self._entry(name, None, placement, str(folder), self._report(folder), d_sae=facts.d_sae, loader=load)
 
     def get(self, name: str | None = None) -> SAEEntry:
         """The SAE called ``name``, or the only/first registered one when ``name`` is None."""
@@ -344,72 +423,10 @@ class SAERegistry(Registry):
         SAEEntry
             Registered under ``name``, with its held-out :class:`SAEReport`.
         """
-        import torch
-        from sae_lens import SAE, TopKTrainingSAE, TopKTrainingSAEConfig
-        from sae_lens.config import SAETrainerConfig
-        from sae_lens.training.sae_trainer import SAETrainer
-
-        session = self._session
-        check_layer(session, layer)
-        if not 0 < k < d_sae:
-            raise ValueError(f"k must be between 1 and d_sae - 1 ({d_sae - 1}), not {k}.")
-        start = time.perf_counter()
-        rows = self.corpus_windows(corpus, context)
-        generator = torch.Generator().manual_seed(seed)
-        rows = rows[torch.randperm(rows.shape[0], generator=generator)]
-        n_eval = max(1, int(rows.shape[0] * eval_fraction))
-        eval_rows, train_rows = rows[:n_eval], rows[n_eval:]
-        per_row = context - 1  # the first position of each window is left out
-        train_rows = train_rows[: max(1, -(-tokens // per_row))]
-        acts = self.collect(layer, train_rows, batch=forward_batch, cancel=cancel, progress=progress,
-                            description=f"collecting layer {layer}")
-        n_train = acts.shape[0]
-
-        cfg = TopKTrainingSAEConfig(
-            d_in=session.hidden_size, d_sae=d_sae, k=k, dtype="float32", device="cpu",
-            normalize_activations="expected_average_only_in", decoder_init_norm=0.1,
-        )
-        cfg.metadata.hook_name = hook_name(session, layer)
-        cfg.metadata.model_name = session.model_name
-        torch.manual_seed(seed)
-        sae = TopKTrainingSAE(cfg)
-        total = n_train * epochs
-        trainer_cfg = SAETrainerConfig(
-            total_training_samples=total, train_batch_size_samples=batch_size, lr=lr, lr_end=lr / 10,
-            lr_warm_up_steps=max(1, total // batch_size // 20), lr_decay_steps=max(1, total // batch_size // 5),
-            lr_scheduler_name="constant", device="cpu",
-            n_batches_for_norm_estimate=min(50, max(1, n_train // batch_size)),
-            dead_feature_window=max(50, total // batch_size // 4), feature_sampling_window=10**9,
-        )
-
-        def provider() -> Iterator[torch.Tensor]:
-            while True:
-                order = torch.randperm(n_train, generator=generator)
-                for i in range(0, n_train - batch_size + 1, batch_size):
-                    if cancel is not None and cancel.is_set():
-                        raise Cancelled("SAE training was cancelled; nothing was saved.")
-                    yield acts[order[i : i + batch_size]]
-
-        trainer = SAETrainer(cfg=trainer_cfg, sae=sae, data_provider=provider())
-        trainer.fit()  # sae-lens shows its own progress bar
-        acts = None  # the collected activations are no longer needed
-
-        folder = Path(save_to) if save_to else models.cache_dir() / "saes" / (
-            f"{session.model_name.lower()}-layer{layer}-{d_sae}-k{k}"
-        )
-        if folder.exists():  # retraining replaces the previous SAE of that name
-            import shutil
-
-            shutil.rmtree(folder)
-        models.ensure_converted(folder, sae.save_inference_model, source={"trained": True})
-        loaded = SAE.load_from_disk(folder, device="cpu")
-        report = self.evaluate(loaded, layer, eval_rows, batch=forward_batch, progress=progress)
-        report.n_train_tokens = n_train
-        report.train_seconds = round(time.perf_counter() - start, 1)
-        report.settings = {"layer": layer, "d_sae": d_sae, "k": k, "tokens": tokens, "epochs": epochs,
-                           "context": context, "batch_size": batch_size, "lr": lr, "seed": seed}
-        (folder / REPORT).write_text(json.dumps(asdict(report), indent=1))
-        return self.add(loaded, layer=layer, name=name or folder.name, source=str(folder), report=report)
+        return _sae_training.train(self, layer, corpus, d_sae=d_sae, k=k, tokens=tokens, epochs=epochs,
+                                   context=context, batch_size=batch_size, lr=lr, eval_fraction=eval_fraction,
+                                   forward_batch=forward_batch, seed=seed, name=name, save_to=save_to,
+                                   cancel=cancel, progress=progress)
 
     # -- activations -----------------------------------------------------------
 
@@ -424,13 +441,15 @@ class SAERegistry(Registry):
         encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
         return residual.windows(encoded, context, tokenizer.eos_token_id)
 
-    def collect(self, layer: int, rows: torch.Tensor, *, batch: int = 16,
+    def collect(self, layer: int | Site, rows: torch.Tensor, *, batch: int = 16,
                 cancel: threading.Event | None = None, progress: bool = True,
                 description: str = "collecting") -> torch.Tensor:
-        """Residual activations after ``layer`` for token windows, first position dropped: ``[n, d]``."""
+        """Activations at ``layer`` (the residual stream after it, or any :class:`~workbench.layout.Site`)
+        for token windows, first position dropped: ``[n, d]``."""
         import torch
         from tqdm.auto import tqdm
 
+        site = layer if isinstance(layer, Site) else Site(check_layer(self._session, layer))
         out = []
         bar = tqdm(total=rows.shape[0] * (rows.shape[1] - 1), desc=description, unit="tok",
                    disable=not progress, delay=0.5)
@@ -438,7 +457,7 @@ class SAERegistry(Registry):
             for chunk in residual.batches(rows, batch):
                 if cancel is not None and cancel.is_set():
                     raise Cancelled("Activation collection was cancelled; nothing was saved.")
-                acts = residual.layer_outputs(self._session, chunk, layers=[layer])[layer]
+                acts = residual.site_outputs(self._session, chunk, sites=[site])[site]
                 out.append(acts[:, 1:].reshape(-1, acts.shape[-1]).cpu())
                 bar.update(out[-1].shape[0])
         finally:
@@ -448,21 +467,7 @@ class SAERegistry(Registry):
     def evaluate(self, sae: Any, layer: int, rows: torch.Tensor, *, batch: int = 16,
                  progress: bool = True) -> SAEReport:
         """Explained variance, mean L0 and dead-latent fraction on held-out windows."""
-        import torch
-
-        acts = self.collect(layer, rows, batch=batch, progress=progress, description="evaluating")
-        with torch.inference_mode():
-            latents = encode(sae, acts)
-            recon = sae.decode(latents).float()
-        residual_var = ((acts - recon) ** 2).sum()
-        total_var = ((acts - acts.mean(0)) ** 2).sum()
-        fired = (latents > 0)
-        return SAEReport(
-            explained_variance=round(float(1 - residual_var / total_var), 4),
-            mean_l0=round(float(fired.sum(1).float().mean()), 2),
-            dead_fraction=round(float((~fired.any(0)).float().mean()), 4),
-            n_eval_tokens=int(acts.shape[0]),
-        )
+        return _sae_training.evaluate(self, sae, layer, rows, batch=batch, progress=progress)
 
     def __repr__(self) -> str:
         return f"SAEs[{', '.join(repr(self[n]) for n in self.names())}]"

@@ -154,7 +154,10 @@ class Workbench(Session):
         text_or_conversation : str or list of dict
             A string is run as is; a conversation is rendered through the chat template.
         sae : str, optional
-            A registered SAE; default the first one (none registered: no latents).
+            A registered SAE; default the first one (none registered: no latents). Its own
+            site is read (``bench.saes[name].site``: the residual stream, an MLP or attention
+            output, a transcoder's input), in the same forward pass as the residual stream
+            the logit lens reads.
         k : int
             Latents kept per token.
 

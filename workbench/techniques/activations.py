@@ -1,11 +1,15 @@
 """Token-level activations: SAE latents per token and the logit lens, from one forward pass.
 
 ``bench.activations(text_or_conversation, sae=None, k=32)`` runs the model once
-through nnsight, saving the residual stream after every layer. The SAE encodes its
-layer's activations (top-k latents kept per token); the logit lens (final norm,
-then unembedding, for every layer and position) is computed from the saved
-residuals as batched matmuls when it is first read, so a refresh that does not
-show it does not pay for it.
+through nnsight, saving the residual stream after every layer and, in the same pass,
+the site the SAE reads (the residual stream, an MLP or attention output, a
+transcoder's input). The SAE encodes that site a chunk of tokens at a time and only
+the top-k latents per token are kept, so a 262k- or 1M-latent SAE never needs a
+``[tokens, d_sae]`` matrix; :meth:`TokenActivations.feature` re-encodes the saved
+site activations for the one latent asked for. The logit lens (final norm, then
+unembedding, for every layer and position) stays on the residual stream and is
+computed from it as batched matmuls when it is first read, so a refresh that does
+not show it does not pay for it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import chat, residual, saes
-from ..layout import module_at, unembedding
+from ..layout import Site, module_at, unembedding
 from ..recording import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,11 +75,14 @@ class TokenActivations:
     sae : str or None
         The registered SAE that encoded the activations.
     layer : int or None
-        Its layer.
+        The layer of its site.
     top_latents : np.ndarray
         ``[positions, k]`` int32 ids of the most active latents per token.
     top_values : np.ndarray
         ``[positions, k]`` float32 their activations (0 where fewer than k fire).
+    site : str or None
+        The kind of site the SAE reads (``"resid_post"``, ``"mlp_out"``, ``"mlp_in"`` for a
+        transcoder...; see :class:`workbench.layout.Site`).
     """
 
     text: str
@@ -85,7 +92,9 @@ class TokenActivations:
     layer: int | None
     top_latents: np.ndarray
     top_values: np.ndarray
-    _latents: Any = field(default=None, repr=False)
+    site: str | None = None
+    _site_acts: Any = field(default=None, repr=False)
+    _entry: Any = field(default=None, repr=False)
     _residuals: Any = field(default=None, repr=False)
     _session: Any = field(default=None, repr=False)
     _lens: LogitLens | None = field(default=None, repr=False)
@@ -94,11 +103,15 @@ class TokenActivations:
         return len(self.tokens)
 
     def feature(self, latent: int) -> np.ndarray:
-        """Activation of one latent at every token: ``[positions]`` float32."""
-        if self._latents is None:
+        """Activation of one latent at every token: ``[positions]`` float32.
+
+        Encoded again from the site activations this run saved (a chunk of tokens at a
+        time), so no ``[tokens, d_sae]`` matrix is kept between calls.
+        """
+        if self._entry is None:
             raise ValueError("No SAE was used for these activations, so there are no latents to read.")
-        latent = saes.check_latent(latent, self._latents.shape[1])
-        return self._latents[:, latent].numpy().astype(np.float32)
+        latent = saes.check_latent(latent, self._entry.d_sae)
+        return self._entry.column(self._site_acts, latent).numpy().astype(np.float32)
 
     def top_features(self, position: int) -> pd.DataFrame:
         """The active latents at one token, strongest first."""
@@ -152,11 +165,12 @@ class TokenActivations:
                 if value > strongest.get(latent, 0.0):
                     strongest[latent] = value
         top = sorted(strongest.items(), key=lambda kv: -kv[1])[:10]
-        return {"tokens": len(self), "sae": self.sae, "layer": self.layer, "text": self.text[:200],
+        return {"tokens": len(self), "sae": self.sae, "layer": self.layer, "site": self.site, "text": self.text[:200],
                 "top_latents": [{"latent": int(k), "max": round(float(v), 4)} for k, v in top]}
 
     def __repr__(self) -> str:
-        return (f"TokenActivations({len(self)} tokens, sae={self.sae!r}, layer={self.layer}, "
+        site = f", site={self.site!r}" if self.site not in (None, "resid_post") else ""
+        return (f"TokenActivations({len(self)} tokens, sae={self.sae!r}, layer={self.layer}{site}, "
                 f"k={self.top_latents.shape[1] if self.top_latents.ndim == 2 else 0})")
 
 
@@ -187,22 +201,24 @@ def activations(session: Session, source: Any, *, sae: str | None = None, k: int
         raise ValueError(f"The text has {len(ids)} tokens, more than the model's context of {context}.")
     entry = session.saes.get(sae) if (sae is not None or len(session.saes)) else None
     rows = torch.tensor([ids])
-    outs = residual.layer_outputs(session, rows, layers=range(session.n_layers), stop=False)
-    stacked = torch.stack([outs[layer][0] for layer in range(session.n_layers)])  # [L, T, d]
-    latents = None
+    residuals = [Site(layer) for layer in range(session.n_layers)]
+    sites = residuals + ([entry.site] if entry is not None else [])
+    outs = residual.site_outputs(session, rows, sites=sites, stop=False)
+    stacked = torch.stack([outs[site][0] for site in residuals])  # [L, T, d]: the residual stream
+    site_acts = None
     top_ids = np.zeros((len(ids), 0), dtype=np.int32)
     top_values = np.zeros((len(ids), 0), dtype=np.float32)
     if entry is not None:
-        latents = saes.encode(entry.sae, stacked[entry.layer].to(next(entry.sae.parameters()).device)).cpu()
-        values, indices = latents.topk(min(k, latents.shape[1]), dim=-1)
-        values = values.clamp_min(0)
+        site_acts = outs[entry.site][0]  # [T, d_in]: what the SAE reads
+        values, indices = entry.top_k(site_acts, k)  # top-k per chunk of tokens: no [T, d_sae] matrix is kept
         top_ids = indices.numpy().astype(np.int32)
         top_values = values.numpy().astype(np.float32)
     tokens = [session.tokenizer.decode([i]) for i in ids]
     return TokenActivations(
         text=text, tokens=tokens, token_ids=list(ids), sae=entry.name if entry else None,
         layer=entry.layer if entry else None, top_latents=top_ids, top_values=top_values,
-        _latents=latents, _residuals=stacked, _session=session,
+        site=entry.site.kind if entry else None, _site_acts=site_acts, _entry=entry,
+        _residuals=stacked, _session=session,
     )
 
 

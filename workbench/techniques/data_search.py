@@ -159,7 +159,7 @@ def search(
     layer : int, optional
         ``semantic``: the layer whose hidden states embed the texts (default: the middle one).
     sae : str, optional
-        ``feature``: a registered SAE (default: the first one); it reads its own layer.
+        ``feature``: a registered SAE (default: the first one); documents are read at its own site.
     max_tokens : int
         ``semantic`` / ``feature``: tokens of each document read (longer ones are cut).
     batch_size : int
@@ -417,10 +417,10 @@ def _feature_search(session: Session, dataset: Dataset, query: Any, *, k: int | 
     encoded = tokenize(session, texts, max_tokens)
     best = np.zeros(len(texts), dtype=np.float32)
     firing: dict[int, list[tuple[float, int]]] = {}
-    for chunk, hidden, mask in hidden_batches(session, encoded, entry.layer, batch_size=batch_size,
+    for chunk, hidden, mask in hidden_batches(session, encoded, entry.site, batch_size=batch_size,
                                                progress=progress, cancel=cancel,
                                                description=f"latent {latent} over documents"):
-        acts = saes.encode(entry.sae, hidden.reshape(-1, hidden.shape[-1]))[:, latent]
+        acts = entry.column(hidden, latent)  # encoded a chunk of tokens at a time, one latent kept
         acts = acts.view(hidden.shape[0], hidden.shape[1]) * mask
         acts[:, 0] = 0.0  # the attention sink: its outsized activations are not the document's content
         for j, i in enumerate(chunk):
@@ -445,5 +445,6 @@ def _feature_search(session: Session, dataset: Dataset, query: Any, *, k: int | 
     summary = {"documents": len(texts), "documents_firing": len(order),
                "tokens_firing": sum(len(v) for v in firing.values())}
     return SearchResult("feature", latent, _frame(rows), summary,
-                        {"sae": entry.name, "layer": entry.layer, "latent": latent, "field": field, "k": k,
+                        {"sae": entry.name, "layer": entry.layer, "site": entry.site.kind, "latent": latent,
+                         "field": field, "k": k,
                          "max_tokens": max_tokens})

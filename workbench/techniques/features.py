@@ -3,7 +3,11 @@
 For every latent: how often it fires (density), its top-activating corpus examples
 with their context windows, and the output tokens its decoder direction promotes
 through the unembedding. A token or phrase can be looked up to the latents it
-activates most in the corpus.
+activates most in the corpus. The corpus is read at the SAE's own site (its input
+site, for a transcoder) and encoded a chunk of tokens at a time: what is kept per
+latent is its firing count and its top examples, so the memory a wide SAE needs is
+its weights, ``TOP_EXAMPLES x d_sae`` running tops and one chunk
+(:data:`workbench.saes.CHUNK_ELEMENTS` values), never ``[tokens, d_sae]``.
 
 >>> stats = bench.feature_stats(progress=False)   # the SAE "tiny" over the shipped corpus
 >>> detail = stats.feature(3)
@@ -26,7 +30,7 @@ import numpy as np
 
 from .. import models, saes
 from .._progress import progress_bar
-from ..layout import unembedding
+from ..layout import Site, unembedding
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -131,21 +135,22 @@ class FeatureStats:
                 for p in range(1, len(row) - m + 1):  # position 0 is never encoded
                     if tuple(row[p : p + m]) == variant:
                         hits.setdefault(r, []).append(p + m - 1)
+        entry = self.entry
         if hits:
             chosen = sorted(hits)[:64]
-            acts = self.session.saes.collect(self.entry.layer, self.windows[chosen], progress=False)
+            acts = self.session.saes.collect(entry.site, self.windows[chosen], progress=False)
             width = self.windows.shape[1] - 1
             picks = [i * width + (p - 1) for i, r in enumerate(chosen) for p in hits[r]]
-            latents = saes.encode(self.entry.sae, acts[picks]).mean(0)
+            latents = sum(chunk.sum(0).cpu() for _, chunk in entry.encode_chunks(acts[picks])) / len(picks)
             occurrences = len(picks)
         else:
-            from ..residual import layer_outputs
+            from ..residual import site_outputs
 
             # run after a short neutral lead-in: a text's first positions are outliers
             lead = self.session.tokenizer("Here is the text: ", add_special_tokens=False)["input_ids"]
             rows = torch.tensor([lead + list(ids)])
-            out = layer_outputs(self.session, rows, layers=[self.entry.layer])[self.entry.layer]
-            latents = saes.encode(self.entry.sae, out[0, -1:]).mean(0)
+            out = site_outputs(self.session, rows, sites=[entry.site])[entry.site]
+            latents = entry.encode(out[0, -1:]).mean(0).cpu()
             occurrences = 0
         values, latent_ids = latents.topk(min(n, latents.shape[0]))
         keep = values > 0
@@ -157,7 +162,8 @@ class FeatureStats:
         })
 
 
-def _digest(*parts: bytes) -> str:
+def _digest(*parts: Any) -> str:
+    """sha256 (16 hex digits) of byte strings or buffers (numpy arrays), fed one after another, never joined."""
     digest = hashlib.sha256()
     for part in parts:
         digest.update(part)
@@ -166,7 +172,12 @@ def _digest(*parts: bytes) -> str:
 
 def compute(session: Session, entry: SAEEntry, windows: torch.Tensor, *, batch: int = 16,
             progress: bool = True, cancel: Any = None) -> dict[str, np.ndarray]:
-    """Density, top examples and promoted tokens of every latent (no caching)."""
+    """Density, top examples and promoted tokens of every latent (no caching).
+
+    Each batch of windows is read at the SAE's site, then encoded :meth:`~workbench.saes.SAEEntry.encode_chunks`
+    rows at a time; a chunk's latents update the firing counts and the running top examples
+    (``[TOP_EXAMPLES, d_sae]``) and are dropped.
+    """
     import torch
 
     d_sae = entry.d_sae
@@ -178,27 +189,23 @@ def compute(session: Session, entry: SAEEntry, windows: torch.Tensor, *, batch: 
     bar = progress_bar(progress, windows.shape[0], "feature statistics", unit="window")
     for start in range(0, windows.shape[0], batch):
         chunk = windows[start : start + batch]
-        acts = session.saes.collect(entry.layer, chunk, batch=batch, cancel=cancel, progress=False)
-        latents = saes.encode(entry.sae, acts)
-        fired += (latents > 0).sum(0)
-        total += latents.shape[0]
+        acts = session.saes.collect(entry.site, chunk, batch=batch, cancel=cancel, progress=False)
         # flat index of each encoded token: window row * width + position (position 0 skipped)
         rows = torch.arange(start, start + chunk.shape[0]).repeat_interleave(width - 1)
         positions = torch.arange(1, width).repeat(chunk.shape[0])
         flat = rows * width + positions
-        # the first tokens of a window sit next to the attention sink, whose outsized
-        # activations would crowd every latent's examples: they count for density only
-        candidates = latents.masked_fill((positions < EXAMPLE_START)[:, None], 0.0)
-        values = torch.cat([top_values, candidates])
-        index = torch.cat([top_index, flat[:, None].expand(-1, d_sae)])
-        top_values, order = values.topk(TOP_EXAMPLES, dim=0)
-        top_index = index.gather(0, order)
+        for first, latents in entry.encode_chunks(acts):
+            latents = latents.cpu()
+            fired += (latents > 0).sum(0)
+            total += latents.shape[0]
+            here = slice(first, first + latents.shape[0])
+            # the first tokens of a window sit next to the attention sink, whose outsized
+            # activations would crowd every latent's examples: they count for density only
+            latents = latents.masked_fill((positions[here] < EXAMPLE_START)[:, None], 0.0)
+            _merge_top(top_values, top_index, latents, flat[here])
         bar.update(chunk.shape[0])
     bar.close()
-    unembed = unembedding(session).weight.float().cpu()  # [V, d]
-    with torch.inference_mode():
-        w_dec = entry.sae.W_dec.float().cpu()  # [d_sae, d]
-        promoted_values, promoted_ids = (w_dec @ unembed.T).topk(PROMOTED, dim=-1)
+    promoted_values, promoted_ids = promoted_tokens(session, entry.sae.W_dec)
     return {
         "density": (fired / max(total, 1)).numpy(),
         "top_values": top_values.numpy(),
@@ -206,6 +213,46 @@ def compute(session: Session, entry: SAEEntry, windows: torch.Tensor, *, batch: 
         "promoted_ids": promoted_ids.numpy().astype(np.int64),
         "promoted_values": promoted_values.numpy(),
     }
+
+
+def _merge_top(top_values: torch.Tensor, top_index: torch.Tensor, latents: torch.Tensor, flat: torch.Tensor) -> None:
+    """Fold a chunk's latents ``[rows, d_sae]`` (at corpus tokens ``flat``) into the running top examples, in place,
+    a block of latents at a time (so its temporaries stay a few MB, whatever the SAE's width)."""
+    import torch
+
+    top, d_sae = top_values.shape
+    block = max(1, (saes.CHUNK_ELEMENTS // 4) // (top + latents.shape[0]))
+    for lo in range(0, d_sae, block):
+        part = slice(lo, lo + block)
+        values, order = torch.cat([top_values[:, part], latents[:, part]]).topk(top, dim=0)
+        # order < top: a previous top example; else row (order - top) of this chunk
+        kept = top_index[:, part].gather(0, order.clamp(max=top - 1))
+        top_index[:, part] = torch.where(order < top, kept, flat[(order - top).clamp(min=0)])
+        top_values[:, part] = values
+
+
+def promoted_tokens(session: Session, w_dec: torch.Tensor, top: int = PROMOTED) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and ids of the ``top`` tokens each decoder row ``[d_sae, d]`` pushes up through the unembedding,
+    a block of latents at a time (``[block, vocab]`` logits of at most :data:`~workbench.saes.CHUNK_ELEMENTS`).
+
+    Examples
+    --------
+    >>> values, ids = promoted_tokens(bench, torch.eye(64)[:3])
+    >>> tuple(ids.shape), bool((values[:, :-1] >= values[:, 1:]).all())
+    ((3, 10), True)
+    """
+    import torch
+
+    unembed = unembedding(session).weight.detach().float().cpu()  # [V, d]
+    step = max(1, saes.CHUNK_ELEMENTS // unembed.shape[0])
+    values, ids = [], []
+    with torch.inference_mode():
+        for start in range(0, w_dec.shape[0], step):
+            block = w_dec[start : start + step].detach().float().cpu()
+            top_values, top_ids = (block @ unembed.T).topk(min(top, unembed.shape[0]), dim=-1)
+            values.append(top_values)
+            ids.append(top_ids)
+    return torch.cat(values), torch.cat(ids)
 
 
 def feature_stats(session: Session, sae: str | None = None, corpus: Sequence[str] | None = None,
@@ -241,8 +288,13 @@ def feature_stats(session: Session, sae: str | None = None, corpus: Sequence[str
         return stats
     rows = session.saes.corpus_windows(corpus, context)
     rows = rows[torch.randperm(rows.shape[0], generator=torch.Generator().manual_seed(0))][:windows]
-    state = {k: v.detach().cpu().numpy().tobytes() for k, v in sorted(entry.sae.state_dict().items())}
-    key = _digest(session.model_name.encode(), b"".join(state.values()), rows.numpy().tobytes())
+    # the SAE's weights are hashed tensor by tensor, never copied into one byte string (4.8 GB for a 262k Gemma SAE)
+    tensors = [value.detach().cpu().contiguous() for _, value in sorted(entry.sae.state_dict().items())]
+    # (an SAE off the residual stream adds its sites, so a residual SAE keeps the key it always had)
+    sites = [] if entry.site_out == entry.site == Site(entry.layer) else [str(entry.site).encode(),
+                                                                         str(entry.site_out).encode()]
+    weights = (tensor.view(-1).view(torch.uint8).numpy() for tensor in tensors)
+    key = _digest(session.model_name.encode(), *sites, *weights, rows.numpy().tobytes())
     folder = models.cache_dir() / "feature_stats" / f"{entry.name}-{key}"
 
     def build(tmp: Path) -> None:

@@ -11,10 +11,10 @@
 200
 
 Each response is rendered with its prompt through the model's chat template and read
-by the SAE's layer; a response's activation of a latent is the mean of that latent over
-the response's own tokens (the prompt, the role markers before the response and the
-attention-sink position 0 are left out). For every latent the audit compares the chosen
-and rejected responses pair by pair:
+at the SAE's site (encoded a chunk of tokens at a time); a response's activation of a
+latent is the mean of that latent over the response's own tokens (the prompt, the role
+markers before the response and the attention-sink position 0 are left out). For every
+latent the audit compares the chosen and rejected responses pair by pair:
 
 * ``mean_diff``: the mean over pairs of (chosen − rejected);
 * ``effect_size``: the paired Cohen's d_z, ``mean_diff / sd(diff)``;
@@ -124,7 +124,7 @@ def audit(
     pairs : Dataset or anything :func:`~workbench.datasets.read_dataset` reads
         Preference rows (``prompt``, ``chosen``, ``rejected``).
     sae : str, optional
-        A registered SAE (default: the first one); its layer is read.
+        A registered SAE (default: the first one); responses are read at its site.
     field_prompt : bool
         Render each response after its prompt through the chat template (default), so
         the model reads it in context; pooling still covers only the response's
@@ -157,8 +157,6 @@ def audit(
     import pandas as pd
     import torch
 
-    from .. import saes
-
     if not isinstance(pairs, Dataset):
         pairs = read_dataset(pairs)
     if pairs.kind != "preference":
@@ -190,17 +188,24 @@ def audit(
     fired = np.zeros((2 * n, d_sae), dtype=bool)
     counts = np.array([int(m.sum()) for m in masks])
     tokens_read = 0
-    for chunk, states, mask in hidden_batches(session, encoded, entry.layer, batch_size=batch_size, progress=progress,
+    for chunk, states, mask in hidden_batches(session, encoded, entry.site, batch_size=batch_size, progress=progress,
                                               cancel=cancel, description="The preference audit"):
         weights = torch.zeros(mask.shape, dtype=torch.float32)
         for j, i in enumerate(chunk):
             weights[j, : len(masks[i])] = torch.from_numpy(masks[i].astype(np.float32))
         tokens_read += int(mask.sum())
-        acts = saes.encode(entry.sae, states.reshape(-1, states.shape[-1])).view(*states.shape[:2], -1)
-        acts = acts * weights[..., None]
-        sums = acts.sum(1)
+        # encoded a chunk of tokens at a time; each chunk is folded into its responses' sums at once
+        flat_weights = weights.reshape(-1)
+        owner = torch.arange(len(chunk)).repeat_interleave(states.shape[1])
+        sums = torch.zeros(len(chunk), d_sae)
+        firing = torch.zeros(len(chunk), d_sae)  # response tokens where each latent fires
+        for first, acts in entry.encode_chunks(states):
+            here = slice(first, first + acts.shape[0])
+            acts = acts.cpu() * flat_weights[here, None]
+            sums.index_add_(0, owner[here], acts)
+            firing.index_add_(0, owner[here], (acts > 0).float())
         means[chunk] = (sums / weights.sum(1, keepdim=True).clamp(min=1.0)).numpy()
-        fired[chunk] = (acts > 0).any(1).numpy()
+        fired[chunk] = (firing > 0).numpy()
 
     chosen, rejected = means[:n], means[n:]
     length_diff = (counts[:n] - counts[n:]).astype(np.float64)
@@ -232,7 +237,8 @@ def audit(
             "mark": None,
         })
     frame = pd.DataFrame(rows, columns=_COLUMNS)
-    settings = {"model": session.model_name, "sae": entry.name, "layer": entry.layer, "field_prompt": field_prompt,
+    settings = {"model": session.model_name, "sae": entry.name, "layer": entry.layer, "site": entry.site.kind,
+                "field_prompt": field_prompt,
                 "max_tokens": max_tokens, "test": "paired t-test (two-sided), Benjamini-Hochberg over firing latents",
                 "pooling": "mean over response tokens, position 0 left out"}
     summary = {"pairs": n, "latents_firing": int(active.size), "significant": int((q < ALPHA).sum()),

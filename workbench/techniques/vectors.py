@@ -178,7 +178,18 @@ def add(session: Session, direction: Any, layer: int, *, name: str, source: str 
 
 @recorded("from_latent")
 def from_latent(session: Session, latent: int, *, sae: str | None = None, name: str | None = None) -> SteeringVector:
-    """A steering vector along an SAE latent's decoder direction, at the SAE's layer.
+    """A steering vector along an SAE latent's decoder direction, where the SAE writes.
+
+    Steering adds to the residual stream after a decoder layer, so the direction goes
+    where adding it is exactly what the SAE's decoder would do:
+
+    * an SAE on the residual stream after layer L (``resid_post``): at layer L;
+    * an SAE on layer L's MLP output, or a transcoder that writes it (``mlp_out``): at
+      layer L too, since the MLP's output is added to the residual stream at the end of
+      the layer, so adding the direction to one is adding it to the other;
+    * an SAE on an attention output (``attn_out``) or on the stream between the blocks
+      (``resid_mid``) writes before layer L's MLP, which a vector after the layer would
+      skip: refused, naming the choice (``from_direction`` at a layer of your own).
 
     Parameters
     ----------
@@ -198,9 +209,21 @@ def from_latent(session: Session, latent: int, *, sae: str | None = None, name: 
 
     entry = session.saes.get(sae)
     latent = saes.check_latent(latent, entry.d_sae)
+    written = entry.site_out
+    if written.kind not in ("resid_post", "mlp_out"):
+        raise ValueError(
+            f"SAE {entry.name!r} writes {written.describe()}: its decoder directions live there, before layer "
+            f"{written.layer}'s MLP, and a steering vector is added to the residual stream after a layer, so "
+            "it cannot be added where this SAE writes. To steer after the layer anyway, use "
+            f"vectors.from_direction(bench, bench.saes[{entry.name!r}].sae.W_dec[{latent}], layer={written.layer}, "
+            "name=...)."
+        )
     direction = entry.sae.W_dec[latent].detach()
-    return add(session, direction, entry.layer, name=name or f"{entry.name}:{latent}",
-               source=f"sae:{entry.name}/{latent}", metadata={"sae": entry.name, "latent": latent})
+    metadata = {"sae": entry.name, "latent": latent}
+    if written.kind != "resid_post":
+        metadata["site"] = written.kind
+    return add(session, direction, written.layer, name=name or f"{entry.name}:{latent}",
+               source=f"sae:{entry.name}/{latent}", metadata=metadata)
 
 
 def contrast_activations(session: Session, items: Sequence[Mapping], layer: int, *,
