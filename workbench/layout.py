@@ -278,7 +278,18 @@ _SITE_TAPS = {
               "mlp_in": ("pre_feedforward_layernorm", "output"), "mlp_out": ("post_feedforward_layernorm", "output")},
     "gpt2": {"attn_out": ("attn", "output"), "resid_mid": ("ln_2", "input"), "mlp_in": ("ln_2", "output"),
              "mlp_out": ("mlp", "output")},
+    # OLMo 2 normalises each block's output, not its input: the MLP reads the residual stream itself
+    "olmo2": {"attn_out": ("post_attention_layernorm", "output"), "resid_mid": ("mlp", "input"),
+              "mlp_in": ("mlp", "input"), "mlp_out": ("post_feedforward_layernorm", "output")},
+    # GPT-NeoX (Pythia) with its parallel residual: attention and MLP both read the layer's input, so there is
+    # no residual stream between them (no resid_mid); sequential GPT-NeoX has one
+    "neox_parallel": {"attn_out": ("attention", "output"), "mlp_in": ("post_attention_layernorm", "output"),
+                      "mlp_out": ("mlp", "output")},
+    "neox": {"attn_out": ("attention", "output"), "resid_mid": ("post_attention_layernorm", "input"),
+             "mlp_in": ("post_attention_layernorm", "output"), "mlp_out": ("mlp", "output")},
 }
+SITE_FAMILIES = "Llama-style (Llama, Mistral, Mixtral, Qwen 2/3, Qwen2-MoE, Phi-3, gpt-oss), Gemma 2/3, GPT-2, " \
+    "GPT-NeoX and OLMo 2"
 
 # TransformerLens hook names: (pattern, layer offset, kind)
 _TL_HOOKS = (
@@ -300,11 +311,17 @@ TL_HOOK_NAMES = ("blocks.N.hook_resid_post", "blocks.N.hook_resid_pre", "blocks.
 
 
 def site_family(session: Session) -> str | None:
-    """``"llama"``, ``"gemma"`` or ``"gpt2"``: how the loaded model's decoder layers are built (None: unknown)."""
+    """``"llama"``, ``"gemma"``, ``"gpt2"``, ``"olmo2"``, ``"neox"`` or ``"neox_parallel"``: how the loaded model's
+    decoder layers are built (None: unknown)."""
     layer = module_at(session.module, session.layout.layers)[0]
     has = {name for name, _ in layer.named_children()}
     if session.layout.layers == "transformer.h" and {"attn", "ln_2", "mlp"} <= has:
         return "gpt2"
+    if session.layout.layers == "gpt_neox.layers" and {"attention", "post_attention_layernorm", "mlp"} <= has:
+        return "neox_parallel" if getattr(session.module.config, "use_parallel_residual", True) else "neox"
+    if {"self_attn", "mlp", "post_attention_layernorm", "post_feedforward_layernorm"} <= has and not has & {
+            "input_layernorm", "pre_feedforward_layernorm"}:
+        return "olmo2"
     if {"pre_feedforward_layernorm", "post_feedforward_layernorm", "post_attention_layernorm", "mlp"} <= has:
         return "gemma"
     if {"self_attn", "post_attention_layernorm", "mlp"} <= has and not has & {"pre_feedforward_layernorm",
@@ -356,10 +373,18 @@ def check_site(session: Session, site: Site) -> Site:
         raise TypeError(f"Expected a Site, got {type(site).__name__}.")
     check_layer(session, site.layer)
     if site.kind != "resid_post" and site.kind not in site_taps(session):
+        known = site_taps(session)
+        if known:
+            raise ValueError(
+                f"{type(session.module).__name__} has no {site.kind} site: "
+                + ("its attention and MLP run in parallel on the layer's input, so no residual stream lies between "
+                   "them. " if site.kind == "resid_mid" and site_family(session) == "neox_parallel" else "")
+                + f"its sites are {', '.join(['resid_post', *known])}."
+            )
         raise ValueError(
             f"The workbench does not know where {type(session.module).__name__} computes {site.kind}: it reads "
-            "only the residual stream after a layer (resid_post) of this architecture. Sites are known for "
-            "Llama-style, Gemma 2/3 and GPT-2 decoder layers."
+            f"only the residual stream after a layer (resid_post) of this architecture. Sites are known for "
+            f"{SITE_FAMILIES} decoder layers."
         )
     return site
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import corpora
 from ._progress import progress_bar
 from .errors import Cancelled
-from .layout import Site, blocks, check_layer, final_norm, hidden, replace_hidden, site_envoy, unembedding
+from .layout import Site, blocks, check_layer, final_norm, hidden, replace_hidden, site_envoy, site_taps, unembedding
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -73,15 +73,21 @@ def site_outputs(
     if attention_mask is None:
         attention_mask = torch.ones_like(input_ids)
     wanted = sorted(set(sites), key=lambda site: site.order)
-    taps = [(site, *site_envoy(session, site)) for site in wanted]
+    # two kinds can be one tensor (OLMo 2's MLP reads the residual stream itself): read each tap once
+    module_of = site_taps(session)
+    tap_of = {site: (site.layer, module_of.get(site.kind, ("", "output"))) for site in wanted}
+    taps = {}
+    for site in wanted:
+        taps.setdefault(tap_of[site], site)
     inputs = {"input_ids": input_ids.to(session.device), "attention_mask": attention_mask.to(session.device)}
     saved = {}
     with torch.inference_mode(), session.trace(inputs) as tracer:
-        for site, envoy, port in taps:
-            saved[site] = hidden(envoy.output if port == "output" else envoy.input).save()
+        for tap, site in taps.items():
+            envoy, port = site_envoy(session, site)
+            saved[tap] = hidden(envoy.output if port == "output" else envoy.input).save()
         if stop:
             tracer.stop()
-    return {site: getattr(saved[site], "value", saved[site]).float() for site in wanted}
+    return {site: getattr(saved[tap_of[site]], "value", saved[tap_of[site]]).float() for site in wanted}
 
 
 def layer_outputs(
