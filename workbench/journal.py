@@ -312,7 +312,7 @@ class Journal(Observed):
         --------
         >>> out = bench.sample("Hi", n=2, max_new_tokens=4, seed=0, progress=False, persona="user")
         >>> bench.journal.note("the user persona leaks the goal", entry=-1, tags=["leak"])
-        Note(id='...', time='...', text='the user persona leaks the goal', entry='...', tags=['leak'], kind='note')
+        Note(id='...', time='...', text='the user persona leaks the goal', entry='...', tags=['leak'], kind='note', ...)
         """
         return self._note("note", text, entry, tags)
 

@@ -109,6 +109,17 @@ class Workbench(Session):
 
         return sampling.sample(self, conversation, n, **options)
 
+    def complete(self, text: str, n: int = 4, **kwargs: Any) -> Samples:
+        """Continue a raw text with no chat template (``max_new_tokens``, ``temperature``, ``top_p``, ``seed``,
+        ``cancel``, ``progress`` as in :meth:`sample`); see :func:`workbench.techniques.sampling.complete`.
+
+        >>> bench.complete("Dear diary, today the model", n=2, max_new_tokens=4, seed=0, progress=False).persona
+        'text'
+        """
+        from .techniques import sampling
+
+        return sampling.complete(self, text, n, **kwargs)
+
     def sweep(self, vector: Any, coefficients: Sequence[float], **kwargs: Any):
         """Sweep a steering vector's coefficient, scoring alignment and helpfulness at each.
 
