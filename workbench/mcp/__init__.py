@@ -21,7 +21,8 @@ path or reaches the network; the datasets are the ones the person registered.
 """
 
 from ._server import SYSTEM_PROMPT, Handle, build_server, client_actor, serve
-from ._toolbox import Limits, Toolbox, ToolRefused, fit
+from ._toolbox import Limits, ToolRefused, fit
+from ._tools import Toolbox
 
 __all__ = ["SYSTEM_PROMPT", "Handle", "Limits", "ToolRefused", "Toolbox", "build_server", "client_actor", "fit",
            "serve"]

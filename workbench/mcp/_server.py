@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._toolbox import DEFAULT_OUTPUT_CHARS, OUTPUT_CHARS, Limits, Toolbox, ToolRefused
+from ._toolbox import DEFAULT_OUTPUT_CHARS, OUTPUT_CHARS, Limits, ToolRefused
+from ._tools import Toolbox
 
 SYSTEM_PROMPT = (Path(__file__).parent / "system_prompt.md").read_text(encoding="utf-8")
 LOCAL_CLIENTS = ("127.0.0.1", "::1")
