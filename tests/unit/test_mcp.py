@@ -381,3 +381,20 @@ def test_stdio_server_started_by_the_sdk_client(tiny_model_dir, trained, bench, 
     assert [e.actor for e in written.entries] == ["agent:pytest-stdio"] * 5  # one entry per call, the refused one too
     assert [e.technique for e in written.entries][2:4] == ["sample", "search"]
     assert np.isfinite(written.entries[2].duration_s) and written.entries[-1].error is not None
+
+
+def test_the_journal_panel_and_the_exported_audit_show_who_did_what(bench, tmp_path):
+    view = wb.JournalPanel(bench)
+    box = Toolbox(bench)
+    box.call("workbench_status", "agent:panel-test", {})
+    box.call("mark_finding", "agent:panel-test", {"text": "the agent's finding"})
+    bench.sample("Hi", n=1, max_new_tokens=2, seed=0, progress=False)
+    assert {"agent:panel-test", "person"} <= set(view.actors)
+    view.actor = "agent:panel-test"
+    assert [r["technique"] for r in view.rows] == ["agent.mark_finding", "agent.workbench_status"]
+    assert {r["actor"] for r in view.rows} == {"agent:panel-test"}
+    view.actor = "person"
+    assert view.rows and {r["actor"] for r in view.rows} == {""}
+    page = bench.export_html(tmp_path / "audit.html").read_text()
+    assert "<th>who</th>" in page and "<td>agent:panel-test</td>" in page and "<td>person</td>" in page
+    assert "the agent&#x27;s finding" in page and ", by agent:panel-test" in page

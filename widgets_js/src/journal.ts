@@ -1,5 +1,5 @@
 // The journal panel (workbench/widgets/journal.py): the session's technique calls newest
-// first, live; filters by technique and tag; select an entry to note it, tag it or mark
+// first, live; filters by technique, tag and actor (the person, or an agent over MCP); select an entry to note it, tag it or mark
 // it as a finding (a note with nothing selected is about the investigation). Summaries,
 // notes and tags are untrusted text: they go in with textContent only.
 import { h } from "./lib/dom";
@@ -14,6 +14,7 @@ interface NoteRow {
   text: string;
   tags: string[];
   kind: string;
+  actor: string;
 }
 
 interface EntryRow {
@@ -30,6 +31,7 @@ interface EntryRow {
   notes: NoteRow[];
   findings: NoteRow[];
   replay_of: string;
+  actor: string;
 }
 
 interface State {
@@ -41,6 +43,8 @@ interface State {
   tags: string[];
   technique: string;
   tag: string;
+  actors: string[];
+  actor: string;
   notes: NoteRow[];
   selected: string;
   max_rows: number;
@@ -54,7 +58,7 @@ function chips(tags: string[]): HTMLElement[] {
 function noteLine(note: NoteRow): HTMLElement {
   const finding = note.kind === "finding";
   return h("div", { class: finding ? "wb-finding" : "wb-note" }, [
-    h("span", { text: `${finding ? "★ finding" : "note"} ${note.time}: ` }),
+    h("span", { text: `${finding ? "★ finding" : "note"} ${note.time}${note.actor ? ` (${note.actor})` : ""}: ` }),
     h("span", { class: "wb-note-text", text: note.text }),
     " ",
     ...chips(note.tags),
@@ -76,6 +80,7 @@ const widget: AnyWidget<State> = {
 
     const techniqueSelect = h("select", { class: "wb-filter-technique", attrs: { "aria-label": "filter by technique" } });
     const tagSelect = h("select", { class: "wb-filter-tag", attrs: { "aria-label": "filter by tag" } });
+    const actorSelect = h("select", { class: "wb-filter-actor", attrs: { "aria-label": "filter by actor" } });
     const count = h("span", { class: "wb-count wb-muted" });
     const list = h("div", { class: "wb-list", attrs: { role: "list" } });
     const freeNotes = h("div", { class: "wb-free-notes" });
@@ -91,6 +96,7 @@ const widget: AnyWidget<State> = {
       h("div", { class: "wb-row" }, [
         h("label", { text: "technique " }, [techniqueSelect]),
         h("label", { text: "tag " }, [tagSelect]),
+        h("label", { text: "who " }, [actorSelect]),
         count,
       ]),
       list,
@@ -101,6 +107,7 @@ const widget: AnyWidget<State> = {
 
     techniqueSelect.addEventListener("change", () => traits.set("technique", techniqueSelect.value));
     tagSelect.addEventListener("change", () => traits.set("tag", tagSelect.value));
+    actorSelect.addEventListener("change", () => traits.set("actor", actorSelect.value));
 
     // one button's request; on success the boxes it used are emptied
     const send = async (button: HTMLButtonElement, method: string, args: Record<string, unknown>, used: (HTMLInputElement | HTMLTextAreaElement)[]) => {
@@ -123,6 +130,7 @@ const widget: AnyWidget<State> = {
     const drawFilters = () => {
       fillSelect(techniqueSelect, m.get("techniques") ?? [], m.get("technique"), "all techniques");
       fillSelect(tagSelect, m.get("tags") ?? [], m.get("tag"), "all tags");
+      fillSelect(actorSelect, m.get("actors") ?? [], m.get("actor"), "everyone");
       const total = m.get("total");
       const matching = m.get("matching");
       const shown = (m.get("rows") ?? []).length;
@@ -149,11 +157,12 @@ const widget: AnyWidget<State> = {
           ...rows.map((r) => {
             const item = h("div", {
               class: r.error ? "wb-entry failed" : "wb-entry",
-              attrs: { role: "listitem", "data-id": r.id, "data-technique": r.technique, "data-index": r.index },
+              attrs: { role: "listitem", "data-id": r.id, "data-technique": r.technique, "data-index": r.index, "data-actor": r.actor },
             }, [
               h("div", { class: "wb-head" }, [
                 h("span", { class: "wb-index wb-muted", text: `#${r.index}` }),
                 h("span", { class: "wb-technique", text: r.technique }),
+                r.actor ? h("span", { class: "wb-chip wb-actor", text: r.actor, title: "made by an agent over MCP" }) : null,
                 h("span", { class: "wb-time", text: r.time, title: r.date }),
                 h("span", { class: "wb-duration", text: `${r.duration_s.toFixed(2)} s` }),
                 r.seed !== null ? h("span", { class: "wb-time", text: `seed ${r.seed}` }) : null,
@@ -191,6 +200,8 @@ const widget: AnyWidget<State> = {
         tags: drawFilters,
         technique: drawFilters,
         tag: drawFilters,
+        actors: drawFilters,
+        actor: drawFilters,
         selected: drawTarget,
         notes: drawNotes,
         path: drawPath,

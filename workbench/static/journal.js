@@ -263,7 +263,7 @@ function chips(tags) {
 function noteLine(note) {
   const finding = note.kind === "finding";
   return h("div", { class: finding ? "wb-finding" : "wb-note" }, [
-    h("span", { text: `${finding ? "★ finding" : "note"} ${note.time}: ` }),
+    h("span", { text: `${finding ? "★ finding" : "note"} ${note.time}${note.actor ? ` (${note.actor})` : ""}: ` }),
     h("span", { class: "wb-note-text", text: note.text }),
     " ",
     ...chips(note.tags)
@@ -282,6 +282,7 @@ var widget = {
     const traits = traitWriter(m);
     const techniqueSelect = h("select", { class: "wb-filter-technique", attrs: { "aria-label": "filter by technique" } });
     const tagSelect = h("select", { class: "wb-filter-tag", attrs: { "aria-label": "filter by tag" } });
+    const actorSelect = h("select", { class: "wb-filter-actor", attrs: { "aria-label": "filter by actor" } });
     const count = h("span", { class: "wb-count wb-muted" });
     const list = h("div", { class: "wb-list", attrs: { role: "list" } });
     const freeNotes = h("div", { class: "wb-free-notes" });
@@ -297,6 +298,7 @@ var widget = {
       h("div", { class: "wb-row" }, [
         h("label", { text: "technique " }, [techniqueSelect]),
         h("label", { text: "tag " }, [tagSelect]),
+        h("label", { text: "who " }, [actorSelect]),
         count
       ]),
       list,
@@ -306,6 +308,7 @@ var widget = {
     ]);
     techniqueSelect.addEventListener("change", () => traits.set("technique", techniqueSelect.value));
     tagSelect.addEventListener("change", () => traits.set("tag", tagSelect.value));
+    actorSelect.addEventListener("change", () => traits.set("actor", actorSelect.value));
     const send = async (button, method, args, used) => {
       button.disabled = true;
       if (await act(root, () => request(method, args))) for (const box of used) box.value = "";
@@ -323,6 +326,7 @@ var widget = {
     const drawFilters = () => {
       fillSelect(techniqueSelect, m.get("techniques") ?? [], m.get("technique"), "all techniques");
       fillSelect(tagSelect, m.get("tags") ?? [], m.get("tag"), "all tags");
+      fillSelect(actorSelect, m.get("actors") ?? [], m.get("actor"), "everyone");
       const total = m.get("total");
       const matching = m.get("matching");
       const shown = (m.get("rows") ?? []).length;
@@ -347,11 +351,12 @@ var widget = {
           ...rows.map((r) => {
             const item = h("div", {
               class: r.error ? "wb-entry failed" : "wb-entry",
-              attrs: { role: "listitem", "data-id": r.id, "data-technique": r.technique, "data-index": r.index }
+              attrs: { role: "listitem", "data-id": r.id, "data-technique": r.technique, "data-index": r.index, "data-actor": r.actor }
             }, [
               h("div", { class: "wb-head" }, [
                 h("span", { class: "wb-index wb-muted", text: `#${r.index}` }),
                 h("span", { class: "wb-technique", text: r.technique }),
+                r.actor ? h("span", { class: "wb-chip wb-actor", text: r.actor, title: "made by an agent over MCP" }) : null,
                 h("span", { class: "wb-time", text: r.time, title: r.date }),
                 h("span", { class: "wb-duration", text: `${r.duration_s.toFixed(2)} s` }),
                 r.seed !== null ? h("span", { class: "wb-time", text: `seed ${r.seed}` }) : null,
@@ -389,6 +394,8 @@ var widget = {
         tags: drawFilters,
         technique: drawFilters,
         tag: drawFilters,
+        actors: drawFilters,
+        actor: drawFilters,
         selected: drawTarget,
         notes: drawNotes,
         path: drawPath
