@@ -398,3 +398,22 @@ def test_the_journal_panel_and_the_exported_audit_show_who_did_what(bench, tmp_p
     page = bench.export_html(tmp_path / "audit.html").read_text()
     assert "<th>who</th>" in page and "<td>agent:panel-test</td>" in page and "<td>person</td>" in page
     assert "the agent&#x27;s finding" in page and ", by agent:panel-test" in page
+
+
+def test_the_journal_panel_pauses_resumes_and_stops_the_agent(bench):
+    view = wb.JournalPanel(bench)
+    assert view.agent == {} or view.agent["servers"] >= 1   # the module's server may be running
+    handle = bench.serve()
+    try:
+        assert handle in bench.agent_servers and handle.url in view.agent["urls"] and view.agent["paused"] is False
+        view.agent_pause()
+        assert handle.toolbox.paused and view.agent["paused"] is True
+        view.agent_resume()
+        assert not handle.toolbox.paused and view.agent["paused"] is False
+        handle.set_budget(calls=7)
+        assert 7 in view.agent["calls_left"]
+        view.agent_stop()
+        assert not handle.running and handle not in bench.agent_servers
+        assert handle.url not in view.agent.get("urls", [])
+    finally:
+        handle.stop()

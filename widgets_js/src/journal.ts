@@ -34,6 +34,15 @@ interface EntryRow {
   actor: string;
 }
 
+interface AgentState {
+  servers?: number;
+  urls?: string[];
+  paused?: boolean;
+  calls_used?: number;
+  calls_left?: (number | null)[];
+  sampled_tokens_used?: number;
+}
+
 interface State {
   path: string;
   rows: EntryRow[];
@@ -45,6 +54,7 @@ interface State {
   tag: string;
   actors: string[];
   actor: string;
+  agent: AgentState;
   notes: NoteRow[];
   selected: string;
   max_rows: number;
@@ -91,8 +101,14 @@ const widget: AnyWidget<State> = {
     const addTag = h("button", { class: "wb-add-tag", text: "Tag", title: "add the tags to the selected entry" });
     const markFinding = h("button", { class: "wb-mark-finding", text: "★ Mark finding", title: "the note's text as a finding on the selected entry" });
     const path = h("span", { class: "wb-path wb-muted" });
+    const agentLine = h("span", { class: "wb-agent-state" });
+    const agentPause = h("button", { class: "wb-agent-pause", text: "Pause agent", title: "hold the agent's calls until resumed" });
+    const agentResume = h("button", { class: "wb-agent-resume", text: "Resume" });
+    const agentStop = h("button", { class: "wb-agent-stop", text: "Stop agent", title: "refuse every further call and shut the server down" });
+    const agentRow = h("div", { class: "wb-row wb-agent" }, [agentLine, agentPause, agentResume, agentStop]);
     const root = h("div", { class: "wb-widget wb-journal" }, [
       h("div", { class: "wb-row" }, [h("b", { text: "Journal" }), path]),
+      agentRow,
       h("div", { class: "wb-row" }, [
         h("label", { text: "technique " }, [techniqueSelect]),
         h("label", { text: "tag " }, [tagSelect]),
@@ -108,6 +124,14 @@ const widget: AnyWidget<State> = {
     techniqueSelect.addEventListener("change", () => traits.set("technique", techniqueSelect.value));
     tagSelect.addEventListener("change", () => traits.set("tag", tagSelect.value));
     actorSelect.addEventListener("change", () => traits.set("actor", actorSelect.value));
+
+    for (const [button, method] of [[agentPause, "agent_pause"], [agentResume, "agent_resume"], [agentStop, "agent_stop"]] as const) {
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        await act(root, () => request(method, {}));
+        button.disabled = false;
+      });
+    }
 
     // one button's request; on success the boxes it used are emptied
     const send = async (button: HTMLButtonElement, method: string, args: Record<string, unknown>, used: (HTMLInputElement | HTMLTextAreaElement)[]) => {
@@ -188,6 +212,16 @@ const widget: AnyWidget<State> = {
       const notes = m.get("notes") ?? [];
       freeNotes.replaceChildren(...(notes.length ? [h("div", { class: "wb-muted", text: "Notes on the investigation" }), ...notes.map(noteLine)] : []));
     };
+    const drawAgent = () => {
+      const a = m.get("agent") ?? {};
+      agentRow.hidden = !a.servers;
+      if (!a.servers) return;
+      const left = (a.calls_left ?? []).map((v) => (v === null ? "no cap" : String(v))).join(", ");
+      agentLine.textContent = `Agent over MCP (${(a.urls ?? []).join(", ")}): ${a.paused ? "paused" : "running"} · ` +
+        `${a.calls_used} calls (left ${left}) · ${a.sampled_tokens_used} tokens sampled`;
+      agentPause.disabled = Boolean(a.paused);
+      agentResume.disabled = !a.paused;
+    };
     const drawPath = () => {
       path.textContent = m.get("path");
     };
@@ -205,8 +239,9 @@ const widget: AnyWidget<State> = {
         selected: drawTarget,
         notes: drawNotes,
         path: drawPath,
+        agent: drawAgent,
       },
-      draw: [drawRows, drawNotes, drawPath],
+      draw: [drawRows, drawNotes, drawPath, drawAgent],
       request,
       traits,
     });

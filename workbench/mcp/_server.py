@@ -173,22 +173,35 @@ class Handle:
         return {"mcpServers": {"workbench": {"command": "npx", "args": [
             "mcp-remote", self.url, "--header", f"Authorization: Bearer {self.token}"]}}}
 
+    def _changed(self) -> None:
+        """Tell the journal's observers (an open Journal panel's agent control) that the server's state changed."""
+        journal = getattr(self.toolbox.bench, "journal", None)
+        if journal is not None:
+            journal._notify({"type": "agent", "url": self.url})
+
     def pause(self) -> None:
         """Hold the agent's calls until :meth:`resume` (each waits up to ``limits.pause_timeout_s``)."""
         self.toolbox.pause()
+        self._changed()
 
     def resume(self) -> None:
         self.toolbox.resume()
+        self._changed()
 
     def set_budget(self, **budget: Any) -> None:
         """``calls=`` and/or ``sampled_tokens=`` (``None``: no cap)."""
         self.toolbox.set_budget(**budget)
+        self._changed()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Refuse further calls and shut the server down (its port is freed)."""
         self.toolbox.stop()
         self._server.should_exit = True
         self._thread.join(timeout)
+        servers = getattr(self.toolbox.bench, "agent_servers", None)
+        if servers is not None and self in servers:
+            servers.remove(self)
+        self._changed()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -232,4 +245,10 @@ def serve(bench: Any, *, datasets: Mapping[str, Any] | None = None, limits: Limi
             server.should_exit = True
             raise RuntimeError("The MCP server did not start; see the kernel's log.")
         time.sleep(0.02)
-    return Handle(toolbox, f"http://127.0.0.1:{port}/mcp", token, server, thread)
+    handle = Handle(toolbox, f"http://127.0.0.1:{port}/mcp", token, server, thread)
+    servers = getattr(bench, "agent_servers", None)
+    if servers is None:
+        servers = bench.agent_servers = []  # what a Journal panel's agent control pauses, resumes, stops
+    servers.append(handle)
+    handle._changed()
+    return handle

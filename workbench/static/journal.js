@@ -293,8 +293,14 @@ var widget = {
     const addTag = h("button", { class: "wb-add-tag", text: "Tag", title: "add the tags to the selected entry" });
     const markFinding = h("button", { class: "wb-mark-finding", text: "★ Mark finding", title: "the note's text as a finding on the selected entry" });
     const path = h("span", { class: "wb-path wb-muted" });
+    const agentLine = h("span", { class: "wb-agent-state" });
+    const agentPause = h("button", { class: "wb-agent-pause", text: "Pause agent", title: "hold the agent's calls until resumed" });
+    const agentResume = h("button", { class: "wb-agent-resume", text: "Resume" });
+    const agentStop = h("button", { class: "wb-agent-stop", text: "Stop agent", title: "refuse every further call and shut the server down" });
+    const agentRow = h("div", { class: "wb-row wb-agent" }, [agentLine, agentPause, agentResume, agentStop]);
     const root = h("div", { class: "wb-widget wb-journal" }, [
       h("div", { class: "wb-row" }, [h("b", { text: "Journal" }), path]),
+      agentRow,
       h("div", { class: "wb-row" }, [
         h("label", { text: "technique " }, [techniqueSelect]),
         h("label", { text: "tag " }, [tagSelect]),
@@ -309,6 +315,13 @@ var widget = {
     techniqueSelect.addEventListener("change", () => traits.set("technique", techniqueSelect.value));
     tagSelect.addEventListener("change", () => traits.set("tag", tagSelect.value));
     actorSelect.addEventListener("change", () => traits.set("actor", actorSelect.value));
+    for (const [button, method] of [[agentPause, "agent_pause"], [agentResume, "agent_resume"], [agentStop, "agent_stop"]]) {
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        await act(root, () => request(method, {}));
+        button.disabled = false;
+      });
+    }
     const send = async (button, method, args, used) => {
       button.disabled = true;
       if (await act(root, () => request(method, args))) for (const box of used) box.value = "";
@@ -382,6 +395,15 @@ var widget = {
       const notes = m.get("notes") ?? [];
       freeNotes.replaceChildren(...notes.length ? [h("div", { class: "wb-muted", text: "Notes on the investigation" }), ...notes.map(noteLine)] : []);
     };
+    const drawAgent = () => {
+      const a = m.get("agent") ?? {};
+      agentRow.hidden = !a.servers;
+      if (!a.servers) return;
+      const left = (a.calls_left ?? []).map((v) => v === null ? "no cap" : String(v)).join(", ");
+      agentLine.textContent = `Agent over MCP (${(a.urls ?? []).join(", ")}): ${a.paused ? "paused" : "running"} · ${a.calls_used} calls (left ${left}) · ${a.sampled_tokens_used} tokens sampled`;
+      agentPause.disabled = Boolean(a.paused);
+      agentResume.disabled = !a.paused;
+    };
     const drawPath = () => {
       path.textContent = m.get("path");
     };
@@ -398,9 +420,10 @@ var widget = {
         actor: drawFilters,
         selected: drawTarget,
         notes: drawNotes,
-        path: drawPath
+        path: drawPath,
+        agent: drawAgent
       },
-      draw: [drawRows, drawNotes, drawPath],
+      draw: [drawRows, drawNotes, drawPath, drawAgent],
       request,
       traits
     });

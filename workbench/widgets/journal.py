@@ -91,6 +91,7 @@ class JournalPanel(Panel):
     tag = traitlets.Unicode("").tag(sync=True)
     actors = traitlets.List(traitlets.Unicode()).tag(sync=True)
     actor = traitlets.Unicode("").tag(sync=True)
+    agent = traitlets.Dict().tag(sync=True)
     notes = traitlets.List(traitlets.Dict()).tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
     max_rows = traitlets.Int(200).tag(sync=True)
@@ -139,7 +140,9 @@ class JournalPanel(Panel):
             tags = sorted({t for entry in entries for t in entry.tags}
                           | {t for note in self.journal.free_notes for t in note.tags})
             notes = [_note(n) for n in self.journal.free_notes if not self.tag or self.tag in n.tags]
+            agent = self._agent_state()
             with self.hold_sync():
+                self.agent = agent
                 self.total = len(entries)
                 self.matching = len(shown)
                 self.techniques = techniques
@@ -176,6 +179,47 @@ class JournalPanel(Panel):
     def mark_finding(self, entry: Any, text: str) -> Note:
         """Mark an entry (an Entry, index or id) as a finding, in words."""
         return self.journal.mark_finding(entry, text)
+
+    # -- the agent's servers (bench.serve()) -------------------------------------------
+
+    def _servers(self) -> list:
+        return [h for h in (getattr(self.bench, "agent_servers", None) or []) if h.running]
+
+    def _agent_state(self) -> dict:
+        """What the agent control shows: the running servers of ``bench.serve()``, paused or not, budget used."""
+        servers = self._servers()
+        if not servers:
+            return {}
+        statuses = [h.toolbox.status() for h in servers]
+        return {"servers": len(servers), "urls": [h.url for h in servers],
+                "paused": all(s["paused"] for s in statuses),
+                "calls_used": sum(s["calls_used"] for s in statuses),
+                "calls_left": [s["calls_left"] for s in statuses],
+                "sampled_tokens_used": sum(s["sampled_tokens_used"] for s in statuses)}
+
+    def _each_server(self, action: str) -> dict:
+        servers = self._servers()
+        if not servers:
+            raise ValueError("No agent server is running: start one with bench.serve().")
+        for handle in servers:
+            getattr(handle, action)()
+        self.refresh()
+        return {"servers": len(servers)}
+
+    @request
+    def agent_pause(self) -> dict:
+        """The agent control's Pause: hold the agent's calls (each waits, then is refused) until Resume."""
+        return self._each_server("pause")
+
+    @request
+    def agent_resume(self) -> dict:
+        """The agent control's Resume."""
+        return self._each_server("resume")
+
+    @request
+    def agent_stop(self) -> dict:
+        """The agent control's Stop: refuse every further call and shut the server down."""
+        return self._each_server("stop")
 
     # -- requests from the front-end -------------------------------------------------
 
