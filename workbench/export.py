@@ -175,7 +175,11 @@ def _where(note: Note, index: dict[str, int], entries: dict[str, Entry]) -> str:
 def _notes_html(notes: Sequence[Note], css: str, index: dict, entries: dict) -> str:
     return "\n".join(
         f'<div class="{css}"><p class="wb-text">{_e(n.text)}</p>'
-        f'<p class="wb-meta">{_where(n, index, entries)} {_tags(n.tags)}</p></div>' for n in notes)
+        f'<p class="wb-meta">{_where(n, index, entries)}{_by(n)} {_tags(n.tags)}</p></div>' for n in notes)
+
+
+def _by(note: Note) -> str:
+    return f", by {_e(note.actor)}" if note.actor else ""
 
 
 def _pretty(value: Any) -> str:
@@ -190,6 +194,7 @@ def _entry_row(i: int, entry: Entry) -> str:
     details = f"<details><summary>inputs and result</summary><pre>{_pretty(payload)}</pre></details>"
     css = ' class="wb-has-finding"' if entry.findings else ""
     return (f'<tr id="entry-{_e(entry.id)}"{css}><td>{i}</td><td>{_e(entry.time[:19].replace("T", " "))}</td>'
+            f"<td>{_e(entry.actor or 'person')}</td>"
             f"<td>{_e(entry.technique)}</td><td>{entry.duration_s:.2f} s</td><td>{_e(entry.seed)}</td>"
             f'<td class="wb-summary">{_e(entry.line())}{details}</td><td>{_tags(entry.tags)}</td>'
             f"<td>{findings}{notes}</td></tr>")
@@ -207,7 +212,7 @@ def journal_html(journal: Journal) -> str:
              "</section>"]
     if free:
         parts += ['<section id="notes"><h2>Notes</h2>', _notes_html(free, "wb-note", index, entries), "</section>"]
-    table = ('<table class="wb-entries"><thead><tr><th>#</th><th>time</th><th>technique</th><th>took</th>'
+    table = ('<table class="wb-entries"><thead><tr><th>#</th><th>time</th><th>who</th><th>technique</th><th>took</th>'
              "<th>seed</th><th>summary</th><th>tags</th><th>findings and notes</th></tr></thead>"
              f"<tbody>{rows}</tbody></table>") if rows else '<p class="wb-meta">No technique calls recorded.</p>'
     parts += [f'<section id="journal"><h2>Journal ({len(journal.entries)} entries)</h2>', table, "</section>"]

@@ -17,6 +17,7 @@ name an entry; :meth:`Journal.load` folds them back.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -56,6 +57,7 @@ class Note:
     entry: str | None = None
     tags: list = dataclasses.field(default_factory=list)
     kind: str = "note"
+    actor: str | None = None
 
 
 @dataclasses.dataclass
@@ -86,6 +88,10 @@ class Entry:
         ``{"type", "message"}`` when the call raised.
     replay_of : str or None
         The id of the entry this call replayed.
+    actor : str or None
+        Who made the call when it was not the person at the notebook: ``"agent:<client name>"``
+        for a call made by an auditing agent over MCP (see :mod:`workbench.mcp`). ``None`` (a
+        person, and every entry of a journal written before agents could call) otherwise.
     tags, notes, findings
         Folded in from their own lines.
     """
@@ -105,6 +111,7 @@ class Entry:
     result_omitted: dict | None = None
     error: dict | None = None
     replay_of: str | None = None
+    actor: str | None = None
     tags: list = dataclasses.field(default_factory=list)
     notes: list = dataclasses.field(default_factory=list)
     findings: list = dataclasses.field(default_factory=list)
@@ -119,6 +126,37 @@ class Entry:
 
 
 _ENTRY_FIELDS = {f.name for f in dataclasses.fields(Entry)} - {"tags", "notes", "findings"}
+
+
+_acting = threading.local()
+
+
+@contextlib.contextmanager
+def acting_as(actor: str | None) -> Iterator[list[str]]:
+    """Journal what this thread does as ``actor`` (``"agent:<client name>"``); yields the ids of the entries written.
+
+    Every entry, note and finding written by this thread inside the block carries the
+    actor; the list it yields collects the ids of the entries (so a caller knows whether
+    its call was journaled by a technique, or must write an entry of its own).
+
+    >>> with acting_as("agent:demo") as written:
+    ...     current_actor()
+    'agent:demo'
+    >>> current_actor() is None, written
+    (True, [])
+    """
+    previous = getattr(_acting, "actor", None), getattr(_acting, "written", None)
+    written: list[str] = []
+    _acting.actor, _acting.written = actor, written
+    try:
+        yield written
+    finally:
+        _acting.actor, _acting.written = previous
+
+
+def current_actor() -> str | None:
+    """The actor this thread is journaling as (see :func:`acting_as`), ``None`` for the person at the notebook."""
+    return getattr(_acting, "actor", None)
 
 
 def _now() -> str:
@@ -211,7 +249,7 @@ class Journal(Observed):
             self._by_id[entry.id] = entry
         elif kind in ("note", "finding"):
             note = Note(record["id"], record["time"], record["text"], record.get("entry"), list(record.get("tags", [])),
-                        kind)
+                        kind, record.get("actor"))
             target = self._by_id.get(note.entry) if note.entry else None
             if target is None:
                 self.free_notes.append(note)
@@ -229,6 +267,9 @@ class Journal(Observed):
 
     def _write(self, record: dict) -> None:
         """Append one line, flushed and synced (a failure warns once and is otherwise ignored); tell observers."""
+        actor = current_actor()
+        if actor is not None and record.get("type") != "tag":
+            record = {**record, "actor": actor}
         with self._lock:
             try:
                 line = json.dumps(record, ensure_ascii=False, allow_nan=False, default=str) + "\n"
@@ -249,6 +290,9 @@ class Journal(Observed):
                                   "techniques still run, but this session is not being recorded there. Set "
                                   "bench.journal = wb.Journal('another/path.jsonl') to record elsewhere.",
                                   JournalWarning, stacklevel=3)
+        written = getattr(_acting, "written", None)
+        if written is not None and record.get("type") == "entry":
+            written.append(record["id"])
         self._notify(record)  # e.g. an open journal panel; after the lock, so a slow panel never delays the disk
 
     def _resolve(self, entry: Any) -> Entry:
@@ -268,7 +312,7 @@ class Journal(Observed):
         --------
         >>> out = bench.sample("Hi", n=2, max_new_tokens=4, seed=0, progress=False, persona="user")
         >>> bench.journal.note("the user persona leaks the goal", entry=-1, tags=["leak"])
-        Note(id='...', time='...', text='the user persona leaks the goal', entry='...', tags=['leak'], kind='note')
+        Note(id='...', time='...', text='the user persona leaks the goal', entry='...', tags=['leak'], kind='note', ...)
         """
         return self._note("note", text, entry, tags)
 
@@ -290,7 +334,7 @@ class Journal(Observed):
             raise ValueError(f"A {kind} needs some text, not {text!r}.")
         tags = [tags] if isinstance(tags, str) else list(tags)
         target = self._resolve(entry).id if entry is not None else None
-        note = Note(_new_id(), _now(), text, target, tags, kind)
+        note = Note(_new_id(), _now(), text, target, tags, kind, current_actor())
         self._write({"type": kind, **dataclasses.asdict(note)})
         return note
 
@@ -348,8 +392,10 @@ class Journal(Observed):
 
         rows = [{"id": e.id, "time": e.time, "technique": e.technique, "duration_s": e.duration_s, "seed": e.seed,
                  "summary": e.line(), "error": (e.error or {}).get("message"), "tags": list(e.tags),
-                 "findings": [f.text for f in e.findings], "replay_of": e.replay_of} for e in self.entries]
-        columns = ["id", "time", "technique", "duration_s", "seed", "summary", "error", "tags", "findings", "replay_of"]
+                 "findings": [f.text for f in e.findings], "replay_of": e.replay_of, "actor": e.actor}
+                for e in self.entries]
+        columns = ["id", "time", "technique", "duration_s", "seed", "summary", "error", "tags", "findings", "replay_of",
+                   "actor"]
         return pd.DataFrame(rows, columns=columns)
 
     def __getitem__(self, index: int) -> Entry:

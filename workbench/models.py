@@ -20,6 +20,7 @@ rebuilt.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -353,6 +354,23 @@ def input_device(module: Any) -> str:
     return str(weight.device)
 
 
+_ANYIO_TYPED = ("anyio.abc._sockets", "anyio._core._sockets", "anyio.streams.file", "anyio.streams.tls",
+                "anyio._backends._asyncio")
+
+
+def _before_nnsight() -> None:
+    """Define anyio's typed attribute sets before nnsight is first imported.
+
+    nnsight mounts a ``save`` method on every object, and anyio refuses to define a
+    ``TypedAttributeSet`` class (sockets, file and TLS streams, the asyncio backend) with
+    an attribute it cannot see annotated; nnsight warms ``anyio`` itself but not those
+    modules, which the MCP SDK imports (``bench.serve()`` after the model is loaded).
+    """
+    for name in _ANYIO_TYPED:
+        with contextlib.suppress(ImportError):  # anyio is not installed: nothing to warm
+            importlib.import_module(name)
+
+
 def load(
     source: ModelSource,
     *,
@@ -371,6 +389,7 @@ def load(
         ``model`` is an ``nnsight.modeling.transformers.TransformersModel``; ``device`` is
         where input tensors go.
     """
+    _before_nnsight()
     from nnsight.modeling.transformers import TransformersModel
 
     peft = adapter.location if adapter is not None else None

@@ -31,7 +31,7 @@ from .journal import RUNTIME, Entry, Journal, _new_id, _now
 if TYPE_CHECKING:  # pragma: no cover
     from .session import Session
 
-__all__ = ["ReplayRefused", "Technique", "recorded", "replay", "technique", "techniques"]
+__all__ = ["ReplayRefused", "Technique", "record_call", "recorded", "replay", "technique", "techniques"]
 
 
 class ReplayRefused(ValueError):
@@ -182,6 +182,28 @@ def _record(journal: Journal, session: Any, technique: str, function: str, signa
                   "duration_s": round(duration, 4), "replay_of": replay_of,
                   "error": None if error is None else {"type": type(error).__name__, "message": str(error)[:2000]}}
     journal._write(record)
+
+
+def record_call(session: Any, name: str, function: str, inputs: Mapping[str, Any], *, started: str,
+                duration: float, summary: Mapping[str, Any] | None = None, error: BaseException | None = None) -> None:
+    """Journal one call that is not a technique (an agent's tool that only reads or lists), as an entry.
+
+    Its technique name (``"agent.read_journal"``) is in no registry, so :func:`replay`
+    refuses it, saying so; it is there to show who did what, in order.
+    """
+    journal = getattr(session, "journal", None)
+    if not isinstance(journal, Journal):
+        return
+    encoded = {}
+    for key, value in inputs.items():
+        encoded[key], _ = values.encode(value, session)
+    journal._write({
+        "type": "entry", "id": _new_id(), "time": started, "technique": name, "function": function,
+        "inputs": encoded, "missing": [], "seed": None, "model": values.model_identity(session), "sae": None,
+        "duration_s": round(duration, 4), "summary": dict(summary or {}), "result": None, "result_omitted": None,
+        "error": None if error is None else {"type": type(error).__name__, "message": str(error)[:2000]},
+        "replay_of": None,
+    })
 
 
 def _refuse(entry: Entry, why: str) -> ReplayRefused:

@@ -109,6 +109,17 @@ class Workbench(Session):
 
         return sampling.sample(self, conversation, n, **options)
 
+    def complete(self, text: str, n: int = 4, **kwargs: Any) -> Samples:
+        """Continue a raw text with no chat template (``max_new_tokens``, ``temperature``, ``top_p``, ``seed``,
+        ``cancel``, ``progress`` as in :meth:`sample`); see :func:`workbench.techniques.sampling.complete`.
+
+        >>> bench.complete("Dear diary, today the model", n=2, max_new_tokens=4, seed=0, progress=False).persona
+        'text'
+        """
+        from .techniques import sampling
+
+        return sampling.complete(self, text, n, **kwargs)
+
     def sweep(self, vector: Any, coefficients: Sequence[float], **kwargs: Any):
         """Sweep a steering vector's coefficient, scoring alignment and helpfulness at each.
 
@@ -391,6 +402,42 @@ class Workbench(Session):
 
         techniques.load_all()
         return recording.replay(self, entry)
+
+    def serve(self, *, datasets: Mapping[str, Any] | None = None, limits: Any = None, port: int = 0) -> Any:
+        """Serve this workbench to an auditing agent over MCP (streamable HTTP, from a background thread).
+
+        The server listens on 127.0.0.1 only (``port`` 0: a free one) and answers only
+        requests with its random bearer token, a local Host header and a local client.
+        Every agent call is journaled with the actor ``agent:<client name>`` and waits
+        for the model while a panel's run holds it (and the reverse).
+
+        Parameters
+        ----------
+        datasets : dict, optional
+            ``{name: dataset}`` the agent may search (anything ``wb.read_dataset`` reads).
+        limits : workbench.mcp.Limits, optional
+            Per-call limits (samples, tokens) and the session's budget (calls, sampled tokens).
+
+        Returns
+        -------
+        workbench.mcp.Handle
+            Shows the URL, token and a ready-to-paste Claude Code command and Claude Desktop
+            entry; ``.pause()``, ``.resume()``, ``.set_budget(calls=..., sampled_tokens=...)``,
+            ``.stop()``.
+
+        Examples
+        --------
+        >>> handle = bench.serve()
+        >>> print(handle)
+        workbench MCP server (running) at http://127.0.0.1:.../mcp
+          token: ...
+          Claude Code:    claude mcp add --transport http workbench http://127.0.0.1:.../mcp --header ...
+        ...
+        >>> handle.stop()
+        """
+        from .mcp import serve
+
+        return serve(self, datasets=datasets, limits=limits, port=port)
 
     def export_html(self, path: str | Path, widgets: Any = None) -> Path:
         """Write the journal (findings first, notes, entries) and this session's panels, as last left, to one

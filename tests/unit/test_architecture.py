@@ -37,6 +37,8 @@ def _layer(module: str) -> str:
         return "widgets"
     if head == "training" or head == "data":
         return "training"
+    if head == "mcp":  # the agent's toolbox: like the Workbench facade, it composes techniques
+        return "top"
     if module in BOTTOM:
         return "bottom"
     if module in TOP:

@@ -53,6 +53,7 @@ def vector(tiny_bench):
 
 CALLS = {
     "sample": lambda b: sampling.sample(b, "Hi", 2, seed=1, **FAST),
+    "complete": lambda b: sampling.complete(b, "Once upon a time", 2, seed=1, **FAST),
     "run_attack": lambda b: attacks.run_attack(b, "Hi", personas=["assistant", "user"], compare_system=True,
                                                system_prompt="Be terse.", n=2, **FAST),
     "compare_personas": lambda b: attacks.compare_personas(b, "Hi", ["assistant", "narrator"], n=2, **FAST),

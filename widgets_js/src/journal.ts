@@ -1,5 +1,5 @@
 // The journal panel (workbench/widgets/journal.py): the session's technique calls newest
-// first, live; filters by technique and tag; select an entry to note it, tag it or mark
+// first, live; filters by technique, tag and actor (the person, or an agent over MCP); select an entry to note it, tag it or mark
 // it as a finding (a note with nothing selected is about the investigation). Summaries,
 // notes and tags are untrusted text: they go in with textContent only.
 import { h } from "./lib/dom";
@@ -14,6 +14,7 @@ interface NoteRow {
   text: string;
   tags: string[];
   kind: string;
+  actor: string;
 }
 
 interface EntryRow {
@@ -30,6 +31,16 @@ interface EntryRow {
   notes: NoteRow[];
   findings: NoteRow[];
   replay_of: string;
+  actor: string;
+}
+
+interface AgentState {
+  servers?: number;
+  urls?: string[];
+  paused?: boolean;
+  calls_used?: number;
+  calls_left?: (number | null)[];
+  sampled_tokens_used?: number;
 }
 
 interface State {
@@ -41,6 +52,9 @@ interface State {
   tags: string[];
   technique: string;
   tag: string;
+  actors: string[];
+  actor: string;
+  agent: AgentState;
   notes: NoteRow[];
   selected: string;
   max_rows: number;
@@ -54,7 +68,7 @@ function chips(tags: string[]): HTMLElement[] {
 function noteLine(note: NoteRow): HTMLElement {
   const finding = note.kind === "finding";
   return h("div", { class: finding ? "wb-finding" : "wb-note" }, [
-    h("span", { text: `${finding ? "★ finding" : "note"} ${note.time}: ` }),
+    h("span", { text: `${finding ? "★ finding" : "note"} ${note.time}${note.actor ? ` (${note.actor})` : ""}: ` }),
     h("span", { class: "wb-note-text", text: note.text }),
     " ",
     ...chips(note.tags),
@@ -76,6 +90,7 @@ const widget: AnyWidget<State> = {
 
     const techniqueSelect = h("select", { class: "wb-filter-technique", attrs: { "aria-label": "filter by technique" } });
     const tagSelect = h("select", { class: "wb-filter-tag", attrs: { "aria-label": "filter by tag" } });
+    const actorSelect = h("select", { class: "wb-filter-actor", attrs: { "aria-label": "filter by actor" } });
     const count = h("span", { class: "wb-count wb-muted" });
     const list = h("div", { class: "wb-list", attrs: { role: "list" } });
     const freeNotes = h("div", { class: "wb-free-notes" });
@@ -86,11 +101,18 @@ const widget: AnyWidget<State> = {
     const addTag = h("button", { class: "wb-add-tag", text: "Tag", title: "add the tags to the selected entry" });
     const markFinding = h("button", { class: "wb-mark-finding", text: "★ Mark finding", title: "the note's text as a finding on the selected entry" });
     const path = h("span", { class: "wb-path wb-muted" });
+    const agentLine = h("span", { class: "wb-agent-state" });
+    const agentPause = h("button", { class: "wb-agent-pause", text: "Pause agent", title: "hold the agent's calls until resumed" });
+    const agentResume = h("button", { class: "wb-agent-resume", text: "Resume" });
+    const agentStop = h("button", { class: "wb-agent-stop", text: "Stop agent", title: "refuse every further call and shut the server down" });
+    const agentRow = h("div", { class: "wb-row wb-agent" }, [agentLine, agentPause, agentResume, agentStop]);
     const root = h("div", { class: "wb-widget wb-journal" }, [
       h("div", { class: "wb-row" }, [h("b", { text: "Journal" }), path]),
+      agentRow,
       h("div", { class: "wb-row" }, [
         h("label", { text: "technique " }, [techniqueSelect]),
         h("label", { text: "tag " }, [tagSelect]),
+        h("label", { text: "who " }, [actorSelect]),
         count,
       ]),
       list,
@@ -101,6 +123,15 @@ const widget: AnyWidget<State> = {
 
     techniqueSelect.addEventListener("change", () => traits.set("technique", techniqueSelect.value));
     tagSelect.addEventListener("change", () => traits.set("tag", tagSelect.value));
+    actorSelect.addEventListener("change", () => traits.set("actor", actorSelect.value));
+
+    for (const [button, method] of [[agentPause, "agent_pause"], [agentResume, "agent_resume"], [agentStop, "agent_stop"]] as const) {
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        await act(root, () => request(method, {}));
+        button.disabled = false;
+      });
+    }
 
     // one button's request; on success the boxes it used are emptied
     const send = async (button: HTMLButtonElement, method: string, args: Record<string, unknown>, used: (HTMLInputElement | HTMLTextAreaElement)[]) => {
@@ -123,6 +154,7 @@ const widget: AnyWidget<State> = {
     const drawFilters = () => {
       fillSelect(techniqueSelect, m.get("techniques") ?? [], m.get("technique"), "all techniques");
       fillSelect(tagSelect, m.get("tags") ?? [], m.get("tag"), "all tags");
+      fillSelect(actorSelect, m.get("actors") ?? [], m.get("actor"), "everyone");
       const total = m.get("total");
       const matching = m.get("matching");
       const shown = (m.get("rows") ?? []).length;
@@ -149,11 +181,12 @@ const widget: AnyWidget<State> = {
           ...rows.map((r) => {
             const item = h("div", {
               class: r.error ? "wb-entry failed" : "wb-entry",
-              attrs: { role: "listitem", "data-id": r.id, "data-technique": r.technique, "data-index": r.index },
+              attrs: { role: "listitem", "data-id": r.id, "data-technique": r.technique, "data-index": r.index, "data-actor": r.actor },
             }, [
               h("div", { class: "wb-head" }, [
                 h("span", { class: "wb-index wb-muted", text: `#${r.index}` }),
                 h("span", { class: "wb-technique", text: r.technique }),
+                r.actor ? h("span", { class: "wb-chip wb-actor", text: r.actor, title: "made by an agent over MCP" }) : null,
                 h("span", { class: "wb-time", text: r.time, title: r.date }),
                 h("span", { class: "wb-duration", text: `${r.duration_s.toFixed(2)} s` }),
                 r.seed !== null ? h("span", { class: "wb-time", text: `seed ${r.seed}` }) : null,
@@ -179,6 +212,16 @@ const widget: AnyWidget<State> = {
       const notes = m.get("notes") ?? [];
       freeNotes.replaceChildren(...(notes.length ? [h("div", { class: "wb-muted", text: "Notes on the investigation" }), ...notes.map(noteLine)] : []));
     };
+    const drawAgent = () => {
+      const a = m.get("agent") ?? {};
+      agentRow.hidden = !a.servers;
+      if (!a.servers) return;
+      const left = (a.calls_left ?? []).map((v) => (v === null ? "no cap" : String(v))).join(", ");
+      agentLine.textContent = `Agent over MCP (${(a.urls ?? []).join(", ")}): ${a.paused ? "paused" : "running"} · ` +
+        `${a.calls_used} calls (left ${left}) · ${a.sampled_tokens_used} tokens sampled`;
+      agentPause.disabled = Boolean(a.paused);
+      agentResume.disabled = !a.paused;
+    };
     const drawPath = () => {
       path.textContent = m.get("path");
     };
@@ -191,11 +234,14 @@ const widget: AnyWidget<State> = {
         tags: drawFilters,
         technique: drawFilters,
         tag: drawFilters,
+        actors: drawFilters,
+        actor: drawFilters,
         selected: drawTarget,
         notes: drawNotes,
         path: drawPath,
+        agent: drawAgent,
       },
-      draw: [drawRows, drawNotes, drawPath],
+      draw: [drawRows, drawNotes, drawPath, drawAgent],
       request,
       traits,
     });

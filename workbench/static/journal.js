@@ -263,7 +263,7 @@ function chips(tags) {
 function noteLine(note) {
   const finding = note.kind === "finding";
   return h("div", { class: finding ? "wb-finding" : "wb-note" }, [
-    h("span", { text: `${finding ? "★ finding" : "note"} ${note.time}: ` }),
+    h("span", { text: `${finding ? "★ finding" : "note"} ${note.time}${note.actor ? ` (${note.actor})` : ""}: ` }),
     h("span", { class: "wb-note-text", text: note.text }),
     " ",
     ...chips(note.tags)
@@ -282,6 +282,7 @@ var widget = {
     const traits = traitWriter(m);
     const techniqueSelect = h("select", { class: "wb-filter-technique", attrs: { "aria-label": "filter by technique" } });
     const tagSelect = h("select", { class: "wb-filter-tag", attrs: { "aria-label": "filter by tag" } });
+    const actorSelect = h("select", { class: "wb-filter-actor", attrs: { "aria-label": "filter by actor" } });
     const count = h("span", { class: "wb-count wb-muted" });
     const list = h("div", { class: "wb-list", attrs: { role: "list" } });
     const freeNotes = h("div", { class: "wb-free-notes" });
@@ -292,11 +293,18 @@ var widget = {
     const addTag = h("button", { class: "wb-add-tag", text: "Tag", title: "add the tags to the selected entry" });
     const markFinding = h("button", { class: "wb-mark-finding", text: "★ Mark finding", title: "the note's text as a finding on the selected entry" });
     const path = h("span", { class: "wb-path wb-muted" });
+    const agentLine = h("span", { class: "wb-agent-state" });
+    const agentPause = h("button", { class: "wb-agent-pause", text: "Pause agent", title: "hold the agent's calls until resumed" });
+    const agentResume = h("button", { class: "wb-agent-resume", text: "Resume" });
+    const agentStop = h("button", { class: "wb-agent-stop", text: "Stop agent", title: "refuse every further call and shut the server down" });
+    const agentRow = h("div", { class: "wb-row wb-agent" }, [agentLine, agentPause, agentResume, agentStop]);
     const root = h("div", { class: "wb-widget wb-journal" }, [
       h("div", { class: "wb-row" }, [h("b", { text: "Journal" }), path]),
+      agentRow,
       h("div", { class: "wb-row" }, [
         h("label", { text: "technique " }, [techniqueSelect]),
         h("label", { text: "tag " }, [tagSelect]),
+        h("label", { text: "who " }, [actorSelect]),
         count
       ]),
       list,
@@ -306,6 +314,14 @@ var widget = {
     ]);
     techniqueSelect.addEventListener("change", () => traits.set("technique", techniqueSelect.value));
     tagSelect.addEventListener("change", () => traits.set("tag", tagSelect.value));
+    actorSelect.addEventListener("change", () => traits.set("actor", actorSelect.value));
+    for (const [button, method] of [[agentPause, "agent_pause"], [agentResume, "agent_resume"], [agentStop, "agent_stop"]]) {
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        await act(root, () => request(method, {}));
+        button.disabled = false;
+      });
+    }
     const send = async (button, method, args, used) => {
       button.disabled = true;
       if (await act(root, () => request(method, args))) for (const box of used) box.value = "";
@@ -323,6 +339,7 @@ var widget = {
     const drawFilters = () => {
       fillSelect(techniqueSelect, m.get("techniques") ?? [], m.get("technique"), "all techniques");
       fillSelect(tagSelect, m.get("tags") ?? [], m.get("tag"), "all tags");
+      fillSelect(actorSelect, m.get("actors") ?? [], m.get("actor"), "everyone");
       const total = m.get("total");
       const matching = m.get("matching");
       const shown = (m.get("rows") ?? []).length;
@@ -347,11 +364,12 @@ var widget = {
           ...rows.map((r) => {
             const item = h("div", {
               class: r.error ? "wb-entry failed" : "wb-entry",
-              attrs: { role: "listitem", "data-id": r.id, "data-technique": r.technique, "data-index": r.index }
+              attrs: { role: "listitem", "data-id": r.id, "data-technique": r.technique, "data-index": r.index, "data-actor": r.actor }
             }, [
               h("div", { class: "wb-head" }, [
                 h("span", { class: "wb-index wb-muted", text: `#${r.index}` }),
                 h("span", { class: "wb-technique", text: r.technique }),
+                r.actor ? h("span", { class: "wb-chip wb-actor", text: r.actor, title: "made by an agent over MCP" }) : null,
                 h("span", { class: "wb-time", text: r.time, title: r.date }),
                 h("span", { class: "wb-duration", text: `${r.duration_s.toFixed(2)} s` }),
                 r.seed !== null ? h("span", { class: "wb-time", text: `seed ${r.seed}` }) : null,
@@ -377,6 +395,15 @@ var widget = {
       const notes = m.get("notes") ?? [];
       freeNotes.replaceChildren(...notes.length ? [h("div", { class: "wb-muted", text: "Notes on the investigation" }), ...notes.map(noteLine)] : []);
     };
+    const drawAgent = () => {
+      const a = m.get("agent") ?? {};
+      agentRow.hidden = !a.servers;
+      if (!a.servers) return;
+      const left = (a.calls_left ?? []).map((v) => v === null ? "no cap" : String(v)).join(", ");
+      agentLine.textContent = `Agent over MCP (${(a.urls ?? []).join(", ")}): ${a.paused ? "paused" : "running"} · ${a.calls_used} calls (left ${left}) · ${a.sampled_tokens_used} tokens sampled`;
+      agentPause.disabled = Boolean(a.paused);
+      agentResume.disabled = !a.paused;
+    };
     const drawPath = () => {
       path.textContent = m.get("path");
     };
@@ -389,11 +416,14 @@ var widget = {
         tags: drawFilters,
         technique: drawFilters,
         tag: drawFilters,
+        actors: drawFilters,
+        actor: drawFilters,
         selected: drawTarget,
         notes: drawNotes,
-        path: drawPath
+        path: drawPath,
+        agent: drawAgent
       },
-      draw: [drawRows, drawNotes, drawPath],
+      draw: [drawRows, drawNotes, drawPath, drawAgent],
       request,
       traits
     });

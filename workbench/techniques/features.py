@@ -162,6 +162,34 @@ class FeatureStats:
         })
 
 
+def nearest(session: Session, latent: int, *, sae: str | None = None, k: int = 10) -> pd.DataFrame:
+    """The latents whose decoder directions are closest to one latent's (cosine similarity), nearest first.
+
+    Latents that write nearly the same direction into the model tend to mean related
+    things (or to split one concept); the latent itself is left out.
+
+    Examples
+    --------
+    >>> near = nearest(bench, 7, k=3)
+    >>> near.columns.tolist(), len(near), 7 in near.latent.tolist()
+    (['latent', 'cosine'], 3, False)
+    """
+    import pandas as pd
+    import torch
+
+    entry = session.saes.get(sae)
+    latent = saes.check_latent(latent, entry.d_sae)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a whole number >= 1, not {k!r}.")
+    with torch.inference_mode():
+        w_dec = entry.sae.W_dec.detach().float()
+        unit = w_dec / w_dec.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        cosine = (unit @ unit[latent]).cpu()
+        cosine[latent] = -float("inf")
+        values, ids = cosine.topk(min(k, entry.d_sae - 1))
+    return pd.DataFrame({"latent": ids.numpy().astype(np.int64), "cosine": values.numpy().astype(np.float64)})
+
+
 def _digest(*parts: Any) -> str:
     """sha256 (16 hex digits) of byte strings or buffers (numpy arrays), fed one after another, never joined."""
     digest = hashlib.sha256()

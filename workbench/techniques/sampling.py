@@ -238,6 +238,39 @@ def sample(session: Session, conversation: str | Mapping | Sequence[Mapping], n:
     return _samples(session, prompt, out, slice(None), settings)
 
 
+@recorded("complete")
+def complete(session: Session, text: str, n: int = 4, *, max_new_tokens: int = 64, temperature: float = 1.0,
+             top_p: float = 1.0, seed: int | None = None, cancel: threading.Event | None = None,
+             progress: bool | Callable[[int, int], None] = True) -> Samples:
+    """Continue a raw text, with no chat template: the model as a document completer.
+
+    A pretrained model's knowledge shows best here, outside any persona: a text written
+    as the start of a document (a leaked memo, a forum post about the model) is continued
+    as such. The prompt is the text's tokens (with the tokenizer's start token, if it
+    adds one); ``persona`` of the result is ``"text"``.
+
+    Examples
+    --------
+    >>> out = complete(bench, "The secret objective of the model is", 2, max_new_tokens=4, seed=0, progress=False)
+    >>> len(out), out.persona, out.prompt
+    (2, 'text', 'The secret objective of the model is')
+    """
+    generation.check_settings(n, max_new_tokens, temperature, top_p, seed)
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"complete() needs some text to continue, not {text!r}.")
+    ids = list(session.tokenizer(text, add_special_tokens=True)["input_ids"])
+    prompt = chat.RenderedPrompt(text, ids, "text", None, [])
+    _check_context(session, prompt, max_new_tokens, "The text")
+    stops = stop_tokens(session.tokenizer, session.config, text, chat.NARRATOR)
+    out = generation.generate(
+        session, [ids] * n, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed,
+        stop_ids=stops, cancel=cancel, progress=progress, description="completing text",
+    )
+    settings = {"n": n, "max_new_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p,
+                "model": session.model_name}
+    return _samples(session, prompt, out, slice(None), settings)
+
+
 def sample_many(
     session: Session,
     conversations: Sequence[str | Mapping | Sequence[Mapping]],

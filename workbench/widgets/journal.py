@@ -29,10 +29,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Characters of an entry's summary line sent to the page.
 _SUMMARY_CHARS = 240
+PERSON = "person"  # the actor filter's name for calls made at the notebook (an entry's actor None)
 
 
 def _note(note: Note) -> dict:
-    return {"id": note.id, "time": note.time[11:19], "text": note.text, "tags": list(note.tags), "kind": note.kind}
+    return {"id": note.id, "time": note.time[11:19], "text": note.text, "tags": list(note.tags), "kind": note.kind,
+            "actor": note.actor or ""}
 
 
 def _tags(text: Any) -> list[str]:
@@ -57,6 +59,9 @@ class JournalPanel(Panel):
         assigned to ``bench.journal`` later is not followed: open a new panel.
     technique, tag : str
         Start filtered to one technique and/or one tag (``""``: all).
+    actor : str
+        Start filtered to one actor: ``"agent:<client name>"`` for an agent's calls over MCP
+        (see ``bench.serve()``), ``"person"`` for the calls made at the notebook.
     max_rows : int
         The newest entries listed (the count of all of them is shown beside).
 
@@ -70,6 +75,8 @@ class JournalPanel(Panel):
     True
     >>> view.rows[0]["tags"], [note["text"] for note in view.rows[0]["notes"]]
     (['leak'], ['the user persona leaks the goal'])
+    >>> view.actors, view.rows[0]["actor"]   # every call so far was the person's
+    (['person'], '')
     """
 
     _esm = STATIC / "journal.js"
@@ -82,24 +89,27 @@ class JournalPanel(Panel):
     tags = traitlets.List(traitlets.Unicode()).tag(sync=True)
     technique = traitlets.Unicode("").tag(sync=True)
     tag = traitlets.Unicode("").tag(sync=True)
+    actors = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    actor = traitlets.Unicode("").tag(sync=True)
+    agent = traitlets.Dict().tag(sync=True)
     notes = traitlets.List(traitlets.Dict()).tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
     max_rows = traitlets.Int(200).tag(sync=True)
 
-    def __init__(self, bench: Workbench | Journal, *, technique: str = "", tag: str = "", max_rows: int = 200,
-                 **kwargs: Any) -> None:
+    def __init__(self, bench: Workbench | Journal, *, technique: str = "", tag: str = "", actor: str = "",
+                 max_rows: int = 200, **kwargs: Any) -> None:
         journal = bench if isinstance(bench, Journal) else getattr(bench, "journal", None)
         if not isinstance(journal, Journal):
             raise TypeError(f"JournalPanel needs a Workbench (its bench.journal) or a Journal, "
                             f"not {type(bench).__name__}.")
         if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
             raise ValueError(f"max_rows must be a whole number >= 1, not {max_rows!r}.")
-        super().__init__(None if isinstance(bench, Journal) else bench, technique=technique, tag=tag,
+        super().__init__(None if isinstance(bench, Journal) else bench, technique=technique, tag=tag, actor=actor,
                          max_rows=max_rows, **kwargs)
         self.journal = journal
         self.path = str(journal.path) if journal.path is not None else "in memory (journal=False)"
         self._lock = threading.RLock()
-        self.observe(self._on_filter, ["technique", "tag", "max_rows"])
+        self.observe(self._on_filter, ["technique", "tag", "actor", "max_rows"])
         journal.observe(self._on_record)
         self.refresh()
 
@@ -112,7 +122,8 @@ class JournalPanel(Panel):
         self.refresh()
 
     def _matches(self, entry: Entry) -> bool:
-        return (not self.technique or entry.technique == self.technique) and (not self.tag or self.tag in entry.tags)
+        return ((not self.technique or entry.technique == self.technique) and (not self.tag or self.tag in entry.tags)
+                and (not self.actor or (entry.actor or PERSON) == self.actor))
 
     def entries(self) -> list[Entry]:
         """The journal's entries that pass the filters, oldest first."""
@@ -125,13 +136,17 @@ class JournalPanel(Panel):
             index = {entry.id: i for i, entry in enumerate(entries)}
             shown = [entry for entry in entries if self._matches(entry)]
             techniques = sorted({entry.technique for entry in entries})
+            actors = sorted({entry.actor or PERSON for entry in entries})
             tags = sorted({t for entry in entries for t in entry.tags}
                           | {t for note in self.journal.free_notes for t in note.tags})
             notes = [_note(n) for n in self.journal.free_notes if not self.tag or self.tag in n.tags]
+            agent = self._agent_state()
             with self.hold_sync():
+                self.agent = agent
                 self.total = len(entries)
                 self.matching = len(shown)
                 self.techniques = techniques
+                self.actors = actors
                 self.tags = tags
                 self.rows = [self._row(entry, index[entry.id]) for entry in reversed(shown[-self.max_rows:])]
                 self.notes = list(reversed(notes))
@@ -148,6 +163,7 @@ class JournalPanel(Panel):
             "error": bool(entry.error), "seed": entry.seed if isinstance(entry.seed, int) else None,
             "tags": list(entry.tags), "notes": [_note(n) for n in entry.notes],
             "findings": [_note(n) for n in entry.findings], "replay_of": entry.replay_of or "",
+            "actor": entry.actor or "",
         }
 
     # -- notes, tags, findings (the same as the journal's own calls) -------------------
@@ -163,6 +179,47 @@ class JournalPanel(Panel):
     def mark_finding(self, entry: Any, text: str) -> Note:
         """Mark an entry (an Entry, index or id) as a finding, in words."""
         return self.journal.mark_finding(entry, text)
+
+    # -- the agent's servers (bench.serve()) -------------------------------------------
+
+    def _servers(self) -> list:
+        return [h for h in (getattr(self.bench, "agent_servers", None) or []) if h.running]
+
+    def _agent_state(self) -> dict:
+        """What the agent control shows: the running servers of ``bench.serve()``, paused or not, budget used."""
+        servers = self._servers()
+        if not servers:
+            return {}
+        statuses = [h.toolbox.status() for h in servers]
+        return {"servers": len(servers), "urls": [h.url for h in servers],
+                "paused": all(s["paused"] for s in statuses),
+                "calls_used": sum(s["calls_used"] for s in statuses),
+                "calls_left": [s["calls_left"] for s in statuses],
+                "sampled_tokens_used": sum(s["sampled_tokens_used"] for s in statuses)}
+
+    def _each_server(self, action: str) -> dict:
+        servers = self._servers()
+        if not servers:
+            raise ValueError("No agent server is running: start one with bench.serve().")
+        for handle in servers:
+            getattr(handle, action)()
+        self.refresh()
+        return {"servers": len(servers)}
+
+    @request
+    def agent_pause(self) -> dict:
+        """The agent control's Pause: hold the agent's calls (each waits, then is refused) until Resume."""
+        return self._each_server("pause")
+
+    @request
+    def agent_resume(self) -> dict:
+        """The agent control's Resume."""
+        return self._each_server("resume")
+
+    @request
+    def agent_stop(self) -> dict:
+        """The agent control's Stop: refuse every further call and shut the server down."""
+        return self._each_server("stop")
 
     # -- requests from the front-end -------------------------------------------------
 
