@@ -185,13 +185,17 @@ def test_progress_bar_follows_the_decoding_steps(tiny_bench, monkeypatch):
     assert len(bars) == 1  # progress=False makes no bar at all
 
 
-def test_a_call_that_ends_within_a_second_shows_no_bar(tiny_bench, capsys):
+def test_a_call_that_ends_within_the_delay_shows_no_bar(tiny_bench, capsys, monkeypatch):
     from workbench import _progress
 
-    assert _progress.DELAY_S == 1.0
+    assert _progress.DELAY_S == 1.0   # the default; the delay is stretched below so a loaded machine cannot matter
+    monkeypatch.setattr(_progress, "DELAY_S", 3600.0)
     tiny_bench.sample("Hello", n=2, max_new_tokens=3, seed=0, progress=True)
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
+    monkeypatch.setattr(_progress, "DELAY_S", 0.0)   # and a call longer than the delay does show one
+    tiny_bench.sample("Hello", n=2, max_new_tokens=3, seed=0, progress=True)
+    assert "sampling as assistant (2 rows)" in capsys.readouterr().err
 
 
 def test_an_unknown_sampling_option_names_the_valid_ones(tiny_bench):
