@@ -20,7 +20,18 @@ from typing import TYPE_CHECKING, Any
 from . import corpora
 from ._progress import progress_bar
 from .errors import Cancelled
-from .layout import Site, blocks, check_layer, final_norm, hidden, replace_hidden, site_envoy, site_taps, unembedding
+from .layout import (
+    Site,
+    blocks,
+    check_layer,
+    final_norm,
+    hidden,
+    replace_hidden,
+    site_envoy,
+    site_taps,
+    unembedding,
+    unembedding_envoy,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -68,6 +79,7 @@ def site_outputs(
     >>> sorted((site.layer, site.kind, tuple(value.shape)) for site, value in out.items())
     [(0, 'mlp_out', (1, 3, 64)), (1, 'resid_post', (1, 3, 64))]
     """
+    import nnsight
     import torch
 
     if attention_mask is None:
@@ -80,14 +92,14 @@ def site_outputs(
     for site in wanted:
         taps.setdefault(tap_of[site], site)
     inputs = {"input_ids": input_ids.to(session.device), "attention_mask": attention_mask.to(session.device)}
-    saved = {}
+    # what the block reads is decided here: the block itself holds only envoys and runs on a server when remote
+    plan = [(envoy, port == "output") for envoy, port in (site_envoy(session, site) for site in taps.values())]
     with torch.inference_mode(), session.trace(inputs) as tracer:
-        for tap, site in taps.items():
-            envoy, port = site_envoy(session, site)
-            saved[tap] = hidden(envoy.output if port == "output" else envoy.input).save()
+        values = nnsight.save([hidden(envoy.output if out else envoy.input) for envoy, out in plan])
         if stop:
             tracer.stop()
-    return {site: getattr(saved[tap_of[site]], "value", saved[tap_of[site]]).float() for site in wanted}
+    saved = dict(zip(taps, values))
+    return {site: saved[tap_of[site]].float() for site in wanted}
 
 
 def layer_outputs(
@@ -184,6 +196,7 @@ def forward_once(session: Session, rows: Sequence[Sequence[int]], queries: Seque
     The pass stops at the final norm; only the queried positions go through the
     unembedding (with the model's logit soft-capping, if it has one).
     """
+    import nnsight
     import torch
 
     ids, mask = _padded(rows, session.pad_token_id)
@@ -194,27 +207,26 @@ def forward_once(session: Session, rows: Sequence[Sequence[int]], queries: Seque
         starts = torch.tensor(list(edit_from) if edit_from is not None else [0] * len(rows))
         where = (torch.arange(width)[None, :] >= starts[:, None]).to(dtype)
         add = (deltas.to(dtype)[:, None, :] * where[:, :, None]).to(session.device)
-    layer_modules, norm = blocks(session), final_norm(session)
+    picks = [(i, p, t) for i, row in enumerate(queries) for p, t in row]
+    if not picks:
+        return [[] for _ in rows]
+    # the block reads only the queried positions through the unembedding and saves one number per query
+    row_index, position_index, token_index = (torch.tensor(column) for column in zip(*picks))
+    count = torch.arange(len(picks))
+    steered = blocks(session)[layer] if add is not None else None
+    norm, unembed = final_norm(session), unembedding_envoy(session)
+    cap = getattr(session.config, "final_logit_softcapping", None)
     inputs = {"input_ids": ids.to(session.device), "attention_mask": mask.to(session.device)}
-    with torch.inference_mode():
-        with session.trace(inputs) as tracer:
-            if add is not None:
-                output = layer_modules[layer].output
-                layer_modules[layer].output = replace_hidden(output, hidden(output) + add)
-            final = norm.output.save()
-            tracer.stop()
-        final = getattr(final, "value", final)
-        picks = [(i, p, t) for i, row in enumerate(queries) for p, t in row]
-        if not picks:
-            return [[] for _ in rows]
-        index = torch.tensor([[i, p] for i, p, _ in picks], device=final.device)
-        chosen = final[index[:, 0], index[:, 1]]
-        logits = unembedding(session)(chosen).float()
-        cap = getattr(session.config, "final_logit_softcapping", None)
+    with torch.inference_mode(), session.trace(inputs) as tracer:
+        if steered is not None:
+            output = steered.output
+            steered.output = replace_hidden(output, hidden(output) + add)
+        logits = unembed(norm.output[row_index, position_index]).float()
         if cap:
             logits = torch.tanh(logits / cap) * cap
-        logprobs = torch.log_softmax(logits, -1)
-        values = logprobs[torch.arange(len(picks)), torch.tensor([t for _, _, t in picks])].cpu().tolist()
+        values = nnsight.save(torch.log_softmax(logits, -1)[count, token_index].cpu())
+        tracer.stop()
+    values = values.tolist()
     out: list[list[float]] = [[] for _ in rows]
     for (i, _, _), value in zip(picks, values):
         out[i].append(value)

@@ -257,6 +257,7 @@ def neuron_activations(session: Session, neurons: Any, prompts: Any, *, batch_si
     0  You idiot.      1       7      0.0031
     1  Thank you.      1       7     -0.0029
     """
+    import nnsight
     import pandas as pd
     import torch
 
@@ -276,23 +277,26 @@ def neuron_activations(session: Session, neurons: Any, prompts: Any, *, batch_si
         raise ValueError("No prompts given: pass a text or a list of texts.")
     layout = mlp_layout(session)
     wanted = sorted({layer for layer, _ in keys})
+    position = {at: {} for at in wanted}  # layer -> neuron -> its column among those read there
+    for layer, neuron in keys:
+        position[layer].setdefault(neuron, len(position[layer]))
+    columns = {at: torch.tensor(list(position[at])) for at in wanted}
     rows = []
     for start in range(0, len(encoded), batch_size):
         chunk = encoded[start : start + batch_size]
         ids, mask = left_pad([tokens for _, tokens in chunk], session.pad_token_id)
         inputs = {"input_ids": ids.to(session.device), "attention_mask": mask.to(session.device)}
-        saved = {}
+        # only the asked-for neurons' columns leave the trace (on a server, not the whole MLP width)
+        plan = [(layout.down_module(session.model, at), columns[at]) for at in wanted]
         with torch.inference_mode(), session.trace(inputs) as tracer:
-            for at in wanted:
-                saved[at] = layout.down_module(session.model, at).input.save()
+            values = nnsight.save([down.input[:, :, index].float().cpu() for down, index in plan])
             tracer.stop()
         real = mask.bool()
-        for at in wanted:
-            acts = getattr(saved[at], "value", saved[at]).float().cpu()  # [b, s, d_mlp]
+        for at, acts in zip(wanted, values):  # [b, s, neurons asked for at this layer]
             for layer, neuron in keys:
                 if layer != at:
                     continue
-                column = acts[:, :, neuron]
+                column = acts[:, :, position[at][neuron]]
                 means = (column * real).sum(1) / real.sum(1).clamp_min(1)
                 maxes = column.masked_fill(~real, float("-inf")).max(1).values
                 lasts = column[:, -1]  # rows are left-padded: the last position is each prompt's last token
