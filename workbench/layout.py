@@ -208,8 +208,10 @@ def value_matrix(session: Session, layer: int) -> torch.Tensor:
 
 
 def d_mlp(session: Session) -> int:
-    """Neurons per MLP layer."""
-    return int(value_matrix(session, 0).shape[0])
+    """Neurons per MLP layer (read off the weight's shape: no weight is copied, and a remote model's are not here)."""
+    mlp = mlp_layout(session)
+    weight = mlp.down_module(session.module, 0).weight
+    return int(weight.shape[1] if mlp.value_axis == "column" else weight.shape[0])
 
 
 def check_neuron(session: Session, key: Any, width: int | None = None) -> tuple[int, int]:

@@ -79,6 +79,33 @@ def site_outputs(
     >>> sorted((site.layer, site.kind, tuple(value.shape)) for site, value in out.items())
     [(0, 'mlp_out', (1, 3, 64)), (1, 'resid_post', (1, 3, 64))]
     """
+    return read_sites(session, input_ids, attention_mask, sites=sites, stop=stop)[0]
+
+
+def read_sites(
+    session: Session,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor | None = None,
+    *,
+    sites: Iterable[Site],
+    stop: bool = True,
+    lens_top: int = 0,
+) -> tuple[dict[Site, torch.Tensor], tuple[torch.Tensor, torch.Tensor] | None]:
+    """:func:`site_outputs`, and with ``lens_top`` the logit lens computed in the same trace:
+    ``(sites, (probs, ids))``, ``probs`` and ``ids`` ``[layers, batch, seq, lens_top]``.
+
+    The lens is each layer's residual stream through the final norm and the unembedding
+    (with the model's logit soft-capping), reduced to its ``lens_top`` tokens inside the
+    trace: a remote run returns those, never a vocabulary-wide distribution or the
+    residual stream of every layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> out, (probs, ids) = read_sites(bench, torch.tensor([[1, 2, 3]]), sites=[], lens_top=4)
+    >>> out, tuple(ids.shape)
+    ({}, (2, 1, 3, 4))
+    """
     import nnsight
     import torch
 
@@ -88,18 +115,40 @@ def site_outputs(
     # two kinds can be one tensor (OLMo 2's MLP reads the residual stream itself): read each tap once
     module_of = site_taps(session)
     tap_of = {site: (site.layer, module_of.get(site.kind, ("", "output"))) for site in wanted}
-    taps = {}
-    for site in wanted:
+    lensed = [Site(layer) for layer in range(session.n_layers)] if lens_top else []
+    for site in lensed:
+        tap_of.setdefault(site, (site.layer, module_of.get(site.kind, ("", "output"))))
+    taps: dict[Any, Site] = {}
+    for site in sorted(tap_of, key=lambda site: site.order):
         taps.setdefault(tap_of[site], site)
+    kept = {tap_of[site] for site in wanted}
+    lens_taps = {tap_of[site] for site in lensed}
     inputs = {"input_ids": input_ids.to(session.device), "attention_mask": attention_mask.to(session.device)}
     # what the block reads is decided here: the block itself holds only envoys and runs on a server when remote
-    plan = [(envoy, port == "output") for envoy, port in (site_envoy(session, site) for site in taps.values())]
+    plan = [(*site_envoy(session, site), tap in kept, tap in lens_taps) for tap, site in taps.items()]
+    norm, unembed = final_norm(session), unembedding_envoy(session)
+    cap = getattr(session.config, "final_logit_softcapping", None)
+    top = int(lens_top)
     with torch.inference_mode(), session.trace(inputs) as tracer:
-        values = nnsight.save([hidden(envoy.output if out else envoy.input) for envoy, out in plan])
+        values, lens = [], []
+        for envoy, port, keep, lens_here in plan:
+            value = hidden(envoy.output if port == "output" else envoy.input)
+            if keep:
+                values.append(value)
+            if lens_here:
+                logits = unembed(norm(value)).float()
+                if cap:
+                    logits = torch.tanh(logits / cap) * cap
+                best = torch.softmax(logits, -1).topk(top, dim=-1)
+                lens.append((best.values.cpu(), best.indices.cpu()))
+        values, lens = nnsight.save(values), nnsight.save(lens)
         if stop:
             tracer.stop()
-    saved = dict(zip(taps, values))
-    return {site: saved[tap_of[site]].float() for site in wanted}
+    saved = dict(zip([tap for tap in taps if tap in kept], values))
+    found = None
+    if lens_top:
+        found = (torch.stack([p for p, _ in lens]), torch.stack([i for _, i in lens]))
+    return {site: saved[tap_of[site]].float() for site in wanted}, found
 
 
 def layer_outputs(
@@ -310,9 +359,58 @@ def unit_direction(session: Session, direction: Any, what: str = "The direction"
 # -- through the unembedding -----------------------------------------------------------------
 
 
+PROJECT_CHUNK_ELEMENTS = 4 * 1024 * 1024  # logits per matmul block of project_top (16 MB of float32)
+
+
+def project_top(session: Session, vectors: torch.Tensor, k: int, *, bottom: bool = False
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and ids of the ``k`` tokens each row of ``vectors`` ``[n, d]`` pushes up most through the
+    unembedding matrix (``W_U @ v``; ``bottom=True``: down most), a block of rows at a time, in float32.
+
+    Where the weights are: on a remote session one request carries the vectors to the
+    server, which ranks there and returns ``[n, k]`` ids and logits (the unembedding
+    never leaves it).
+
+    Examples
+    --------
+    >>> import torch
+    >>> values, ids = project_top(bench, torch.eye(64)[:3], 5)
+    >>> tuple(ids.shape), bool((values[:, :-1] >= values[:, 1:]).all())
+    ((3, 5), True)
+    """
+    import nnsight
+    import torch
+
+    vectors = vectors.detach().to("cpu", torch.float32)
+    step = max(1, PROJECT_CHUNK_ELEMENTS // max(session.vocab_size, 1))
+    sign = -1.0 if bottom else 1.0
+
+    def rank(weight: Any) -> list:  # runs where the weights are: here, or inside the trace on a server
+        found = []
+        for start in range(0, vectors.shape[0], step):
+            logits = vectors[start : start + step].to(weight.device) @ weight.float().T
+            values, ids = (logits * sign).topk(min(k, logits.shape[1]), dim=-1)
+            found.append(((values * sign).cpu(), ids.cpu()))
+        return found
+
+    if vectors.shape[0] == 0:
+        return torch.zeros(0, k), torch.zeros(0, k, dtype=torch.long)
+    if not session.remote:
+        with torch.inference_mode():
+            found = rank(unembedding(session).weight)
+    else:
+        unembed = unembedding_envoy(session)
+        one = torch.tensor([[session.pad_token_id]])  # a one-token pass: the trace is only a way to the weights
+        inputs = {"input_ids": one, "attention_mask": torch.ones_like(one)}
+        with torch.inference_mode(), session.trace(inputs) as tracer:
+            found = nnsight.save(rank(unembed.weight))  # rank is a closure: shipped by value
+            tracer.stop()
+    return torch.cat([v for v, _ in found]), torch.cat([i for _, i in found])
+
+
 def top_tokens(session: Session, vectors: torch.Tensor, k: int, *, bottom: bool = False) -> list[list[str]]:
     """The ``k`` tokens each row of ``vectors`` ``[n, d]`` promotes most through the unembedding
-    (``bottom=True``: suppresses most), decoded.
+    (``bottom=True``: suppresses most), decoded (ranked by :func:`project_top`, on the server when remote).
 
     Examples
     --------
@@ -320,15 +418,9 @@ def top_tokens(session: Session, vectors: torch.Tensor, k: int, *, bottom: bool 
     >>> len(top_tokens(bench, torch.ones(2, 64), 3)[1])
     3
     """
-    import torch
-
-    weight = unembedding(session).weight
-    with torch.inference_mode():  # in float32 whatever the model's dtype
-        logits = vectors.to(weight.device, torch.float32) @ weight.float().T
-        k = min(k, logits.shape[1])
-        ids = (-logits if bottom else logits).topk(k, dim=-1).indices.cpu().tolist()
+    _, ids = project_top(session, vectors, k, bottom=bottom)
     decode = session.tokenizer.decode
-    return [[decode([i]) for i in row] for row in ids]
+    return [[decode([i]) for i in row] for row in ids.tolist()]
 
 
 # -- packing a corpus ------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..layout import check_layer, check_neuron, d_mlp, mlp_layout, value_matrix
+from ..layout import check_layer, check_neuron, d_mlp, mlp_layout, unembedding_envoy, value_matrix
 from ..recording import recorded
 from ..residual import top_tokens, unit_direction
 
@@ -182,6 +182,9 @@ def value_vectors(session: Session, direction: Any, *, top: int = 20, layers: Se
     if isinstance(vocab_k, bool) or not isinstance(vocab_k, int) or vocab_k < 1:
         raise ValueError(f"vocab_k must be a whole number >= 1, not {vocab_k!r}.")
     chosen = range(session.n_layers) if layers is None else [check_layer(session, at) for at in layers]
+    if session.remote:
+        frame = _ranked_on_server(session, unit, list(chosen), top, vocab_k)
+        return ValueVectors(unit, source, frame, {"top": top, "layers": list(chosen), "vocab_k": vocab_k})
     cosines, norms, keys = [], [], []
     for at in chosen:
         values = value_matrix(session, at)
@@ -203,6 +206,62 @@ def value_vectors(session: Session, direction: Any, *, top: int = 20, layers: Se
         "bottom_tokens": bottoms,
     })
     return ValueVectors(unit, source, frame, {"top": top, "layers": list(chosen), "vocab_k": vocab_k})
+
+
+def _ranked_on_server(session: Session, unit: torch.Tensor, chosen: list[int], top: int, vocab_k: int
+                      ) -> pd.DataFrame:
+    """:func:`value_vectors`' ranking in one trace, where the weights are: each layer's value vectors are
+    ranked by cosine there, the best ``top`` of all layers read through the unembedding there, and only their
+    keys, cosines, norms and token ids come back (never a weight matrix)."""
+    import nnsight
+    import pandas as pd
+    import torch
+
+    if session.adapter is not None and session.adapter_enabled:
+        raise NotImplementedError(
+            "Value vectors of an adapted model are the merged weights, which a remote session does not compute "
+            "yet; rank the base model's (wb.Workbench(base, remote=...)) or run the adapted model here."
+        )
+    mlp = mlp_layout(session)
+    width = d_mlp(session)
+    per_layer = min(top, width)
+    downs = [mlp.down_module(session.model, at) for at in chosen]
+    column = mlp.value_axis == "column"
+    unembed = unembedding_envoy(session)
+    k = min(vocab_k, session.vocab_size)
+    one = torch.tensor([[session.pad_token_id]])  # a one-token pass: the trace is only a way to the weights
+    inputs = {"input_ids": one, "attention_mask": torch.ones_like(one)}
+    with torch.inference_mode(), session.trace(inputs) as tracer:
+        cosines, norms, neurons, vectors = [], [], [], []
+        for down in downs:
+            values = down.weight.float()
+            values = values.T if column else values  # [d_mlp, d_model]
+            norm = values.norm(dim=1)
+            cosine = (values @ unit.to(values.device)) / norm.clamp_min(1e-12)
+            best = cosine.topk(per_layer)
+            cosines.append(best.values)
+            norms.append(norm[best.indices])
+            neurons.append(best.indices)
+            vectors.append(values[best.indices])
+        every = torch.cat(cosines)
+        order = every.topk(min(top, every.numel())).indices
+        logits = torch.cat(vectors)[order] @ unembed.weight.float().T
+        found = nnsight.save({
+            "order": order.cpu(), "cosine": every[order].cpu(), "norm": torch.cat(norms)[order].cpu(),
+            "neuron": torch.cat(neurons)[order].cpu(),
+            "top": logits.topk(k, dim=-1).indices.cpu(), "bottom": (-logits).topk(k, dim=-1).indices.cpu(),
+        })
+        tracer.stop()
+    decode = session.tokenizer.decode
+    return pd.DataFrame({
+        "rank": range(len(found["order"])),
+        "layer": [chosen[i // per_layer] for i in found["order"].tolist()],
+        "neuron": found["neuron"].tolist(),
+        "cosine": found["cosine"].tolist(),
+        "norm": found["norm"].tolist(),
+        "top_tokens": [[decode([i]) for i in row] for row in found["top"].tolist()],
+        "bottom_tokens": [[decode([i]) for i in row] for row in found["bottom"].tolist()],
+    })
 
 
 # -- activations ---------------------------------------------------------------------
