@@ -37,7 +37,8 @@ _STR, _OPT_STR, _DICT, _OPT_DICT, _LIST, _ANY, _OPT_INT, _NUMBER = (
 SCHEMA: dict[str, dict[str, str]] = {
     "entry": {"id": _STR, "time": _STR, "technique": _STR, "function": _STR, "inputs": _DICT, "missing": _LIST,
               "seed": _OPT_INT, "model": _OPT_DICT, "sae": _OPT_DICT, "duration_s": _NUMBER, "summary": _DICT,
-              "result": _ANY, "result_omitted": _OPT_DICT, "error": _OPT_DICT, "replay_of": _OPT_STR},
+              "result": _ANY, "result_omitted": _OPT_DICT, "error": _OPT_DICT, "replay_of": _OPT_STR,
+              "remote": _OPT_DICT},
     "note": {"id": _STR, "time": _STR, "text": _STR, "entry": _OPT_STR, "tags": _LIST, "kind": _STR},
     "tag": {"entry": _STR, "tags": _LIST, "time": _STR},
 }

@@ -86,6 +86,10 @@ class Entry:
         ``{"type", "message"}`` when the call raised.
     replay_of : str or None
         The id of the entry this call replayed.
+    remote : dict or None
+        Where the call ran when not here: ``{"mode": "ndif" | "local" (the simulation),
+        "host", "model_key", "requests", "sent", "received", "job_ids"}`` (bytes each way
+        over all its requests); ``None`` for a local run.
     tags, notes, findings
         Folded in from their own lines.
     """
@@ -105,6 +109,7 @@ class Entry:
     result_omitted: dict | None = None
     error: dict | None = None
     replay_of: str | None = None
+    remote: dict | None = None
     tags: list = dataclasses.field(default_factory=list)
     notes: list = dataclasses.field(default_factory=list)
     findings: list = dataclasses.field(default_factory=list)
