@@ -21,6 +21,14 @@ def replace_hidden(output: Any, new: Any) -> Any:
     return (new, *output[1:]) if isinstance(output, tuple) else new
 
 
+def pool(states: Any, mask: Any) -> Any:
+    """Mean over real tokens, leaving out position 0 (the attention sink) when there are others."""
+    weights = mask.clone().float()
+    longer = mask.sum(1) > 1
+    weights[longer, 0] = 0.0
+    return (states * weights[..., None]).sum(1) / weights.sum(1, keepdim=True).clamp(min=1.0)
+
+
 def recorder_classes() -> tuple[type, type]:
     """``(StepRecorder, StopRecorder)``: what a generation hands transformers' ``generate`` to see each step.
 

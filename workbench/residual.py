@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import corpora
 from ._progress import progress_bar
+from ._traced import pool
 from .errors import Cancelled
 from .layout import (
     Site,
@@ -151,6 +152,61 @@ def read_sites(
     return {site: saved[tap_of[site]].float() for site in wanted}, found
 
 
+def read_batches(
+    session: Session,
+    batches: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    *,
+    sites: Iterable[Site],
+    stop: bool = True,
+    pooled: bool = False,
+) -> list[dict[Site, torch.Tensor]]:
+    """:func:`site_outputs` of each ``(input_ids, attention_mask)`` batch; on a remote session all of them in
+    ONE request (the traces bundled with :meth:`Session.bundle`), so an action over many batches costs one.
+    With ``pooled``, each site's ``[batch, d]`` mean over real tokens (:func:`pool`), computed in the trace.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from workbench.layout import Site
+    >>> ids = torch.tensor([[1, 2, 3]])
+    >>> [out[Site(1)].shape for out in read_batches(bench, [(ids, torch.ones_like(ids))] * 2, sites=[Site(1)])]
+    [torch.Size([1, 3, 64]), torch.Size([1, 3, 64])]
+    """
+    import nnsight
+    import torch
+
+    sites = sorted(set(sites), key=lambda site: site.order)
+    if not session.remote:
+        outs = [site_outputs(session, ids, mask, sites=sites, stop=stop) for ids, mask in batches]
+        if pooled:
+            outs = [{site: pool(v, mask) for site, v in out.items()} for out, (_, mask) in zip(outs, batches)]
+        return outs
+    module_of = site_taps(session)
+    tap_of = {site: (site.layer, module_of.get(site.kind, ("", "output"))) for site in sites}
+    taps: dict[Any, Site] = {}
+    for site in sites:
+        taps.setdefault(tap_of[site], site)
+    plan = [site_envoy(session, site) for site in taps.values()]
+    model = session.model
+    every = [{"input_ids": ids, "attention_mask": mask} for ids, mask in batches]
+    with torch.inference_mode(), session.bundle():
+        values = []
+        for inputs in every:  # runs on the server: each trace's reads are kept, all return together
+            with model.trace(inputs) as tracer:
+                read = [hidden(envoy.output if port == "output" else envoy.input) for envoy, port in plan]
+                if pooled:
+                    read = [pool(value.float(), inputs["attention_mask"].to(value.device)) for value in read]
+                values.append(read)
+                if stop:
+                    tracer.stop()
+        values = nnsight.save(values)
+    out = []
+    for read in values:
+        saved = dict(zip(taps, read))
+        out.append({site: saved[tap_of[site]].float() for site in sites})
+    return out
+
+
 def layer_outputs(
     session: Session,
     input_ids: torch.Tensor,
@@ -177,6 +233,21 @@ def layer_outputs(
     return {site.layer: value for site, value in out.items()}
 
 
+def layer_batches(session: Session, batches: Sequence[tuple[torch.Tensor, torch.Tensor]], *, layers: Sequence[int],
+                  cancel: threading.Event | None = None, what: str = "The run") -> list[dict[int, torch.Tensor]] | None:
+    """:func:`layer_outputs` of every batch in ONE request when the session is remote (``None`` when it runs
+    here: the caller then reads batch by batch, checking ``cancel`` between them). A set ``cancel`` raises
+    :class:`workbench.Cancelled` before the request is sent; once sent it cannot be stopped."""
+    if not session.remote:
+        return None
+    if cancel is not None and cancel.is_set():
+        raise Cancelled(f"{what} was cancelled before its request was sent.")
+    for layer in layers:
+        check_layer(session, layer)
+    outs = read_batches(session, batches, sites=[Site(layer) for layer in sorted(set(layers))])
+    return [{site.layer: value for site, value in out.items()} for out in outs]
+
+
 # -- documents, batch by batch ---------------------------------------------------------
 
 
@@ -190,9 +261,11 @@ def tokenize(session: Session, texts: Sequence[str], max_tokens: int) -> list[di
 
 
 def hidden_batches(session: Session, encoded: list[dict], layer: int | Site, *, batch_size: int,
-                   progress: bool | Callable[[int, int], None], cancel: threading.Event | None, description: str
-                   ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+                   progress: bool | Callable[[int, int], None], cancel: threading.Event | None, description: str,
+                   pooled: bool = False) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
     """Yield ``(row indices, hidden [b, s, d], mask [b, s])``; documents batched by length, right-padded.
+    With ``pooled``, ``hidden`` is each document's mean (:func:`pool`) ``[b, d]``, taken inside the trace
+    when the session is remote (the tokens' states never come back).
 
     ``layer``: the residual stream after that layer, or any :class:`~workbench.layout.Site`
     (where an SAE reads).
@@ -203,23 +276,26 @@ def hidden_batches(session: Session, encoded: list[dict], layer: int | Site, *, 
     """
     site = layer if isinstance(layer, Site) else Site(check_layer(session, layer))
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]["ids"]))
+    chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    padded = [_padded([encoded[i]["ids"] for i in chunk], session.pad_token_id) for chunk in chunks]
     with progress_bar(progress, len(order), description, unit="doc") as bar:
-        for start in range(0, len(order), batch_size):
+        read = None
+        if session.remote:  # one request for every batch; Cancel can only stop it before it is sent
             if cancel is not None and cancel.is_set():
-                raise Cancelled(f"{description} was cancelled after {start} of {len(order)} documents.")
-            chunk = order[start : start + batch_size]
-            ids, mask = _padded([encoded[i]["ids"] for i in chunk], session.pad_token_id)
-            out = site_outputs(session, ids, mask, sites=[site])[site].cpu()
-            yield chunk, out, mask
+                raise Cancelled(f"{description} was cancelled before its request was sent.")
+            read = [out[site] for out in read_batches(session, padded, sites=[site], pooled=pooled)]
+        done = 0
+        for n, (chunk, (ids, mask)) in enumerate(zip(chunks, padded)):
+            if read is None and cancel is not None and cancel.is_set():
+                raise Cancelled(f"{description} was cancelled after {done} of {len(order)} documents.")
+            if read is not None:
+                out = read[n]
+            else:
+                out = site_outputs(session, ids, mask, sites=[site])[site]
+                out = pool(out, mask) if pooled else out
+            yield chunk, out.cpu(), mask
+            done += len(chunk)
             bar.update(len(chunk))
-
-
-def pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean over real tokens, leaving out position 0 (the attention sink) when there are others."""
-    weights = mask.clone().float()
-    longer = mask.sum(1) > 1
-    weights[longer, 0] = 0.0
-    return (states * weights[..., None]).sum(1) / weights.sum(1, keepdim=True).clamp(min=1.0)
 
 
 # -- scoring tokens, optionally steered --------------------------------------------------
@@ -251,11 +327,11 @@ def forward_once(session: Session, rows: Sequence[Sequence[int]], queries: Seque
     ids, mask = _padded(rows, session.pad_token_id)
     width = ids.shape[1]
     dtype = session.dtype
-    add = None
+    add = starts = None
     if layer is not None and deltas is not None:
-        starts = torch.tensor(list(edit_from) if edit_from is not None else [0] * len(rows))
-        where = (torch.arange(width)[None, :] >= starts[:, None]).to(dtype)
-        add = (deltas.to(dtype)[:, None, :] * where[:, :, None]).to(session.device)
+        # [rows, d] and [rows] travel; the [rows, width, d] edit is built where it is added
+        starts = torch.tensor(list(edit_from) if edit_from is not None else [0] * len(rows)).to(session.device)
+        add = deltas.to(session.device, dtype)
     picks = [(i, p, t) for i, row in enumerate(queries) for p, t in row]
     if not picks:
         return [[] for _ in rows]
@@ -269,7 +345,10 @@ def forward_once(session: Session, rows: Sequence[Sequence[int]], queries: Seque
     with torch.inference_mode(), session.trace(inputs) as tracer:
         if steered is not None:
             output = steered.output
-            steered.output = replace_hidden(output, hidden(output) + add)
+            states = hidden(output)
+            where = torch.arange(width, device=states.device)[None, :] >= starts.to(states.device)[:, None]
+            edit = add.to(states.device)[:, None, :] * where[:, :, None].to(states.dtype)
+            steered.output = replace_hidden(output, states + edit)
         logits = unembed(norm.output[row_index, position_index]).float()
         if cap:
             logits = torch.tanh(logits / cap) * cap
@@ -314,6 +393,9 @@ def natural_scale(session: Session, layer: int) -> float:
     >>> natural_scale(bench, 1) > 0
     True
     """
+    import nnsight
+    import torch
+
     layer = check_layer(session, layer)
     cache = session.cache.natural_scale
     if layer not in cache:
@@ -322,8 +404,17 @@ def natural_scale(session: Session, layer: int) -> float:
         texts = corpora.render_records(records[::step][:SCALE_TEXTS], session.tokenizer, session.chat_template)
         rows = [session.tokenizer(t, add_special_tokens=False)["input_ids"][:SCALE_TOKENS] for t in texts]
         ids, mask = _padded([row for row in rows if len(row) > 1], session.pad_token_id)
-        states = layer_outputs(session, ids, mask, layers=[layer])[layer].cpu()
-        cache[layer] = float(states.norm(dim=-1)[mask.bool()].median())
+        if not session.remote:
+            states = layer_outputs(session, ids, mask, layers=[layer])[layer].cpu()
+            cache[layer] = float(states.norm(dim=-1)[mask.bool()].median())
+        else:  # the median is taken in the trace: one number comes back
+            block = blocks(session)[layer]
+            inputs = {"input_ids": ids, "attention_mask": mask}
+            with torch.inference_mode(), session.trace(inputs) as tracer:
+                states = hidden(block.output).float()
+                median = nnsight.save(states.norm(dim=-1)[mask.to(states.device).bool()].median().cpu())
+                tracer.stop()
+            cache[layer] = float(median)
     return cache[layer]
 
 

@@ -328,6 +328,18 @@ class Session:
             kwargs["backend"] = remote_mod.backend(self, "generate", self._status)
         return self.model.trace(inputs, fn=fn, **kwargs)
 
+    def bundle(self) -> Any:
+        """One remote request for several traces: ``with session.bundle():`` around ``with session.model.trace(...)``
+        blocks, which a remote session runs together on the server (nnsight's ``model.session``).
+
+        Only for a remote session (a local one has no requests to save); the inner traces are
+        opened on ``session.model`` directly, since the whole block travels and runs there
+        (see :func:`workbench.residual.read_batches`).
+        """
+        if not self.remote:
+            raise RuntimeError("bundle() is for remote sessions: run the traces one by one here.")
+        return self.model.session(backend=remote_mod.backend(self, "session", self._status))
+
     _status = None  # a widget's ``status(text)`` while it runs: a remote job's progress (queued, running...)
 
     @functools.cached_property

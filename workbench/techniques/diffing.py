@@ -315,12 +315,16 @@ def residual_changes(session: Session, other: Session, rendered: Sequence[Any], 
     token_norm = dict.fromkeys(layers, 0.0)
     self_norm = dict.fromkeys(layers, 0.0)
     count = 0
-    for start in range(0, len(rendered), batch_size):
-        if cancel is not None and cancel.is_set():
+    padded = [left_pad([p.input_ids for p in rendered[start : start + batch_size]], session.pad_token_id)
+              for start in range(0, len(rendered), batch_size)]
+    # a remote model reads every batch in one request (one per model)
+    read_mine = residual.layer_batches(session, padded, layers=layers, cancel=cancel, what="The comparison")
+    read_theirs = residual.layer_batches(other, padded, layers=layers, cancel=cancel, what="The comparison")
+    for n, (ids, mask) in enumerate(padded):
+        if cancel is not None and cancel.is_set() and (read_mine is None or read_theirs is None):
             raise Cancelled("The comparison was cancelled.")
-        ids, mask = left_pad([p.input_ids for p in rendered[start : start + batch_size]], session.pad_token_id)
-        mine = residual.layer_outputs(session, ids, mask, layers=layers)
-        theirs = residual.layer_outputs(other, ids, mask, layers=layers)
+        mine = read_mine[n] if read_mine is not None else residual.layer_outputs(session, ids, mask, layers=layers)
+        theirs = read_theirs[n] if read_theirs is not None else residual.layer_outputs(other, ids, mask, layers=layers)
         real = mask.bool()
         count += int(real.sum())
         for at in layers:

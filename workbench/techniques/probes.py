@@ -225,11 +225,14 @@ def collect(session: Session, sources: Sequence[Any], layers: Sequence[int], *, 
                disable=report is not None or not progress, delay=0.5)
     pooled: dict[int, list] = {at: [] for at in layers}
     try:
-        for start in range(0, len(rows), batch_size):
-            if cancel is not None and cancel.is_set():
+        starts = range(0, len(rows), batch_size)
+        padded = [left_pad(rows[start : start + batch_size], session.pad_token_id) for start in starts]
+        read = residual.layer_batches(session, padded, layers=layers, cancel=cancel, what="Probing")  # remote: one
+        for n, start in enumerate(starts):
+            if read is None and cancel is not None and cancel.is_set():
                 raise Cancelled(f"Probing was cancelled after {start} of {len(rows)} texts.")
-            ids, mask = left_pad(rows[start : start + batch_size], session.pad_token_id)
-            hidden = residual.layer_outputs(session, ids, mask, layers=layers)
+            ids, mask = padded[n]
+            hidden = read[n] if read is not None else residual.layer_outputs(session, ids, mask, layers=layers)
             weights = mask.float()[:, :, None]
             for at in layers:
                 h = hidden[at].cpu()
