@@ -514,6 +514,33 @@ def top_tokens(session: Session, vectors: torch.Tensor, k: int, *, bottom: bool 
     return [[decode([i]) for i in row] for row in ids.tolist()]
 
 
+def value_rows(session: Session, keys: Sequence[tuple[int, int]]) -> torch.Tensor:
+    """The value vectors of ``(layer, neuron)`` pairs, ``[len(keys), d_model]`` float32 on the CPU; on a remote
+    session read in one trace, where only those rows leave the server.
+
+    Examples
+    --------
+    >>> value_rows(bench, [(1, 7), (0, 2)]).shape
+    torch.Size([2, 64])
+    """
+    import nnsight
+    import torch
+
+    from .layout import mlp_layout, value_matrix
+
+    if not session.remote:
+        return torch.stack([value_matrix(session, layer)[neuron] for layer, neuron in keys])
+    mlp = mlp_layout(session)
+    column = mlp.value_axis == "column"
+    plan = [(mlp.down_module(session.model, layer), neuron) for layer, neuron in keys]
+    one = torch.tensor([[session.pad_token_id]])  # a one-token pass: the trace is only a way to the weights
+    with torch.inference_mode(), session.trace({"input_ids": one, "attention_mask": torch.ones_like(one)}) as tracer:
+        rows = nnsight.save([(down.weight[:, neuron] if column else down.weight[neuron]).float().cpu()
+                             for down, neuron in plan])
+        tracer.stop()
+    return torch.stack(rows)
+
+
 # -- packing a corpus ------------------------------------------------------------------------
 
 

@@ -274,3 +274,45 @@ def test_the_journal_records_remote_calls_and_replays_them_remotely(tiny_model_d
     here = wb.Workbench(str(tiny_model_dir), journal=False)
     here.sample("Hi", n=1, max_new_tokens=2, seed=3, progress=False)
     assert here.journal.last("sample").remote is None
+
+
+def test_many_batches_cost_one_request(pair):
+    here, there = pair
+    from workbench.techniques import probes
+
+    local = probes.collect(here, POLITE + RUDE, [0, 1], batch_size=4)
+    remote, log = _one_action(there, lambda b: probes.collect(b, POLITE + RUDE, [0, 1], batch_size=4))
+    assert len(log) == 1 and log[0].kind == "session"  # 4 batches, one request
+    for layer in (0, 1):
+        np.testing.assert_allclose(local[layer], remote[layer], atol=1e-5)
+
+
+def test_semantic_index_pools_in_the_trace_and_the_scale_is_a_median_there(pair):
+    from workbench.techniques import data_search
+
+    here, there = pair
+    texts = [f"document {i} about chocolate and reward models" for i in range(40)]
+    local = data_search.embed_texts(here, texts, layer=1, batch_size=8)
+    remote, log = _one_action(there, lambda b: data_search.embed_texts(b, texts, layer=1, batch_size=8))
+    np.testing.assert_allclose(local, remote, atol=1e-5)
+    assert len(log) == 1
+    assert log.received < 3 * local.nbytes  # pooled [40, 64] came back, not every token's state
+    there.cache.natural_scale.clear()
+    scale, log = _one_action(there, lambda b: residual.natural_scale(b, 1))
+    assert scale == pytest.approx(residual.natural_scale(here, 1), rel=1e-6)
+    assert len(log) == 1 and log.received < 2000  # one number (and its pickle)
+
+
+def test_diff_reads_only_the_asked_neurons_value_vectors_and_refuses_the_full_scan(pair, tiny_model_dir):
+    here, there = pair
+    other_here = wb.Workbench(str(tiny_model_dir), journal=False)
+    other_there = wb.Workbench(str(tiny_model_dir), journal=False, remote="local")
+    for other in (other_here, other_there):
+        with torch.no_grad():
+            other.module.model.layers[1].mlp.down_proj.weight[:, 7].mul_(-1)
+    kwargs = {"neurons": [(1, 7), (0, 3)], "n_samples": 1, "max_new_tokens": 2, "seed": 0, "progress": False}
+    local = here.diff(other_here, ["Hi"], **kwargs)
+    remote = there.diff(other_there, ["Hi"], **kwargs)
+    pd.testing.assert_frame_equal(local.neurons, remote.neurons, atol=1e-5, check_exact=False)
+    with pytest.raises(ValueError, match="would download both models' MLP weights"):
+        there.diff(other_there, ["Hi"], top_neurons=2, n_samples=1, max_new_tokens=2, progress=False)

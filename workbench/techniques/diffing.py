@@ -364,12 +364,9 @@ def neuron_changes(session: Session, other: Session, keys: Sequence[tuple[int, i
             .groupby(["layer", "neuron"])["mean"].mean())
     theirs = (neuron_activations(other, keys, list(texts), batch_size=batch_size)
               .groupby(["layer", "neuron"])["mean"].mean())
-    values: dict[int, tuple] = {}
+    olds, news = residual.value_rows(session, keys), residual.value_rows(other, keys)  # only these rows travel
     rows = []
-    for layer, neuron in keys:
-        if layer not in values:
-            values[layer] = (value_matrix(session, layer), value_matrix(other, layer))
-        old, new = values[layer][0][neuron], values[layer][1][neuron]
+    for (layer, neuron), old, new in zip(keys, olds, news):
         cosine = torch.nn.functional.cosine_similarity(old, new, dim=0).item()
         a, b = float(mine[(layer, neuron)]), float(theirs[(layer, neuron)])
         rows.append({"layer": layer, "neuron": neuron, "activation_self": a, "activation_other": b,
@@ -389,6 +386,12 @@ def turned_neurons(session: Session, other: Session, top: int = 10) -> list[tupl
     import numpy as np
     import torch
 
+    if session.remote or other.remote:
+        raise ValueError(
+            "Finding the most turned neurons compares every value vector of both models, which would download "
+            "both models' MLP weights from a remote session: pass neurons=[(layer, neuron), ...] or a direction= "
+            "(its top value vectors are ranked on the server) instead of top_neurons."
+        )
     cosines, changes = [], []
     for layer in range(session.n_layers):
         old, new = value_matrix(session, layer), value_matrix(other, layer)
