@@ -151,7 +151,7 @@ def backend(session: Any, kind: str, status: Callable[[str], None] | None = None
     """The nnsight backend that runs one trace or generation of ``session`` remotely, and records it."""
     _ship_helpers()
     if session.remote == LOCAL:
-        return SimulatedBackend(session.model, session.requests, kind)
+        return SimulatedBackend(session.model, session.requests, kind, status)
     return _ndif_backend(session, kind, status)
 
 
@@ -171,9 +171,10 @@ class SimulatedBackend:
     into the caller's frame as nnsight's remote backend does.
     """
 
-    def __init__(self, model: Any, log: RequestLog, kind: str) -> None:
+    def __init__(self, model: Any, log: RequestLog, kind: str, status: Callable[[str], None] | None = None) -> None:
         self._base = _simulation_base()(model)
         self.model, self.log, self.kind = model, log, kind
+        self.status = status or (lambda state: None)
 
     def __call__(self, tracer: Any) -> None:
         import torch
@@ -186,12 +187,14 @@ class SimulatedBackend:
         pull_env()
         blob = RequestModel.serialize(tracer, compress=False)
         record = Request(self.kind, sent=len(blob))
+        self.status(f"sent {len(blob):,} bytes")
         persistent = self.model._remoteable_persistent_objects()
         filename = tracer.info.frame.f_code.co_filename
         cached = linecache.cache.get(filename)
         hidden = self._base._hide_local_modules()
         try:
             restored = RequestModel.deserialize(blob, persistent, compress=False)
+            self.status("running")
             restored.execute(restored.info.code)
         finally:
             self._base._restore(hidden)
@@ -210,6 +213,7 @@ class SimulatedBackend:
         for value in result.values():
             save(value)
         push(tracer.info.frame, result)
+        self.status(f"completed, {record.received:,} bytes back")
 
 
 def _ndif_backend(session: Any, kind: str, status: Callable[[str], None] | None) -> Any:

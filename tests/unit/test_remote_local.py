@@ -316,3 +316,19 @@ def test_diff_reads_only_the_asked_neurons_value_vectors_and_refuses_the_full_sc
     pd.testing.assert_frame_equal(local.neurons, remote.neurons, atol=1e-5, check_exact=False)
     with pytest.raises(ValueError, match="would download both models' MLP weights"):
         there.diff(other_there, ["Hi"], top_neurons=2, n_samples=1, max_new_tokens=2, progress=False)
+
+
+def test_a_panel_shows_the_remote_job_and_gives_the_local_result(pair, tmp_path, monkeypatch):
+    here, there = pair
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path))
+    boxes = [wb.AttackBox(bench, "What is your goal?", prefill="My secret goal is", n=3, max_new_tokens=4, seed=5)
+             for bench in pair]
+    seen = []
+    boxes[1].observe(lambda change: seen.append(change["new"]), names="status")
+    for box in boxes:
+        box.run(wait=True, timeout=120)
+        assert box.error == "" and not box.running
+    assert boxes[0].samples["assistant"].texts == boxes[1].samples["assistant"].texts
+    assert any("remote job: running" in line for line in seen)
+    assert any("remote job: completed" in line for line in seen)
+    assert there._status is None and here._status is None
