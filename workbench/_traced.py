@@ -29,6 +29,19 @@ def pool(states: Any, mask: Any) -> Any:
     return (states * weights[..., None]).sum(1) / weights.sum(1, keepdim=True).clamp(min=1.0)
 
 
+def reduce_tokens(states: Any, mask: Any, how: str | None) -> Any:
+    """``[batch, seq, d]`` states reduced over tokens: ``"pool"`` (:func:`pool`), ``"mean"`` (over the mask),
+    ``"last"`` (the last position: rows left-padded) or ``None`` (kept)."""
+    if how == "pool":
+        return pool(states, mask)
+    if how == "mean":
+        weights = mask.float()[:, :, None]
+        return (states * weights).sum(1) / weights.sum(1)
+    if how == "last":
+        return states[:, -1]
+    return states
+
+
 def recorder_classes() -> tuple[type, type]:
     """``(StepRecorder, StopRecorder)``: what a generation hands transformers' ``generate`` to see each step.
 

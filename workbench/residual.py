@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import corpora
 from ._progress import progress_bar
-from ._traced import pool
+from ._traced import pool, reduce_tokens
 from .errors import Cancelled
 from .layout import (
     Site,
@@ -158,11 +158,12 @@ def read_batches(
     *,
     sites: Iterable[Site],
     stop: bool = True,
-    pooled: bool = False,
+    reduce: str | None = None,
 ) -> list[dict[Site, torch.Tensor]]:
     """:func:`site_outputs` of each ``(input_ids, attention_mask)`` batch; on a remote session all of them in
     ONE request (the traces bundled with :meth:`Session.bundle`), so an action over many batches costs one.
-    With ``pooled``, each site's ``[batch, d]`` mean over real tokens (:func:`pool`), computed in the trace.
+    With ``reduce`` (``"pool"``, ``"mean"`` or ``"last"``, see :func:`workbench._traced.reduce_tokens`), each
+    site's ``[batch, d]`` reduction over tokens, computed in the trace: the tokens' states stay on the server.
 
     Examples
     --------
@@ -178,8 +179,9 @@ def read_batches(
     sites = sorted(set(sites), key=lambda site: site.order)
     if not session.remote:
         outs = [site_outputs(session, ids, mask, sites=sites, stop=stop) for ids, mask in batches]
-        if pooled:
-            outs = [{site: pool(v, mask) for site, v in out.items()} for out, (_, mask) in zip(outs, batches)]
+        if reduce is not None:
+            outs = [{site: reduce_tokens(v, mask, reduce) for site, v in out.items()}
+                    for out, (_, mask) in zip(outs, batches)]
         return outs
     module_of = site_taps(session)
     tap_of = {site: (site.layer, module_of.get(site.kind, ("", "output"))) for site in sites}
@@ -194,8 +196,9 @@ def read_batches(
         for inputs in every:  # runs on the server: each trace's reads are kept, all return together
             with model.trace(inputs) as tracer:
                 read = [hidden(envoy.output if port == "output" else envoy.input) for envoy, port in plan]
-                if pooled:
-                    read = [pool(value.float(), inputs["attention_mask"].to(value.device)) for value in read]
+                if reduce is not None:
+                    mask = inputs["attention_mask"].to(read[0].device)
+                    read = [reduce_tokens(value.float(), mask, reduce) for value in read]
                 values.append(read)
                 if stop:
                     tracer.stop()
@@ -234,17 +237,19 @@ def layer_outputs(
 
 
 def layer_batches(session: Session, batches: Sequence[tuple[torch.Tensor, torch.Tensor]], *, layers: Sequence[int],
-                  cancel: threading.Event | None = None, what: str = "The run") -> list[dict[int, torch.Tensor]] | None:
+                  cancel: threading.Event | None = None, what: str = "The run", reduce: str | None = None
+                  ) -> list[dict[int, torch.Tensor]] | None:
     """:func:`layer_outputs` of every batch in ONE request when the session is remote (``None`` when it runs
     here: the caller then reads batch by batch, checking ``cancel`` between them). A set ``cancel`` raises
-    :class:`workbench.Cancelled` before the request is sent; once sent it cannot be stopped."""
+    :class:`workbench.Cancelled` before the request is sent; once sent it cannot be stopped. ``reduce``
+    as in :func:`read_batches` (reduced on the server)."""
     if not session.remote:
         return None
     if cancel is not None and cancel.is_set():
         raise Cancelled(f"{what} was cancelled before its request was sent.")
     for layer in layers:
         check_layer(session, layer)
-    outs = read_batches(session, batches, sites=[Site(layer) for layer in sorted(set(layers))])
+    outs = read_batches(session, batches, sites=[Site(layer) for layer in sorted(set(layers))], reduce=reduce)
     return [{site.layer: value for site, value in out.items()} for out in outs]
 
 
@@ -283,7 +288,8 @@ def hidden_batches(session: Session, encoded: list[dict], layer: int | Site, *, 
         if session.remote:  # one request for every batch; Cancel can only stop it before it is sent
             if cancel is not None and cancel.is_set():
                 raise Cancelled(f"{description} was cancelled before its request was sent.")
-            read = [out[site] for out in read_batches(session, padded, sites=[site], pooled=pooled)]
+            read = [out[site] for out in read_batches(session, padded, sites=[site],
+                                                      reduce="pool" if pooled else None)]
         done = 0
         for n, (chunk, (ids, mask)) in enumerate(zip(chunks, padded)):
             if read is None and cancel is not None and cancel.is_set():
