@@ -164,7 +164,7 @@ def _simulation_base() -> type:
 class SimulatedBackend:
     """Serialize the block as for NDIF, run the deserialized copy with local modules hidden, return its saves.
 
-    A drop-in nnsight backend (``model.trace(..., backend=...)``). What the block's code
+    A drop-in nnsight backend (the ``backend=`` of a trace or session). What the block's code
     touches is exactly what a server would have: the restored globals and locals, the
     model resolved from its envoys' persistent ids. What comes back is what the block
     saved, through ``torch.save`` / ``torch.load`` (the server's result format), pushed

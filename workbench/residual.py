@@ -161,7 +161,7 @@ def read_batches(
     reduce: str | None = None,
 ) -> list[dict[Site, torch.Tensor]]:
     """:func:`site_outputs` of each ``(input_ids, attention_mask)`` batch; on a remote session all of them in
-    ONE request (the traces bundled with :meth:`Session.bundle`), so an action over many batches costs one.
+    ONE request (:meth:`Session.trace_each`), so an action over many batches costs one.
     With ``reduce`` (``"pool"``, ``"mean"`` or ``"last"``, see :func:`workbench._traced.reduce_tokens`), each
     site's ``[batch, d]`` reduction over tokens, computed in the trace: the tokens' states stay on the server.
 
@@ -173,7 +173,6 @@ def read_batches(
     >>> [out[Site(1)].shape for out in read_batches(bench, [(ids, torch.ones_like(ids))] * 2, sites=[Site(1)])]
     [torch.Size([1, 3, 64]), torch.Size([1, 3, 64])]
     """
-    import nnsight
     import torch
 
     sites = sorted(set(sites), key=lambda site: site.order)
@@ -189,23 +188,20 @@ def read_batches(
     for site in sites:
         taps.setdefault(tap_of[site], site)
     plan = [site_envoy(session, site) for site in taps.values()]
-    model = session.model
-    every = [{"input_ids": ids, "attention_mask": mask} for ids, mask in batches]
-    with torch.inference_mode(), session.bundle():
-        values = []
-        for inputs in every:  # runs on the server: each trace's reads are kept, all return together
-            with model.trace(inputs) as tracer:
-                read = [hidden(envoy.output if port == "output" else envoy.input) for envoy, port in plan]
-                if reduce is not None:
-                    mask = inputs["attention_mask"].to(read[0].device)
-                    read = [reduce_tokens(value.float(), mask, reduce) for value in read]
-                values.append(read)
-                if stop:
-                    tracer.stop()
-        values = nnsight.save(values)
+
+    def read(inputs: dict) -> list:  # runs inside each trace, on the server: a closure, shipped by value
+        values = [hidden(envoy.output if port == "output" else envoy.input) for envoy, port in plan]
+        if reduce is not None:
+            mask = inputs["attention_mask"].to(values[0].device)
+            values = [reduce_tokens(value.float(), mask, reduce) for value in values]
+        return values
+
+    with torch.inference_mode():
+        every = session.trace_each([{"input_ids": ids, "attention_mask": mask} for ids, mask in batches], read,
+                                   stop=stop)
     out = []
-    for read in values:
-        saved = dict(zip(taps, read))
+    for values in every:
+        saved = dict(zip(taps, values))
         out.append({site: saved[tap_of[site]].float() for site in sites})
     return out
 

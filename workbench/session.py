@@ -328,17 +328,35 @@ class Session:
             kwargs["backend"] = remote_mod.backend(self, "generate", self._status)
         return self.model.trace(inputs, fn=fn, **kwargs)
 
-    def bundle(self) -> Any:
-        """One remote request for several traces: ``with session.bundle():`` around ``with session.model.trace(...)``
-        blocks, which a remote session runs together on the server (nnsight's ``model.session``).
+    def trace_each(self, batches: Sequence[Any], read: Any, *, stop: bool = True) -> list:
+        """One trace per inputs of ``batches``, each returning ``read(inputs)`` (called inside it); on a remote
+        session all of them in ONE request (nnsight's ``model.session``, which runs them together on the server).
 
-        Only for a remote session (a local one has no requests to save); the inner traces are
-        opened on ``session.model`` directly, since the whole block travels and runs there
-        (see :func:`workbench.residual.read_batches`).
+        ``read`` reads envoys (and reduces what it read) inside the trace; on a remote session it
+        travels with the request, so it must be a closure over envoys, tensors and plain values, calling
+        only :mod:`workbench._traced` (see :func:`workbench.residual.read_batches`).
         """
+        import nnsight
+
         if not self.remote:
-            raise RuntimeError("bundle() is for remote sessions: run the traces one by one here.")
-        return self.model.session(backend=remote_mod.backend(self, "session", self._status))
+            out = []
+            for inputs in batches:
+                with self.trace(inputs) as tracer:
+                    value = nnsight.save(read(inputs))
+                    if stop:
+                        tracer.stop()
+                out.append(value)
+            return out
+        model = self.model
+        with self.model.session(backend=remote_mod.backend(self, "session", self._status)):
+            values = []
+            for inputs in batches:  # on the server: the inner traces run there, and return together
+                with model.trace(inputs) as tracer:
+                    values.append(read(inputs))
+                    if stop:
+                        tracer.stop()
+            values = nnsight.save(values)
+        return values
 
     _status = None  # a widget's ``status(text)`` while it runs: a remote job's progress (queued, running...)
 
@@ -351,9 +369,9 @@ class Session:
         return method.__get__(self.model, type(self.model))
 
     def __repr__(self) -> str:
-        where = ("NDIF, simulated here (remote='local')" if self.remote == remote_mod.LOCAL
-                 else f"NDIF ({self.remote if isinstance(self.remote, str) else 'remote'})" if self.remote
-                 else self.device)
+        where = ("remote (NDIF), simulated here: remote='local'" if self.remote == remote_mod.LOCAL
+                 else f"remote (NDIF at {self.remote})" if isinstance(self.remote, str)
+                 else "remote (NDIF)" if self.remote else self.device)
         lines = [
             f"{type(self).__name__}({self.model_name!r}, source={self.source.kind})",
             f"  model: {type(self.module).__name__}, {self.n_layers} layers, "

@@ -46,6 +46,10 @@ def _one_action(bench, call):
 
 
 def test_remote_modes_are_checked_and_local_runs_send_nothing(pair):
+    from workbench import remote
+
+    assert remote.check(False) is False and remote.check(None) is False and remote.check(True) is True
+    assert remote.check("local") == "local" and remote.check("http://localhost:5001/") == "http://localhost:5001"
     here, there = pair
     assert here.remote is False and len(here.requests) == 0
     assert there.remote == "local" and "simulated" in repr(there)
