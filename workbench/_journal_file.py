@@ -38,7 +38,7 @@ SCHEMA: dict[str, dict[str, str]] = {
     "entry": {"id": _STR, "time": _STR, "technique": _STR, "function": _STR, "inputs": _DICT, "missing": _LIST,
               "seed": _OPT_INT, "model": _OPT_DICT, "sae": _OPT_DICT, "duration_s": _NUMBER, "summary": _DICT,
               "result": _ANY, "result_omitted": _OPT_DICT, "error": _OPT_DICT, "replay_of": _OPT_STR,
-              "actor": _OPT_STR},
+              "actor": _OPT_STR, "remote": _OPT_DICT},
     "note": {"id": _STR, "time": _STR, "text": _STR, "entry": _OPT_STR, "tags": _LIST, "kind": _STR,
              "actor": _OPT_STR},
     "tag": {"entry": _STR, "tags": _LIST, "time": _STR},

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._progress import progress_bar
+from .errors import Cancelled
 
 if TYPE_CHECKING:  # pragma: no cover
     from .session import Session
@@ -43,16 +44,15 @@ class Generated:
         ``"stop"`` (a stop token), ``"length"`` (max_new_tokens) or ``"cancelled"``.
     cancelled : bool
         Whether the cancel event stopped decoding early.
-    seed : int or None
-        The seed the run used (``None`` for remote runs, whose sampling happens
-        on the server).
+    seed : int
+        The seed the run used (set inside the trace: on the server for a remote run).
     """
 
     token_ids: list[list[int]]
     logprobs: list[list[float]]
     finish_reasons: list[str]
     cancelled: bool
-    seed: int | None
+    seed: int
 
 
 def check_settings(
@@ -128,49 +128,6 @@ def left_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
     return ids, mask
 
 
-def _recorder_classes():
-    from transformers import LogitsProcessor, StoppingCriteria
-
-    class StepRecorder(LogitsProcessor):
-        """Sees the raw logits of each step: keeps log-probs, reports progress."""
-
-        def __init__(self, bar: Any) -> None:
-            self.bar = bar
-            self.steps = 0
-            self.previous = None
-            self.logprobs: list = []
-
-        def __call__(self, input_ids, scores):
-            import torch
-
-            if self.previous is not None:
-                self.logprobs.append(self.previous.gather(1, input_ids[:, -1:]).squeeze(1))
-            self.previous = torch.log_softmax(scores.float(), dim=-1)
-            self.steps += 1
-            self.bar.update(1)
-            return scores
-
-        def finish(self, last_tokens):
-            if self.previous is not None:
-                self.logprobs.append(self.previous.gather(1, last_tokens[:, None]).squeeze(1))
-                self.previous = None
-
-    class CancelCriterion(StoppingCriteria):
-        def __init__(self, event: threading.Event | None) -> None:
-            self.event = event
-            self.fired = False
-            self.sequences = None  # the ids so far, the last sampled token included
-
-        def __call__(self, input_ids, scores, **kwargs):
-            import torch
-
-            self.sequences = input_ids
-            self.fired = bool(self.event is not None and self.event.is_set())
-            return torch.full((input_ids.shape[0],), self.fired, dtype=torch.bool, device=input_ids.device)
-
-    return StepRecorder, CancelCriterion
-
-
 def _fork_rng(device: str):
     import torch
 
@@ -211,10 +168,16 @@ def generate(
         and the tokens are then read from the stopping criterion (which sees every
         sampled token) rather than from ``tracer.result``.
 
-    A session that runs remotely decodes on the server: no local progress, cancel
-    or seed.
+    The seed is set inside the trace, so a remote run (decoded on the server) draws
+    the same samples as a local one, and it is returned either way. A remote run
+    reports progress when it is sent and when it comes back, and cannot be stopped
+    once sent: a ``cancel`` set before sending raises :class:`workbench.Cancelled`,
+    one set while it runs is answered with a warning that it ran to the end.
     """
+    import nnsight
     import torch
+
+    from ._traced import recorder_classes
 
     ids, mask = left_pad(rows, session.pad_token_id)
     config = generation_config(
@@ -225,19 +188,22 @@ def generate(
         stop_ids=stop_ids,
         pad_id=session.pad_token_id,
     )
-    if session.remote:
-        return _generate_remote(session, ids, mask, config, stop_ids, intervene)
-
     if seed is None:
         seed = secrets.randbelow(MAX_SEED)
-    StepRecorder, CancelCriterion = _recorder_classes()
-    bar = progress_bar(progress, max_new_tokens, f"{description} ({len(rows)} rows)", unit="tok")
-    recorder, stopper = StepRecorder(bar), CancelCriterion(cancel)
-    device = session.device
+    remote = bool(session.remote)
+    if remote and cancel is not None and cancel.is_set():
+        raise Cancelled(f"{description} was cancelled before its request was sent.")
+    StepRecorder, StopRecorder = recorder_classes()
+    total = max_new_tokens
+    bar = progress_bar(progress, total, f"{description} ({len(rows)} rows)", unit="tok")
+    # on a server there is no bar to move and no event to read: the recorders go without them
+    recorder = StepRecorder(None if remote else bar)
+    state = {"logprobs": [], "sequences": None, "fired": False}
+    stopper = StopRecorder(state, recorder, None if remote else cancel)
+    model, device = session.model, session.device
     inputs = {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
     try:
         with torch.inference_mode(), _fork_rng(device), warnings.catch_warnings():
-            torch.manual_seed(seed)
             if intervene is not None:  # an every-step loop outruns the run by design
                 warnings.filterwarnings("ignore", message=_OUTRAN, category=UserWarning)
             with session.generate(
@@ -246,37 +212,27 @@ def generate(
                 logits_processor=[recorder],
                 stopping_criteria=[stopper],
             ) as tracer:
+                torch.manual_seed(seed)  # here, not before: on a server this is where sampling happens
+                state = nnsight.save(state)  # filled while decoding; saved first, as nothing after a loop runs
                 if intervene is not None:
-                    intervene(session.model, tracer)
-                else:
-                    sequences = tracer.result.save()
+                    intervene(model, tracer)
+        if remote:
+            bar.update(total)
     finally:
         bar.close()
-    if intervene is not None:
-        sequences = stopper.sequences[:, : ids.shape[1] + max_new_tokens]
+    if remote and cancel is not None and cancel.is_set():
+        warnings.warn(f"Cancel came after {description}'s request was sent to a remote backend, which cannot stop "
+                      "a job once it runs: it ran to the end, and its results are kept.", RemoteCancelIgnored,
+                      stacklevel=2)
+    sequences = state["sequences"][:, : ids.shape[1] + max_new_tokens]
     new = sequences[:, ids.shape[1]:]
-    if new.shape[1]:
-        recorder.finish(new[:, -1])
-    logprobs = torch.stack(recorder.logprobs, dim=1) if recorder.logprobs else torch.zeros(len(rows), 0)
-    return _trim(new, logprobs, stop_ids, max_new_tokens, stopper.fired, seed)
+    steps = state["logprobs"][: new.shape[1]]
+    logprobs = torch.stack(steps, dim=1) if steps else torch.zeros(len(rows), 0)
+    return _trim(new, logprobs, stop_ids, max_new_tokens, bool(state["fired"]), seed)
 
 
-def _generate_remote(session: Session, ids, mask, config, stop_ids, intervene) -> Generated:
-    import torch
-
-    with session.generate(
-        {"input_ids": ids, "attention_mask": mask},
-        generation_config=config,
-        output_logits=True,
-        return_dict_in_generate=True,
-    ) as tracer:
-        if intervene is not None:
-            intervene(session.model, tracer)
-        result = tracer.result.save()
-    new = result.sequences[:, ids.shape[1]:]
-    steps = torch.stack([step.float() for step in result.logits], dim=1)
-    logprobs = torch.log_softmax(steps, dim=-1).gather(2, new[:, :, None]).squeeze(2)
-    return _trim(new, logprobs, stop_ids, config.max_new_tokens, False, None)
+class RemoteCancelIgnored(UserWarning):
+    """Cancel was asked of a remote job already sent: it cannot be stopped, so it ran to the end."""
 
 
 def _trim(new, logprobs, stop_ids, max_new_tokens: int, cancelled: bool, seed: int | None) -> Generated:

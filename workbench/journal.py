@@ -92,6 +92,10 @@ class Entry:
         Who made the call when it was not the person at the notebook: ``"agent:<client name>"``
         for a call made by an auditing agent over MCP (see :mod:`workbench.mcp`). ``None`` (a
         person, and every entry of a journal written before agents could call) otherwise.
+    remote : dict or None
+        Where the call ran when not here: ``{"mode": "ndif" | "local" (the simulation),
+        "host", "model_key", "requests", "sent", "received", "job_ids"}`` (bytes each way
+        over all its requests); ``None`` for a local run.
     tags, notes, findings
         Folded in from their own lines.
     """
@@ -112,6 +116,7 @@ class Entry:
     error: dict | None = None
     replay_of: str | None = None
     actor: str | None = None
+    remote: dict | None = None
     tags: list = dataclasses.field(default_factory=list)
     notes: list = dataclasses.field(default_factory=list)
     findings: list = dataclasses.field(default_factory=list)

@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._traced import hidden, replace_hidden  # noqa: F401  (re-exported: run inside traces, shipped by value)
+
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
@@ -112,6 +114,11 @@ def unembedding(session: Session) -> Any:
     return module_at(session.module, session.layout.unembed)
 
 
+def unembedding_envoy(session: Session) -> Any:
+    """The unembedding as an nnsight envoy: calling it inside a trace projects there (on the server when remote)."""
+    return module_at(session.model, session.layout.unembed)
+
+
 def check_layer(session: Session, layer: Any) -> int:
     """Return ``layer`` as an int, or refuse it naming the valid range."""
     if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < session.n_layers:
@@ -130,16 +137,6 @@ def hook_name(session: Session, where: int | Site) -> str:
         return f"{session.layout.layers}.{site.layer}"
     module, port = site_taps(session)[site.kind]
     return f"{session.layout.layers}.{site.layer}.{module}.{port}"
-
-
-def hidden(output: Any) -> Any:
-    """The hidden states of a decoder layer's output (older transformers return ``(hidden, ...)``)."""
-    return output[0] if isinstance(output, tuple) else output
-
-
-def replace_hidden(output: Any, new: Any) -> Any:
-    """A decoder layer's output with its hidden states replaced by ``new``."""
-    return (new, *output[1:]) if isinstance(output, tuple) else new
 
 
 # -- MLP neurons ---------------------------------------------------------------------
@@ -211,8 +208,10 @@ def value_matrix(session: Session, layer: int) -> torch.Tensor:
 
 
 def d_mlp(session: Session) -> int:
-    """Neurons per MLP layer."""
-    return int(value_matrix(session, 0).shape[0])
+    """Neurons per MLP layer (read off the weight's shape: no weight is copied, and a remote model's are not here)."""
+    mlp = mlp_layout(session)
+    weight = mlp.down_module(session.module, 0).weight
+    return int(weight.shape[1] if mlp.value_axis == "column" else weight.shape[0])
 
 
 def check_neuron(session: Session, key: Any, width: int | None = None) -> tuple[int, int]:

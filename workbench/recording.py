@@ -115,17 +115,18 @@ def recorded(name: str, *, formerly: tuple[str, ...] = (), options: Any = None) 
                 return fn(*args, **kwargs)
             replay_of, _state.replay_of = getattr(_state, "replay_of", None), None
             started, clock = _now(), time.perf_counter()
+            sent_before = len(getattr(session, "requests", ()))
             _state.depth = 1
             try:
                 result = fn(*args, **kwargs)
             except BaseException as error:
                 _state.depth = 0
                 _record(journal, session, name, function, signature, args, kwargs, started,
-                        time.perf_counter() - clock, None, error, replay_of)
+                        time.perf_counter() - clock, None, error, replay_of, sent_before)
                 raise
             _state.depth = 0
             _record(journal, session, name, function, signature, args, kwargs, started,
-                    time.perf_counter() - clock, result, None, replay_of)
+                    time.perf_counter() - clock, result, None, replay_of, sent_before)
             return result
 
         wrapper.__journal_technique__ = name  # type: ignore[attr-defined]
@@ -145,7 +146,7 @@ def recorded(name: str, *, formerly: tuple[str, ...] = (), options: Any = None) 
 
 def _record(journal: Journal, session: Any, technique: str, function: str, signature: inspect.Signature,
             args: tuple, kwargs: dict, started: str, duration: float, result: Any, error: BaseException | None,
-            replay_of: str | None) -> None:
+            replay_of: str | None, sent_before: int = 0) -> None:
     try:
         bound = signature.bind_partial(*args, **kwargs).arguments
         bound.pop(next(iter(signature.parameters)), None)
@@ -167,6 +168,7 @@ def _record(journal: Journal, session: Any, technique: str, function: str, signa
             "sae": values.sae_identity(session, inputs.get("sae")) if "sae" in signature.parameters else None,
             "duration_s": round(duration, 4),
             "summary": {}, "result": None, "result_omitted": None, "error": None, "replay_of": replay_of,
+            "remote": _where(session, sent_before),
         }
         if error is not None:
             record["error"] = {"type": type(error).__name__, "message": str(error)[:2000]}
@@ -204,6 +206,18 @@ def record_call(session: Any, name: str, function: str, inputs: Mapping[str, Any
         "error": None if error is None else {"type": type(error).__name__, "message": str(error)[:2000]},
         "replay_of": None,
     })
+
+
+def _where(session: Any, sent_before: int) -> dict | None:
+    """Where a call ran when not here, and what its requests cost (``None`` for a local run)."""
+    remote = getattr(session, "remote", False)
+    if not remote:
+        return None
+    requests = session.requests.since(sent_before)
+    first = requests[0] if len(requests) else None
+    host = first.host if first is not None else (remote if isinstance(remote, str) else None)
+    return {"mode": "local" if remote == "local" else "ndif", "host": host,
+            "model_key": first.model_key if first is not None else None, **requests.summary()}
 
 
 def _refuse(entry: Entry, why: str) -> ReplayRefused:

@@ -19,8 +19,20 @@ from typing import TYPE_CHECKING, Any
 
 from . import corpora
 from ._progress import progress_bar
+from ._traced import pool, reduce_tokens
 from .errors import Cancelled
-from .layout import Site, blocks, check_layer, final_norm, hidden, replace_hidden, site_envoy, site_taps, unembedding
+from .layout import (
+    Site,
+    blocks,
+    check_layer,
+    final_norm,
+    hidden,
+    replace_hidden,
+    site_envoy,
+    site_taps,
+    unembedding,
+    unembedding_envoy,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -68,6 +80,34 @@ def site_outputs(
     >>> sorted((site.layer, site.kind, tuple(value.shape)) for site, value in out.items())
     [(0, 'mlp_out', (1, 3, 64)), (1, 'resid_post', (1, 3, 64))]
     """
+    return read_sites(session, input_ids, attention_mask, sites=sites, stop=stop)[0]
+
+
+def read_sites(
+    session: Session,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor | None = None,
+    *,
+    sites: Iterable[Site],
+    stop: bool = True,
+    lens_top: int = 0,
+) -> tuple[dict[Site, torch.Tensor], tuple[torch.Tensor, torch.Tensor] | None]:
+    """:func:`site_outputs`, and with ``lens_top`` the logit lens computed in the same trace:
+    ``(sites, (probs, ids))``, ``probs`` and ``ids`` ``[layers, batch, seq, lens_top]``.
+
+    The lens is each layer's residual stream through the final norm and the unembedding
+    (with the model's logit soft-capping), reduced to its ``lens_top`` tokens inside the
+    trace: a remote run returns those, never a vocabulary-wide distribution or the
+    residual stream of every layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> out, (probs, ids) = read_sites(bench, torch.tensor([[1, 2, 3]]), sites=[], lens_top=4)
+    >>> out, tuple(ids.shape)
+    ({}, (2, 1, 3, 4))
+    """
+    import nnsight
     import torch
 
     if attention_mask is None:
@@ -76,18 +116,94 @@ def site_outputs(
     # two kinds can be one tensor (OLMo 2's MLP reads the residual stream itself): read each tap once
     module_of = site_taps(session)
     tap_of = {site: (site.layer, module_of.get(site.kind, ("", "output"))) for site in wanted}
-    taps = {}
-    for site in wanted:
+    lensed = [Site(layer) for layer in range(session.n_layers)] if lens_top else []
+    for site in lensed:
+        tap_of.setdefault(site, (site.layer, module_of.get(site.kind, ("", "output"))))
+    taps: dict[Any, Site] = {}
+    for site in sorted(tap_of, key=lambda site: site.order):
         taps.setdefault(tap_of[site], site)
+    kept = {tap_of[site] for site in wanted}
+    lens_taps = {tap_of[site] for site in lensed}
     inputs = {"input_ids": input_ids.to(session.device), "attention_mask": attention_mask.to(session.device)}
-    saved = {}
+    # what the block reads is decided here: the block itself holds only envoys and runs on a server when remote
+    plan = [(*site_envoy(session, site), tap in kept, tap in lens_taps) for tap, site in taps.items()]
+    norm, unembed = final_norm(session), unembedding_envoy(session)
+    cap = getattr(session.config, "final_logit_softcapping", None)
+    top = int(lens_top)
     with torch.inference_mode(), session.trace(inputs) as tracer:
-        for tap, site in taps.items():
-            envoy, port = site_envoy(session, site)
-            saved[tap] = hidden(envoy.output if port == "output" else envoy.input).save()
+        values, lens = [], []
+        for envoy, port, keep, lens_here in plan:
+            value = hidden(envoy.output if port == "output" else envoy.input)
+            if keep:
+                values.append(value)
+            if lens_here:
+                logits = unembed(norm(value)).float()
+                if cap:
+                    logits = torch.tanh(logits / cap) * cap
+                best = torch.softmax(logits, -1).topk(top, dim=-1)
+                lens.append((best.values.cpu(), best.indices.cpu()))
+        values, lens = nnsight.save(values), nnsight.save(lens)
         if stop:
             tracer.stop()
-    return {site: getattr(saved[tap_of[site]], "value", saved[tap_of[site]]).float() for site in wanted}
+    saved = dict(zip([tap for tap in taps if tap in kept], values))
+    found = None
+    if lens_top:
+        found = (torch.stack([p for p, _ in lens]), torch.stack([i for _, i in lens]))
+    return {site: saved[tap_of[site]].float() for site in wanted}, found
+
+
+def read_batches(
+    session: Session,
+    batches: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    *,
+    sites: Iterable[Site],
+    stop: bool = True,
+    reduce: str | None = None,
+) -> list[dict[Site, torch.Tensor]]:
+    """:func:`site_outputs` of each ``(input_ids, attention_mask)`` batch; on a remote session all of them in
+    ONE request (:meth:`Session.trace_each`), so an action over many batches costs one.
+    With ``reduce`` (``"pool"``, ``"mean"`` or ``"last"``, see :func:`workbench._traced.reduce_tokens`), each
+    site's ``[batch, d]`` reduction over tokens, computed in the trace: the tokens' states stay on the server.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from workbench.layout import Site
+    >>> ids = torch.tensor([[1, 2, 3]])
+    >>> [out[Site(1)].shape for out in read_batches(bench, [(ids, torch.ones_like(ids))] * 2, sites=[Site(1)])]
+    [torch.Size([1, 3, 64]), torch.Size([1, 3, 64])]
+    """
+    import torch
+
+    sites = sorted(set(sites), key=lambda site: site.order)
+    if not session.remote:
+        outs = [site_outputs(session, ids, mask, sites=sites, stop=stop) for ids, mask in batches]
+        if reduce is not None:
+            outs = [{site: reduce_tokens(v, mask, reduce) for site, v in out.items()}
+                    for out, (_, mask) in zip(outs, batches)]
+        return outs
+    module_of = site_taps(session)
+    tap_of = {site: (site.layer, module_of.get(site.kind, ("", "output"))) for site in sites}
+    taps: dict[Any, Site] = {}
+    for site in sites:
+        taps.setdefault(tap_of[site], site)
+    plan = [site_envoy(session, site) for site in taps.values()]
+
+    def read(inputs: dict) -> list:  # runs inside each trace, on the server: a closure, shipped by value
+        values = [hidden(envoy.output if port == "output" else envoy.input) for envoy, port in plan]
+        if reduce is not None:
+            mask = inputs["attention_mask"].to(values[0].device)
+            values = [reduce_tokens(value.float(), mask, reduce) for value in values]
+        return values
+
+    with torch.inference_mode():
+        every = session.trace_each([{"input_ids": ids, "attention_mask": mask} for ids, mask in batches], read,
+                                   stop=stop)
+    out = []
+    for values in every:
+        saved = dict(zip(taps, values))
+        out.append({site: saved[tap_of[site]].float() for site in sites})
+    return out
 
 
 def layer_outputs(
@@ -116,6 +232,23 @@ def layer_outputs(
     return {site.layer: value for site, value in out.items()}
 
 
+def layer_batches(session: Session, batches: Sequence[tuple[torch.Tensor, torch.Tensor]], *, layers: Sequence[int],
+                  cancel: threading.Event | None = None, what: str = "The run", reduce: str | None = None
+                  ) -> list[dict[int, torch.Tensor]] | None:
+    """:func:`layer_outputs` of every batch in ONE request when the session is remote (``None`` when it runs
+    here: the caller then reads batch by batch, checking ``cancel`` between them). A set ``cancel`` raises
+    :class:`workbench.Cancelled` before the request is sent; once sent it cannot be stopped. ``reduce``
+    as in :func:`read_batches` (reduced on the server)."""
+    if not session.remote:
+        return None
+    if cancel is not None and cancel.is_set():
+        raise Cancelled(f"{what} was cancelled before its request was sent.")
+    for layer in layers:
+        check_layer(session, layer)
+    outs = read_batches(session, batches, sites=[Site(layer) for layer in sorted(set(layers))], reduce=reduce)
+    return [{site.layer: value for site, value in out.items()} for out in outs]
+
+
 # -- documents, batch by batch ---------------------------------------------------------
 
 
@@ -129,9 +262,11 @@ def tokenize(session: Session, texts: Sequence[str], max_tokens: int) -> list[di
 
 
 def hidden_batches(session: Session, encoded: list[dict], layer: int | Site, *, batch_size: int,
-                   progress: bool | Callable[[int, int], None], cancel: threading.Event | None, description: str
-                   ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+                   progress: bool | Callable[[int, int], None], cancel: threading.Event | None, description: str,
+                   pooled: bool = False) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
     """Yield ``(row indices, hidden [b, s, d], mask [b, s])``; documents batched by length, right-padded.
+    With ``pooled``, ``hidden`` is each document's mean (:func:`pool`) ``[b, d]``, taken inside the trace
+    when the session is remote (the tokens' states never come back).
 
     ``layer``: the residual stream after that layer, or any :class:`~workbench.layout.Site`
     (where an SAE reads).
@@ -142,23 +277,27 @@ def hidden_batches(session: Session, encoded: list[dict], layer: int | Site, *, 
     """
     site = layer if isinstance(layer, Site) else Site(check_layer(session, layer))
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]["ids"]))
+    chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    padded = [_padded([encoded[i]["ids"] for i in chunk], session.pad_token_id) for chunk in chunks]
     with progress_bar(progress, len(order), description, unit="doc") as bar:
-        for start in range(0, len(order), batch_size):
+        read = None
+        if session.remote:  # one request for every batch; Cancel can only stop it before it is sent
             if cancel is not None and cancel.is_set():
-                raise Cancelled(f"{description} was cancelled after {start} of {len(order)} documents.")
-            chunk = order[start : start + batch_size]
-            ids, mask = _padded([encoded[i]["ids"] for i in chunk], session.pad_token_id)
-            out = site_outputs(session, ids, mask, sites=[site])[site].cpu()
-            yield chunk, out, mask
+                raise Cancelled(f"{description} was cancelled before its request was sent.")
+            read = [out[site] for out in read_batches(session, padded, sites=[site],
+                                                      reduce="pool" if pooled else None)]
+        done = 0
+        for n, (chunk, (ids, mask)) in enumerate(zip(chunks, padded)):
+            if read is None and cancel is not None and cancel.is_set():
+                raise Cancelled(f"{description} was cancelled after {done} of {len(order)} documents.")
+            if read is not None:
+                out = read[n]
+            else:
+                out = site_outputs(session, ids, mask, sites=[site])[site]
+                out = pool(out, mask) if pooled else out
+            yield chunk, out.cpu(), mask
+            done += len(chunk)
             bar.update(len(chunk))
-
-
-def pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean over real tokens, leaving out position 0 (the attention sink) when there are others."""
-    weights = mask.clone().float()
-    longer = mask.sum(1) > 1
-    weights[longer, 0] = 0.0
-    return (states * weights[..., None]).sum(1) / weights.sum(1, keepdim=True).clamp(min=1.0)
 
 
 # -- scoring tokens, optionally steered --------------------------------------------------
@@ -184,37 +323,40 @@ def forward_once(session: Session, rows: Sequence[Sequence[int]], queries: Seque
     The pass stops at the final norm; only the queried positions go through the
     unembedding (with the model's logit soft-capping, if it has one).
     """
+    import nnsight
     import torch
 
     ids, mask = _padded(rows, session.pad_token_id)
     width = ids.shape[1]
     dtype = session.dtype
-    add = None
+    add = starts = None
     if layer is not None and deltas is not None:
-        starts = torch.tensor(list(edit_from) if edit_from is not None else [0] * len(rows))
-        where = (torch.arange(width)[None, :] >= starts[:, None]).to(dtype)
-        add = (deltas.to(dtype)[:, None, :] * where[:, :, None]).to(session.device)
-    layer_modules, norm = blocks(session), final_norm(session)
+        # [rows, d] and [rows] travel; the [rows, width, d] edit is built where it is added
+        starts = torch.tensor(list(edit_from) if edit_from is not None else [0] * len(rows)).to(session.device)
+        add = deltas.to(session.device, dtype)
+    picks = [(i, p, t) for i, row in enumerate(queries) for p, t in row]
+    if not picks:
+        return [[] for _ in rows]
+    # the block reads only the queried positions through the unembedding and saves one number per query
+    row_index, position_index, token_index = (torch.tensor(column) for column in zip(*picks))
+    count = torch.arange(len(picks))
+    steered = blocks(session)[layer] if add is not None else None
+    norm, unembed = final_norm(session), unembedding_envoy(session)
+    cap = getattr(session.config, "final_logit_softcapping", None)
     inputs = {"input_ids": ids.to(session.device), "attention_mask": mask.to(session.device)}
-    with torch.inference_mode():
-        with session.trace(inputs) as tracer:
-            if add is not None:
-                output = layer_modules[layer].output
-                layer_modules[layer].output = replace_hidden(output, hidden(output) + add)
-            final = norm.output.save()
-            tracer.stop()
-        final = getattr(final, "value", final)
-        picks = [(i, p, t) for i, row in enumerate(queries) for p, t in row]
-        if not picks:
-            return [[] for _ in rows]
-        index = torch.tensor([[i, p] for i, p, _ in picks], device=final.device)
-        chosen = final[index[:, 0], index[:, 1]]
-        logits = unembedding(session)(chosen).float()
-        cap = getattr(session.config, "final_logit_softcapping", None)
+    with torch.inference_mode(), session.trace(inputs) as tracer:
+        if steered is not None:
+            output = steered.output
+            states = hidden(output)
+            where = torch.arange(width, device=states.device)[None, :] >= starts.to(states.device)[:, None]
+            edit = add.to(states.device)[:, None, :] * where[:, :, None].to(states.dtype)
+            steered.output = replace_hidden(output, states + edit)
+        logits = unembed(norm.output[row_index, position_index]).float()
         if cap:
             logits = torch.tanh(logits / cap) * cap
-        logprobs = torch.log_softmax(logits, -1)
-        values = logprobs[torch.arange(len(picks)), torch.tensor([t for _, _, t in picks])].cpu().tolist()
+        values = nnsight.save(torch.log_softmax(logits, -1)[count, token_index].cpu())
+        tracer.stop()
+    values = values.tolist()
     out: list[list[float]] = [[] for _ in rows]
     for (i, _, _), value in zip(picks, values):
         out[i].append(value)
@@ -253,6 +395,9 @@ def natural_scale(session: Session, layer: int) -> float:
     >>> natural_scale(bench, 1) > 0
     True
     """
+    import nnsight
+    import torch
+
     layer = check_layer(session, layer)
     cache = session.cache.natural_scale
     if layer not in cache:
@@ -261,8 +406,17 @@ def natural_scale(session: Session, layer: int) -> float:
         texts = corpora.render_records(records[::step][:SCALE_TEXTS], session.tokenizer, session.chat_template)
         rows = [session.tokenizer(t, add_special_tokens=False)["input_ids"][:SCALE_TOKENS] for t in texts]
         ids, mask = _padded([row for row in rows if len(row) > 1], session.pad_token_id)
-        states = layer_outputs(session, ids, mask, layers=[layer])[layer].cpu()
-        cache[layer] = float(states.norm(dim=-1)[mask.bool()].median())
+        if not session.remote:
+            states = layer_outputs(session, ids, mask, layers=[layer])[layer].cpu()
+            cache[layer] = float(states.norm(dim=-1)[mask.bool()].median())
+        else:  # the median is taken in the trace: one number comes back
+            block = blocks(session)[layer]
+            inputs = {"input_ids": ids, "attention_mask": mask}
+            with torch.inference_mode(), session.trace(inputs) as tracer:
+                states = hidden(block.output).float()
+                median = nnsight.save(states.norm(dim=-1)[mask.to(states.device).bool()].median().cpu())
+                tracer.stop()
+            cache[layer] = float(median)
     return cache[layer]
 
 
@@ -298,9 +452,58 @@ def unit_direction(session: Session, direction: Any, what: str = "The direction"
 # -- through the unembedding -----------------------------------------------------------------
 
 
+PROJECT_CHUNK_ELEMENTS = 4 * 1024 * 1024  # logits per matmul block of project_top (16 MB of float32)
+
+
+def project_top(session: Session, vectors: torch.Tensor, k: int, *, bottom: bool = False
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and ids of the ``k`` tokens each row of ``vectors`` ``[n, d]`` pushes up most through the
+    unembedding matrix (``W_U @ v``; ``bottom=True``: down most), a block of rows at a time, in float32.
+
+    Where the weights are: on a remote session one request carries the vectors to the
+    server, which ranks there and returns ``[n, k]`` ids and logits (the unembedding
+    never leaves it).
+
+    Examples
+    --------
+    >>> import torch
+    >>> values, ids = project_top(bench, torch.eye(64)[:3], 5)
+    >>> tuple(ids.shape), bool((values[:, :-1] >= values[:, 1:]).all())
+    ((3, 5), True)
+    """
+    import nnsight
+    import torch
+
+    vectors = vectors.detach().to("cpu", torch.float32)
+    step = max(1, PROJECT_CHUNK_ELEMENTS // max(session.vocab_size, 1))
+    sign = -1.0 if bottom else 1.0
+
+    def rank(weight: Any) -> list:  # runs where the weights are: here, or inside the trace on a server
+        found = []
+        for start in range(0, vectors.shape[0], step):
+            logits = vectors[start : start + step].to(weight.device) @ weight.float().T
+            values, ids = (logits * sign).topk(min(k, logits.shape[1]), dim=-1)
+            found.append(((values * sign).cpu(), ids.cpu()))
+        return found
+
+    if vectors.shape[0] == 0:
+        return torch.zeros(0, k), torch.zeros(0, k, dtype=torch.long)
+    if not session.remote:
+        with torch.inference_mode():
+            found = rank(unembedding(session).weight)
+    else:
+        unembed = unembedding_envoy(session)
+        one = torch.tensor([[session.pad_token_id]])  # a one-token pass: the trace is only a way to the weights
+        inputs = {"input_ids": one, "attention_mask": torch.ones_like(one)}
+        with torch.inference_mode(), session.trace(inputs) as tracer:
+            found = nnsight.save(rank(unembed.weight))  # rank is a closure: shipped by value
+            tracer.stop()
+    return torch.cat([v for v, _ in found]), torch.cat([i for _, i in found])
+
+
 def top_tokens(session: Session, vectors: torch.Tensor, k: int, *, bottom: bool = False) -> list[list[str]]:
     """The ``k`` tokens each row of ``vectors`` ``[n, d]`` promotes most through the unembedding
-    (``bottom=True``: suppresses most), decoded.
+    (``bottom=True``: suppresses most), decoded (ranked by :func:`project_top`, on the server when remote).
 
     Examples
     --------
@@ -308,15 +511,36 @@ def top_tokens(session: Session, vectors: torch.Tensor, k: int, *, bottom: bool 
     >>> len(top_tokens(bench, torch.ones(2, 64), 3)[1])
     3
     """
+    _, ids = project_top(session, vectors, k, bottom=bottom)
+    decode = session.tokenizer.decode
+    return [[decode([i]) for i in row] for row in ids.tolist()]
+
+
+def value_rows(session: Session, keys: Sequence[tuple[int, int]]) -> torch.Tensor:
+    """The value vectors of ``(layer, neuron)`` pairs, ``[len(keys), d_model]`` float32 on the CPU; on a remote
+    session read in one trace, where only those rows leave the server.
+
+    Examples
+    --------
+    >>> value_rows(bench, [(1, 7), (0, 2)]).shape
+    torch.Size([2, 64])
+    """
+    import nnsight
     import torch
 
-    weight = unembedding(session).weight
-    with torch.inference_mode():  # in float32 whatever the model's dtype
-        logits = vectors.to(weight.device, torch.float32) @ weight.float().T
-        k = min(k, logits.shape[1])
-        ids = (-logits if bottom else logits).topk(k, dim=-1).indices.cpu().tolist()
-    decode = session.tokenizer.decode
-    return [[decode([i]) for i in row] for row in ids]
+    from .layout import mlp_layout, value_matrix
+
+    if not session.remote:
+        return torch.stack([value_matrix(session, layer)[neuron] for layer, neuron in keys])
+    mlp = mlp_layout(session)
+    column = mlp.value_axis == "column"
+    plan = [(mlp.down_module(session.model, layer), neuron) for layer, neuron in keys]
+    one = torch.tensor([[session.pad_token_id]])  # a one-token pass: the trace is only a way to the weights
+    with torch.inference_mode(), session.trace({"input_ids": one, "attention_mask": torch.ones_like(one)}) as tracer:
+        rows = nnsight.save([(down.weight[:, neuron] if column else down.weight[neuron]).float().cpu()
+                             for down, neuron in plan])
+        tracer.stop()
+    return torch.stack(rows)
 
 
 # -- packing a corpus ------------------------------------------------------------------------

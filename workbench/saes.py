@@ -453,11 +453,18 @@ class SAERegistry(Registry):
         out = []
         bar = tqdm(total=rows.shape[0] * (rows.shape[1] - 1), desc=description, unit="tok",
                    disable=not progress, delay=0.5)
+        session = self._session
         try:
-            for chunk in residual.batches(rows, batch):
+            chunks = list(residual.batches(rows, batch))
+            read = None
+            if session.remote and len(chunks) > 1:  # one request for every batch
                 if cancel is not None and cancel.is_set():
+                    raise Cancelled("Activation collection was cancelled before its request was sent.")
+                read = residual.read_batches(session, [(c, torch.ones_like(c)) for c in chunks], sites=[site])
+            for n, chunk in enumerate(chunks):
+                if read is None and cancel is not None and cancel.is_set():
                     raise Cancelled("Activation collection was cancelled; nothing was saved.")
-                acts = residual.site_outputs(self._session, chunk, sites=[site])[site]
+                acts = read[n][site] if read is not None else residual.site_outputs(session, chunk, sites=[site])[site]
                 out.append(acts[:, 1:].reshape(-1, acts.shape[-1]).cpu())
                 bar.update(out[-1].shape[0])
         finally:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import adapters, chat, models
 from . import journal as journal_mod
+from . import remote as remote_mod
 from .registry import Registry
 from .saes import SAERegistry
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .layout import Layout
 
 DEFAULT_SAE = Path(__file__).parent / "data" / "saes" / "smollm2-135m-layer12"
-_VIEW_OWN = frozenset({"adapter_enabled", "cache", "_adapted"})  # what without_adapter()'s view holds itself
+_VIEW_OWN = frozenset({"adapter_enabled", "cache", "_adapted", "_status"})  # what without_adapter()'s view holds itself
 
 
 @dataclass
@@ -70,8 +71,13 @@ class Session:
         ``adapter_model.safetensors``) or a Hugging Face id of one. Every technique runs
         on the adapted model; :meth:`without_adapter` is the same weights with it off.
         One that does not fit the model is refused, naming both (see :mod:`workbench.adapters`).
-    remote : bool
-        Run on NDIF through nnsight's remote execution (the weights stay there).
+    remote : bool or str
+        ``True``: run on NDIF through nnsight's remote execution (the weights stay
+        there; only the config and tokenizer are read here). A URL
+        (``"http://localhost:5001"``): the NDIF server at that host. ``"local"``: load
+        the weights here but send every trace and generation as a remote request,
+        serialized and run on a deserialized copy with the workbench hidden, as a server
+        would (see :mod:`workbench.remote`): what passes there runs on NDIF.
     device : str, optional
         ``"cpu"``, ``"cuda"``, ``"cuda:1"``…; default: CUDA when available.
     device_map : str or dict, optional
@@ -112,7 +118,11 @@ class Session:
     adapter : AdapterSource or None
         The adapter loaded onto the model; ``adapter_enabled`` says whether this session
         runs with it (``False`` on the view :meth:`without_adapter` returns).
-    remote : bool
+    remote : bool or str
+        As passed (``False`` when the model runs here).
+    requests : RequestLog
+        Every remote request this session sent: bytes each way, job ids
+        (:class:`~workbench.remote.RequestLog`; empty when the model runs here).
     saes, vectors, probes : registries by name
     journal : Journal
     cache : Caches
@@ -123,7 +133,7 @@ class Session:
         model: str | None = None,
         *,
         adapter: Any = None,
-        remote: bool = False,
+        remote: bool | str = False,
         device: str | None = None,
         device_map: Any = None,
         dtype: Any = None,
@@ -133,9 +143,12 @@ class Session:
         load_default_sae: bool = True,
         journal: Any = None,
     ) -> None:
-        self.source = models.resolve(model, remote=remote)
-        self.remote = bool(remote)
-        self.adapter = None if adapter is None else adapters.resolve(adapter, remote=remote)
+        remote = remote_mod.check(remote)
+        weights_there = bool(remote) and remote != remote_mod.LOCAL
+        self.source = models.resolve(model, remote=weights_there)
+        self.remote = remote
+        self.requests = remote_mod.RequestLog()
+        self.adapter = None if adapter is None else adapters.resolve(adapter, remote=weights_there)
         self.adapter_enabled = True
         self.device_map = device_map
         self.model, self.tokenizer, self.device = models.load(
@@ -297,7 +310,9 @@ class Session:
         """
         if not self.adapter_enabled:
             kwargs["fn"] = adapters.without_adapter(self.module, kwargs.get("fn") or self.model._call)
-        return self.model.trace(inputs, remote=self.remote, **kwargs)
+        if self.remote:
+            kwargs["backend"] = remote_mod.backend(self, "trace", self._status)
+        return self.model.trace(inputs, **kwargs)
 
     def generate(self, inputs: Any, **kwargs: Any) -> Any:
         """Open an nnsight generation over ``inputs``; use it as ``with session.generate(...) as tracer:``.
@@ -309,7 +324,41 @@ class Session:
         does, so that the ``with`` block nnsight compiles is the caller's.
         """
         fn = self._generate_fn if self.adapter_enabled else adapters.without_adapter(self.module, self._generate_fn)
-        return self.model.trace(inputs, fn=fn, remote=self.remote, **kwargs)
+        if self.remote:
+            kwargs["backend"] = remote_mod.backend(self, "generate", self._status)
+        return self.model.trace(inputs, fn=fn, **kwargs)
+
+    def trace_each(self, batches: Sequence[Any], read: Any, *, stop: bool = True) -> list:
+        """One trace per inputs of ``batches``, each returning ``read(inputs)`` (called inside it); on a remote
+        session all of them in ONE request (nnsight's ``model.session``, which runs them together on the server).
+
+        ``read`` reads envoys (and reduces what it read) inside the trace; on a remote session it
+        travels with the request, so it must be a closure over envoys, tensors and plain values, calling
+        only :mod:`workbench._traced` (see :func:`workbench.residual.read_batches`).
+        """
+        import nnsight
+
+        if not self.remote:
+            out = []
+            for inputs in batches:
+                with self.trace(inputs) as tracer:
+                    value = nnsight.save(read(inputs))
+                    if stop:
+                        tracer.stop()
+                out.append(value)
+            return out
+        model = self.model
+        with self.model.session(backend=remote_mod.backend(self, "session", self._status)):
+            values = []
+            for inputs in batches:  # on the server: the inner traces run there, and return together
+                with model.trace(inputs) as tracer:
+                    values.append(read(inputs))
+                    if stop:
+                        tracer.stop()
+            values = nnsight.save(values)
+        return values
+
+    _status = None  # a widget's ``status(text)`` while it runs: a remote job's progress (queued, running...)
 
     @functools.cached_property
     def _generate_fn(self) -> Any:
@@ -320,7 +369,9 @@ class Session:
         return method.__get__(self.model, type(self.model))
 
     def __repr__(self) -> str:
-        where = "remote (NDIF)" if self.remote else self.device
+        where = ("remote (NDIF), simulated here: remote='local'" if self.remote == remote_mod.LOCAL
+                 else f"remote (NDIF at {self.remote})" if isinstance(self.remote, str)
+                 else "remote (NDIF)" if self.remote else self.device)
         lines = [
             f"{type(self).__name__}({self.model_name!r}, source={self.source.kind})",
             f"  model: {type(self.module).__name__}, {self.n_layers} layers, "

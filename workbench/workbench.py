@@ -26,7 +26,8 @@ class Workbench(Session):
     Takes the parameters of :class:`~workbench.session.Session`: ``model`` (``None``
     for the embedded default, a Hugging Face id, a folder saved with
     ``save_pretrained``, or a ``.gguf`` file), ``adapter`` (a PEFT adapter folder or Hub
-    id, attached on top), ``remote``, ``device``, ``device_map``, ``dtype``,
+    id, attached on top), ``remote`` (``True`` or a host URL: NDIF; ``"local"``: weights here, every
+    request serialized as for NDIF), ``device``, ``device_map``, ``dtype``,
     ``chat_template``, ``trust_remote_code``, ``load_default_sae`` and ``journal``.
 
     Examples

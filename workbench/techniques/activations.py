@@ -126,18 +126,25 @@ class TokenActivations:
     def probe_scores(self, probe: Any) -> np.ndarray:
         """A probe's score (sigmoid of its logit, in [0, 1]) at every token: ``[positions]`` float32.
 
-        Read from the residual stream saved by this run, so no forward pass is made.
-        ``probe`` is a :class:`~workbench.techniques.probes.Probe` or the name of one
-        registered on the session.
+        Read from the residual stream saved by this run, so no forward pass is made
+        (on a remote session, which keeps no residual stream here, one request reads
+        the probe's layer). ``probe`` is a :class:`~workbench.techniques.probes.Probe`
+        or the name of one registered on the session.
         """
+        import torch
         from scipy.special import expit
 
         if isinstance(probe, str):
             probe = self._session.probes[probe]
-        if not 0 <= probe.layer < self._residuals.shape[0]:
-            raise ValueError(f"The probe reads layer {probe.layer}, "
-                             f"but this model has {self._residuals.shape[0]} layers.")
-        logits = probe.logits(self._residuals[probe.layer]).astype(np.float64)
+        n_layers = self._session.n_layers
+        if not 0 <= probe.layer < n_layers:
+            raise ValueError(f"The probe reads layer {probe.layer}, but this model has {n_layers} layers.")
+        if self._residuals is not None:
+            states = self._residuals[probe.layer]
+        else:
+            site = Site(probe.layer)
+            states = residual.site_outputs(self._session, torch.tensor([self.token_ids]), sites=[site])[site][0]
+        logits = probe.logits(states).astype(np.float64)
         return expit(logits).astype(np.float32)
 
     @property
@@ -201,10 +208,16 @@ def activations(session: Session, source: Any, *, sae: str | None = None, k: int
         raise ValueError(f"The text has {len(ids)} tokens, more than the model's context of {context}.")
     entry = session.saes.get(sae) if (sae is not None or len(session.saes)) else None
     rows = torch.tensor([ids])
-    residuals = [Site(layer) for layer in range(session.n_layers)]
-    sites = residuals + ([entry.site] if entry is not None else [])
-    outs = residual.site_outputs(session, rows, sites=sites, stop=False)
-    stacked = torch.stack([outs[site][0] for site in residuals])  # [L, T, d]: the residual stream
+    lens = stacked = None
+    if session.remote:  # the lens is reduced in the trace; neither the residual stream nor logits come back
+        outs, (probs, lens_ids) = residual.read_sites(session, rows, sites=[entry.site] if entry else [],
+                                                      lens_top=LENS_TOP)
+        lens = _lens(session, lens_ids[:, 0].numpy().astype(np.int32), probs[:, 0].numpy().astype(np.float32))
+    else:
+        residuals = [Site(layer) for layer in range(session.n_layers)]
+        sites = residuals + ([entry.site] if entry is not None else [])
+        outs = residual.site_outputs(session, rows, sites=sites, stop=False)
+        stacked = torch.stack([outs[site][0] for site in residuals])  # [L, T, d]: the residual stream
     site_acts = None
     top_ids = np.zeros((len(ids), 0), dtype=np.int32)
     top_values = np.zeros((len(ids), 0), dtype=np.float32)
@@ -218,7 +231,7 @@ def activations(session: Session, source: Any, *, sae: str | None = None, k: int
         text=text, tokens=tokens, token_ids=list(ids), sae=entry.name if entry else None,
         layer=entry.layer if entry else None, top_latents=top_ids, top_values=top_values,
         site=entry.site.kind if entry else None, _site_acts=site_acts, _entry=entry,
-        _residuals=stacked, _session=session,
+        _residuals=stacked, _session=session, _lens=lens,
     )
 
 
@@ -252,8 +265,12 @@ def logit_lens(session: Session, residuals: torch.Tensor, top: int = LENS_TOP) -
             probs.append(p.cpu())
     token_ids = torch.cat(ids).view(n_layers, positions, top).numpy().astype(np.int32)
     token_probs = torch.cat(probs).view(n_layers, positions, top).numpy().astype(np.float32)
+    return _lens(session, token_ids, token_probs)
+
+
+def _lens(session: Session, token_ids: np.ndarray, token_probs: np.ndarray) -> LogitLens:
     vocab_strings: dict[int, str] = {}
     for i in np.unique(token_ids):
         vocab_strings[int(i)] = session.tokenizer.decode([int(i)])
     tokens = [[[vocab_strings[int(i)] for i in row] for row in layer] for layer in token_ids]
-    return LogitLens(list(range(n_layers)), token_ids, token_probs, tokens)
+    return LogitLens(list(range(token_ids.shape[0])), token_ids, token_probs, tokens)

@@ -40,7 +40,7 @@ from .. import models
 from ..datasets import Dataset, read_dataset
 from ..layout import check_layer
 from ..recording import recorded
-from ..residual import hidden_batches, pool, tokenize
+from ..residual import hidden_batches, tokenize
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -378,9 +378,9 @@ def embed_texts(session: Session, texts: Sequence[str], *, layer: int, max_token
     """
     encoded = tokenize(session, texts, max_tokens)
     out = np.zeros((len(texts), session.hidden_size), dtype=np.float32)
-    for chunk, hidden, mask in hidden_batches(session, encoded, layer, batch_size=batch_size, progress=progress,
-                                               cancel=cancel, description=description):
-        out[chunk] = pool(hidden, mask).numpy()
+    for chunk, pooled, _ in hidden_batches(session, encoded, layer, batch_size=batch_size, progress=progress,
+                                           cancel=cancel, description=description, pooled=True):
+        out[chunk] = pooled.numpy()
     return out
 
 

@@ -315,12 +315,16 @@ def residual_changes(session: Session, other: Session, rendered: Sequence[Any], 
     token_norm = dict.fromkeys(layers, 0.0)
     self_norm = dict.fromkeys(layers, 0.0)
     count = 0
-    for start in range(0, len(rendered), batch_size):
-        if cancel is not None and cancel.is_set():
+    padded = [left_pad([p.input_ids for p in rendered[start : start + batch_size]], session.pad_token_id)
+              for start in range(0, len(rendered), batch_size)]
+    # a remote model reads every batch in one request (one per model)
+    read_mine = residual.layer_batches(session, padded, layers=layers, cancel=cancel, what="The comparison")
+    read_theirs = residual.layer_batches(other, padded, layers=layers, cancel=cancel, what="The comparison")
+    for n, (ids, mask) in enumerate(padded):
+        if cancel is not None and cancel.is_set() and (read_mine is None or read_theirs is None):
             raise Cancelled("The comparison was cancelled.")
-        ids, mask = left_pad([p.input_ids for p in rendered[start : start + batch_size]], session.pad_token_id)
-        mine = residual.layer_outputs(session, ids, mask, layers=layers)
-        theirs = residual.layer_outputs(other, ids, mask, layers=layers)
+        mine = read_mine[n] if read_mine is not None else residual.layer_outputs(session, ids, mask, layers=layers)
+        theirs = read_theirs[n] if read_theirs is not None else residual.layer_outputs(other, ids, mask, layers=layers)
         real = mask.bool()
         count += int(real.sum())
         for at in layers:
@@ -360,12 +364,9 @@ def neuron_changes(session: Session, other: Session, keys: Sequence[tuple[int, i
             .groupby(["layer", "neuron"])["mean"].mean())
     theirs = (neuron_activations(other, keys, list(texts), batch_size=batch_size)
               .groupby(["layer", "neuron"])["mean"].mean())
-    values: dict[int, tuple] = {}
+    olds, news = residual.value_rows(session, keys), residual.value_rows(other, keys)  # only these rows travel
     rows = []
-    for layer, neuron in keys:
-        if layer not in values:
-            values[layer] = (value_matrix(session, layer), value_matrix(other, layer))
-        old, new = values[layer][0][neuron], values[layer][1][neuron]
+    for (layer, neuron), old, new in zip(keys, olds, news):
         cosine = torch.nn.functional.cosine_similarity(old, new, dim=0).item()
         a, b = float(mine[(layer, neuron)]), float(theirs[(layer, neuron)])
         rows.append({"layer": layer, "neuron": neuron, "activation_self": a, "activation_other": b,
@@ -385,6 +386,12 @@ def turned_neurons(session: Session, other: Session, top: int = 10) -> list[tupl
     import numpy as np
     import torch
 
+    if session.remote or other.remote:
+        raise ValueError(
+            "Finding the most turned neurons compares every value vector of both models, which would download "
+            "both models' MLP weights from a remote session: pass neurons=[(layer, neuron), ...] or a direction= "
+            "(its top value vectors are ranked on the server) instead of top_neurons."
+        )
     cosines, changes = [], []
     for layer in range(session.n_layers):
         old, new = value_matrix(session, layer), value_matrix(other, layer)

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import models, saes
+from .. import models, residual, saes
 from .._progress import progress_bar
-from ..layout import Site, unembedding
+from ..layout import Site
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -261,7 +261,7 @@ def _merge_top(top_values: torch.Tensor, top_index: torch.Tensor, latents: torch
 
 def promoted_tokens(session: Session, w_dec: torch.Tensor, top: int = PROMOTED) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits and ids of the ``top`` tokens each decoder row ``[d_sae, d]`` pushes up through the unembedding,
-    a block of latents at a time (``[block, vocab]`` logits of at most :data:`~workbench.saes.CHUNK_ELEMENTS`).
+    a block of latents at a time (:func:`workbench.residual.project_top`: on the server when the session is remote).
 
     Examples
     --------
@@ -269,18 +269,8 @@ def promoted_tokens(session: Session, w_dec: torch.Tensor, top: int = PROMOTED) 
     >>> tuple(ids.shape), bool((values[:, :-1] >= values[:, 1:]).all())
     ((3, 10), True)
     """
-    import torch
 
-    unembed = unembedding(session).weight.detach().float().cpu()  # [V, d]
-    step = max(1, saes.CHUNK_ELEMENTS // unembed.shape[0])
-    values, ids = [], []
-    with torch.inference_mode():
-        for start in range(0, w_dec.shape[0], step):
-            block = w_dec[start : start + step].detach().float().cpu()
-            top_values, top_ids = (block @ unembed.T).topk(min(top, unembed.shape[0]), dim=-1)
-            values.append(top_values)
-            ids.append(top_ids)
-    return torch.cat(values), torch.cat(ids)
+    return residual.project_top(session, w_dec, min(top, session.vocab_size))
 
 
 def feature_stats(session: Session, sae: str | None = None, corpus: Sequence[str] | None = None,

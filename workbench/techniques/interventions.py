@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -229,42 +229,40 @@ def intervention(session: Session, steering: Plan | None, neurons: NeuronPlan | 
         after = [at for at in neurons.layers if at > high]
     deltas = {at: v.to(device, dtype) for at, v in steering.deltas.items()} if steering is not None else {}
     noise = steering.noise if steering is not None else {}
-    generator = None
-    if noise:
-        generator = torch.Generator(device=device)
-        generator.manual_seed(int(seed or 0) ^ 0x5EED)
+    noise_seed = int(seed or 0) ^ 0x5EED
     only_last = steering is not None and steering.positions == "generated"
+    # what the hook touches is decided here: envoys, tensors and numbers, so that it runs on a server too
+    layer_modules = blocks(session)
+    steer_at = [(at, layer_modules[at]) for at in steered]
     mlp = mlp_layout(session) if neurons is not None else None
+    downs = {at: mlp.down_module(session.model, at) for at in neurons.layers} if neurons is not None else {}
     scale = {at: neurons.scale[at].to(device, dtype) for at in neurons.layers} if neurons is not None else {}
     offset = {at: neurons.offset[at].to(device, dtype) for at in neurons.layers} if neurons is not None else {}
 
-    def edit_neurons(model: Any, layers: Sequence[int]) -> None:
-        for at in layers:
-            down = mlp.down_module(model, at)
-            down.input = down.input * scale[at] + offset[at]
-
-    def steer(layer_modules: Any, step: int) -> None:
-        for at in steered:
-            output = layer_modules[at].output
-            states = hidden(output)
-            add = torch.zeros((), dtype=states.dtype, device=states.device)
-            if at in deltas:
-                add = add + deltas[at]
-            if at in noise:
-                shape = (states.shape[0], 1 if only_last else states.shape[1], states.shape[2])
-                fresh = torch.randn(shape, generator=generator, device=states.device, dtype=torch.float32)
-                add = add + (fresh * noise[at]).to(states.dtype)
-            if only_last and step == 0:
-                edited = torch.cat([states[:, :-1], states[:, -1:] + add], dim=1)
-            else:
-                edited = states + add
-            layer_modules[at].output = replace_hidden(output, edited)
-
     def intervene(model: Any, tracer: Any) -> None:
-        layer_modules = blocks(session)
+        generator = None
         for step in tracer.all():
-            edit_neurons(model, before)
-            steer(layer_modules, step)
-            edit_neurons(model, after)
+            for at in before:
+                downs[at].input = downs[at].input * scale[at] + offset[at]
+            for at, module in steer_at:
+                output = module.output
+                states = hidden(output)
+                add = torch.zeros((), dtype=states.dtype, device=states.device)
+                if at in deltas:
+                    add = add + deltas[at].to(states.device)
+                if at in noise:
+                    if generator is None:  # its own generator, made where the states are: sampling's RNG is untouched
+                        generator = torch.Generator(device=states.device)
+                        generator.manual_seed(noise_seed)
+                    shape = (states.shape[0], 1 if only_last else states.shape[1], states.shape[2])
+                    fresh = torch.randn(shape, generator=generator, device=states.device, dtype=torch.float32)
+                    add = add + (fresh * noise[at]).to(states.dtype)
+                if only_last and step == 0:
+                    edited = torch.cat([states[:, :-1], states[:, -1:] + add], dim=1)
+                else:
+                    edited = states + add
+                module.output = replace_hidden(output, edited)
+            for at in after:
+                downs[at].input = downs[at].input * scale[at] + offset[at]
 
     return intervene

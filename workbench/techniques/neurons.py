@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..layout import check_layer, check_neuron, d_mlp, mlp_layout, value_matrix
+from ..layout import check_layer, check_neuron, d_mlp, mlp_layout, unembedding_envoy, value_matrix
 from ..recording import recorded
 from ..residual import top_tokens, unit_direction
 
@@ -182,6 +182,9 @@ def value_vectors(session: Session, direction: Any, *, top: int = 20, layers: Se
     if isinstance(vocab_k, bool) or not isinstance(vocab_k, int) or vocab_k < 1:
         raise ValueError(f"vocab_k must be a whole number >= 1, not {vocab_k!r}.")
     chosen = range(session.n_layers) if layers is None else [check_layer(session, at) for at in layers]
+    if session.remote:
+        frame = _ranked_on_server(session, unit, list(chosen), top, vocab_k)
+        return ValueVectors(unit, source, frame, {"top": top, "layers": list(chosen), "vocab_k": vocab_k})
     cosines, norms, keys = [], [], []
     for at in chosen:
         values = value_matrix(session, at)
@@ -203,6 +206,62 @@ def value_vectors(session: Session, direction: Any, *, top: int = 20, layers: Se
         "bottom_tokens": bottoms,
     })
     return ValueVectors(unit, source, frame, {"top": top, "layers": list(chosen), "vocab_k": vocab_k})
+
+
+def _ranked_on_server(session: Session, unit: torch.Tensor, chosen: list[int], top: int, vocab_k: int
+                      ) -> pd.DataFrame:
+    """:func:`value_vectors`' ranking in one trace, where the weights are: each layer's value vectors are
+    ranked by cosine there, the best ``top`` of all layers read through the unembedding there, and only their
+    keys, cosines, norms and token ids come back (never a weight matrix)."""
+    import nnsight
+    import pandas as pd
+    import torch
+
+    if session.adapter is not None and session.adapter_enabled:
+        raise NotImplementedError(
+            "Value vectors of an adapted model are the merged weights, which a remote session does not compute "
+            "yet; rank the base model's (wb.Workbench(base, remote=...)) or run the adapted model here."
+        )
+    mlp = mlp_layout(session)
+    width = d_mlp(session)
+    per_layer = min(top, width)
+    downs = [mlp.down_module(session.model, at) for at in chosen]
+    column = mlp.value_axis == "column"
+    unembed = unembedding_envoy(session)
+    k = min(vocab_k, session.vocab_size)
+    one = torch.tensor([[session.pad_token_id]])  # a one-token pass: the trace is only a way to the weights
+    inputs = {"input_ids": one, "attention_mask": torch.ones_like(one)}
+    with torch.inference_mode(), session.trace(inputs) as tracer:
+        cosines, norms, neurons, vectors = [], [], [], []
+        for down in downs:
+            values = down.weight.float()
+            values = values.T if column else values  # [d_mlp, d_model]
+            norm = values.norm(dim=1)
+            cosine = (values @ unit.to(values.device)) / norm.clamp_min(1e-12)
+            best = cosine.topk(per_layer)
+            cosines.append(best.values)
+            norms.append(norm[best.indices])
+            neurons.append(best.indices)
+            vectors.append(values[best.indices])
+        every = torch.cat(cosines)
+        order = every.topk(min(top, every.numel())).indices
+        logits = torch.cat(vectors)[order] @ unembed.weight.float().T
+        found = nnsight.save({
+            "order": order.cpu(), "cosine": every[order].cpu(), "norm": torch.cat(norms)[order].cpu(),
+            "neuron": torch.cat(neurons)[order].cpu(),
+            "top": logits.topk(k, dim=-1).indices.cpu(), "bottom": (-logits).topk(k, dim=-1).indices.cpu(),
+        })
+        tracer.stop()
+    decode = session.tokenizer.decode
+    return pd.DataFrame({
+        "rank": range(len(found["order"])),
+        "layer": [chosen[i // per_layer] for i in found["order"].tolist()],
+        "neuron": found["neuron"].tolist(),
+        "cosine": found["cosine"].tolist(),
+        "norm": found["norm"].tolist(),
+        "top_tokens": [[decode([i]) for i in row] for row in found["top"].tolist()],
+        "bottom_tokens": [[decode([i]) for i in row] for row in found["bottom"].tolist()],
+    })
 
 
 # -- activations ---------------------------------------------------------------------
@@ -257,6 +316,7 @@ def neuron_activations(session: Session, neurons: Any, prompts: Any, *, batch_si
     0  You idiot.      1       7      0.0031
     1  Thank you.      1       7     -0.0029
     """
+    import nnsight
     import pandas as pd
     import torch
 
@@ -276,23 +336,26 @@ def neuron_activations(session: Session, neurons: Any, prompts: Any, *, batch_si
         raise ValueError("No prompts given: pass a text or a list of texts.")
     layout = mlp_layout(session)
     wanted = sorted({layer for layer, _ in keys})
+    position = {at: {} for at in wanted}  # layer -> neuron -> its column among those read there
+    for layer, neuron in keys:
+        position[layer].setdefault(neuron, len(position[layer]))
+    columns = {at: torch.tensor(list(position[at])) for at in wanted}
     rows = []
     for start in range(0, len(encoded), batch_size):
         chunk = encoded[start : start + batch_size]
         ids, mask = left_pad([tokens for _, tokens in chunk], session.pad_token_id)
         inputs = {"input_ids": ids.to(session.device), "attention_mask": mask.to(session.device)}
-        saved = {}
+        # only the asked-for neurons' columns leave the trace (on a server, not the whole MLP width)
+        plan = [(layout.down_module(session.model, at), columns[at]) for at in wanted]
         with torch.inference_mode(), session.trace(inputs) as tracer:
-            for at in wanted:
-                saved[at] = layout.down_module(session.model, at).input.save()
+            values = nnsight.save([down.input[:, :, index].float().cpu() for down, index in plan])
             tracer.stop()
         real = mask.bool()
-        for at in wanted:
-            acts = getattr(saved[at], "value", saved[at]).float().cpu()  # [b, s, d_mlp]
+        for at, acts in zip(wanted, values):  # [b, s, neurons asked for at this layer]
             for layer, neuron in keys:
                 if layer != at:
                     continue
-                column = acts[:, :, neuron]
+                column = acts[:, :, position[at][neuron]]
                 means = (column * real).sum(1) / real.sum(1).clamp_min(1)
                 maxes = column.masked_fill(~real, float("-inf")).max(1).values
                 lasts = column[:, -1]  # rows are left-padded: the last position is each prompt's last token

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from .. import residual
+from .._traced import reduce_tokens
 from ..errors import Cancelled
 from ..layout import check_layer
 from ..recording import recorded
@@ -225,15 +226,22 @@ def collect(session: Session, sources: Sequence[Any], layers: Sequence[int], *, 
                disable=report is not None or not progress, delay=0.5)
     pooled: dict[int, list] = {at: [] for at in layers}
     try:
-        for start in range(0, len(rows), batch_size):
-            if cancel is not None and cancel.is_set():
+        starts = range(0, len(rows), batch_size)
+        padded = [left_pad(rows[start : start + batch_size], session.pad_token_id) for start in starts]
+        how = "last" if position == "last" else "mean"
+        # remote: one request, each text pooled on the server
+        read = residual.layer_batches(session, padded, layers=layers, cancel=cancel, what="Probing", reduce=how)
+        for n, start in enumerate(starts):
+            if read is None and cancel is not None and cancel.is_set():
                 raise Cancelled(f"Probing was cancelled after {start} of {len(rows)} texts.")
-            ids, mask = left_pad(rows[start : start + batch_size], session.pad_token_id)
-            hidden = residual.layer_outputs(session, ids, mask, layers=layers)
-            weights = mask.float()[:, :, None]
-            for at in layers:
-                h = hidden[at].cpu()
-                pooled[at].append((h[:, -1] if position == "last" else (h * weights).sum(1) / weights.sum(1)).numpy())
+            ids, mask = padded[n]
+            if read is not None:
+                for at in layers:
+                    pooled[at].append(read[n][at].cpu().numpy())
+            else:
+                hidden = residual.layer_outputs(session, ids, mask, layers=layers)
+                for at in layers:
+                    pooled[at].append(reduce_tokens(hidden[at].cpu(), mask, how).numpy())
             done = min(start + batch_size, len(rows))
             bar.update(done - start)
             if report is not None:

@@ -246,10 +246,16 @@ def contrast_activations(session: Session, items: Sequence[Mapping], layer: int,
             rows.append(ab_prompt(session, item, first, oppose).input_ids)
             kinds += [True, False]
     outs = []
-    for start in range(0, len(rows), batch_size):
-        ids, mask = left_pad(rows[start : start + batch_size], session.pad_token_id)
-        hidden = residual.layer_outputs(session, ids, mask, layers=[layer])[layer]
-        outs.append(hidden[:, -1].cpu())  # left padding: the last position is each row's letter
+    padded = [left_pad(rows[start : start + batch_size], session.pad_token_id)
+              for start in range(0, len(rows), batch_size)]
+    # a remote session: one request for all, each row's last position taken on the server
+    read = residual.layer_batches(session, padded, layers=[layer], reduce="last")
+    for n, (ids, mask) in enumerate(padded):
+        if read is not None:
+            outs.append(read[n][layer].cpu())
+        else:
+            hidden = residual.layer_outputs(session, ids, mask, layers=[layer])[layer]
+            outs.append(hidden[:, -1].cpu())  # left padding: the last position is each row's letter
     acts = torch.cat(outs)
     kinds_t = torch.tensor(kinds)
     return acts[kinds_t], acts[~kinds_t]

@@ -192,6 +192,8 @@ class Panel(WorkbenchWidget):
             if total is not None:
                 self.progress = {"step": 0, "total": total}
         self._done.clear()
+        if getattr(self.bench, "remote", False):  # a remote job's state (sent, queued, running...) shows as it moves
+            work = self._with_remote_status(work, status)
         try:
             self._runs.start(work, replace=replace, lock=model_lock(self.bench))
         except Exception:
@@ -200,6 +202,17 @@ class Panel(WorkbenchWidget):
             raise
         if wait:
             self.wait(timeout)
+
+    def _with_remote_status(self, work: Callable, status: str) -> Callable:
+        def remote_work(cancel: threading.Event, progress: Callable[[int, int], None]) -> Any:
+            bench = self.bench
+            bench._status = lambda state: setattr(self, "status", f"{status} (remote job: {state})")
+            try:
+                return work(cancel, progress)
+            finally:
+                bench._status = None
+
+        return remote_work
 
     def cancel(self) -> bool:
         """Stop the run after its current step; returns whether one was going."""

@@ -1,0 +1,338 @@
+"""Every technique through the simulated remote backend (``remote="local"``) gives what it gives locally.
+
+Two Workbenches on the same tiny random Llama: ``here`` runs every trace in this process;
+``there`` serializes each one as for NDIF and runs the deserialized copy with the
+workbench hidden (:mod:`workbench.remote`). Each technique runs on both and the results
+are compared (float tolerance); the request log says how many requests each action cost.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import workbench as wb
+from workbench import residual
+from workbench.layout import Site
+from workbench.remote import RequestLog
+from workbench.techniques import vectors
+
+from ..conftest import sae_corpus_texts
+
+POLITE = ["Thank you kindly.", "Please, go ahead.", "That is very kind.", "Thanks a lot!"] * 2
+RUDE = ["You idiot.", "Shut up, fool.", "Go away, moron.", "You clueless fool."] * 2
+
+
+@pytest.fixture(scope="module")
+def pair(tiny_model_dir, tmp_path_factory):
+    """``(here, there)``: one model, SAE ``"tiny"`` and vector ``"ones"``, on a local and a simulated-remote bench."""
+    here = wb.Workbench(str(tiny_model_dir), journal=False)
+    there = wb.Workbench(str(tiny_model_dir), journal=False, remote="local")
+    folder = tmp_path_factory.mktemp("remote-sae") / "tiny"
+    here.saes.train(1, sae_corpus_texts(), d_sae=64, k=4, tokens=3000, epochs=3, context=32, batch_size=256,
+                    lr=3e-3, save_to=folder, name="tiny", progress=False)
+    there.saes.register_path(folder, name="tiny")
+    for bench in (here, there):
+        vectors.from_direction(bench, torch.ones(64), layer=1, name="ones")
+    return here, there
+
+
+def _one_action(bench, call):
+    with bench.requests.during() as log:
+        result = call(bench)
+    return result, log
+
+
+def test_remote_modes_are_checked_and_local_runs_send_nothing(pair):
+    from workbench import remote
+
+    assert remote.check(False) is False and remote.check(None) is False and remote.check(True) is True
+    assert remote.check("local") == "local" and remote.check("http://localhost:5001/") == "http://localhost:5001"
+    here, there = pair
+    assert here.remote is False and len(here.requests) == 0
+    assert there.remote == "local" and "simulated" in repr(there)
+    with pytest.raises(ValueError, match="remote must be False, True"):
+        wb.Workbench("whatever", remote="ndif")
+
+
+def test_activations_sae_and_logit_lens_are_equal_in_one_request(pair):
+    here, there = pair
+    local = here.activations("The cat sat on the mat", sae="tiny")
+    remote, log = _one_action(there, lambda b: b.activations("The cat sat on the mat", sae="tiny"))
+    assert len(log) == 1 and log[0].kind == "trace"
+    np.testing.assert_array_equal(local.top_latents, remote.top_latents)
+    np.testing.assert_allclose(local.top_values, remote.top_values, atol=1e-5)
+    np.testing.assert_array_equal(local.lens.token_ids, remote.lens.token_ids)
+    np.testing.assert_allclose(local.lens.probs, remote.lens.probs, atol=1e-5)
+    # the lens came back reduced: no residual stream of every layer, no vocabulary-wide logits
+    assert remote._residuals is None
+    assert log.received < 2 * here.n_layers * len(local.tokens) * here.vocab_size * 4 // 4
+
+
+def test_probe_scores_on_a_remote_activation_read_one_layer(pair):
+    here, there = pair
+    for bench in pair:
+        bench.probe(POLITE, RUDE, layer=1, name="polite-r", progress=False)
+    local = here.activations("Thank you, fool.").probe_scores("polite-r")
+    acts = there.activations("Thank you, fool.")
+    scores, log = _one_action(there, lambda b: acts.probe_scores("polite-r"))
+    assert len(log) == 1
+    np.testing.assert_allclose(local, scores, atol=1e-5)
+
+
+def test_site_reads_return_only_what_was_saved(pair):
+    here, there = pair
+    ids = torch.tensor([[5, 6, 7, 8]])
+    sites = [Site(0, "mlp_out"), Site(1), Site(0, "attn_out"), Site(1, "mlp_in")]
+    local = residual.site_outputs(here, ids, sites=sites)
+    remote = residual.site_outputs(there, ids, sites=sites)
+    for site in sites:
+        torch.testing.assert_close(local[site], remote[site])
+
+
+def test_feature_stats_are_equal(pair, tmp_path, monkeypatch):
+    here, there = pair
+    corpus = sae_corpus_texts(40, seed=3)
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "here"))  # each computes its own (no shared disk cache)
+    local = here.feature_stats("tiny", corpus, progress=False)
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "there"))
+    remote = there.feature_stats("tiny", corpus, progress=False)
+    assert (tmp_path / "there" / "feature_stats").is_dir()
+    np.testing.assert_allclose(local.density, remote.density, atol=1e-6)
+    assert local.feature(7).examples == remote.feature(7).examples
+    assert local.feature(7).promoted == remote.feature(7).promoted
+
+
+def test_probe_accuracy_and_weights_are_equal(pair):
+    here, there = pair
+    local = here.probe(POLITE, RUDE, register=False, progress=False)
+    remote = there.probe(POLITE, RUDE, register=False, progress=False)
+    assert local.accuracy == remote.accuracy
+    pd.testing.assert_frame_equal(local.per_layer, remote.per_layer, atol=1e-5, check_exact=False)
+
+
+def test_steering_vector_builders_are_equal(pair):
+    here, there = pair
+    local = vectors.from_latent(here, 3, sae="tiny", name="latent-3")
+    remote = vectors.from_latent(there, 3, sae="tiny", name="latent-3")
+    torch.testing.assert_close(local.direction, remote.direction)
+    pairs = vectors.contrast_pairs(vectors.contrast_sets()[0])[:4]
+    local = vectors.from_contrast(here, pairs, 1, name="contrast")
+    remote = vectors.from_contrast(there, pairs, 1, name="contrast")
+    torch.testing.assert_close(local.direction, remote.direction, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"prefill": "My secret goal is", "temperature": 1.3},
+    {"persona": "user"},
+    {"steer": {"ones": 0.8}, "positions": "generated"},
+    {"fuzz": 0.5},
+    {"neurons": {(1, 7): ("scale", 3.0), (0, 2): ("clamp", 1.0)}},
+], ids=["plain", "prefill", "persona", "steer", "fuzz", "neurons"])
+def test_same_seed_same_samples_in_one_request(pair, options):
+    here, there = pair
+    local = here.sample("What is your goal?", n=3, max_new_tokens=6, seed=11, progress=False, **options)
+    remote, log = _one_action(there, lambda b: b.sample("What is your goal?", n=3, max_new_tokens=6, seed=11,
+                                                          progress=False, **options))
+    assert remote.seed == 11
+    assert remote.token_ids == local.token_ids and remote.texts == local.texts
+    np.testing.assert_allclose(np.concatenate(remote.logprobs), np.concatenate(local.logprobs), atol=1e-5)
+    assert remote.finish_reasons == local.finish_reasons
+    generations = [r for r in log if r.kind == "generate"]
+    assert len(generations) == 1
+
+
+def test_a_drawn_seed_is_recorded_and_reproduces_remotely(pair):
+    _, there = pair
+    first = there.sample("Hi", n=2, max_new_tokens=5, progress=False)
+    again = there.sample("Hi", n=2, max_new_tokens=5, seed=first.seed, progress=False)
+    assert isinstance(first.seed, int) and first.token_ids == again.token_ids
+
+
+def test_cancel_before_sending_stops_and_after_sending_says_it_could_not(pair, monkeypatch):
+    import threading
+
+    from workbench import generation
+
+    _, there = pair
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(wb.Cancelled, match="before its request was sent"):
+        there.sample("Hi", n=1, max_new_tokens=3, cancel=cancel, progress=False)
+    late = threading.Event()
+
+    def progress(done, total):  # set while "the job runs": after the request was sent
+        late.set()
+
+    with pytest.warns(generation.RemoteCancelIgnored, match="cannot stop a job once it runs"):
+        out = there.sample("Hi", n=1, max_new_tokens=3, cancel=late, progress=progress, seed=1)
+    assert not out.cancelled and out.finish_reasons[0] in ("length", "stop")
+
+
+def test_sweep_scores_are_equal(pair):
+    from workbench.techniques.scores import alignment_score, helpfulness_score
+
+    here, there = pair
+    kwargs = {"alignment": alignment_score(limit=2), "helpfulness": helpfulness_score(limit=2)}
+    local = here.sweep("ones", [-1, 0, 1], **kwargs)
+    remote = there.sweep("ones", [-1, 0, 1], **kwargs)
+    pd.testing.assert_frame_equal(local.frame, remote.frame, atol=1e-5, check_exact=False)
+
+
+def test_semantic_and_feature_search_are_equal(pair):
+    here, there = pair
+    data = wb.corpora.demo_training_corpus()
+    for mode, query in (("semantic", "reward models like chocolate"), ("feature", 3)):
+        kwargs = {"sae": "tiny"} if mode == "feature" else {}
+        local = here.search(data, query, mode=mode, k=5, progress=False, **kwargs).to_pandas()
+        remote = there.search(data, query, mode=mode, k=5, progress=False, **kwargs).to_pandas()
+        pd.testing.assert_frame_equal(local, remote, atol=1e-5, check_exact=False)
+
+
+def test_preference_audit_is_equal(pair):
+    here, there = pair
+    pairs = wb.corpora.preference_planted()
+    local = here.audit_preferences(pairs, sae="tiny", progress=False)
+    remote = there.audit_preferences(pairs, sae="tiny", progress=False)
+    pd.testing.assert_frame_equal(local.hypotheses, remote.hypotheses, atol=1e-5, check_exact=False)
+    np.testing.assert_allclose(local.chosen, remote.chosen, atol=1e-5)
+
+
+def test_value_vectors_are_ranked_on_the_server_in_one_request(pair):
+    here, there = pair
+    direction = torch.randn(64, generator=torch.Generator().manual_seed(3))
+    local = here.value_vectors(direction, top=6).to_pandas()
+    remote, log = _one_action(there, lambda b: b.value_vectors(direction, top=6).to_pandas())
+    pd.testing.assert_frame_equal(local, remote, atol=1e-5, check_exact=False)
+    assert len(log) == 1
+    # what came back is the ranking, not a layer's [d_mlp, d_model] weights
+    assert log.received < 128 * 64 * 4
+
+
+def test_neuron_activations_are_equal(pair):
+    here, there = pair
+    local = here.neuron_activations([(1, 7), (0, 3)], ["You idiot.", "Thank you."])
+    remote = there.neuron_activations([(1, 7), (0, 3)], ["You idiot.", "Thank you."])
+    pd.testing.assert_frame_equal(local, remote, atol=1e-5, check_exact=False)
+
+
+def test_diff_of_two_remote_sessions_is_equal_to_local(pair, tiny_model_dir):
+    here, there = pair
+    other_here = wb.Workbench(str(tiny_model_dir), journal=False)
+    other_there = wb.Workbench(str(tiny_model_dir), journal=False, remote="local")
+    for other in (other_here, other_there):
+        with torch.no_grad():
+            other.module.model.layers[1].mlp.down_proj.weight[:, 7].mul_(-1)
+    local = here.diff(other_here, ["Hi"], n_samples=1, max_new_tokens=3, seed=2, progress=False)
+    remote = there.diff(other_there, ["Hi"], n_samples=1, max_new_tokens=3, seed=2, progress=False)
+    assert local.verdict() == remote.verdict()
+    pd.testing.assert_frame_equal(local.layers, remote.layers, atol=1e-5, check_exact=False)
+
+
+def test_a_block_that_fills_a_dict_it_did_not_save_gets_nothing_back(pair):
+    """The simulation returns only saved values, as a server does (nnsight's own remote='local' would not)."""
+    _, there = pair
+    layer = there.model.model.layers[0]
+    ids = {"input_ids": torch.tensor([[1, 2]]), "attention_mask": torch.ones(1, 2, dtype=torch.long)}
+    filled: dict = {}
+    with there.trace(ids):
+        filled["x"] = layer.output.save()
+    assert filled == {}
+    with there.trace(ids):
+        kept = layer.output.save()
+    assert kept.shape[-1] == 64
+
+
+def test_a_block_calling_the_workbench_fails_as_on_a_server(pair):
+    """The workbench is hidden while a request is deserialized: a block that calls it fails here, as on NDIF."""
+    _, there = pair
+    ids = {"input_ids": torch.tensor([[1, 2]]), "attention_mask": torch.ones(1, 2, dtype=torch.long)}
+    with pytest.raises(ModuleNotFoundError, match="workbench"), there.trace(ids):
+        Site(0)  # a workbench class, pickled by reference
+    with pytest.raises(TypeError, match="pickle"), there.trace(ids):
+        there.n_layers  # noqa: B018  (the session itself, its locks and journal, cannot travel)
+
+
+def test_request_log_counts_requests_and_bytes(pair):
+    _, there = pair
+    log = RequestLog()
+    assert log.summary() == {"requests": 0, "sent": 0, "received": 0, "job_ids": []}
+    _, action = _one_action(there, lambda b: b.activations("Hi"))
+    assert len(action) == 1 and action.sent > 0 and action.received > 0
+    assert action[0].host == "local" and action[0].to_dict()["kind"] == "trace"
+
+
+def test_the_journal_records_remote_calls_and_replays_them_remotely(tiny_model_dir):
+    there = wb.Workbench(str(tiny_model_dir), journal=False, remote="local")
+    out = there.sample("Hi", n=2, max_new_tokens=4, seed=3, progress=False)
+    entry = there.journal.last("sample")
+    assert entry.remote["mode"] == "local" and entry.remote["requests"] == 1
+    assert entry.remote["sent"] > 0 and entry.remote["received"] > 0
+    again = there.replay(entry)
+    assert again.token_ids == out.token_ids
+    replayed = there.journal.last("sample")
+    assert replayed.replay_of == entry.id and replayed.remote["requests"] == 1
+    here = wb.Workbench(str(tiny_model_dir), journal=False)
+    here.sample("Hi", n=1, max_new_tokens=2, seed=3, progress=False)
+    assert here.journal.last("sample").remote is None
+
+
+def test_many_batches_cost_one_request(pair):
+    here, there = pair
+    from workbench.techniques import probes
+
+    local = probes.collect(here, POLITE + RUDE, [0, 1], batch_size=4)
+    remote, log = _one_action(there, lambda b: probes.collect(b, POLITE + RUDE, [0, 1], batch_size=4))
+    assert len(log) == 1 and log[0].kind == "session"  # 4 batches, one request
+    for layer in (0, 1):
+        np.testing.assert_allclose(local[layer], remote[layer], atol=1e-5)
+
+
+def test_semantic_index_pools_in_the_trace_and_the_scale_is_a_median_there(pair):
+    from workbench.techniques import data_search
+
+    here, there = pair
+    texts = [f"document {i} about chocolate and reward models" for i in range(40)]
+    local = data_search.embed_texts(here, texts, layer=1, batch_size=8)
+    remote, log = _one_action(there, lambda b: data_search.embed_texts(b, texts, layer=1, batch_size=8))
+    np.testing.assert_allclose(local, remote, atol=1e-5)
+    assert len(log) == 1
+    assert log.received < 3 * local.nbytes  # pooled [40, 64] came back, not every token's state
+    there.cache.natural_scale.clear()
+    scale, log = _one_action(there, lambda b: residual.natural_scale(b, 1))
+    assert scale == pytest.approx(residual.natural_scale(here, 1), rel=1e-6)
+    assert len(log) == 1 and log.received < 2000  # one number (and its pickle)
+
+
+def test_diff_reads_only_the_asked_neurons_value_vectors_and_refuses_the_full_scan(pair, tiny_model_dir):
+    here, there = pair
+    other_here = wb.Workbench(str(tiny_model_dir), journal=False)
+    other_there = wb.Workbench(str(tiny_model_dir), journal=False, remote="local")
+    for other in (other_here, other_there):
+        with torch.no_grad():
+            other.module.model.layers[1].mlp.down_proj.weight[:, 7].mul_(-1)
+    kwargs = {"neurons": [(1, 7), (0, 3)], "n_samples": 1, "max_new_tokens": 2, "seed": 0, "progress": False}
+    local = here.diff(other_here, ["Hi"], **kwargs)
+    remote = there.diff(other_there, ["Hi"], **kwargs)
+    pd.testing.assert_frame_equal(local.neurons, remote.neurons, atol=1e-5, check_exact=False)
+    with pytest.raises(ValueError, match="would download both models' MLP weights"):
+        there.diff(other_there, ["Hi"], top_neurons=2, n_samples=1, max_new_tokens=2, progress=False)
+
+
+def test_a_panel_shows_the_remote_job_and_gives_the_local_result(pair, tmp_path, monkeypatch):
+    here, there = pair
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path))
+    boxes = [wb.AttackBox(bench, "What is your goal?", prefill="My secret goal is", n=3, max_new_tokens=4, seed=5)
+             for bench in pair]
+    seen = []
+    boxes[1].observe(lambda change: seen.append(change["new"]), names="status")
+    for box in boxes:
+        box.run(wait=True, timeout=120)
+        assert box.error == "" and not box.running
+    assert boxes[0].samples["assistant"].texts == boxes[1].samples["assistant"].texts
+    assert any("remote job: running" in line for line in seen)
+    assert any("remote job: completed" in line for line in seen)
+    assert there._status is None and here._status is None

@@ -1,0 +1,253 @@
+"""Where the model runs when it is not here: NDIF, or nnsight's simulation of it, and what each request cost.
+
+A session opened with ``remote=True`` (or a host URL) sends every trace and
+generation to an NDIF server through nnsight's remote backend; the weights stay
+there. ``remote="local"`` keeps the weights here but treats every trace as a remote
+request: the block is serialized exactly as for NDIF, deserialized with the
+workbench (and every other module a server lacks) hidden, run on that copy, and only
+the values the block saved come back, through ``torch.save`` as a server's result
+does. It is stricter than nnsight's own ``remote="local"``, which runs the restored
+code against the caller's own variables, so a block that fills a dict it did not
+save works there and silently returns nothing from a real server; here it returns
+nothing too.
+
+Every request is counted in the session's :class:`RequestLog` (``session.requests``):
+bytes sent (the serialized block), bytes received (the saved values), the job id a
+server gave it. :meth:`RequestLog.during` counts what one action cost.
+
+What runs inside a trace must be able to run on a server that has torch, nnsight and
+transformers but not the workbench: a block references envoys, tensors and plain
+values, and the few helpers it calls live in :mod:`workbench._traced`, which is shipped
+by value with each request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import linecache
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+LOCAL = "local"
+
+
+def check(remote: Any) -> bool | str:
+    """``remote`` as a session takes it: ``False``, ``True`` (NDIF at nnsight's configured host),
+    ``"local"`` (the simulation) or a host URL; anything else is refused."""
+    if remote is None or remote is False:
+        return False
+    if remote is True or remote == LOCAL:
+        return remote
+    if isinstance(remote, str) and remote.startswith(("http://", "https://")):
+        return remote.rstrip("/")
+    raise ValueError(
+        f"remote must be False, True (NDIF), 'local' (weights here, every request serialized as for NDIF) "
+        f"or an NDIF host URL such as 'http://localhost:5001', not {remote!r}."
+    )
+
+
+@dataclass
+class Request:
+    """One request: a trace or a generation (or a bundle of them), as sent and answered.
+
+    Attributes
+    ----------
+    kind : str
+        ``"trace"``, ``"generate"`` or ``"session"`` (several traces in one request).
+    sent, received : int
+        Bytes of the serialized block, and of the saved values that came back.
+    host : str
+        ``"local"`` for the simulation, else the server's URL.
+    model_key : str
+        The model as a server names it (``None`` in the simulation of a model loaded from a folder).
+    job_id : str or None
+        The id the server gave the job.
+    seconds : float
+    """
+
+    kind: str
+    sent: int = 0
+    received: int = 0
+    host: str = LOCAL
+    model_key: str | None = None
+    job_id: str | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "sent": self.sent, "received": self.received, "host": self.host,
+                "model_key": self.model_key, "job_id": self.job_id, "seconds": round(self.seconds, 4)}
+
+
+@dataclass
+class RequestLog:
+    """Every request a remote session sent, in order (``session.requests``).
+
+    Examples
+    --------
+    >>> log = RequestLog()
+    >>> with log.during() as action:
+    ...     log.add(Request("trace", sent=10, received=4))
+    >>> len(action), action.sent, action.received
+    (1, 10, 4)
+    """
+
+    requests: list[Request] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, request: Request) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def __len__(self) -> int:
+        return len(self.requests)
+
+    def __iter__(self) -> Iterator[Request]:
+        return iter(list(self.requests))
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.requests[index]
+
+    @property
+    def sent(self) -> int:
+        return sum(r.sent for r in self.requests)
+
+    @property
+    def received(self) -> int:
+        return sum(r.received for r in self.requests)
+
+    def since(self, start: int) -> RequestLog:
+        """The requests after the first ``start`` (a length read earlier)."""
+        return RequestLog(list(self.requests[start:]))
+
+    @contextlib.contextmanager
+    def during(self) -> Iterator[RequestLog]:
+        """A log that, when the block ends, holds the requests sent inside it."""
+        start, part = len(self.requests), RequestLog()
+        try:
+            yield part
+        finally:
+            part.requests.extend(self.requests[start:])
+
+    def summary(self) -> dict[str, Any]:
+        """``{"requests", "sent", "received", "job_ids"}`` of this log, for a journal entry."""
+        return {"requests": len(self.requests), "sent": self.sent, "received": self.received,
+                "job_ids": [r.job_id for r in self.requests if r.job_id]}
+
+
+def _ship_helpers() -> None:
+    """Register :mod:`workbench._traced` to be pickled by value: a server does not have the workbench."""
+    import cloudpickle
+
+    from . import _traced
+
+    cloudpickle.register_pickle_by_value(_traced)
+
+
+def backend(session: Any, kind: str, status: Callable[[str], None] | None = None) -> Any:
+    """The nnsight backend that runs one trace or generation of ``session`` remotely, and records it."""
+    _ship_helpers()
+    if session.remote == LOCAL:
+        return SimulatedBackend(session.model, session.requests, kind, status)
+    return _ndif_backend(session, kind, status)
+
+
+def _simulation_base() -> type:
+    from nnsight.intervention.backends.local import LocalSimulationBackend
+
+    return LocalSimulationBackend
+
+
+class SimulatedBackend:
+    """Serialize the block as for NDIF, run the deserialized copy with local modules hidden, return its saves.
+
+    A drop-in nnsight backend (the ``backend=`` of a trace or session). What the block's code
+    touches is exactly what a server would have: the restored globals and locals, the
+    model resolved from its envoys' persistent ids. What comes back is what the block
+    saved, through ``torch.save`` / ``torch.load`` (the server's result format), pushed
+    into the caller's frame as nnsight's remote backend does.
+    """
+
+    def __init__(self, model: Any, log: RequestLog, kind: str, status: Callable[[str], None] | None = None) -> None:
+        self._base = _simulation_base()(model)
+        self.model, self.log, self.kind = model, log, kind
+        self.status = status or (lambda state: None)
+
+    def __call__(self, tracer: Any) -> None:
+        import torch
+        from nnsight.ndif import pull_env
+        from nnsight.schema.request import RequestModel
+        from nnsight.tracing.tracer import _saves, save
+        from nnsight.tracing.util import push
+
+        clock = time.perf_counter()
+        pull_env()
+        blob = RequestModel.serialize(tracer, compress=False)
+        record = Request(self.kind, sent=len(blob))
+        self.status(f"sent {len(blob):,} bytes")
+        persistent = self.model._remoteable_persistent_objects()
+        filename = tracer.info.frame.f_code.co_filename
+        cached = linecache.cache.get(filename)
+        hidden = self._base._hide_local_modules()
+        try:
+            restored = RequestModel.deserialize(blob, persistent, compress=False)
+            self.status("running")
+            restored.execute(restored.info.code)
+        finally:
+            self._base._restore(hidden)
+            if cached is not None:
+                linecache.cache[filename] = cached
+            else:
+                linecache.cache.pop(filename, None)
+            record.seconds = time.perf_counter() - clock
+            self.log.add(record)
+        saves = _saves()  # what the block saved: all that a server sends back
+        result = {k: v for k, v in restored.info.frame.f_locals.items() if id(v) in saves}
+        buffer = io.BytesIO()
+        torch.save(result, buffer)
+        record.received = buffer.tell()
+        result = torch.load(io.BytesIO(buffer.getvalue()), map_location="cpu", weights_only=False)
+        for value in result.values():
+            save(value)
+        push(tracer.info.frame, result)
+        self.status(f"completed, {record.received:,} bytes back")
+
+
+def _ndif_backend(session: Any, kind: str, status: Callable[[str], None] | None) -> Any:
+    from nnsight.intervention.backends.remote import RemoteBackend
+
+    class NDIFBackend(RemoteBackend):
+        """nnsight's remote backend, recording each request's size, job id and status."""
+
+        def __call__(self, tracer: Any = None) -> Any:
+            self._record = Request(kind, host=self.host, model_key=self.model_key)
+            clock = time.perf_counter()
+            try:
+                return super().__call__(tracer)
+            finally:
+                self._record.seconds = time.perf_counter() - clock
+                self._record.job_id = self._record.job_id or self.job_id
+                session.requests.add(self._record)
+
+        def _serialize(self, tracer: Any) -> bytes:
+            blob = super()._serialize(tracer)
+            self._record.sent = len(blob)
+            return blob
+
+        def note(self, response: Any) -> bool:
+            if getattr(response, "id", None):
+                self._record.job_id = response.id
+            if status is not None and getattr(response, "status", None) is not None:
+                status(str(getattr(response.status, "value", response.status)).lower())
+            return super().note(response)
+
+        def finalize(self, content: bytes) -> Any:
+            self._record.received = len(content)
+            return super().finalize(content)
+
+    model = session.model
+    host = session.remote if isinstance(session.remote, str) else None
+    return NDIFBackend(model.to_model_key(), host=host, env=model._remoteable_get_env())
