@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "ActivationPanel": "workbench.widgets.activations",
     "Cancelled": "workbench.errors",
+    "RemoteFailed": "workbench.errors",
     "AttackBox": "workbench.widgets.attacks",
     "Dataset": "workbench.datasets",
     "DatasetError": "workbench.datasets",
@@ -63,7 +64,7 @@ __all__ = sorted([*_EXPORTS, "__version__"])
 if TYPE_CHECKING:  # pragma: no cover
     from .chat import RenderedPrompt
     from .datasets import Dataset, DatasetError, read_dataset
-    from .errors import Cancelled
+    from .errors import Cancelled, RemoteFailed
     from .export import export_html
     from .journal import Journal
     from .models import ModelUnavailableError, cache_dir

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import _journal_values as values
+from .errors import RemoteFailed
 from .journal import RUNTIME, Entry, Journal, _new_id, _now
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -109,6 +110,13 @@ def recorded(name: str, *, formerly: tuple[str, ...] = (), options: Any = None) 
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return call(*args, **kwargs)
+            except RemoteFailed as error:   # a server's error or a lost connection names the technique that sent it
+                error.name_technique(name)
+                raise
+
+        def call(*args: Any, **kwargs: Any) -> Any:
             session = args[0] if args else kwargs.get(first)
             journal = getattr(session, "journal", None)
             if getattr(_state, "depth", 0) or not isinstance(journal, Journal):

@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import RemoteFailed
+
 LOCAL = "local"
 
 
@@ -195,7 +197,12 @@ class SimulatedBackend:
         try:
             restored = RequestModel.deserialize(blob, persistent, compress=False)
             self.status("running")
-            restored.execute(restored.info.code)
+            try:
+                restored.execute(restored.info.code)
+            except Exception as error:   # raised where the request ran: what NDIF reports as the job's error
+                self.status("error")
+                raise RemoteFailed(f"the server could not run this {self.kind}: {type(error).__name__}: {error}",
+                                   reason="server") from error
         finally:
             self._base._restore(hidden)
             if cached is not None:
@@ -217,7 +224,7 @@ class SimulatedBackend:
 
 
 def _ndif_backend(session: Any, kind: str, status: Callable[[str], None] | None) -> Any:
-    from nnsight.intervention.backends.remote import RemoteBackend
+    from nnsight.intervention.backends.remote import RemoteBackend, RemoteError
 
     class NDIFBackend(RemoteBackend):
         """nnsight's remote backend, recording each request's size, job id and status."""
@@ -227,6 +234,19 @@ def _ndif_backend(session: Any, kind: str, status: Callable[[str], None] | None)
             clock = time.perf_counter()
             try:
                 return super().__call__(tracer)
+            except RemoteError as error:
+                raise RemoteFailed(f"the server could not run this {kind}: {error}", reason="server") from error
+            except (OSError, ConnectionError, TimeoutError) as error:   # httpx and websocket errors are OSErrors
+                raise RemoteFailed(
+                    f"lost the connection to {self.host} ({type(error).__name__}: {error}); nothing was changed "
+                    "here and the session is usable: run it again when the server is reachable", reason="connection",
+                ) from error
+            except Exception as error:
+                if type(error).__module__.split(".")[0] in {"httpx", "httpcore", "websocket", "requests"}:
+                    raise RemoteFailed(f"lost the connection to {self.host} ({type(error).__name__}: {error}); the "
+                                       "session is usable: run it again when the server is reachable",
+                                       reason="connection") from error
+                raise
             finally:
                 self._record.seconds = time.perf_counter() - clock
                 self._record.job_id = self._record.job_id or self.job_id

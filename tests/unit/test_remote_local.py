@@ -336,3 +336,49 @@ def test_a_panel_shows_the_remote_job_and_gives_the_local_result(pair, tmp_path,
     assert any("remote job: running" in line for line in seen)
     assert any("remote job: completed" in line for line in seen)
     assert there._status is None and here._status is None
+
+
+TEXT = "The quick brown fox helps the user with a recipe."
+
+
+def test_a_server_error_names_the_technique_and_leaves_the_session_usable(pair, monkeypatch):
+    """What raises where the request runs comes back as wb.RemoteFailed naming the technique, as NDIF reports it."""
+    from nnsight.schema.request import RequestModel
+
+    here, there = pair
+    real = RequestModel.deserialize
+
+    def out_of_memory(*args, **kwargs):
+        restored = real(*args, **kwargs)
+
+        def execute(code):
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+        restored.execute = execute
+        return restored
+
+    monkeypatch.setattr(RequestModel, "deserialize", out_of_memory)
+    with pytest.raises(wb.RemoteFailed, match=r"^activations: the server could not run this trace: RuntimeError: "
+                                              r"CUDA out of memory") as caught:
+        there.activations(TEXT)
+    assert caught.value.reason == "server" and caught.value.technique == "activations"
+    monkeypatch.undo()
+    assert there.activations(TEXT).tokens == here.activations(TEXT).tokens
+
+
+def test_a_lost_connection_names_the_host_and_leaves_the_session_usable(pair, monkeypatch):
+    """An NDIF host that does not answer: the call says so, names the technique and the host; nothing is broken."""
+    import socket
+
+    here, there = pair
+    with socket.socket() as probe:   # a local port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(there, "remote", f"http://127.0.0.1:{port}")
+    monkeypatch.setattr(type(there.model), "to_model_key", lambda self: "tiny-llama")   # a folder has no Hub key
+    with pytest.raises(wb.RemoteFailed, match=rf"^activations: lost the connection to http://127.0.0.1:{port} .*"
+                                              r"the session is usable") as caught:
+        there.activations(TEXT)
+    assert caught.value.reason == "connection"
+    monkeypatch.undo()
+    assert there.activations(TEXT).tokens == here.activations(TEXT).tokens
