@@ -190,6 +190,56 @@ class Workbench(Session):
 
         return features.feature_stats(self, sae, corpus, **kwargs)
 
+    def explain(self, latent: int, sae: str | None = None, explainer: Any = "rules", **kwargs: Any):
+        """A short explanation of what a latent responds to, with its detection score (cached on disk).
+
+        Parameters
+        ----------
+        latent : int
+        sae : str, optional
+            A registered SAE (default: the first one).
+        explainer : {"rules", "model"} or wb.Endpoint
+            ``"rules"``: the tokens and contexts it fires on, what it promotes and suppresses
+            (no model needed); ``"model"``: the loaded model, through its chat template;
+            ``wb.Endpoint(base_url, model, api_key_env=...)``: a chat model behind an
+            OpenAI-compatible endpoint you name. Both fall back to the rule-based summary.
+        **kwargs
+            ``scorer`` (``"lexical"`` or ``"model"``), ``corpus``, ``refresh``: see
+            :func:`workbench.techniques.explain.explain`.
+
+        Returns
+        -------
+        Explanation
+            ``text``, ``score`` (detection AUROC: does the explanation pick the segments where
+            the latent fires out of a mix; 0.5 is chance), ``scorer``, ``note``.
+
+        Examples
+        --------
+        >>> e = bench.explain(3)
+        >>> e.text.startswith("fires on"), 0 <= e.score <= 1
+        (True, True)
+        """
+        from .techniques import explain
+
+        return explain.explain(self, latent, sae, explainer, **kwargs)
+
+    def explain_all(self, latents: Sequence[int] | None = None, sae: str | None = None, explainer: Any = "rules",
+                    **kwargs: Any):
+        """Explanations of many latents (default: the ``n=50`` most frequent), each with its detection score.
+
+        Options as in :meth:`explain`, plus ``n``, ``progress`` and ``cancel``; see
+        :func:`workbench.techniques.explain.explain_all`.
+
+        Examples
+        --------
+        >>> found = bench.explain_all(n=3)
+        >>> len(found), found.to_pandas().columns[:2].tolist()
+        (3, ['latent', 'explanation'])
+        """
+        from .techniques import explain
+
+        return explain.explain_all(self, latents, sae, explainer, **kwargs)
+
     # -- model diffing -----------------------------------------------------------
 
     def diff(self, other: Any = None, prompts: Any = None, **kwargs: Any):

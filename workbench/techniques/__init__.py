@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 
 #: Every module of this package that defines recorded techniques.
-MODULES = ("activations", "attacks", "data_search", "diffing", "neurons", "preference", "probes", "sampling",
+MODULES = ("activations", "attacks", "data_search", "diffing", "explain", "neurons", "preference", "probes", "sampling",
            "steering", "sweep")
 
 
