@@ -22,7 +22,7 @@ out, so an explanation is scored on text it was not written from.
 >>> len(positive) > 0 and len(negative) > 0
 True
 >>> auroc([3.0, 2.0, 1.0], [0.0, 2.0])
-0.9167
+0.75
 """
 
 from __future__ import annotations
