@@ -29,7 +29,7 @@ _EXPORTS = {
     "Dataset": "workbench.datasets",
     "DatasetError": "workbench.datasets",
     "DiffPanel": "workbench.widgets.diffing",
-    "Endpoint": "workbench.techniques.explain",
+    "Endpoint": "workbench.techniques.endpoint",
     "Explanation": "workbench.techniques.explain",
     "Explanations": "workbench.techniques.explain",
     "Journal": "workbench.journal",
@@ -76,7 +76,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .techniques.attacks import PersonaComparison
     from .techniques.data_search import SearchResult
     from .techniques.diffing import ModelDiff
-    from .techniques.explain import Endpoint, Explanation, Explanations
+    from .techniques.endpoint import Endpoint
+    from .techniques.explain import Explanation, Explanations
     from .techniques.neurons import ValueVectors
     from .techniques.preference_audit import PreferenceAudit
     from .techniques.probes import Probe

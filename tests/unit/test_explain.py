@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import workbench as wb
-from workbench.techniques import detection, explain, features
+from workbench.techniques import detection, endpoint, explain, features
 
 from ..conftest import sae_corpus_texts
 
@@ -213,9 +213,9 @@ def stub_server():
 def test_endpoint_explainer_over_plain_http(stats, tiny_bench, stub_server, monkeypatch):
     monkeypatch.setenv("STUB_KEY", "sk-test")
     latent = _token_latent(stats)
-    endpoint = wb.Endpoint(stub_server, "stub-model", api_key_env="STUB_KEY", timeout=5)
+    chat = wb.Endpoint(stub_server, "stub-model", api_key_env="STUB_KEY", timeout=5)
     _Stub.answers = [(200, {"choices": [{"message": {"content": "The token <b>x</b>"}}]})]
-    e = _call(tiny_bench, stats, latent, endpoint)
+    e = _call(tiny_bench, stats, latent, chat)
     path, headers, body = _Stub.requests[0]
     assert path == "/v1/chat/completions" and headers["Authorization"] == "Bearer sk-test"
     assert body["model"] == "stub-model" and body["temperature"] == 0
@@ -224,9 +224,9 @@ def test_endpoint_explainer_over_plain_http(stats, tiny_bench, stub_server, monk
     assert e.scorer == "model" and e.score is not None
     # a failing endpoint, or one that answers another format, falls back to the rules, saying why
     others = [x for x in explain.frequent_latents(stats, 10) if x != latent]
-    _Stub.answers = [(500, {"error": "down"}), (200, {"unexpected": 1}), (200, b"x" * (explain.RESPONSE_LIMIT + 10))]
+    _Stub.answers = [(500, {"error": "down"}), (200, {"unexpected": 1}), (200, b"x" * (endpoint.RESPONSE_LIMIT + 10))]
     for other, why in zip(others, ["HTTP 500", "chat-completions format", "more than"]):
-        fallback = _call(tiny_bench, stats, other, endpoint)
+        fallback = _call(tiny_bench, stats, other, chat)
         assert fallback.explainer == "rules" and why in fallback.note, fallback.note
 
 
