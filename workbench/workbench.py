@@ -198,9 +198,10 @@ class Workbench(Session):
         latent : int
         sae : str, optional
             A registered SAE (default: the first one).
-        explainer : {"rules", "model"} or wb.Endpoint
+        explainer : {"rules", "model", "imported"} or wb.Endpoint
             ``"rules"``: the tokens and contexts it fires on, what it promotes and suppresses
             (no model needed); ``"model"``: the loaded model, through its chat template;
+            ``"imported"``: one imported with :meth:`import_explanations`;
             ``wb.Endpoint(base_url, model, api_key_env=...)``: a chat model behind an
             OpenAI-compatible endpoint you name. Both fall back to the rule-based summary.
         **kwargs
@@ -239,6 +240,26 @@ class Workbench(Session):
         from .techniques import explain
 
         return explain.explain_all(self, latents, sae, explainer, **kwargs)
+
+    def import_explanations(self, source: Any, sae: str | None = None, **kwargs: Any):
+        """Import published explanations of an SAE's latents from a feature-dashboard JSON export.
+
+        ``source`` is the export (a list of objects with ``modelId``, ``layer``, ``index``,
+        ``description``; ``.json`` or ``.json.gz``); rows are matched to the SAE by its dashboard
+        id, which sae-lens lists for a registry SAE, else ``dashboard_id="modelId/layer"``.
+        The file is untrusted: read bounded, each row checked, descriptions kept as text. See
+        :func:`workbench.techniques.published.import_explanations`. Afterwards
+        ``bench.explain(latent, explainer="imported")`` scores one.
+
+        Examples
+        --------
+        >>> rows = [{"modelId": "m", "layer": "1-res", "index": 5, "description": "the word help"}]
+        >>> bench.import_explanations(rows, dashboard_id="m/1-res").summary["imported"]
+        1
+        """
+        from .techniques import published
+
+        return published.import_explanations(self, source, sae, **kwargs)
 
     # -- model diffing -----------------------------------------------------------
 

@@ -259,3 +259,80 @@ def test_shuffled_baseline_gives_each_explanation_to_another_latent(stats, tiny_
     sample = detection.scoring_sample(stats)
     expected = np.mean([real(tiny_bench, sample, la, t, "lexical")["score"] for la, t in calls])
     assert baseline == pytest.approx(expected, abs=1e-4)
+
+
+# -- published explanations -------------------------------------------------------------------
+
+from workbench.techniques import published  # noqa: E402
+
+
+def _export(tmp_path, rows, name="export.json"):
+    path = tmp_path / name
+    if name.endswith(".gz"):
+        import gzip
+
+        path.write_bytes(gzip.compress(json.dumps(rows).encode()))
+    else:
+        path.write_text(json.dumps(rows))
+    return path
+
+
+def test_import_matches_the_sae_by_dashboard_id_and_checks_every_row(stats, tiny_bench, tmp_path):
+    tiny_bench.cache.explanations.clear()
+    rows = [
+        {"modelId": "tiny-llama", "layer": "1-res-64", "index": "3", "description": "the <script>x</script> token"},
+        {"modelId": "tiny-llama", "saeId": "1-res-64", "index": 7, "description": "greetings\x00 and\x1b help"},
+        {"modelId": "tiny-llama", "layer": "1-res-64", "index": 3, "description": "a second opinion"},
+        {"modelId": "tiny-llama", "layer": "0-res-64", "index": 4, "description": "another SAE"},
+        {"modelId": "other", "layer": "1-res-64", "index": 5, "description": "another model"},
+        {"modelId": "tiny-llama", "layer": "1-res-64", "index": 64, "description": "outside the SAE"},
+        {"modelId": "tiny-llama", "layer": "1-res-64", "index": True, "description": "not an index"},
+        {"modelId": "tiny-llama", "layer": "1-res-64", "index": 9, "description": ["not", "text"]},
+        {"modelId": "tiny-llama", "layer": "1-res-64", "index": 10, "description": "x" * 5000},
+        "not an object",
+    ]
+    found = tiny_bench.import_explanations(_export(tmp_path, rows, "export.json.gz"), "tiny",
+                                           dashboard_id="tiny-llama/1-res-64")
+    assert {e.latent: e.text for e in found} == {3: "the <script>x</script> token", 7: "greetings  and  help",
+                                                 10: "x" * published.TEXT_LIMIT}
+    assert found.summary == {"dashboard_id": "tiny-llama/1-res-64", "rows": 10, "imported": 3, "other_sae": 2,
+                             "bad_index": 2, "no_description": 1, "repeated": 1, "not_an_object": 1,
+                             "left_unread": 0}
+    # kept on disk: a fresh session cache reads them back
+    tiny_bench.cache.explanations.clear()
+    assert published.imported(tiny_bench, tiny_bench.saes["tiny"])[7] == "greetings  and  help"
+    # and scored like any explanation (the model scorer by default)
+    scored = _call(tiny_bench, stats, 3, "imported")
+    assert scored.explainer == "imported" and scored.text.startswith("the <script>") and scored.scorer == "model"
+    missing = _call(tiny_bench, stats, 20, "imported")
+    assert missing.explainer == "rules" and "no imported explanation" in missing.note
+    # importing a new description of a latent scores it again
+    tiny_bench.import_explanations([{"modelId": "tiny-llama", "layer": "1-res-64", "index": 3,
+                                     "description": "foxes"}], "tiny", dashboard_id="tiny-llama/1-res-64")
+    assert _call(tiny_bench, stats, 3, "imported").text == "foxes"
+
+
+def test_import_refuses_what_it_cannot_read(tiny_bench, tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="dashboard_id='modelId/layer'"):
+        tiny_bench.import_explanations([], "tiny")  # a trained SAE has no registry id
+    with pytest.raises(FileNotFoundError, match="No explanation export"):
+        tiny_bench.import_explanations(tmp_path / "absent.json", "tiny", dashboard_id="a/b")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="not JSON"):
+        tiny_bench.import_explanations(bad, "tiny", dashboard_id="a/b")
+    bad.write_text('{"a": 1}')
+    with pytest.raises(ValueError, match="list of objects"):
+        tiny_bench.import_explanations(bad, "tiny", dashboard_id="a/b")
+    monkeypatch.setattr(published, "FILE_LIMIT", 10)
+    bad.write_text("[" + " " * 20 + "]")
+    with pytest.raises(ValueError, match="larger than"):
+        tiny_bench.import_explanations(bad, "tiny", dashboard_id="a/b")
+
+
+def test_a_registry_sae_is_matched_by_the_id_sae_lens_lists(tiny_bench, monkeypatch):
+    entry = tiny_bench.saes["tiny"]
+    monkeypatch.setattr(entry, "source", "gemma-scope-2b-pt-res-canonical/layer_20/width_16k/canonical")
+    assert published.registry_dashboard_id(entry) == "gemma-2-2b/20-gemmascope-res-16k"
+    monkeypatch.setattr(entry, "source", "trained")
+    assert published.registry_dashboard_id(entry) is None

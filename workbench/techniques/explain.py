@@ -54,7 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..session import Session
     from .features import FeatureStats
 
-EXPLAINERS = ("rules", "model")
+EXPLAINERS = ("rules", "model", "imported")
 MAX_TEXT = 300             # characters an explanation keeps
 STORE_VERSION = 1
 STORE_LIMIT = 64 << 20     # bytes of an explanation file that are read
@@ -108,6 +108,7 @@ class Explanations:
     sae: str
     items: list[Explanation] = field(default_factory=list)
     density: dict[int, float] = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -138,7 +139,7 @@ class Explanations:
                             columns=["latent", "explanation", "explainer", "score", "scorer", "density", "note"])
 
     def _journal_summary(self) -> dict:
-        return {"sae": self.sae, "explanations": len(self), "mean_score": self.mean_score,
+        return {"sae": self.sae, "explanations": len(self), "mean_score": self.mean_score, **self.summary,
                 "top": [e._journal_summary() for e in self.items[:5]]}
 
     def _repr_html_(self) -> str:
@@ -346,6 +347,11 @@ def explanations_for(session: Session, stats: FeatureStats, latents: Sequence[in
     latents = [saes.check_latent(latent, stats.d_sae) for latent in latents]
     known = store(session, stats).setdefault(f"{ident}|{scorer}", {})
     todo = [latent for latent in latents if refresh or latent not in known]
+    if ident == "imported":  # an explanation imported again since it was scored is scored again
+        from .published import imported
+
+        published = imported(session, stats.entry)
+        todo += [la for la in latents if la not in todo and la in published and known[la]["text"] != published[la]]
     texts: dict[int, tuple[str, str]] = {}
     if todo and ident == "model":
         for latent, text in _model_explanations(session, stats, todo).items():
@@ -359,6 +365,11 @@ def explanations_for(session: Session, stats: FeatureStats, latents: Sequence[in
             text, note = texts.get(latent, ("", ""))
             if ident == "rules":
                 text = rules_explanation(stats, latent)
+            elif ident == "imported":
+                from .published import imported
+
+                text = imported(session, stats.entry).get(latent, "")
+                note = "" if text else "no imported explanation of this latent; rule-based summary used"
             elif isinstance(explainer, Endpoint):
                 try:
                     text = _clean(explainer.complete(explainer_prompt(stats, latent)))
@@ -391,9 +402,11 @@ def explain(session: Session, latent: int, sae: str | None = None, explainer: An
     latent : int
     sae : str, optional
         A registered SAE (default: the first one).
-    explainer : {"rules", "model"} or Endpoint
-        Who writes it. ``"model"`` and an endpoint fall back to the rule-based summary
-        when they write nothing (or the endpoint fails), saying so in ``note``.
+    explainer : {"rules", "model", "imported"} or Endpoint
+        Who writes it. ``"imported"`` takes the explanation imported with
+        :func:`workbench.techniques.published.import_explanations`. ``"model"``, an endpoint and
+        ``"imported"`` fall back to the rule-based summary when they have nothing (or the
+        endpoint fails), saying so in ``note``.
     scorer : {"lexical", "model"}, optional
         Default: ``"lexical"`` for rule-based explanations, ``"model"`` otherwise.
     corpus : sequence of str, optional
