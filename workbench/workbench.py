@@ -261,6 +261,38 @@ class Workbench(Session):
 
         return published.import_explanations(self, source, sae, **kwargs)
 
+    def neighbours(self, latent: int, sae: str | None = None, **kwargs: Any):
+        """The latents nearest a latent, by decoder-direction cosine (``by="decoder"``) or by co-activation over
+        the corpus (``by="coactivation"``), each with its explanation and detection score.
+
+        ``k``, ``explainer`` and ``corpus`` as in :func:`workbench.techniques.feature_search.neighbours`.
+        Returns a ``FeatureMatches`` (``.frame``: rank, latent, similarity, explanation, score).
+
+        Examples
+        --------
+        >>> bench.neighbours(3, k=2).frame.latent.tolist()
+        [...]
+        """
+        from .techniques import feature_search
+
+        return feature_search.neighbours(self, latent, sae, **kwargs)
+
+    def search_features(self, query: str, sae: str | None = None, **kwargs: Any):
+        """Latents whose explanations mean what a text query says, ranked through the model's own embeddings.
+
+        The candidates' explanations (default: the rule-based ones of every latent that fires
+        on the corpus) are written and cached first where missing. ``k``, ``explainer``,
+        ``latents``, ``layer``, ``corpus`` as in :func:`workbench.techniques.feature_search.search_features`.
+
+        Examples
+        --------
+        >>> bench.search_features("fox", k=3).frame.columns.tolist()
+        ['rank', 'latent', 'similarity', 'explanation', 'score']
+        """
+        from .techniques import feature_search
+
+        return feature_search.search_features(self, query, sae, **kwargs)
+
     # -- model diffing -----------------------------------------------------------
 
     def diff(self, other: Any = None, prompts: Any = None, **kwargs: Any):

@@ -319,7 +319,9 @@ def store(session: Session, stats: FeatureStats) -> dict[str, dict[int, dict]]:
 # -- explain -------------------------------------------------------------------------------------
 
 
-def _explainer_id(explainer: Any) -> str:
+def explainer_id(explainer: Any) -> str:
+    """The name an explainer's explanations are cached under (``"rules"``, ``"endpoint:<model>@<url>"``...);
+    anything else is refused, naming the choices."""
     if isinstance(explainer, Endpoint):
         return f"endpoint:{explainer.name}"
     if explainer not in EXPLAINERS:
@@ -340,7 +342,7 @@ def explanations_for(session: Session, stats: FeatureStats, latents: Sequence[in
     """Explain and score ``latents`` (reading the cache, writing what is new); the work of :func:`explain_all`."""
     from .._progress import progress_bar
 
-    ident = _explainer_id(explainer)
+    ident = explainer_id(explainer)
     scorer = scorer or ("lexical" if ident == "rules" else "model")
     if scorer not in detection.SCORERS:
         raise ValueError(f"scorer must be one of {', '.join(map(repr, detection.SCORERS))}, not {scorer!r}.")
