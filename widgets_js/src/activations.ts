@@ -36,6 +36,25 @@ interface FeatureDetail {
   density?: number;
   promoted?: [string, number][];
   examples?: { activation: number; before: string; token: string; after: string }[];
+  explanation?: { text: string; explainer: string; score: number | null; scorer: string | null; note: string };
+  published?: string;
+}
+
+// model-written and imported explanations are untrusted: text nodes only (h sets textContent)
+function explanationLines(detail: FeatureDetail): HTMLElement[] {
+  const lines: HTMLElement[] = [];
+  const e = detail.explanation;
+  if (e && e.text) {
+    const score = e.score === null ? "unscored" : `detection ${e.score.toFixed(2)} (${e.scorer ?? ""})`;
+    lines.push(h("p", { class: "wb-explanation", text: e.text }));
+    lines.push(h("p", { class: "wb-muted", text: `${e.explainer} explanation · ${score}` + (e.note ? ` · ${e.note}` : "") }));
+  } else if (e && e.note) {
+    lines.push(h("p", { class: "wb-muted", text: e.note }));
+  }
+  if (detail.published) {
+    lines.push(h("p", { class: "wb-explanation wb-published", text: `Published: ${detail.published}` }));
+  }
+  return lines;
 }
 
 interface ProbeDetail {
@@ -183,6 +202,7 @@ const widget: AnyWidget<State> = {
           text: `max here ${detail.max.toFixed(3)}` + (detail.density === undefined ? "" : ` · fires on ${(detail.density * 100).toFixed(2)}% of corpus tokens`),
         }),
         h("p", { class: "wb-promoted", text: "Promotes: " + (detail.promoted ?? []).map(([t]) => visibleToken(t)).join(" ") }),
+        ...explanationLines(detail),
         steer,
         h("h5", { text: "Top corpus examples" }),
         ...(examples.length ? examples : [h("p", { class: "wb-muted", text: "No corpus statistics for this SAE." })]),

@@ -272,6 +272,21 @@ function createRequester(model, defaults = {}) {
 }
 
 // src/activations.ts
+function explanationLines(detail) {
+  const lines = [];
+  const e = detail.explanation;
+  if (e && e.text) {
+    const score = e.score === null ? "unscored" : `detection ${e.score.toFixed(2)} (${e.scorer ?? ""})`;
+    lines.push(h("p", { class: "wb-explanation", text: e.text }));
+    lines.push(h("p", { class: "wb-muted", text: `${e.explainer} explanation · ${score}` + (e.note ? ` · ${e.note}` : "") }));
+  } else if (e && e.note) {
+    lines.push(h("p", { class: "wb-muted", text: e.note }));
+  }
+  if (detail.published) {
+    lines.push(h("p", { class: "wb-explanation wb-published", text: `Published: ${detail.published}` }));
+  }
+  return lines;
+}
 function probeColour(score) {
   const a = Math.min(1, Math.abs(score - 0.5) * 2) * 0.85;
   return score >= 0.5 ? `rgba(230, 120, 20, ${a.toFixed(3)})` : `rgba(52, 101, 164, ${a.toFixed(3)})`;
@@ -389,6 +404,7 @@ var widget = {
           text: `max here ${detail.max.toFixed(3)}` + (detail.density === void 0 ? "" : ` · fires on ${(detail.density * 100).toFixed(2)}% of corpus tokens`)
         }),
         h("p", { class: "wb-promoted", text: "Promotes: " + (detail.promoted ?? []).map(([t]) => visibleToken(t)).join(" ") }),
+        ...explanationLines(detail),
         steer,
         h("h5", { text: "Top corpus examples" }),
         ...examples.length ? examples : [h("p", { class: "wb-muted", text: "No corpus statistics for this SAE." })]

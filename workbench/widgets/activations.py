@@ -176,6 +176,25 @@ class ActivationPanel(Panel):
             detail = stats.feature(int(latent))
             out.update(density=detail.density, promoted=[list(p) for p in detail.promoted],
                        examples=detail.examples[:8])
+            out.update(self._explanation(stats, int(latent)))
+        return out
+
+    def _explanation(self, stats, latent: int) -> dict:
+        """The latent's rule-based explanation with its detection score, and a published one if imported (text
+        only: the front-end shows both with ``textContent``)."""
+        from ..techniques import explain, published
+
+        try:
+            with self._model():
+                found = explain.explanations_for(self.bench, stats, [latent])[0]
+        except Exception as error:  # an explanation is a courtesy: the feature view still shows
+            return {"explanation": {"text": "", "explainer": "rules", "score": None, "scorer": None,
+                                    "note": f"no explanation: {type(error).__name__}: {str(error)[:200]}"}}
+        out: dict = {"explanation": {"text": found.text, "explainer": found.explainer, "score": found.score,
+                                     "scorer": found.scorer, "note": found.note}}
+        imported = published.imported(self.bench, stats.entry).get(latent)
+        if imported:
+            out["published"] = imported
         return out
 
     @request
