@@ -336,3 +336,25 @@ def test_a_registry_sae_is_matched_by_the_id_sae_lens_lists(tiny_bench, monkeypa
     assert published.registry_dashboard_id(entry) == "gemma-2-2b/20-gemmascope-res-16k"
     monkeypatch.setattr(entry, "source", "trained")
     assert published.registry_dashboard_id(entry) is None
+
+
+def test_exported_page_lists_the_explanations_escaped(stats, tiny_bench, tmp_path, monkeypatch):
+    from workbench.export import export_html
+
+    monkeypatch.setattr(explain, "_stats", lambda *a: stats)
+    journal = tiny_bench.journal
+    tiny_bench.journal = wb.Journal(None)
+    try:
+        found = tiny_bench.explain_all([1, 2], progress=False)
+        tiny_bench.import_explanations([{"modelId": "m", "layer": "1", "index": 4,
+                                         "description": "<script>alert(1)</script> & foxes"}], "tiny",
+                                       dashboard_id="m/1")
+        page = export_html(tmp_path / "audit.html", tiny_bench.journal, widgets=[]).read_text()
+    finally:
+        tiny_bench.journal = journal
+    section = page[page.index('<section id="explanations">') : page.index('<section id="journal">')]
+    import html as html_module
+
+    for e in found:
+        assert html_module.escape(e.text, quote=True) in section
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; foxes" in section and "<script>alert" not in page
