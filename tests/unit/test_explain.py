@@ -67,7 +67,7 @@ def test_scoring_sample_segments_really_fire(stats, tiny_bench, trained):
     used = {int(f) // width for f, v in zip(stats.top_index[:, latent], stats.top_values[:, latent]) if v > 0}
     for index in positive + negative:
         row = int(sample.rows[index])
-        assert row not in used  # never a window an explanation was written from
+        assert row not in used and row % 2 == 1  # never a window an explanation was written from
         acts = tiny_bench.saes.collect(entry.site, stats.windows[row : row + 1], progress=False)
         column = entry.column(acts, latent).numpy()  # positions 1.. of the window
         per_window = len(sample.texts) // sample.windows
@@ -78,6 +78,14 @@ def test_scoring_sample_segments_really_fire(stats, tiny_bench, trained):
         assert (peak > 0) == (index in positive)
     strengths = [sample.maxima[i, latent] for i in positive]
     assert strengths == sorted(strengths, reverse=True)
+    # the explaining (even) windows: every token where the latent fires, at any strength
+    even = stats.windows[: sample.windows : 2]
+    acts = tiny_bench.saes.collect(entry.site, even, progress=False)
+    column = entry.column(acts, latent).view(even.shape[0], -1)[:, features.EXAMPLE_START - 1 :]
+    ids = even[:, features.EXAMPLE_START :]
+    firing, total = sample.firing_tokens(latent)
+    assert sorted(firing.tolist()) == sorted(ids[column > 0].tolist()) and total == ids.numel()
+    assert Counter(firing.tolist()).most_common(1)[0][0] in ids[column > 0].tolist()
 
 
 def test_detection_score_separates_a_fitting_explanation_from_a_wrong_one(stats, tiny_bench):

@@ -13,9 +13,11 @@ separates them perfectly, 0.5 is chance. Two scorers:
 The segments come from a :class:`ScoringSample`: windows of the feature statistics'
 corpus, read at the SAE's site once and cut into segments of :data:`SEGMENT` tokens, with
 every latent's maximum activation over each segment. A latent's activating segments are
-spread over the quantiles of its activation (not only its strongest), and segments from a
-window that holds one of its top examples (which explanations are written from) are left
-out, so an explanation is scored on text it was not written from.
+spread over the quantiles of its activation (not only its strongest). The sample's windows
+are split: the even ones are read by explainers (where a latent fires at every strength),
+the odd ones are scored on, less those holding one of the latent's top examples (which
+explanations are also written from), so an explanation is scored on text it was not
+written from.
 
 >>> sample = scoring_sample(bench.feature_stats(progress=False))
 >>> positive, negative = sample.examples(3)
@@ -45,6 +47,7 @@ SAMPLE_WINDOWS = 96    # corpus windows read for scoring (fewer for a very wide 
 MAX_VALUES = 1 << 25   # segments x latents kept in memory (128 MB of float32)
 POSITIVES = 10         # activating segments scored per latent
 NEGATIVES = 10         # non-activating segments scored per latent
+TOKEN_LATENTS = 64     # strongest latents kept per token of the explaining windows
 SCORERS = ("lexical", "model")
 
 _STOP = frozenset({
@@ -73,6 +76,11 @@ class ScoringSample:
         (position 0 of each window dropped), kept for co-activation.
     windows : int
         How many corpus windows were read.
+    token_ids, token_latents : ndarray
+        For the tokens of the *explaining* windows (the even ones; the odd ones are scored
+        on): each token's id ``[n]`` and the :data:`TOKEN_LATENTS` strongest latents firing
+        on it ``[n, TOKEN_LATENTS]`` (-1 where fewer fire), which explainers read as
+        activating examples spread over all strengths, not only the top ones.
     """
 
     stats: Any
@@ -81,6 +89,13 @@ class ScoringSample:
     maxima: np.ndarray
     acts: Any
     windows: int
+    token_ids: np.ndarray
+    token_latents: np.ndarray
+
+    def firing_tokens(self, latent: int) -> tuple[np.ndarray, int]:
+        """The token ids where ``latent`` fires in the explaining windows, and how many tokens those windows hold."""
+        hit = (self.token_latents == latent).any(-1)
+        return self.token_ids[hit], len(self.token_ids)
 
     def examples(self, latent: int, positives: int = POSITIVES, negatives: int = NEGATIVES
                  ) -> tuple[list[int], list[int]]:
@@ -88,13 +103,13 @@ class ScoringSample:
 
         Activating segments are picked evenly over the sorted activations (strongest to
         weakest); non-activating ones at random (seeded by the latent). Segments of windows
-        that hold the latent's top examples are left out.
+        that hold the latent's top examples, and the explaining (even) windows, are left out.
         """
         latent = saes.check_latent(latent, self.stats.d_sae)
         width = self.stats.windows.shape[1]
         top = self.stats.top_index[:, latent]
         used = {int(flat) // width for flat, value in zip(top, self.stats.top_values[:, latent]) if value > 0}
-        fresh = ~np.isin(self.rows, list(used)) if used else np.ones(len(self.rows), bool)
+        fresh = (self.rows % 2 == 1) & (~np.isin(self.rows, list(used)) if used else True)
         column = self.maxima[:, latent]
         firing = np.flatnonzero((column > 0) & fresh)
         quiet = np.flatnonzero((column <= 0) & fresh)
@@ -132,12 +147,18 @@ def scoring_sample(stats: FeatureStats, windows: int = SAMPLE_WINDOWS) -> Scorin
     segment = torch.where(positions >= EXAMPLE_START,
                           window_of * per_window + (positions - EXAMPLE_START) // SEGMENT, -1)
     maxima = torch.zeros(n * per_window, entry.d_sae)
+    explaining = (window_of % 2 == 0) & (positions >= EXAMPLE_START)
+    token_latents = []
     for first, latents in entry.encode_chunks(acts):
         latents = latents.cpu().clamp_min(0)
-        ids = segment[first : first + latents.shape[0]]
+        here = slice(first, first + latents.shape[0])
+        ids = segment[here]
         keep = ids >= 0
         index = ids[keep][:, None].expand(-1, entry.d_sae)
         maxima.scatter_reduce_(0, index, latents[keep], reduce="amax")
+        chosen = latents[explaining[here]]
+        values, top = chosen.topk(min(TOKEN_LATENTS, entry.d_sae), dim=-1)
+        token_latents.append(torch.where(values > 0, top, -1))
     decode = session.tokenizer.decode
     texts, owners = [], []
     for r in range(n):
@@ -146,7 +167,9 @@ def scoring_sample(stats: FeatureStats, windows: int = SAMPLE_WINDOWS) -> Scorin
             lo = EXAMPLE_START + s * SEGMENT
             texts.append(decode(ids[lo : min(width, lo + SEGMENT)]))
             owners.append(r)
-    sample = ScoringSample(stats, texts, np.asarray(owners), maxima.numpy(), acts, n)
+    token_ids = rows[:, 1:].reshape(-1)[explaining].numpy()
+    sample = ScoringSample(stats, texts, np.asarray(owners), maxima.numpy(), acts, n, token_ids,
+                           torch.cat(token_latents).numpy())
     stats._scoring_sample = sample
     return sample
 

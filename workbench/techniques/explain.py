@@ -5,7 +5,9 @@ feature statistics (:mod:`workbench.techniques.features`: top examples, promoted
 by one of three explainers:
 
 * ``"rules"`` (the default): a summary that needs no model: the tokens and the two-token
-  contexts the latent fires on, the tokens it promotes and suppresses. Always available,
+  contexts the latent fires on in its top examples, the tokens it fires on most often at any
+  strength (in the explaining half of the scoring sample), the tokens it promotes and
+  suppresses. Always available,
   deterministic, and the fallback of the other two;
 * ``"model"``: the loaded model, prompted through its chat template with the examples
   (the firing token marked ``<<so>>``) and the promoted tokens, decoding greedily;
@@ -220,6 +222,14 @@ def rules_explanation(stats: FeatureStats, latent: int) -> str:
     context = [(p, c) for p, c in pairs.most_common(3) if c >= 2 and _shown(p) and p.strip()]
     if context:
         parts.append("in " + ", ".join(_quote(p) for p, _ in context))
+    # where it fires at every strength, over the explaining windows of the scoring sample
+    firing, _ = detection.scoring_sample(stats).firing_tokens(latent)
+    if len(firing):
+        listed = {t for t, _ in common}
+        shares = [(decode([int(i)]), c / len(firing)) for i, c in Counter(firing.tolist()).most_common(8)]
+        often = [(t, share) for t, share in shares if share >= 0.05 and t not in listed and _shown(t)][:5]
+        if often:
+            parts.append("also on " + ", ".join(f"{_quote(t)} ({share:.0%})" for t, share in often))
     promoted = [t for t, _ in stats.promoted(latent) if _shown(t)][:5]
     if promoted:
         parts.append("promotes " + ", ".join(_plain(t) for t in promoted))
