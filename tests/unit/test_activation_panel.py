@@ -109,7 +109,9 @@ def test_the_feature_view_carries_the_explanation_and_a_published_one(trained, t
     stats = features.feature_stats(tiny_bench, "tiny", texts, windows=8, context=32, progress=False)
     monkeypatch.setattr(tiny_bench, "feature_stats", lambda sae=None, **kwargs: stats)
     panel = wb.ActivationPanel(tiny_bench, "The quick brown fox helps", sae="tiny", k=4)
-    latent = panel.token(2)["features"][0]["latent"]
+    row = panel.token(2)["features"][0]
+    latent = row["latent"]
+    assert row["explanation"] == explain.rules_explanation(stats, latent)  # the token view names it too
     shown = panel.feature(latent)
     assert shown["explanation"]["text"] == explain.rules_explanation(stats, latent)
     assert shown["explanation"]["explainer"] == "rules" and "published" not in shown

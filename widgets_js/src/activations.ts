@@ -26,7 +26,7 @@ interface State {
 interface TokenDetail {
   index: number;
   token: string;
-  features: { latent: number; activation: number; density?: number; promoted?: string[] }[];
+  features: { latent: number; activation: number; density?: number; promoted?: string[]; explanation?: string }[];
 }
 
 interface FeatureDetail {
@@ -159,6 +159,7 @@ const widget: AnyWidget<State> = {
           h("td", { text: f.activation.toFixed(3) }),
           h("td", { text: f.density === undefined ? "" : `${(f.density * 100).toFixed(2)}%` }),
           h("td", { text: (f.promoted ?? []).map(visibleToken).join(" ") }),
+          h("td", { class: "wb-explanation-cell", text: f.explanation ?? "" }),
         ]);
         row.addEventListener("click", () => selectFeature(f.latent));
         return row;
@@ -167,7 +168,7 @@ const widget: AnyWidget<State> = {
         h("h4", { text: "Token " }, [h("code", { class: "wb-token-name", text: visibleToken(detail.token) })]),
         rows.length
           ? h("table", {}, [
-              h("tr", {}, [h("th", { text: "feature" }), h("th", { text: "act" }), h("th", { text: "density" }), h("th", { text: "promotes" })]),
+              h("tr", {}, [h("th", { text: "feature" }), h("th", { text: "act" }), h("th", { text: "density" }), h("th", { text: "promotes" }), h("th", { text: "explanation" })]),
               ...rows,
             ])
           : h("p", { class: "wb-muted", text: "No features fire on this token." }),

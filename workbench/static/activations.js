@@ -364,7 +364,8 @@ var widget = {
           h("td", { text: String(f.latent) }),
           h("td", { text: f.activation.toFixed(3) }),
           h("td", { text: f.density === void 0 ? "" : `${(f.density * 100).toFixed(2)}%` }),
-          h("td", { text: (f.promoted ?? []).map(visibleToken).join(" ") })
+          h("td", { text: (f.promoted ?? []).map(visibleToken).join(" ") }),
+          h("td", { class: "wb-explanation-cell", text: f.explanation ?? "" })
         ]);
         row.addEventListener("click", () => selectFeature(f.latent));
         return row;
@@ -372,7 +373,7 @@ var widget = {
       return [
         h("h4", { text: "Token " }, [h("code", { class: "wb-token-name", text: visibleToken(detail.token) })]),
         rows.length ? h("table", {}, [
-          h("tr", {}, [h("th", { text: "feature" }), h("th", { text: "act" }), h("th", { text: "density" }), h("th", { text: "promotes" })]),
+          h("tr", {}, [h("th", { text: "feature" }), h("th", { text: "act" }), h("th", { text: "density" }), h("th", { text: "promotes" }), h("th", { text: "explanation" })]),
           ...rows
         ]) : h("p", { class: "wb-muted", text: "No features fire on this token." })
       ];

@@ -162,7 +162,21 @@ class ActivationPanel(Panel):
                 row["density"] = float(stats.density[int(latent)])
                 row["promoted"] = [t for t, _ in stats.promoted(int(latent))[:5]]
             rows.append(row)
+        if stats is not None and rows:
+            texts = self._explanation_texts(stats, [row["latent"] for row in rows])
+            for row in rows:
+                row["explanation"] = texts.get(row["latent"], "")
         return {"index": index, "token": acts.tokens[index], "features": rows}
+
+    def _explanation_texts(self, stats, latents: list[int]) -> dict[int, str]:
+        """Rule-based explanations of the latents (cached after the first time), ``{}`` if they cannot be had."""
+        from ..techniques import explain
+
+        try:
+            with self._model():
+                return {e.latent: e.text for e in explain.explanations_for(self.bench, stats, latents)}
+        except Exception:  # an explanation is a courtesy: the token view still shows
+            return {}
 
     @request
     def feature(self, latent: int) -> dict:
