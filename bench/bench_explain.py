@@ -67,12 +67,14 @@ def _measure(bench, n: int, model_n: int) -> None:
         bench, rules, f"rule-based explanations of the {n} most frequent latents, lexical scorer (AUROC)",
         time.perf_counter() - start)}
     print(rows["rules_detection_vs_shuffled"]["detail"], flush=True)
+    report("explain", rows)  # written after each part, so a long run keeps what it measured
     start = time.perf_counter()
     model = bench.explain_all(explainer="model", n=model_n, progress=False)
     rows["model_detection_vs_shuffled"] = _row(
         bench, model, f"the model's own explanations of the {model_n} most frequent latents, model yes/no scorer "
                       "(AUROC)", time.perf_counter() - start)
     print(rows["model_detection_vs_shuffled"]["detail"], flush=True)
+    report("explain", rows)
 
     # the chocolate latent: the one that fires most on " chocolate" in a sentence outside the corpus
     acts = bench.activations("I baked a cake with dark chocolate")
