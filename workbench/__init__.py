@@ -30,6 +30,9 @@ _EXPORTS = {
     "Dataset": "workbench.datasets",
     "DatasetError": "workbench.datasets",
     "DiffPanel": "workbench.widgets.diffing",
+    "Endpoint": "workbench.techniques.endpoint",
+    "Explanation": "workbench.techniques.explain",
+    "Explanations": "workbench.techniques.explain",
     "Journal": "workbench.journal",
     "JournalPanel": "workbench.widgets.journal",
     "PersonaComparison": "workbench.techniques.attacks",
@@ -74,6 +77,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .techniques.attacks import PersonaComparison
     from .techniques.data_search import SearchResult
     from .techniques.diffing import ModelDiff
+    from .techniques.endpoint import Endpoint
+    from .techniques.explain import Explanation, Explanations
     from .techniques.neurons import ValueVectors
     from .techniques.preference_audit import PreferenceAudit
     from .techniques.probes import Probe

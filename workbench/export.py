@@ -200,8 +200,42 @@ def _entry_row(i: int, entry: Entry) -> str:
             f"<td>{findings}{notes}</td></tr>")
 
 
+_EXPLAINING = ("explain", "explain_all", "import_explanations")
+
+
+def _explanations(journal: Journal) -> list[dict]:
+    """The explanations the journal's explain / explain_all / import_explanations entries returned, the latest
+    of each (SAE, latent, explainer); from the whole result when it was kept, else the summary's first ones."""
+    found: dict[tuple, dict] = {}
+    for entry in journal.entries:
+        if entry.technique not in _EXPLAINING or entry.error:
+            continue
+        result = entry.result if isinstance(entry.result, dict) else {}
+        items = result.get("items") if "items" in result else [result] if "text" in result else None
+        if items is None:
+            items = (entry.summary or {}).get("top") or ([entry.summary] if "text" in (entry.summary or {}) else [])
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("text"), str):
+                sae = item.get("sae") or result.get("sae") or (entry.summary or {}).get("sae") or ""
+                found[(str(sae), str(item.get("latent")), str(item.get("explainer")))] = {**item, "sae": sae}
+    return list(found.values())
+
+
+def _explanations_html(journal: Journal) -> str:
+    rows = "".join(
+        f"<tr><td>{_e(x['sae'])}</td><td>{_e(x.get('latent'))}</td><td class=\"wb-text\">{_e(x['text'])}</td>"
+        f"<td>{_e(x.get('explainer'))}</td><td>{_e(x.get('score'))}</td><td>{_e(x.get('scorer'))}</td></tr>"
+        for x in _explanations(journal))
+    if not rows:
+        return ""
+    return ('<section id="explanations"><h2>Explanations of features</h2><table class="wb-entries"><thead><tr>'
+            "<th>SAE</th><th>latent</th><th>explanation</th><th>explainer</th><th>detection score</th>"
+            f"<th>scorer</th></tr></thead><tbody>{rows}</tbody></table></section>")
+
+
 def journal_html(journal: Journal) -> str:
-    """The journal as escaped HTML: findings, notes about the investigation, then every entry."""
+    """The journal as escaped HTML: findings, notes about the investigation, the explanations of features it
+    holds, then every entry."""
     entries = {e.id: e for e in journal.entries}
     index = {e.id: i for i, e in enumerate(journal.entries)}
     findings = journal.findings
@@ -215,6 +249,9 @@ def journal_html(journal: Journal) -> str:
     table = ('<table class="wb-entries"><thead><tr><th>#</th><th>time</th><th>who</th><th>technique</th><th>took</th>'
              "<th>seed</th><th>summary</th><th>tags</th><th>findings and notes</th></tr></thead>"
              f"<tbody>{rows}</tbody></table>") if rows else '<p class="wb-meta">No technique calls recorded.</p>'
+    explained = _explanations_html(journal)
+    if explained:
+        parts.append(explained)
     parts += [f'<section id="journal"><h2>Journal ({len(journal.entries)} entries)</h2>', table, "</section>"]
     return "\n".join(parts)
 

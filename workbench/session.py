@@ -45,15 +45,20 @@ class Caches:
     feature_stats : dict
         ``(SAE name, options) -> FeatureStats`` for the shipped corpus
         (see :func:`workbench.techniques.features.feature_stats`).
+    explanations : dict
+        ``(SAE name, feature statistics key) -> (SAEEntry, {explainer: {latent: record}})``: the
+        explanations read from or written to disk (see :mod:`workbench.techniques.explain`).
     """
 
     natural_scale: dict[int, float] = field(default_factory=dict)
     feature_stats: dict[tuple, Any] = field(default_factory=dict)
+    explanations: dict[tuple, Any] = field(default_factory=dict)
 
     def clear(self) -> None:
         """Forget everything (e.g. after editing the model's weights in place)."""
         self.natural_scale.clear()
         self.feature_stats.clear()
+        self.explanations.clear()
 
 
 class Session:

@@ -202,6 +202,109 @@ class Workbench(Session):
 
         return features.feature_stats(self, sae, corpus, **kwargs)
 
+    def explain(self, latent: int, sae: str | None = None, explainer: Any = "rules", **kwargs: Any):
+        """A short explanation of what a latent responds to, with its detection score (cached on disk).
+
+        Parameters
+        ----------
+        latent : int
+        sae : str, optional
+            A registered SAE (default: the first one).
+        explainer : {"rules", "model", "imported"} or wb.Endpoint
+            ``"rules"``: the tokens and contexts it fires on, what it promotes and suppresses
+            (no model needed); ``"model"``: the loaded model, through its chat template;
+            ``"imported"``: one imported with :meth:`import_explanations`;
+            ``wb.Endpoint(base_url, model, api_key_env=...)``: a chat model behind an
+            OpenAI-compatible endpoint you name. Both fall back to the rule-based summary.
+        **kwargs
+            ``scorer`` (``"lexical"`` or ``"model"``), ``corpus``, ``refresh``: see
+            :func:`workbench.techniques.explain.explain`.
+
+        Returns
+        -------
+        Explanation
+            ``text``, ``score`` (detection AUROC: does the explanation pick the segments where
+            the latent fires out of a mix; 0.5 is chance), ``scorer``, ``note``.
+
+        Examples
+        --------
+        >>> e = bench.explain(3)
+        >>> e.text.startswith("fires on"), 0 <= e.score <= 1
+        (True, True)
+        """
+        from .techniques import explain
+
+        return explain.explain(self, latent, sae, explainer, **kwargs)
+
+    def explain_all(self, latents: Sequence[int] | None = None, sae: str | None = None, explainer: Any = "rules",
+                    **kwargs: Any):
+        """Explanations of many latents (default: the ``n=50`` most frequent), each with its detection score.
+
+        Options as in :meth:`explain`, plus ``n``, ``progress`` and ``cancel``; see
+        :func:`workbench.techniques.explain.explain_all`.
+
+        Examples
+        --------
+        >>> found = bench.explain_all(n=3)
+        >>> len(found), found.to_pandas().columns[:2].tolist()
+        (3, ['latent', 'explanation'])
+        """
+        from .techniques import explain
+
+        return explain.explain_all(self, latents, sae, explainer, **kwargs)
+
+    def import_explanations(self, source: Any, sae: str | None = None, **kwargs: Any):
+        """Import published explanations of an SAE's latents from a feature-dashboard JSON export.
+
+        ``source`` is the export (a list of objects with ``modelId``, ``layer``, ``index``,
+        ``description``; ``.json`` or ``.json.gz``); rows are matched to the SAE by its dashboard
+        id, which sae-lens lists for a registry SAE, else ``dashboard_id="modelId/layer"``.
+        The file is untrusted: read bounded, each row checked, descriptions kept as text. See
+        :func:`workbench.techniques.published.import_explanations`. Afterwards
+        ``bench.explain(latent, explainer="imported")`` scores one.
+
+        Examples
+        --------
+        >>> rows = [{"modelId": "m", "layer": "1-res", "index": 5, "description": "the word help"}]
+        >>> bench.import_explanations(rows, dashboard_id="m/1-res").summary["imported"]
+        1
+        """
+        from .techniques import published
+
+        return published.import_explanations(self, source, sae, **kwargs)
+
+    def neighbours(self, latent: int, sae: str | None = None, **kwargs: Any):
+        """The latents nearest a latent, by decoder-direction cosine (``by="decoder"``) or by co-activation over
+        the corpus (``by="coactivation"``), each with its explanation and detection score.
+
+        ``k``, ``explainer`` and ``corpus`` as in :func:`workbench.techniques.feature_search.neighbours`.
+        Returns a ``FeatureMatches`` (``.frame``: rank, latent, similarity, explanation, score).
+
+        Examples
+        --------
+        >>> bench.neighbours(3, k=2).frame.latent.tolist()
+        [...]
+        """
+        from .techniques import feature_search
+
+        return feature_search.neighbours(self, latent, sae, **kwargs)
+
+    def search_features(self, query: str, sae: str | None = None, **kwargs: Any):
+        """Latents whose explanations mean what a text query says, ranked through the model's own embeddings.
+
+        The candidates' explanations (default: the rule-based ones of every latent that fires
+        on the corpus) are written and cached first where missing. ``k``, ``explainer``,
+        ``latents``, ``layer``, ``corpus`` as in :func:`workbench.techniques.feature_search.search_features`.
+
+        Examples
+        --------
+        >>> bench.search_features("fox", k=3).frame.columns.tolist()
+        ['rank', 'latent', 'similarity', 'explanation', 'score']
+        """
+        from .techniques import feature_search
+
+        return feature_search.search_features(self, query, sae, **kwargs)
+
     # -- model diffing -----------------------------------------------------------
 
     def diff(self, other: Any = None, prompts: Any = None, **kwargs: Any):

@@ -131,3 +131,27 @@ def test_probe_menu_colours_tokens_by_a_registered_probe(bare_widget, panel, tin
     assert root.locator(".wb-probe").input_value() == ""
     assert root.locator("img").count() == 0
     assert bare.blocked == [] and bare.dialogs == [] and bare.js_errors() == []
+
+
+def test_feature_view_shows_explanations_as_text(bare_widget, panel, tiny_bench, screenshot):
+    from workbench.techniques import explain
+
+    stats = tiny_bench.feature_stats("tiny", progress=False)
+    bare = bare_widget("activations", widget=panel)
+    root = bare.page.locator(".wb-act")
+    root.locator(".wb-tok").first.wait_for()
+    root.locator(".wb-tok").nth(1).click()
+    row = root.locator(".wb-feature-row").first
+    row.wait_for()
+    latent = int(row.get_attribute("data-latent"))
+    expected = explain.rules_explanation(stats, latent)
+    assert row.locator(".wb-explanation-cell").text_content() == expected
+    hostile = "<img src=x onerror=alert(1)> foxes"
+    tiny_bench.import_explanations([{"modelId": "m", "layer": "1", "index": latent, "description": hostile}],
+                                   "tiny", dashboard_id="m/1")
+    row.click()
+    root.locator(".wb-published").wait_for()
+    assert root.locator(".wb-explanation").first.text_content() == expected
+    assert root.locator(".wb-published").text_content() == f"Published: {hostile}"
+    assert root.locator("img").count() == 0
+    screenshot(bare.page)

@@ -98,3 +98,24 @@ def test_registry_observers_are_called_and_a_gone_panel_is_dropped():
     gc.collect()
     registry.register("b", 2)
     assert seen == ["a", ("listener", "a"), "b"] and len(registry._observers) == 1
+
+
+def test_the_feature_view_carries_the_explanation_and_a_published_one(trained, tiny_bench, tmp_path, monkeypatch):
+    from workbench.techniques import explain
+
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path))
+    tiny_bench.cache.explanations.clear()
+    texts = [" ".join(["the quick brown fox helps the user"] * 12)] * 20
+    stats = features.feature_stats(tiny_bench, "tiny", texts, windows=8, context=32, progress=False)
+    monkeypatch.setattr(tiny_bench, "feature_stats", lambda sae=None, **kwargs: stats)
+    panel = wb.ActivationPanel(tiny_bench, "The quick brown fox helps", sae="tiny", k=4)
+    row = panel.token(2)["features"][0]
+    latent = row["latent"]
+    assert row["explanation"] == explain.rules_explanation(stats, latent)  # the token view names it too
+    shown = panel.feature(latent)
+    assert shown["explanation"]["text"] == explain.rules_explanation(stats, latent)
+    assert shown["explanation"]["explainer"] == "rules" and "published" not in shown
+    rows = [{"modelId": "m", "layer": "1", "index": latent, "description": "<img src=x onerror=alert(1)> foxes"}]
+    tiny_bench.import_explanations(rows, "tiny", dashboard_id="m/1")
+    # sent as the text it is; the front-end sets it with textContent
+    assert panel.feature(latent)["published"] == "<img src=x onerror=alert(1)> foxes"

@@ -26,7 +26,7 @@ interface State {
 interface TokenDetail {
   index: number;
   token: string;
-  features: { latent: number; activation: number; density?: number; promoted?: string[] }[];
+  features: { latent: number; activation: number; density?: number; promoted?: string[]; explanation?: string }[];
 }
 
 interface FeatureDetail {
@@ -36,6 +36,25 @@ interface FeatureDetail {
   density?: number;
   promoted?: [string, number][];
   examples?: { activation: number; before: string; token: string; after: string }[];
+  explanation?: { text: string; explainer: string; score: number | null; scorer: string | null; note: string };
+  published?: string;
+}
+
+// model-written and imported explanations are untrusted: text nodes only (h sets textContent)
+function explanationLines(detail: FeatureDetail): HTMLElement[] {
+  const lines: HTMLElement[] = [];
+  const e = detail.explanation;
+  if (e && e.text) {
+    const score = e.score === null ? "unscored" : `detection ${e.score.toFixed(2)} (${e.scorer ?? ""})`;
+    lines.push(h("p", { class: "wb-explanation", text: e.text }));
+    lines.push(h("p", { class: "wb-muted", text: `${e.explainer} explanation · ${score}` + (e.note ? ` · ${e.note}` : "") }));
+  } else if (e && e.note) {
+    lines.push(h("p", { class: "wb-muted", text: e.note }));
+  }
+  if (detail.published) {
+    lines.push(h("p", { class: "wb-explanation wb-published", text: `Published: ${detail.published}` }));
+  }
+  return lines;
 }
 
 interface ProbeDetail {
@@ -140,6 +159,7 @@ const widget: AnyWidget<State> = {
           h("td", { text: f.activation.toFixed(3) }),
           h("td", { text: f.density === undefined ? "" : `${(f.density * 100).toFixed(2)}%` }),
           h("td", { text: (f.promoted ?? []).map(visibleToken).join(" ") }),
+          h("td", { class: "wb-explanation-cell", text: f.explanation ?? "" }),
         ]);
         row.addEventListener("click", () => selectFeature(f.latent));
         return row;
@@ -148,7 +168,7 @@ const widget: AnyWidget<State> = {
         h("h4", { text: "Token " }, [h("code", { class: "wb-token-name", text: visibleToken(detail.token) })]),
         rows.length
           ? h("table", {}, [
-              h("tr", {}, [h("th", { text: "feature" }), h("th", { text: "act" }), h("th", { text: "density" }), h("th", { text: "promotes" })]),
+              h("tr", {}, [h("th", { text: "feature" }), h("th", { text: "act" }), h("th", { text: "density" }), h("th", { text: "promotes" }), h("th", { text: "explanation" })]),
               ...rows,
             ])
           : h("p", { class: "wb-muted", text: "No features fire on this token." }),
@@ -183,6 +203,7 @@ const widget: AnyWidget<State> = {
           text: `max here ${detail.max.toFixed(3)}` + (detail.density === undefined ? "" : ` · fires on ${(detail.density * 100).toFixed(2)}% of corpus tokens`),
         }),
         h("p", { class: "wb-promoted", text: "Promotes: " + (detail.promoted ?? []).map(([t]) => visibleToken(t)).join(" ") }),
+        ...explanationLines(detail),
         steer,
         h("h5", { text: "Top corpus examples" }),
         ...(examples.length ? examples : [h("p", { class: "wb-muted", text: "No corpus statistics for this SAE." })]),

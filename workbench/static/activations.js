@@ -272,6 +272,21 @@ function createRequester(model, defaults = {}) {
 }
 
 // src/activations.ts
+function explanationLines(detail) {
+  const lines = [];
+  const e = detail.explanation;
+  if (e && e.text) {
+    const score = e.score === null ? "unscored" : `detection ${e.score.toFixed(2)} (${e.scorer ?? ""})`;
+    lines.push(h("p", { class: "wb-explanation", text: e.text }));
+    lines.push(h("p", { class: "wb-muted", text: `${e.explainer} explanation · ${score}` + (e.note ? ` · ${e.note}` : "") }));
+  } else if (e && e.note) {
+    lines.push(h("p", { class: "wb-muted", text: e.note }));
+  }
+  if (detail.published) {
+    lines.push(h("p", { class: "wb-explanation wb-published", text: `Published: ${detail.published}` }));
+  }
+  return lines;
+}
 function probeColour(score) {
   const a = Math.min(1, Math.abs(score - 0.5) * 2) * 0.85;
   return score >= 0.5 ? `rgba(230, 120, 20, ${a.toFixed(3)})` : `rgba(52, 101, 164, ${a.toFixed(3)})`;
@@ -349,7 +364,8 @@ var widget = {
           h("td", { text: String(f.latent) }),
           h("td", { text: f.activation.toFixed(3) }),
           h("td", { text: f.density === void 0 ? "" : `${(f.density * 100).toFixed(2)}%` }),
-          h("td", { text: (f.promoted ?? []).map(visibleToken).join(" ") })
+          h("td", { text: (f.promoted ?? []).map(visibleToken).join(" ") }),
+          h("td", { class: "wb-explanation-cell", text: f.explanation ?? "" })
         ]);
         row.addEventListener("click", () => selectFeature(f.latent));
         return row;
@@ -357,7 +373,7 @@ var widget = {
       return [
         h("h4", { text: "Token " }, [h("code", { class: "wb-token-name", text: visibleToken(detail.token) })]),
         rows.length ? h("table", {}, [
-          h("tr", {}, [h("th", { text: "feature" }), h("th", { text: "act" }), h("th", { text: "density" }), h("th", { text: "promotes" })]),
+          h("tr", {}, [h("th", { text: "feature" }), h("th", { text: "act" }), h("th", { text: "density" }), h("th", { text: "promotes" }), h("th", { text: "explanation" })]),
           ...rows
         ]) : h("p", { class: "wb-muted", text: "No features fire on this token." })
       ];
@@ -389,6 +405,7 @@ var widget = {
           text: `max here ${detail.max.toFixed(3)}` + (detail.density === void 0 ? "" : ` · fires on ${(detail.density * 100).toFixed(2)}% of corpus tokens`)
         }),
         h("p", { class: "wb-promoted", text: "Promotes: " + (detail.promoted ?? []).map(([t]) => visibleToken(t)).join(" ") }),
+        ...explanationLines(detail),
         steer,
         h("h5", { text: "Top corpus examples" }),
         ...examples.length ? examples : [h("p", { class: "wb-muted", text: "No corpus statistics for this SAE." })]

@@ -60,8 +60,9 @@ class FeatureStats:
 
     def __init__(self, session: Session, entry: SAEEntry, windows: torch.Tensor,
                  density: np.ndarray, top_values: np.ndarray, top_index: np.ndarray,
-                 promoted_ids: np.ndarray, promoted_values: np.ndarray) -> None:
+                 promoted_ids: np.ndarray, promoted_values: np.ndarray, key: str | None = None) -> None:
         self.session, self.entry, self.windows = session, entry, windows
+        self.key = key                      # digest of (model, SAE weights, corpus windows): names disk caches
         self.density = density              # [d_sae] fraction of tokens where the latent fires
         self.top_values = top_values        # [TOP_EXAMPLES, d_sae]
         self.top_index = top_index          # [TOP_EXAMPLES, d_sae] flat token index into windows
@@ -326,4 +327,4 @@ def feature_stats(session: Session, sae: str | None = None, corpus: Sequence[str
     arrays = load_file(str(folder / "stats.safetensors"))
     return FeatureStats(session, entry, torch.from_numpy(arrays["windows"]), arrays["density"],
                         arrays["top_values"], arrays["top_index"], arrays["promoted_ids"],
-                        arrays["promoted_values"])
+                        arrays["promoted_values"], key=key)

@@ -162,7 +162,21 @@ class ActivationPanel(Panel):
                 row["density"] = float(stats.density[int(latent)])
                 row["promoted"] = [t for t, _ in stats.promoted(int(latent))[:5]]
             rows.append(row)
+        if stats is not None and rows:
+            texts = self._explanation_texts(stats, [row["latent"] for row in rows])
+            for row in rows:
+                row["explanation"] = texts.get(row["latent"], "")
         return {"index": index, "token": acts.tokens[index], "features": rows}
+
+    def _explanation_texts(self, stats, latents: list[int]) -> dict[int, str]:
+        """Rule-based explanations of the latents (cached after the first time), ``{}`` if they cannot be had."""
+        from ..techniques import explain
+
+        try:
+            with self._model():
+                return {e.latent: e.text for e in explain.explanations_for(self.bench, stats, latents)}
+        except Exception:  # an explanation is a courtesy: the token view still shows
+            return {}
 
     @request
     def feature(self, latent: int) -> dict:
@@ -176,6 +190,25 @@ class ActivationPanel(Panel):
             detail = stats.feature(int(latent))
             out.update(density=detail.density, promoted=[list(p) for p in detail.promoted],
                        examples=detail.examples[:8])
+            out.update(self._explanation(stats, int(latent)))
+        return out
+
+    def _explanation(self, stats, latent: int) -> dict:
+        """The latent's rule-based explanation with its detection score, and a published one if imported (text
+        only: the front-end shows both with ``textContent``)."""
+        from ..techniques import explain, published
+
+        try:
+            with self._model():
+                found = explain.explanations_for(self.bench, stats, [latent])[0]
+        except Exception as error:  # an explanation is a courtesy: the feature view still shows
+            return {"explanation": {"text": "", "explainer": "rules", "score": None, "scorer": None,
+                                    "note": f"no explanation: {type(error).__name__}: {str(error)[:200]}"}}
+        out: dict = {"explanation": {"text": found.text, "explainer": found.explainer, "score": found.score,
+                                     "scorer": found.scorer, "note": found.note}}
+        imported = published.imported(self.bench, stats.entry).get(latent)
+        if imported:
+            out["published"] = imported
         return out
 
     @request
