@@ -109,9 +109,10 @@ def test_exported_audit_renders_journal_findings_and_panels_offline(tiny_bench, 
     findings = page.locator("#findings .wb-finding .wb-text")
     assert findings.all_text_contents() == [f"the model repeats {XSS}"]
     assert page.locator("#notes .wb-note .wb-text").all_text_contents() == [f"checked by hand: {XSS}"]
-    rows = page.locator("table.wb-entries tbody tr")
+    rows = page.locator("#journal table.wb-entries tbody tr")
     assert rows.count() == len(journal.entries) == 3  # sample, activations, run_attack
-    assert rows.first.locator("td").nth(2).text_content() == "sample"
+    assert rows.first.locator("td").nth(2).text_content() == "person"   # who made the call
+    assert rows.first.locator("td").nth(3).text_content() == "sample"
     assert XSS in rows.first.locator(".wb-summary").text_content()
 
     act = page.locator('figure[data-panel="ActivationPanel"] .wb-act')
