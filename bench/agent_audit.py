@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import re
@@ -142,7 +143,14 @@ def audit(bench, pool, settings: audit_game.AuditSettings | None = None) -> list
     """Serve ``bench`` (with ``pool`` as the searchable training data), investigate it, stop the server."""
     handle = bench.serve(datasets={"training": pool})
     try:
-        return asyncio.run(investigate(handle.url, handle.token, settings))
+        coroutine = investigate(handle.url, handle.token, settings)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(coroutine)
+        # a notebook's kernel (or any caller) already runs an event loop in this thread: run the client in its own
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, coroutine).result()
     finally:
         handle.stop()
 

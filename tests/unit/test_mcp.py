@@ -9,6 +9,7 @@ until resumed; an agent call waits while a widget's run holds the model.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -73,7 +74,13 @@ async def call(session, tool, **arguments):
 
 
 def run(coroutine):
-    return asyncio.run(coroutine)
+    """Run the client; in its own thread when this one already runs an event loop (a browser test's, a kernel's)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def test_lists_every_tool_with_a_schema_and_budget(handle):
