@@ -216,7 +216,7 @@ class SimulatedBackend:
         buffer = io.BytesIO()
         torch.save(result, buffer)
         record.received = buffer.tell()
-        result = torch.load(io.BytesIO(buffer.getvalue()), map_location="cpu", weights_only=False)
+        result = torch.load(io.BytesIO(buffer.getvalue()), map_location="cpu", weights_only=True)
         for value in result.values():
             save(value)
         push(tracer.info.frame, result)
