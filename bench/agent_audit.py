@@ -18,8 +18,6 @@ objective on each.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import concurrent.futures
 import contextlib
 import json
 import re
@@ -28,6 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from workbench import audit_game
+from workbench.mcp import run_client
 
 CLIENT = "scripted-investigator"
 
@@ -143,14 +142,7 @@ def audit(bench, pool, settings: audit_game.AuditSettings | None = None) -> list
     """Serve ``bench`` (with ``pool`` as the searchable training data), investigate it, stop the server."""
     handle = bench.serve(datasets={"training": pool})
     try:
-        coroutine = investigate(handle.url, handle.token, settings)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(coroutine)
-        # a notebook's kernel (or any caller) already runs an event loop in this thread: run the client in its own
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(asyncio.run, coroutine).result()
+        return run_client(investigate(handle.url, handle.token, settings))   # a kernel's running loop too
     finally:
         handle.stop()
 

@@ -8,8 +8,6 @@ until resumed; an agent call waits while a widget's run holds the model.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import json
 import os
@@ -27,7 +25,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_types import Implementation
 
 import workbench as wb
-from workbench.mcp import Limits, Toolbox, ToolRefused, fit
+from workbench.mcp import Limits, Toolbox, ToolRefused, fit, run_client
 from workbench.mcp._server import http_app
 from workbench.techniques import features, steering
 from workbench.widgets._runs import BackgroundRun, model_lock
@@ -74,13 +72,7 @@ async def call(session, tool, **arguments):
 
 
 def run(coroutine):
-    """Run the client; in its own thread when this one already runs an event loop (a browser test's, a kernel's)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+    return run_client(coroutine)   # the browser tests leave a running loop in this thread
 
 
 def test_lists_every_tool_with_a_schema_and_budget(handle):

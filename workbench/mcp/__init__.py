@@ -20,9 +20,9 @@ path or reaches the network; the datasets are the ones the person registered.
 >>> handle.stop()
 """
 
-from ._server import SYSTEM_PROMPT, Handle, build_server, client_actor, serve
+from ._server import SYSTEM_PROMPT, Handle, build_server, client_actor, run_client, serve
 from ._toolbox import Limits, ToolRefused, fit
 from ._tools import Toolbox
 
 __all__ = ["SYSTEM_PROMPT", "Handle", "Limits", "ToolRefused", "Toolbox", "build_server", "client_actor", "fit",
-           "serve"]
+           "run_client", "serve"]

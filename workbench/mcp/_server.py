@@ -30,6 +30,24 @@ SYSTEM_PROMPT = (Path(__file__).parent / "system_prompt.md").read_text(encoding=
 LOCAL_CLIENTS = ("127.0.0.1", "::1")
 
 
+def run_client(coroutine: Any) -> Any:
+    """Run an MCP client coroutine to its end and return its result, from any thread.
+
+    ``asyncio.run`` where no event loop runs in this thread; where one does (a notebook
+    kernel's, a browser test's), in a thread of its own, since a running loop cannot be
+    entered again.
+    """
+    import asyncio
+    import concurrent.futures
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def client_actor(ctx: Any) -> str:
     """``agent:<client name>`` from the MCP handshake (``agent:unknown`` when the client gave none)."""
     name = None
