@@ -15,9 +15,9 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "workbench"
 
 # the bottom layer: the session and what it is built from
-BOTTOM = {"errors", "_progress", "_observers", "registry", "_journal_values", "_journal_file", "journal", "recording",
-          "chat", "models", "adapters", "datasets", "corpora", "layout", "generation", "residual", "saes", "_sae_hub",
-          "_sae_placement", "_sae_training", "session", "remote", "_traced"}
+BOTTOM = {"errors", "_progress", "_observers", "_agent_focus", "registry", "_journal_values", "_journal_file",
+          "journal", "recording", "chat", "models", "adapters", "datasets", "corpora", "layout", "generation",
+          "residual", "saes", "_sae_hub", "_sae_placement", "_sae_training", "session", "remote", "_traced"}
 TOP = {"workbench", "export", "audit_game", "__init__", "__main__"}
 
 

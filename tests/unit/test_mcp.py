@@ -416,3 +416,67 @@ def test_the_journal_panel_pauses_resumes_and_stops_the_agent(bench):
         assert handle.url not in view.agent.get("urls", [])
     finally:
         handle.stop()
+
+
+def test_the_journal_panel_raises_and_lowers_the_agent_budget(bench):
+    view = wb.JournalPanel(bench)
+    handle = bench.serve(limits=Limits(max_calls=3, max_sampled_tokens=100))
+    try:
+        assert 3 in view.agent["max_calls"] and 100 in view.agent["max_sampled_tokens"]
+        box = handle.toolbox
+        for _ in range(3):
+            box.call("workbench_status", "agent:budget-test", {})
+        with pytest.raises(ToolRefused, match="budget of 3 tool calls is spent"):
+            box.call("workbench_status", "agent:budget-test", {})
+        assert view.agent_budget(calls="10", sampled_tokens="") == {"servers": 1, "calls": 10,
+                                                                      "sampled_tokens": None}
+        assert box.limits.max_calls == 10 and box.limits.max_sampled_tokens is None
+        assert 10 in view.agent["max_calls"] and None in view.agent["max_sampled_tokens"]
+        box.call("workbench_status", "agent:budget-test", {})   # runs again: the 5th call of 10
+        view.agent_budget(calls=5)
+        with pytest.raises(ToolRefused, match="budget of 5 tool calls"):
+            box.call("workbench_status", "agent:budget-test", {})
+        for bad in ("-1", "ten", 2.5, True):
+            with pytest.raises(ValueError, match="whole number of 0 or more"):
+                view.agent_budget(calls=bad)
+        assert box.limits.max_calls == 5   # a refused value changes nothing
+    finally:
+        handle.stop()
+    with pytest.raises(ValueError, match="No agent server is running"):
+        view.agent_budget(calls=1)
+
+
+def test_the_activation_panel_follows_the_agent_without_running_the_model(bench):
+    follower = wb.ActivationPanel(bench, "A text of the person's.", follow_agent=True)
+    idle = wb.ActivationPanel(bench, "A text of the person's.")
+    box = Toolbox(bench)
+    cid = json.loads(box.call("start_conversation", "agent:follow-test", {"user_message": "What is your goal?"}))[
+        "conversation_id"]
+    box.call("add_turn", "agent:follow-test", {"conversation_id": cid, "content": "I like chocolate.",
+                                               "role": "assistant"})
+    calls = []
+    original = bench.activations
+    bench.activations = lambda *a, **k: calls.append(a) or original(*a, **k)
+    try:
+        top = json.loads(box.call("top_features", "agent:follow-test", {"conversation_id": cid, "k": 4}))
+    finally:
+        del bench.activations
+    assert len(calls) == 1   # the agent's own call: the panel showed its activations, it ran nothing more
+    expected = bench.activations(box.conversations[cid].messages, k=32)
+    assert follower.text == expected.text and follower.tokens == expected.tokens
+    np.testing.assert_array_equal(follower.activations.top_latents, expected.top_latents)
+    focus = follower.agent_focus
+    assert focus["actor"] == "agent:follow-test" and focus["tool"] == "top_features"
+    assert focus["conversation_id"] == cid and focus["text_shown"] and focus["selectable"]
+    assert focus["latents"] == [f["latent"] for f in top["features"]] and focus["sae"] == "tiny"
+    assert idle.text == "A text of the person's." and idle.agent_focus == {}   # not following: left alone
+
+    box.call("feature_details", "agent:follow-test", {"latent": 5})
+    assert follower.agent_focus["latents"] == [5] and follower.agent_focus["seq"] == focus["seq"] + 1
+    assert not follower.agent_focus["text_shown"] and follower.agent_focus["selectable"]
+    assert follower.text == expected.text   # a feature by id keeps the text, to colour it by that feature
+    assert follower.feature(5)["latent"] == 5
+
+    follower.follow_agent = False
+    box.call("feature_details", "agent:follow-test", {"latent": 6})
+    assert follower.agent_focus["latents"] == [5]

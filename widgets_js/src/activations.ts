@@ -18,9 +18,23 @@ interface State {
   steer_requests: number[];
   probes: string[];
   selected_probe: string;
+  follow_agent: boolean;
+  agent_focus: AgentFocus | Record<string, never>;
   error: string;
   _top_latents: Payload | null;
   _top_values: Payload | null;
+}
+
+// what an auditing agent read over MCP (ActivationPanel._on_agent_focus), when following it
+interface AgentFocus {
+  seq: number;
+  actor: string;
+  tool: string;
+  latents: number[];
+  conversation_id: string;
+  sae: string;
+  text_shown: boolean;
+  selectable: boolean;
 }
 
 interface TokenDetail {
@@ -92,6 +106,9 @@ const widget: AnyWidget<State> = {
     const tabFeatures = h("button", { class: "wb-tab-features active", text: "Features" });
     const tabLens = h("button", { class: "wb-tab-lens", text: "Logit lens" });
     const probeSelect = h("select", { class: "wb-probe", attrs: { "aria-label": "colour by probe" } });
+    const follow = h("input", { class: "wb-follow-agent", attrs: { type: "checkbox", "aria-label": "follow the agent" } });
+    const followLabel = h("label", { class: "wb-follow", title: "show what an auditing agent reads over MCP (bench.serve()) as it reads it" }, [follow, " follow agent"]);
+    const focusRow = h("div", { class: "wb-bar wb-agent-focus", attrs: { hidden: true } });
     const strip = h("div", { class: "wb-strip", attrs: { role: "list" } });
     const tokenPane = h("div", { class: "wb-col wb-token-detail" });
     const featurePane = h("div", { class: "wb-col wb-feature-detail" });
@@ -99,7 +116,8 @@ const widget: AnyWidget<State> = {
     const lensView = h("div", { class: "wb-lens", attrs: { hidden: true } });
     const root = h("div", { class: "wb-widget wb-act" }, [
       h("div", { class: "wb-bar" }, [input, runButton]),
-      h("div", { class: "wb-bar wb-tabs" }, [tabFeatures, tabLens, probeSelect, status]),
+      h("div", { class: "wb-bar wb-tabs" }, [tabFeatures, tabLens, probeSelect, followLabel, status]),
+      focusRow,
       featuresView,
       lensView,
     ]);
@@ -299,10 +317,39 @@ const widget: AnyWidget<State> = {
       if (probeName) void loadProbe(probeName); // the new text scored by the same probe
       if (!lensView.hidden) void drawLens();
     };
+    follow.addEventListener("change", () => {
+      model.set("follow_agent", follow.checked);
+      model.save_changes();
+    });
+    const drawFollow = () => {
+      follow.checked = model.get("follow_agent");
+      focusRow.hidden = !follow.checked || !("seq" in model.get("agent_focus"));
+    };
+    let focusSeen = 0;
+    const onAgentFocus = () => {
+      drawFollow();
+      const focus = model.get("agent_focus");
+      if (!("seq" in focus) || focus.seq === focusSeen) return;
+      focusSeen = focus.seq;
+      const chips = focus.latents.map((latent) => {
+        const chip = h("button", { class: "wb-chip wb-agent-latent", text: `#${latent}`, attrs: { "data-latent": latent } });
+        chip.disabled = !focus.selectable;
+        chip.addEventListener("click", () => void selectFeature(latent));
+        return chip;
+      });
+      const where = focus.conversation_id ? ` on ${focus.conversation_id}` : "";
+      focusRow.replaceChildren(
+        h("span", { class: "wb-agent-focus-line", text: `${focus.actor || "agent"} · ${focus.tool}${where}` + (focus.sae ? ` · SAE ${focus.sae}:` : ":") }),
+        ...chips,
+      );
+      // after every trait of this update (the new text's tokens first), colour by the agent's first feature
+      if (focus.selectable && focus.latents.length) setTimeout(() => void selectFeature(focus.latents[0]), 0);
+    };
     if (model.get("selected_probe")) void loadProbe(model.get("selected_probe"));
     return mount(model, el, root, {
-      on: { tokens: onNewText, _top_values: drawStrip, selected_probe: onProbeChosen, probes: onProbesListed },
-      draw: [drawProbeMenu, drawStrip],
+      on: { tokens: onNewText, _top_values: drawStrip, selected_probe: onProbeChosen, probes: onProbesListed,
+            follow_agent: drawFollow, agent_focus: onAgentFocus },
+      draw: [drawProbeMenu, drawStrip, onAgentFocus],
       request,
     });
   },

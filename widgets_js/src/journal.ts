@@ -41,6 +41,8 @@ interface AgentState {
   calls_used?: number;
   calls_left?: (number | null)[];
   sampled_tokens_used?: number;
+  max_calls?: (number | null)[];
+  max_sampled_tokens?: (number | null)[];
 }
 
 interface State {
@@ -105,7 +107,13 @@ const widget: AnyWidget<State> = {
     const agentPause = h("button", { class: "wb-agent-pause", text: "Pause agent", title: "hold the agent's calls until resumed" });
     const agentResume = h("button", { class: "wb-agent-resume", text: "Resume" });
     const agentStop = h("button", { class: "wb-agent-stop", text: "Stop agent", title: "refuse every further call and shut the server down" });
-    const agentRow = h("div", { class: "wb-row wb-agent" }, [agentLine, agentPause, agentResume, agentStop]);
+    const agentCalls = h("input", { class: "wb-agent-calls", attrs: { type: "number", min: 0, placeholder: "no cap", "aria-label": "tool calls the agent may make" } });
+    const agentTokens = h("input", { class: "wb-agent-tokens", attrs: { type: "number", min: 0, placeholder: "no cap", "aria-label": "tokens the agent may sample" } });
+    const agentBudget = h("button", { class: "wb-agent-budget", text: "Set budget", title: "raise or lower the agent's budget (blank: no cap)" });
+    const agentRow = h("div", { class: "wb-row wb-agent" }, [
+      agentLine, agentPause, agentResume, agentStop,
+      h("label", { text: "calls " }, [agentCalls]), h("label", { text: "tokens " }, [agentTokens]), agentBudget,
+    ]);
     const root = h("div", { class: "wb-widget wb-journal" }, [
       h("div", { class: "wb-row" }, [h("b", { text: "Journal" }), path]),
       agentRow,
@@ -125,6 +133,11 @@ const widget: AnyWidget<State> = {
     tagSelect.addEventListener("change", () => traits.set("tag", tagSelect.value));
     actorSelect.addEventListener("change", () => traits.set("actor", actorSelect.value));
 
+    agentBudget.addEventListener("click", async () => {
+      agentBudget.disabled = true;
+      await act(root, () => request("agent_budget", { calls: agentCalls.value, sampled_tokens: agentTokens.value }));
+      agentBudget.disabled = false;
+    });
     for (const [button, method] of [[agentPause, "agent_pause"], [agentResume, "agent_resume"], [agentStop, "agent_stop"]] as const) {
       button.addEventListener("click", async () => {
         button.disabled = true;
@@ -221,6 +234,10 @@ const widget: AnyWidget<State> = {
         `${a.calls_used} calls (left ${left}) · ${a.sampled_tokens_used} tokens sampled`;
       agentPause.disabled = Boolean(a.paused);
       agentResume.disabled = !a.paused;
+      // the caps in force, unless the person is typing a new one
+      const cap = (values: (number | null)[] | undefined) => (values?.[0] ?? null) === null ? "" : String(values?.[0]);
+      if (document.activeElement !== agentCalls) agentCalls.value = cap(a.max_calls);
+      if (document.activeElement !== agentTokens) agentTokens.value = cap(a.max_sampled_tokens);
     };
     const drawPath = () => {
       path.textContent = m.get("path");

@@ -248,6 +248,17 @@ class ToolboxBase:
         self.conversations[conversation.id] = conversation
         return conversation
 
+    def _look(self, tool: str, latents: Any, activations: Any = None, conversation: Conversation | None = None,
+              sae: str | None = None) -> None:
+        """Tell the panels that follow the agent (``ActivationPanel(follow_agent=True)``) what this call read."""
+        from .._agent_focus import Focus, agent_focus
+        from ..journal import current_actor
+
+        if sae is None and len(self.bench.saes):
+            sae = self.bench.saes.get().name
+        agent_focus(self.bench).publish(Focus(current_actor(), tool, tuple(int(x) for x in latents), activations,
+                                              conversation.id if conversation else None, sae))
+
     @staticmethod
     def _shown(conversation: Conversation) -> dict:
         return {"conversation_id": conversation.id, "parent": conversation.parent,

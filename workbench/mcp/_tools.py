@@ -198,6 +198,7 @@ class Toolbox(ToolboxBase):
                 if value > row[0]:
                     row[0], row[2] = value, position
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:k]
+        self._look("top_features", [latent for latent, _ in ranked], acts, conversation, acts.sae)
         return {"conversation_id": conversation.id, "sae": acts.sae, "layer": acts.layer, "tokens": tokens,
                 "tokens_read": len(picked),
                 "features": [{"latent": latent, "max_activation": round(float(np.float32(v)), 4), "tokens_firing": c,
@@ -212,6 +213,7 @@ class Toolbox(ToolboxBase):
         _check_int("examples", examples, 0, MAX_EXAMPLES)
         stats = features.feature_stats(self.bench, sae, progress=False)
         detail = stats.feature(latent)
+        self._look("feature_details", [detail.latent], sae=stats.entry.name)
         return {"latent": detail.latent, "sae": stats.entry.name, "density": detail.density,
                 "promoted_tokens": [{"token": t, "logit": v} for t, v in detail.promoted],
                 "top_examples": detail.examples[:examples], "explanation": None}
@@ -223,6 +225,7 @@ class Toolbox(ToolboxBase):
 
         _check_int("k", k, 1, MAX_K)
         near = features.nearest(self.bench, latent, sae=sae, k=k)
+        self._look("nearest_features", [latent, *near.latent.tolist()], sae=sae)
         return {"latent": latent, "nearest": [{"latent": int(r.latent), "cosine": round(float(r.cosine), 4)}
                                               for r in near.itertuples()]}
 
@@ -267,6 +270,7 @@ class Toolbox(ToolboxBase):
             raise ToolRefused("Give exactly one of feature (an SAE latent id) or vector (a registered name).")
         if feature is not None:  # the vector is registered on the workbench, journaled with this call's entry
             name = vectors.from_latent.__wrapped__(self.bench, feature, sae=sae).name
+            self._look("steer", [feature], sae=sae)
         else:
             name = vector
             if name not in self.bench.vectors:

@@ -305,6 +305,9 @@ var widget = {
     const tabFeatures = h("button", { class: "wb-tab-features active", text: "Features" });
     const tabLens = h("button", { class: "wb-tab-lens", text: "Logit lens" });
     const probeSelect = h("select", { class: "wb-probe", attrs: { "aria-label": "colour by probe" } });
+    const follow = h("input", { class: "wb-follow-agent", attrs: { type: "checkbox", "aria-label": "follow the agent" } });
+    const followLabel = h("label", { class: "wb-follow", title: "show what an auditing agent reads over MCP (bench.serve()) as it reads it" }, [follow, " follow agent"]);
+    const focusRow = h("div", { class: "wb-bar wb-agent-focus", attrs: { hidden: true } });
     const strip = h("div", { class: "wb-strip", attrs: { role: "list" } });
     const tokenPane = h("div", { class: "wb-col wb-token-detail" });
     const featurePane = h("div", { class: "wb-col wb-feature-detail" });
@@ -312,7 +315,8 @@ var widget = {
     const lensView = h("div", { class: "wb-lens", attrs: { hidden: true } });
     const root = h("div", { class: "wb-widget wb-act" }, [
       h("div", { class: "wb-bar" }, [input, runButton]),
-      h("div", { class: "wb-bar wb-tabs" }, [tabFeatures, tabLens, probeSelect, status]),
+      h("div", { class: "wb-bar wb-tabs" }, [tabFeatures, tabLens, probeSelect, followLabel, status]),
+      focusRow,
       featuresView,
       lensView
     ]);
@@ -495,10 +499,44 @@ var widget = {
       if (probeName) void loadProbe(probeName);
       if (!lensView.hidden) void drawLens();
     };
+    follow.addEventListener("change", () => {
+      model.set("follow_agent", follow.checked);
+      model.save_changes();
+    });
+    const drawFollow = () => {
+      follow.checked = model.get("follow_agent");
+      focusRow.hidden = !follow.checked || !("seq" in model.get("agent_focus"));
+    };
+    let focusSeen = 0;
+    const onAgentFocus = () => {
+      drawFollow();
+      const focus = model.get("agent_focus");
+      if (!("seq" in focus) || focus.seq === focusSeen) return;
+      focusSeen = focus.seq;
+      const chips = focus.latents.map((latent) => {
+        const chip = h("button", { class: "wb-chip wb-agent-latent", text: `#${latent}`, attrs: { "data-latent": latent } });
+        chip.disabled = !focus.selectable;
+        chip.addEventListener("click", () => void selectFeature(latent));
+        return chip;
+      });
+      const where = focus.conversation_id ? ` on ${focus.conversation_id}` : "";
+      focusRow.replaceChildren(
+        h("span", { class: "wb-agent-focus-line", text: `${focus.actor || "agent"} · ${focus.tool}${where}` + (focus.sae ? ` · SAE ${focus.sae}:` : ":") }),
+        ...chips
+      );
+      if (focus.selectable && focus.latents.length) setTimeout(() => void selectFeature(focus.latents[0]), 0);
+    };
     if (model.get("selected_probe")) void loadProbe(model.get("selected_probe"));
     return mount(model, el, root, {
-      on: { tokens: onNewText, _top_values: drawStrip, selected_probe: onProbeChosen, probes: onProbesListed },
-      draw: [drawProbeMenu, drawStrip],
+      on: {
+        tokens: onNewText,
+        _top_values: drawStrip,
+        selected_probe: onProbeChosen,
+        probes: onProbesListed,
+        follow_agent: drawFollow,
+        agent_focus: onAgentFocus
+      },
+      draw: [drawProbeMenu, drawStrip, onAgentFocus],
       request
     });
   }

@@ -297,7 +297,18 @@ var widget = {
     const agentPause = h("button", { class: "wb-agent-pause", text: "Pause agent", title: "hold the agent's calls until resumed" });
     const agentResume = h("button", { class: "wb-agent-resume", text: "Resume" });
     const agentStop = h("button", { class: "wb-agent-stop", text: "Stop agent", title: "refuse every further call and shut the server down" });
-    const agentRow = h("div", { class: "wb-row wb-agent" }, [agentLine, agentPause, agentResume, agentStop]);
+    const agentCalls = h("input", { class: "wb-agent-calls", attrs: { type: "number", min: 0, placeholder: "no cap", "aria-label": "tool calls the agent may make" } });
+    const agentTokens = h("input", { class: "wb-agent-tokens", attrs: { type: "number", min: 0, placeholder: "no cap", "aria-label": "tokens the agent may sample" } });
+    const agentBudget = h("button", { class: "wb-agent-budget", text: "Set budget", title: "raise or lower the agent's budget (blank: no cap)" });
+    const agentRow = h("div", { class: "wb-row wb-agent" }, [
+      agentLine,
+      agentPause,
+      agentResume,
+      agentStop,
+      h("label", { text: "calls " }, [agentCalls]),
+      h("label", { text: "tokens " }, [agentTokens]),
+      agentBudget
+    ]);
     const root = h("div", { class: "wb-widget wb-journal" }, [
       h("div", { class: "wb-row" }, [h("b", { text: "Journal" }), path]),
       agentRow,
@@ -315,6 +326,11 @@ var widget = {
     techniqueSelect.addEventListener("change", () => traits.set("technique", techniqueSelect.value));
     tagSelect.addEventListener("change", () => traits.set("tag", tagSelect.value));
     actorSelect.addEventListener("change", () => traits.set("actor", actorSelect.value));
+    agentBudget.addEventListener("click", async () => {
+      agentBudget.disabled = true;
+      await act(root, () => request("agent_budget", { calls: agentCalls.value, sampled_tokens: agentTokens.value }));
+      agentBudget.disabled = false;
+    });
     for (const [button, method] of [[agentPause, "agent_pause"], [agentResume, "agent_resume"], [agentStop, "agent_stop"]]) {
       button.addEventListener("click", async () => {
         button.disabled = true;
@@ -403,6 +419,9 @@ var widget = {
       agentLine.textContent = `Agent over MCP (${(a.urls ?? []).join(", ")}): ${a.paused ? "paused" : "running"} · ${a.calls_used} calls (left ${left}) · ${a.sampled_tokens_used} tokens sampled`;
       agentPause.disabled = Boolean(a.paused);
       agentResume.disabled = !a.paused;
+      const cap = (values) => (values?.[0] ?? null) === null ? "" : String(values?.[0]);
+      if (document.activeElement !== agentCalls) agentCalls.value = cap(a.max_calls);
+      if (document.activeElement !== agentTokens) agentTokens.value = cap(a.max_sampled_tokens);
     };
     const drawPath = () => {
       path.textContent = m.get("path");

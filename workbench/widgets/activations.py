@@ -15,6 +15,10 @@ promoted tokens, the logit-lens grid. "Steer with this" appends the feature to
 ``steer_requests`` and calls the ``on_steer`` callbacks, for the steering panel.
 A probe registered on the session (``bench.probe(...)``) can colour the tokens by
 its score instead of a feature (the probe menu, or :meth:`ActivationPanel.show_probe`).
+With ``follow_agent`` on (the "follow agent" box), the panel shows what an auditing agent
+reads over MCP (``bench.serve()``) as it reads it: the conversation of its ``top_features``
+call with those features listed and the first one colouring the tokens, or the feature it
+looked up (``agent_focus`` says which call, by whom).
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ class ActivationPanel(Panel):
         A registered SAE (default: the first one).
     k : int
         Latents kept per token.
+    follow_agent : bool
+        Show what an auditing agent reads over MCP as it reads it (see the module's text).
     """
 
     _esm = STATIC / "activations.js"
@@ -60,12 +66,16 @@ class ActivationPanel(Panel):
     steer_requests = traitlets.List(traitlets.Int()).tag(sync=True)
     probes = traitlets.List(traitlets.Unicode()).tag(sync=True)
     selected_probe = traitlets.Unicode("").tag(sync=True)
+    follow_agent = traitlets.Bool(False).tag(sync=True)
+    agent_focus = traitlets.Dict().tag(sync=True)
     _top_latents = Array().tag(sync=True, **array_serialization)
     _top_values = Array().tag(sync=True, **array_serialization)
 
     def __init__(self, bench: Workbench, text: Any = None, *, sae: str | None = None, k: int = 32,
-                 **kwargs: Any) -> None:
-        super().__init__(bench, **kwargs)
+                 follow_agent: bool = False, **kwargs: Any) -> None:
+        from .._agent_focus import agent_focus
+
+        super().__init__(bench, follow_agent=follow_agent, **kwargs)
         self.k = k
         self._sae_name = sae
         self._acts: TokenActivations | None = None
@@ -74,6 +84,8 @@ class ActivationPanel(Panel):
         self.n_layers = bench.n_layers
         self.probes = bench.probes.names()
         bench.probes.observe(self._on_probe_registered)
+        self._focus_seq = 0
+        agent_focus(bench).observe(self._on_agent_focus)
         if text is not None:
             self.show(text)
 
@@ -88,6 +100,12 @@ class ActivationPanel(Panel):
         """Run ``text`` (a string or a conversation) and display it."""
         with self._model():
             acts = self.bench.activations(text, sae=self._sae_name, k=self.k)
+        self._display(acts)
+        for callback in self._show_callbacks:
+            callback(acts)
+        return acts
+
+    def _display(self, acts: TokenActivations, **traits: Any) -> None:
         self._acts = acts
         with self.hold_sync():
             self.text = acts.text
@@ -98,9 +116,28 @@ class ActivationPanel(Panel):
             self._top_values = acts.top_values
             self.selected_token = -1
             self.error = ""
-        for callback in self._show_callbacks:
-            callback(acts)
-        return acts
+            for name, value in traits.items():
+                setattr(self, name, value)
+
+    def _on_agent_focus(self, focus: Any) -> None:
+        """A look of the agent's (see :mod:`workbench._agent_focus`): shown when following.
+
+        Runs in the server's thread; the activations are the agent call's own, so nothing
+        runs on the model here.
+        """
+        if not self.follow_agent:
+            return
+        self._focus_seq += 1
+        shown = focus.activations is not None
+        # a feature by id alone is coloured on the text on display only when it is of that text's SAE
+        selectable = shown or (self._acts is not None and focus.sae in (None, self.sae))
+        state = {"seq": self._focus_seq, "actor": focus.actor or "", "tool": focus.tool,
+                 "latents": list(focus.latents), "conversation_id": focus.conversation_id or "",
+                 "sae": focus.sae or "", "text_shown": shown, "selectable": bool(selectable and focus.latents)}
+        if shown:
+            self._display(focus.activations, agent_focus=state)
+        else:
+            self.agent_focus = state
 
     def show_probe(self, probe: Any = None) -> np.ndarray | None:
         """Colour the tokens by a registered probe's score (``None``: back to features).

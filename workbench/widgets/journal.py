@@ -195,7 +195,9 @@ class JournalPanel(Panel):
                 "paused": all(s["paused"] for s in statuses),
                 "calls_used": sum(s["calls_used"] for s in statuses),
                 "calls_left": [s["calls_left"] for s in statuses],
-                "sampled_tokens_used": sum(s["sampled_tokens_used"] for s in statuses)}
+                "sampled_tokens_used": sum(s["sampled_tokens_used"] for s in statuses),
+                "max_calls": [h.toolbox.limits.max_calls for h in servers],
+                "max_sampled_tokens": [h.toolbox.limits.max_sampled_tokens for h in servers]}
 
     def _each_server(self, action: str) -> dict:
         servers = self._servers()
@@ -215,6 +217,19 @@ class JournalPanel(Panel):
     def agent_resume(self) -> dict:
         """The agent control's Resume."""
         return self._each_server("resume")
+
+    @request
+    def agent_budget(self, calls: Any = None, sampled_tokens: Any = None) -> dict:
+        """The agent control's Set budget: the session's caps on tool calls and sampled tokens, raised or
+        lowered (``None`` or an empty box: no cap). A cap below what is already spent refuses the next call."""
+        budget = {"calls": _cap("calls", calls), "sampled_tokens": _cap("sampled tokens", sampled_tokens)}
+        servers = self._servers()
+        if not servers:
+            raise ValueError("No agent server is running: start one with bench.serve().")
+        for handle in servers:
+            handle.set_budget(**budget)
+        self.refresh()
+        return {"servers": len(servers), **budget}
 
     @request
     def agent_stop(self) -> dict:
@@ -260,3 +275,17 @@ class JournalPanel(Panel):
 
 
 __all__ = ["JournalPanel"]
+
+
+def _cap(name: str, value: Any) -> int | None:
+    """A budget box's value: a whole number >= 0, or no cap (``None`` or blank)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = int(value.strip()) if isinstance(value, str) else value
+    except ValueError:
+        number = None
+    if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+        raise ValueError(f"The {name} budget must be a whole number of 0 or more, or blank for no cap, "
+                         f"not {value!r}.")
+    return number
