@@ -32,6 +32,8 @@ interface EntryRow {
   findings: NoteRow[];
   replay_of: string;
   actor: string;
+  remote: string;
+  remote_detail: string;
 }
 
 interface AgentState {
@@ -200,6 +202,7 @@ const widget: AnyWidget<State> = {
                 h("span", { class: "wb-index wb-muted", text: `#${r.index}` }),
                 h("span", { class: "wb-technique", text: r.technique }),
                 r.actor ? h("span", { class: "wb-chip wb-actor", text: r.actor, title: "made by an agent over MCP" }) : null,
+                r.remote ? h("span", { class: "wb-chip wb-remote", text: r.remote, title: r.remote_detail }) : null,
                 h("span", { class: "wb-time", text: r.time, title: r.date }),
                 h("span", { class: "wb-duration", text: `${r.duration_s.toFixed(2)} s` }),
                 r.seed !== null ? h("span", { class: "wb-time", text: `seed ${r.seed}` }) : null,

@@ -163,7 +163,7 @@ class JournalPanel(Panel):
             "error": bool(entry.error), "seed": entry.seed if isinstance(entry.seed, int) else None,
             "tags": list(entry.tags), "notes": [_note(n) for n in entry.notes],
             "findings": [_note(n) for n in entry.findings], "replay_of": entry.replay_of or "",
-            "actor": entry.actor or "",
+            "actor": entry.actor or "", **_remote(entry.remote),
         }
 
     # -- notes, tags, findings (the same as the journal's own calls) -------------------
@@ -289,3 +289,22 @@ def _cap(name: str, value: Any) -> int | None:
         raise ValueError(f"The {name} budget must be a whole number of 0 or more, or blank for no cap, "
                          f"not {value!r}.")
     return number
+
+
+def _size(n: Any) -> str:
+    n = float(n or 0)
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.1f} kB" if n >= 1e3 else f"{n:.0f} B"
+
+
+def _remote(where: Any) -> dict:
+    """An entry's remote run as its row shows it: a short chip text and a tooltip (host, model, job ids)."""
+    if not isinstance(where, dict):
+        return {"remote": "", "remote_detail": ""}
+    mode = "NDIF (simulated)" if where.get("mode") == "local" else "NDIF"
+    count = where.get("requests") or 0
+    chip = f"{mode} · {count} request{'' if count == 1 else 's'} · {_size(where.get('sent'))} sent, " \
+           f"{_size(where.get('received'))} back"
+    jobs = [str(j) for j in (where.get("job_ids") or []) if j]
+    detail = f"host {where.get('host') or 'nnsight default'} · model {where.get('model_key') or '?'}" + (
+        f" · jobs {', '.join(jobs)}" if jobs else "")
+    return {"remote": chip, "remote_detail": detail}
