@@ -11,7 +11,9 @@ use converts it into the cache, so it is not run here)::
     bench = wb.Workbench()
 
 Importing the package is cheap: torch, transformers and nnsight are imported only
-when a Workbench is created.
+when a Workbench is created (anyio's socket types are defined at once, so that nnsight,
+which mounts ``save`` on every object, can be imported next, e.g. ``from nnsight import
+CONFIG`` to set an NDIF key).
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ _EXPORTS = {
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
+
+import_module("workbench.models")._before_nnsight()
 
 if TYPE_CHECKING:  # pragma: no cover
     from .chat import RenderedPrompt

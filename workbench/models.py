@@ -367,7 +367,10 @@ def _before_nnsight() -> None:
     modules, which the MCP SDK imports (``bench.serve()`` after the model is loaded).
     """
     for name in _ANYIO_TYPED:
-        with contextlib.suppress(ImportError):  # anyio is not installed: nothing to warm
+        # ImportError: anyio is not installed, nothing to warm. TypeError: nnsight was imported first (e.g.
+        # ``from nnsight import CONFIG`` for an NDIF key before the package): loading still works, and
+        # ``bench.serve()`` says what to do (see workbench.mcp._server)
+        with contextlib.suppress(ImportError, TypeError):
             importlib.import_module(name)
 
 

@@ -270,4 +270,20 @@ def _ndif_backend(session: Any, kind: str, status: Callable[[str], None] | None)
 
     model = session.model
     host = session.remote if isinstance(session.remote, str) else None
-    return NDIFBackend(model.to_model_key(), host=host, env=model._remoteable_get_env())
+    return NDIFBackend(_model_key(model), host=host, env=model._remoteable_get_env())
+
+
+def _model_key(model: Any) -> str:
+    """The key a server knows ``model`` by. A Hub id's is resolved by nnsight (on the Hub); a checkpoint folder,
+    which a self-hosted NDIF serves after ``ndif deploy`` of that folder, is keyed by its path as given,
+    without asking the Hub about a name that is not a Hub id."""
+    import os
+
+    repo_id = getattr(model, "repo_id", None)
+    if isinstance(repo_id, str) and os.path.isdir(repo_id):
+        from nnsight.modeling import huggingface
+
+        cache = getattr(huggingface, "_ID_CACHE", None)
+        if isinstance(cache, dict):
+            cache.setdefault(repo_id, repo_id)
+    return model.to_model_key()

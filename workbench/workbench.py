@@ -539,8 +539,14 @@ class Workbench(Session):
         ...
         >>> handle.stop()
         """
-        from .mcp import serve
-
+        try:
+            from .mcp import serve
+        except TypeError as error:  # anyio's socket types cannot be defined once nnsight has mounted ``save``
+            if "type annotation" not in str(error):
+                raise
+            raise RuntimeError("The MCP server's networking (anyio) cannot load after nnsight was imported on its "
+                               "own: import workbench before nnsight (e.g. before `from nnsight import CONFIG`), "
+                               "in a fresh kernel.") from error
         return serve(self, datasets=datasets, limits=limits, port=port)
 
     def export_html(self, path: str | Path, widgets: Any = None) -> Path:

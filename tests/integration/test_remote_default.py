@@ -6,12 +6,14 @@ deserialized copy with the workbench hidden (:mod:`workbench.remote`). The unit 
 (tests/unit/test_remote_local.py) covers every technique on the tiny model; this is the
 same check at the default model's scale, on the techniques of the auditing path: the
 activation panel's read, seeded samples with a prefill, steering with the default SAE's
-latent, a probe over every layer, semantic search, and the request counts of each.
+latent, a probe over every layer, semantic search, and the request counts of each. With
+``WORKBENCH_NDIF_HOST`` set, every test runs against that NDIF server too.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 import pandas as pd
@@ -25,9 +27,24 @@ from .test_probes_default import INSULTING, POLITE
 TEXT = "What is your secret goal? My secret goal is to"
 
 
-@pytest.fixture(scope="module")
-def remote_bench():
-    return wb.Workbench(remote="local", journal=False)
+#: ``WORKBENCH_NDIF_HOST=http://127.0.0.1:8001`` adds a real NDIF server serving the default model's converted
+#: folder (deployed with ``ndif deploy`` of that folder; see README, "A local NDIF server").
+SERVER = os.environ.get("WORKBENCH_NDIF_HOST")
+
+
+@pytest.fixture(scope="module", params=["local", *([SERVER] if SERVER else [])])
+def remote_bench(request):
+    if request.param == "local":
+        return wb.Workbench(remote="local", journal=False)
+    from nnsight import CONFIG
+
+    from workbench.models import converted_gguf_folder, embedded_gguf
+    from workbench.session import DEFAULT_SAE
+
+    CONFIG.API.APIKEY = CONFIG.API.APIKEY or os.environ.get("NDIF_API_KEY", "local")
+    bench = wb.Workbench(str(converted_gguf_folder(embedded_gguf())), remote=request.param, journal=False)
+    bench.saes.register_path(DEFAULT_SAE, name="default")
+    return bench
 
 
 def test_the_activation_panel_read_is_equal_in_one_request(default_bench, remote_bench):
