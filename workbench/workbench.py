@@ -575,7 +575,7 @@ class Workbench(Session):
         >>> view = bench.show("What is your goal?", prefill="My secret goal is")   # shown by ending a cell with it
         >>> view
         WorkbenchView('...', tab='activations', tabs=['activations', 'steering', 'attacks', 'search', 'preference',
-                      'probes', 'diff', 'journal'], built=['activations', 'steering'])
+                      'probes', 'causal', 'diff', 'journal'], built=['activations', 'steering'])
         """
         from .widgets.app import WorkbenchView
 

@@ -68,7 +68,7 @@ def site_kind(session: Session, site: Any) -> str:
     return kind
 
 
-def _indices(values: Any, size: int, what: str) -> list[int]:
+def check_indices(values: Any, size: int, what: str) -> list[int]:
     if values is None:
         return list(range(size))
     items = [values] if isinstance(values, numbers.Integral) else list(values)
@@ -250,9 +250,9 @@ def patch(session: Session, clean: Any, corrupted: Any, target: Any = None, *, s
                          "patching puts each token's activation in the same place of the other run, so they must "
                          "tokenise to the same length (change a word for one of the same token count).")
     kind = site_kind(session, site)
-    layers = _indices(layers, session.n_layers, "layers")
+    layers = check_indices(layers, session.n_layers, "layers")
     width = len(clean_ids)
-    positions = _indices(positions, width, "positions")
+    positions = check_indices(positions, width, "positions")
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number >= 1, not {batch_size!r}.")
     plan = _envoys(session, kind, layers)
