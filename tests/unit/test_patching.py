@@ -17,7 +17,7 @@ POSITION = 1
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory):
+def planted_dir(tmp_path_factory):
     """A 4-layer Llama whose attention is off (zero output projection) in every layer but ``PLANTED_LAYER``.
 
     Until that layer each position's residual stream depends on its own token only, so what the
@@ -26,8 +26,6 @@ def planted(tmp_path_factory):
     """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
-
-    import workbench as wb
 
     from ..conftest import build_tokenizer
 
@@ -47,7 +45,14 @@ def planted(tmp_path_factory):
                 layer.self_attn.o_proj.weight.zero_()
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
-    bench = wb.Workbench(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def planted(planted_dir):
+    import workbench as wb
+
+    bench = wb.Workbench(str(planted_dir))
     clean, corrupted = (bench.tokenizer(t)["input_ids"] for t in (CLEAN, CORRUPTED))
     differ = [i for i, (a, b) in enumerate(zip(clean, corrupted)) if a != b]
     assert len(clean) == len(corrupted) and differ == [POSITION]
@@ -159,3 +164,15 @@ def test_patch_is_journaled(planted):
     entry = planted.journal.last("patch")
     assert entry.error is None
     assert entry.summary["best"] == {"layer": PLANTED_LAYER, "position": 5, "effect": pytest.approx(1.0, abs=1e-3)}
+
+
+def test_the_simulated_remote_backend_gives_the_same_matrix(planted, planted_dir):
+    """Every block holds only envoys, tensors and workbench._traced helpers, so it runs where a server runs it."""
+    import workbench as wb
+
+    remote = wb.Workbench(str(planted_dir), remote="local", journal=False)
+    for site in ("attn_out", "resid_post"):
+        there = patching.patch(remote, CLEAN, CORRUPTED, site=site, batch_size=12)
+        here = patching.patch(planted, CLEAN, CORRUPTED, site=site, batch_size=12)
+        np.testing.assert_allclose(there.effect, here.effect, atol=1e-6)
+    assert len(remote.requests) == 2 * 3  # the clean and corrupted pass, then two batches, per site

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import chat, residual, saes
-from ..layout import hidden, replace_hidden, site_envoy
+from .._traced import read_port, write_port
+from ..layout import hidden, site_envoy
 from ..recording import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -128,17 +129,6 @@ def _frozen(*modules: Any) -> Iterator[None]:
     finally:
         for p in params:
             p.requires_grad_(True)
-
-
-def _read(envoy: Any, port: str) -> Any:
-    return envoy.output if port == "output" else envoy.input
-
-
-def _write(envoy: Any, port: str, original: Any, new: Any) -> None:
-    if port == "output":
-        envoy.output = replace_hidden(original, new)
-    else:
-        envoy.input = new
 
 
 def _target_logprob(logits: Any, target: Target, cap: float | None) -> Any:
@@ -253,26 +243,26 @@ def _attribute_target(session: Session, target: Target, entry: SAEEntry, k: int)
     import torch
 
     sae = entry.sae
-    reads, read_port = site_envoy(session, entry.site)
-    writes, write_port = site_envoy(session, entry.site_out)
+    reads, in_port = site_envoy(session, entry.site)
+    writes, out_port = site_envoy(session, entry.site_out)
     cap = getattr(session.config, "final_logit_softcapping", None)
     ids = torch.tensor([target.input_ids], device=session.device)
     inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
     clean = residual.forward_logprobs(session, [target.input_ids], [[
         (target.start + j, token) for j, token in enumerate(target.target_ids)]])[0]
     with _frozen(session.module, sae), session.trace(inputs):
-        original = _read(reads, read_port)
+        original = read_port(reads, in_port)
         x = hidden(original)
         latents = sae.encode(_sae_input(entry, x)).detach()
         latents.requires_grad_(True)
         if entry.transcoder:  # it reads one site and writes another: the error is taken where it writes
-            written = _read(writes, write_port)
+            written = read_port(writes, out_port)
             out = hidden(written)
         else:
             written, out = original, x
         recon = sae.decode(latents)
         error = (out.float() - recon).detach()
-        _write(writes, write_port, written, (recon + error).to(out.dtype))
+        write_port(writes, out_port, written, (recon + error).to(out.dtype))
         logprob = _target_logprob(session.model.output.logits, target, cap)[0]
         with logprob.backward():
             grad = nnsight.save(latents.grad[0].detach().cpu())
@@ -357,8 +347,8 @@ def ablate_target(session: Session, target: Target, pairs: Any, *, sae: str | No
     n_tokens = len(target.input_ids)
     wanted = _pairs(pairs, n_tokens, entry.d_sae)
     sae_module = entry.sae
-    reads, read_port = site_envoy(session, entry.site)
-    writes, write_port = site_envoy(session, entry.site_out)
+    reads, in_port = site_envoy(session, entry.site)
+    writes, out_port = site_envoy(session, entry.site_out)
     cap = getattr(session.config, "final_logit_softcapping", None)
     clean = sum(residual.forward_logprobs(session, [target.input_ids], [[
         (target.start + j, token) for j, token in enumerate(target.target_ids)]])[0])
@@ -378,18 +368,18 @@ def ablate_target(session: Session, target: Target, pairs: Any, *, sae: str | No
             ids = torch.tensor([target.input_ids] * len(chunk), device=session.device)
             inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
             with torch.no_grad(), session.trace(inputs):
-                original = _read(reads, read_port)
+                original = read_port(reads, in_port)
                 x = hidden(original)
                 latents = sae_module.encode(_sae_input(entry, x))
                 if entry.transcoder:
-                    written = _read(writes, write_port)
+                    written = read_port(writes, out_port)
                     out = hidden(written)
                 else:
                     written, out = original, x
                 zeroed = latents.clone()
                 zeroed[index[0].to(zeroed.device), index[1].to(zeroed.device), index[2].to(zeroed.device)] = 0.0
                 change = sae_module.decode(zeroed) - sae_module.decode(latents)  # decode(zeroed) + error, less out
-                _write(writes, write_port, written, (out.float() + change).to(out.dtype))
+                write_port(writes, out_port, written, (out.float() + change).to(out.dtype))
                 got = nnsight.save(_target_logprob(session.model.output.logits, target, cap).cpu())
             values += got.tolist()
             bar.update(len(chunk))

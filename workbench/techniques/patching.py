@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import chat
+from .._traced import read_port, write_port
 from ..generation import generate
-from ..layout import SITE_KINDS, Site, check_site, hidden, parse_site, replace_hidden, site_envoy
+from ..layout import SITE_KINDS, Site, check_site, hidden, parse_site, site_envoy
 from ..recording import recorded
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -218,17 +219,6 @@ def _envoys(session: Session, kind: str, layers: Sequence[int]) -> list[tuple[in
     return [(layer, *site_envoy(session, Site(layer, kind))) for layer in layers]
 
 
-def _read(envoy: Any, port: str) -> Any:
-    return envoy.output if port == "output" else envoy.input
-
-
-def _write(envoy: Any, port: str, original: Any, new: Any) -> None:
-    if port == "output":
-        envoy.output = replace_hidden(original, new)
-    else:
-        envoy.input = new
-
-
 @recorded("patch")
 def patch(session: Session, clean: Any, corrupted: Any, target: Any = None, *, site: str = "resid_post",
           layers: Any = None, positions: Any = None, batch_size: int = BATCH_SIZE, cancel: Any = None,
@@ -258,9 +248,13 @@ def patch(session: Session, clean: Any, corrupted: Any, target: Any = None, *, s
     plan = _envoys(session, kind, layers)
     device = session.device
     ids = torch.tensor([clean_ids, corrupted_ids], device=device)
+    model = session.model  # the block holds envoys, tensors and _traced helpers only: it runs on a server too
     with torch.inference_mode(), session.trace({"input_ids": ids, "attention_mask": torch.ones_like(ids)}):
-        saved = nnsight.save([hidden(_read(envoy, port))[0].detach() for _, envoy, port in plan])
-        last = nnsight.save(torch.softmax(session.model.output.logits[:, -1].float(), -1).cpu())
+        saved = []
+        for _, envoy, port in plan:
+            saved.append(hidden(read_port(envoy, port))[0].detach())
+        saved = nnsight.save(saved)
+        last = nnsight.save(torch.softmax(model.output.logits[:, -1].float(), -1).cpu())
     clean_values = {layer: value for (layer, _, _), value in zip(plan, saved)}
     target_id = _target_id(session, target, int(last[0].argmax()))
     p_clean, p_corrupted = float(last[0, target_id]), float(last[1, target_id])
@@ -286,10 +280,10 @@ def patch(session: Session, clean: Any, corrupted: Any, target: Any = None, *, s
             rows = torch.tensor([corrupted_ids] * len(chunk), device=device)
             with torch.inference_mode(), session.trace({"input_ids": rows, "attention_mask": torch.ones_like(rows)}):
                 for envoy, port, mask, value in edits:
-                    original = _read(envoy, port)
+                    original = read_port(envoy, port)
                     states = hidden(original)
-                    _write(envoy, port, original, torch.where(mask, value.to(states.dtype)[None], states))
-                dist = torch.softmax(session.model.output.logits[:, -1].float(), -1)
+                    write_port(envoy, port, original, torch.where(mask, value.to(states.dtype)[None], states))
+                dist = torch.softmax(model.output.logits[:, -1].float(), -1)
                 got = nnsight.save(dist[:, target_id].cpu())
                 best = nnsight.save(dist.argmax(-1).cpu())
             probs[start : start + len(chunk)] = got.numpy()
@@ -317,15 +311,15 @@ def patched_tokens(session: Session, clean_ids: Sequence[int], corrupted_ids: Se
     envoy, port = site_envoy(session, Site(layer, kind))
     ids = torch.tensor([list(clean_ids)], device=session.device)
     with torch.inference_mode(), session.trace({"input_ids": ids, "attention_mask": torch.ones_like(ids)}) as tracer:
-        value = nnsight.save(hidden(_read(envoy, port))[0, position].detach())
+        value = nnsight.save(hidden(read_port(envoy, port))[0, position].detach())
         tracer.stop()
 
     def intervene(model: Any, tracer: Any) -> None:  # no loop over steps: only the prompt's pass is edited
-        original = _read(envoy, port)
+        original = read_port(envoy, port)
         states = hidden(original)
         edited = states.clone()
         edited[:, position] = value.to(states.dtype)
-        _write(envoy, port, original, edited)
+        write_port(envoy, port, original, edited)
 
     out = generate(session, [list(corrupted_ids)], max_new_tokens=max_new_tokens, temperature=0.0, progress=False,
                    stop_ids=[session.tokenizer.eos_token_id] if session.tokenizer.eos_token_id is not None else None,
