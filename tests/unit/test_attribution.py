@@ -158,3 +158,24 @@ def test_calls_are_journaled(bench):
     assert entry.summary["target"] == " help" and entry.summary["top"]
     bench.attribution_agreement(PROMPTS[:2], sae="attr-resid0", top=3)
     assert bench.journal.last("attribution_agreement").summary["n"] == 6
+
+
+def test_a_transcoder_is_attributed_where_it_writes(bench):
+    """A transcoder reads the MLP's input and writes its output: the error is taken at the output."""
+    import sae_lens as sl
+    import torch
+
+    if "attr-tc0" not in bench.saes:
+        torch.manual_seed(2)
+        tc = sl.Transcoder(sl.TranscoderConfig(d_in=bench.hidden_size, d_sae=128, d_out=bench.hidden_size,
+                                                 apply_b_dec_to_input=False))
+        with torch.no_grad():
+            tc.W_enc.normal_(0, 0.3)
+            tc.b_enc.fill_(-0.2)
+            tc.W_dec.normal_(0, 0.01)
+        bench.saes.add(tc, site="blocks.0.ln2.hook_normalized", site_out="blocks.0.hook_mlp_out", name="attr-tc0")
+    result = attribution.attribute(bench, *PROMPTS[0], sae="attr-tc0", k=5)
+    assert result.site == "mlp_in" and len(result.frame)
+    assert result.logprob == pytest.approx(_plain_logprob(bench, *PROMPTS[0]), abs=1e-4)
+    check = attribution.agreement(bench, PROMPTS, sae="attr-tc0", top=6)
+    assert check.pearson > 0.9, check
