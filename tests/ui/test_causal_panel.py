@@ -42,6 +42,7 @@ def test_causal_panel_attributes_ablates_patches_and_cancels(lab, screenshot):
     shown = root.locator(".wb-ablation .wb-measured").text_content()
     assert float(shown) == round(change["change"], 3)
     assert float(root.locator(".wb-ablation .wb-predicted").text_content()) == round(-change["attribution"], 3)
+    screenshot(page, "-attribution")
 
     # patching: 5 layers x 5 tokens as a heat map drawn from the binary matrix
     root.locator(".wb-mode-patching").click()
