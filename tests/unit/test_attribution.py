@@ -179,3 +179,12 @@ def test_a_transcoder_is_attributed_where_it_writes(bench):
     assert result.logprob == pytest.approx(_plain_logprob(bench, *PROMPTS[0]), abs=1e-4)
     check = attribution.agreement(bench, PROMPTS, sae="attr-tc0", top=6)
     assert check.pearson > 0.9, check
+
+
+def test_a_wide_sae_ablates_fewer_rows_per_trace_with_the_same_result(bench, monkeypatch):
+    result = attribution.attribute(bench, *PROMPTS[0], sae="attr-resid0", k=4)
+    pairs = result.top(6)
+    together = result.ablate(pairs)
+    monkeypatch.setattr(attribution, "ABLATE_ELEMENTS", 1)  # one row per trace, as for a 1M-latent SAE
+    apart = result.ablate(pairs)
+    np.testing.assert_allclose(apart.logprob, together.logprob, atol=1e-5)

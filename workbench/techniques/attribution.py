@@ -44,6 +44,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: The most rows one ablation trace runs (each row is the prompt with one latent zeroed).
 ABLATE_BATCH = 32
+#: The most latent values (rows x tokens x d_sae) one ablation trace holds: 256 MB of float32, whatever the SAE's width.
+ABLATE_ELEMENTS = 1 << 26
 
 
 # -- what is attributed: the prompt and the target ---------------------------------------
@@ -353,11 +355,12 @@ def ablate_target(session: Session, target: Target, pairs: Any, *, sae: str | No
     clean = sum(residual.forward_logprobs(session, [target.input_ids], [[
         (target.start + j, token) for j, token in enumerate(target.target_ids)]])[0])
     values: list[float] = []
+    rows_per_trace = max(1, min(ABLATE_BATCH, ABLATE_ELEMENTS // (n_tokens * entry.d_sae)))
     with progress_bar(progress, len(wanted), "ablating latents") as bar:
-        for start in range(0, len(wanted), ABLATE_BATCH):
+        for start in range(0, len(wanted), rows_per_trace):
             if cancel is not None and cancel.is_set():
                 raise Cancelled(f"Ablation was cancelled after {start} of {len(wanted)} latents.")
-            chunk = wanted[start : start + ABLATE_BATCH]
+            chunk = wanted[start : start + rows_per_trace]
             rows_i, pos_i, lat_i = [], [], []
             for row, (position, latent) in enumerate(chunk):
                 for p in (range(n_tokens) if position is None else [position]):
