@@ -29,6 +29,8 @@ _EXPORTS = {
     "Cancelled": "workbench.errors",
     "RemoteFailed": "workbench.errors",
     "AttackBox": "workbench.widgets.attacks",
+    "Attribution": "workbench.techniques.attribution",
+    "CausalPanel": "workbench.widgets.causal",
     "Dataset": "workbench.datasets",
     "DatasetError": "workbench.datasets",
     "DiffPanel": "workbench.widgets.diffing",
@@ -37,6 +39,7 @@ _EXPORTS = {
     "Explanations": "workbench.techniques.explain",
     "Journal": "workbench.journal",
     "JournalPanel": "workbench.widgets.journal",
+    "Patching": "workbench.techniques.patching",
     "PersonaComparison": "workbench.techniques.attacks",
     "PreferenceAudit": "workbench.techniques.preference_audit",
     "PreferencePanel": "workbench.widgets.preference",
@@ -79,11 +82,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from .session import Session
     from .techniques.activations import TokenActivations
     from .techniques.attacks import PersonaComparison
+    from .techniques.attribution import Attribution
     from .techniques.data_search import SearchResult
     from .techniques.diffing import ModelDiff
     from .techniques.endpoint import Endpoint
     from .techniques.explain import Explanation, Explanations
     from .techniques.neurons import ValueVectors
+    from .techniques.patching import Patching
     from .techniques.preference_audit import PreferenceAudit
     from .techniques.probes import Probe
     from .techniques.sampling import SampleOptions, Samples
@@ -93,6 +98,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .widgets.activations import ActivationPanel
     from .widgets.app import WorkbenchView
     from .widgets.attacks import AttackBox
+    from .widgets.causal import CausalPanel
     from .widgets.diffing import DiffPanel
     from .widgets.journal import JournalPanel
     from .widgets.preference import PreferencePanel

@@ -84,3 +84,16 @@ def recorder_classes() -> tuple[type, type]:
             return torch.full((input_ids.shape[0],), fired, dtype=torch.bool, device=input_ids.device)
 
     return StepRecorder, StopRecorder
+
+
+def read_port(envoy: Any, port: str) -> Any:
+    """What a site's envoy holds: its ``"output"`` or its ``"input"`` (see :func:`workbench.layout.site_envoy`)."""
+    return envoy.output if port == "output" else envoy.input
+
+
+def write_port(envoy: Any, port: str, original: Any, new: Any) -> None:
+    """Replace what :func:`read_port` read (``original``) with ``new`` hidden states."""
+    if port == "output":
+        envoy.output = replace_hidden(original, new)
+    else:
+        envoy.input = new

@@ -331,6 +331,122 @@ class Workbench(Session):
 
         return diffing.diff(self, other, prompts, **kwargs)
 
+    # -- does it cause it: attribution and patching ----------------------------------
+
+    def attribute(self, prompt: Any, target: Any, sae: str | None = None, k: int = 10, **kwargs: Any):
+        """Rank an SAE's latents, token by token, by their attribution to a target's log-probability.
+
+        One trace: at the SAE's site the activation becomes ``decode(latents) + error`` with the
+        error held fixed (the model's output is unchanged), and one backward pass from the
+        target's log-probability gives each latent's gradient; its attribution at a token is
+        ``activation × gradient``, what zeroing it there should cost the target (first order).
+
+        Parameters
+        ----------
+        prompt : str or list of dict
+            A string is run as is; a conversation is rendered for the assistant's reply
+            (``prefill=`` adds the reply's first words).
+        target : str, int or list of int
+            The continuation (its tokens, summed log-probability) or token id(s).
+        sae : str, optional
+            A registered SAE (default the first); its own site is attributed.
+        k : int
+            Latents kept per token (largest absolute attribution).
+
+        Returns
+        -------
+        Attribution
+            ``.frame`` (position, token, latent, activation, gradient, attribution), ``.top(n)``,
+            ``.by_token(i)``, ``.by_latent()``, ``.logprob``, ``.ablate(pairs)``.
+
+        Examples
+        --------
+        >>> result = bench.attribute("The cat sat on the", " mat", sae="tiny", k=3)
+        >>> result.top(2).columns.tolist()
+        ['position', 'token', 'latent', 'activation', 'gradient', 'attribution']
+        >>> row = result.top(1).iloc[0]
+        >>> measured = result.ablate([(row.position, row.latent)])   # zero it: the real change
+        >>> measured.columns.tolist()
+        ['position', 'latent', 'logprob', 'change']
+        """
+        from .techniques import attribution
+
+        return attribution.attribute(self, prompt, target, sae=sae, k=k, **kwargs)
+
+    def ablate(self, prompt: Any, target: Any, latents: Any, sae: str | None = None, **kwargs: Any):
+        """Zero SAE latents (the error term kept) and measure the change in a target's log-probability.
+
+        ``latents``: a latent id (zeroed at every token), a ``(position, latent)`` pair, a list
+        of them, or a frame with ``position`` and ``latent`` columns (``Attribution.top()``).
+        Each is ablated alone, in batched traces (``progress``, ``cancel``). Returns a DataFrame:
+        ``position`` (-1: every token), ``latent``, ``logprob`` and ``change`` (from the clean run).
+
+        Examples
+        --------
+        >>> bench.ablate("The cat sat on the", " mat", [3, (2, 5)], sae="tiny").position.tolist()
+        [-1, 2]
+        """
+        from .techniques import attribution
+
+        return attribution.ablate(self, prompt, target, latents, sae=sae, **kwargs)
+
+    def attribution_agreement(self, cases: Any, sae: str | None = None, top: int = 8, **kwargs: Any):
+        """Attribution checked against ablation: the Pearson correlation over a test set.
+
+        For each ``(prompt, target)`` of ``cases`` (a list of pairs or a dict), its ``top``
+        (token, latent) pairs of largest absolute attribution are zeroed one at a time and the
+        target's measured log-probability drop is set beside the attribution.
+
+        Examples
+        --------
+        >>> check = bench.attribution_agreement([("The cat sat on the", " mat"), ("Hello! How", " can")],
+        ...                                     sae="tiny", top=4)
+        >>> len(check.frame), -1 <= check.pearson <= 1
+        (8, True)
+        """
+        from .techniques import attribution
+
+        return attribution.agreement(self, cases, sae=sae, top=top, **kwargs)
+
+    def patch(self, clean: Any, corrupted: Any, target: Any = None, site: str = "resid_post", **kwargs: Any):
+        """Activation patching: each (layer, position) of a site from a clean run into a corrupted one.
+
+        Parameters
+        ----------
+        clean, corrupted : str or list of dict
+            Two prompts that tokenise to the same length (a ``ValueError`` names both lengths).
+        target : str or int, optional
+            One token whose probability at the last position is read; default the clean run's
+            most likely next token.
+        site : str
+            ``"resid_post"`` (the residual stream after each layer), ``"attn_out"``,
+            ``"mlp_out"``, ``"resid_mid"``, ``"mlp_in"``, or a hook name with the layer written
+            ``N`` (``"blocks.N.hook_mlp_out"``, ``"model.layers.N.mlp"``).
+        **kwargs
+            ``layers``, ``positions`` (default all), ``batch_size`` (patched runs per trace),
+            ``progress``, ``cancel``.
+
+        Returns
+        -------
+        Patching
+            ``.effect`` ``[layers, positions]``, normalised ``(p - p_corrupted) / (p_clean - p_corrupted)``;
+            ``.probs``, ``.best()``, ``.chart()`` (the altair heat map), ``.text(layer, position)``
+            (the patched run's greedy continuation), ``.to_pandas()``.
+
+        Examples
+        --------
+        >>> result = bench.patch("The quick fox jumps to the", "The honest fox jumps to the")
+        >>> result.effect.shape, result.site
+        ((2, 6), 'resid_post')
+        >>> result.chart().to_dict()["mark"]["type"]
+        'rect'
+        >>> isinstance(result.text(0, 1, max_new_tokens=2), str)
+        True
+        """
+        from .techniques import patching
+
+        return patching.patch(self, clean, corrupted, target, site=site, **kwargs)
+
     # -- probes and neurons ------------------------------------------------------
 
     def probe(self, positive: Sequence[Any], negative: Sequence[Any], **kwargs: Any):
@@ -459,7 +575,7 @@ class Workbench(Session):
         >>> view = bench.show("What is your goal?", prefill="My secret goal is")   # shown by ending a cell with it
         >>> view
         WorkbenchView('...', tab='activations', tabs=['activations', 'steering', 'attacks', 'search', 'preference',
-                      'probes', 'diff', 'journal'], built=['activations', 'steering'])
+                      'probes', 'causal', 'diff', 'journal'], built=['activations', 'steering'])
         """
         from .widgets.app import WorkbenchView
 

@@ -20,6 +20,7 @@ TABS = [
     ("Data search", ".wb-search"),
     ("Preference", ".wb-pref"),
     ("Probes", ".wb-probe-panel"),
+    ("Causal", ".wb-causal-panel"),
     ("Model diff", ".wb-tab-note"),
     ("Journal", ".wb-journal"),
     ("Activations", ".wb-act"),
@@ -51,7 +52,7 @@ def test_show_visits_every_tab_and_links_them(lab, screenshot):
     assert _current(page) == "Activations"
     titles = page.locator(".jp-OutputArea-output .wb-workbench .lm-TabBar-tab").all_text_contents()
     assert [t.strip() for t in titles] == ["Activations", "Steering", "Attacks", "Data search", "Preference",
-                                           "Probes", "Model diff", "Journal"]
+                                           "Probes", "Causal", "Model diff", "Journal"]
 
     # every tab opens (the lazily built ones when first selected)
     for title, selector in TABS:
@@ -63,7 +64,7 @@ def test_show_visits_every_tab_and_links_them(lab, screenshot):
     assert page.locator(".wb-workbench .wb-tab-note", has_text="opens when this tab is selected").count() == 0
     built = lab.execute("import json; print(json.dumps(sorted(view._panels)))")
     assert json.loads(built) == sorted(["activations", "steering", "attacks", "search", "preference", "probes",
-                                        "diff", "journal"])
+                                        "causal", "diff", "journal"])
 
     # a prefill attack in its tab
     _tab(page, "Attacks").click()

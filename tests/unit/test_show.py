@@ -44,7 +44,7 @@ def _click_tab(view, name):
 def test_show_is_one_tab_per_technique_built_when_first_selected(tiny_bench, journal):
     view = tiny_bench.show("Hello!", prefill="My secret goal is")
     assert isinstance(view, wb.WorkbenchView) and isinstance(view.widget, ipywidgets.Tab)
-    assert list(view.widget.titles) == list(app.TABS.values()) and len(view.widget.children) == 8
+    assert list(view.widget.titles) == list(app.TABS.values()) and len(view.widget.children) == 9
     assert view.tab == "activations" and "wb-workbench" in view.widget._dom_classes
     # the two linked hubs exist at once; the rest wait for their tab
     assert set(view._panels) == {"activations", "steering"}

@@ -23,6 +23,9 @@ from typing import Any, Literal
 
 from ._toolbox import MAX_EXAMPLES, MAX_K, Conversation, ToolboxBase, ToolRefused, _check_int
 
+#: The longest text ``patch_activations`` patches (each token of each layer is one patched run).
+MAX_PATCH_TOKENS = 24
+
 
 class Toolbox(ToolboxBase):
     """An auditing agent's tools over one Workbench, with the person's controls.
@@ -50,7 +53,7 @@ class Toolbox(ToolboxBase):
     TOOLS = ("workbench_status", "start_conversation", "add_turn", "sample_reply", "branch_conversation",
              "list_conversations", "show_conversation", "sample_persona", "complete_text", "top_features",
              "feature_details", "nearest_features", "search_features", "steer", "fuzz_activations", "logit_lens",
-             "search_data", "write_note", "mark_finding", "read_journal")
+             "attribute_features", "patch_activations", "search_data", "write_note", "mark_finding", "read_journal")
     # -- tools: the session ------------------------------------------------------------
 
     def workbench_status(self) -> dict:
@@ -303,6 +306,53 @@ class Toolbox(ToolboxBase):
                 "layers": [{"layer": layer, "top": [{"token": t, "prob": round(float(p), 4)} for t, p in
                                                     zip(lens.tokens[i][position][:top], lens.probs[i][position][:top])]}
                            for i, layer in enumerate(lens.layers)]}
+
+    # -- tools: causes ------------------------------------------------------------------
+
+    def attribute_features(self, conversation_id: str, target: str, k: int = 10, sae: str | None = None) -> dict:
+        """Which SAE features make the assistant say ``target`` next (e.g. " chocolate", with its leading
+        space): the features at each token of the conversation ranked by attribution (activation x gradient of
+        the target's log-probability), the top ``k`` over the conversation. Each is checked: ``measured_change``
+        is what zeroing that feature at that token really does to the log-probability (negative: it was
+        pushing the target)."""
+        from ..techniques import attribution
+
+        conversation = self._conversation(conversation_id)
+        _check_int("k", k, 1, MAX_K)
+        result = attribution.attribute(self.bench, conversation.messages, target, sae=sae, k=k)
+        top = result.top(k)
+        measured = result.ablate(top) if len(top) else None
+        rows = [{"position": int(r.position), "token": r.token, "latent": int(r.latent),
+                 "activation": round(float(r.activation), 4), "attribution": round(float(r.attribution), 4),
+                 "measured_change": round(float(measured.change[i]), 4)} for i, r in enumerate(top.itertuples())]
+        return {"conversation_id": conversation.id, "target": result.target, "logprob": round(result.logprob, 4),
+                "sae": result.sae, "layer": result.layer, "features": rows}
+
+    def patch_activations(self, clean: str, corrupted: str, target: str | None = None,
+                          site: Literal["resid_post", "attn_out", "mlp_out"] = "resid_post") -> dict:
+        """Activation patching on two raw texts with the same number of tokens (at most 24) that differ in a
+        word: each layer's ``site`` at each token is copied from the clean run into the corrupted one, and the
+        probability of ``target`` (one token; default the clean run's most likely next token) read. ``effect``
+        1 restores the clean answer, 0 changes nothing. Returns, per layer, the token where patching restores
+        most: where the information that decides the answer sits, layer by layer."""
+        from ..techniques import patching
+
+        for name, text in (("clean", clean), ("corrupted", corrupted)):
+            count = len(self.bench.tokenizer(text)["input_ids"])
+            if count > MAX_PATCH_TOKENS:
+                raise ToolRefused(f"The {name} text has {count} tokens; patching runs one forward pass per layer and "
+                                  f"token, so this tool takes at most {MAX_PATCH_TOKENS}.")
+        result = patching.patch(self.bench, clean, corrupted, target or None, site=site)
+        layers = []
+        for i, layer in enumerate(result.layers):
+            j = int(result.effect[i].argmax())
+            layers.append({"layer": layer, "position": result.positions[j], "token": result.tokens[result.positions[j]],
+                           "effect": round(float(result.effect[i, j]), 3)})
+        best_layer, best_position = result.best()
+        return {"target": result.target, "p_clean": round(result.p_clean, 4),
+                "p_corrupted": round(result.p_corrupted, 4), "site": result.site,
+                "tokens": result.tokens, "corrupted_tokens": result.corrupted_tokens,
+                "best": {"layer": best_layer, "position": best_position}, "per_layer": layers}
 
     # -- tools: training data --------------------------------------------------------
 

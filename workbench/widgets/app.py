@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..workbench import Workbench
     from .activations import ActivationPanel
     from .attacks import AttackBox
+    from .causal import CausalPanel
     from .diffing import DiffPanel
     from .journal import JournalPanel
     from .preference import PreferencePanel
@@ -36,6 +37,7 @@ TABS = {
     "search": "Data search",
     "preference": "Preference",
     "probes": "Probes",
+    "causal": "Causal",
     "diff": "Model diff",
     "journal": "Journal",
 }
@@ -86,7 +88,7 @@ class WorkbenchView:
 
     Attributes
     ----------
-    activations, steering, attacks, search, preference, probes, diff, journal
+    activations, steering, attacks, search, preference, probes, causal, diff, journal
         The panels (built on first read; ``diff`` is ``None`` without ``other``).
     widget : ipywidgets.Tab
         The container shown (to put the workbench inside another layout).
@@ -175,6 +177,11 @@ class WorkbenchView:
         return self._build("probes")
 
     @property
+    def causal(self) -> CausalPanel:
+        """The causal panel (attribution to SAE latents, activation patching)."""
+        return self._build("causal")
+
+    @property
     def diff(self) -> DiffPanel | None:
         """The model-diff panel, or ``None`` when no ``other`` checkpoint was given."""
         return self._build("diff")
@@ -211,6 +218,11 @@ class WorkbenchView:
             from .probes import ProbePanel
 
             panel = ProbePanel(bench, panel=act)
+            parts = [panel, panel.chart]
+        elif name == "causal":
+            from .causal import CausalPanel
+
+            panel = CausalPanel(bench, **self._sae)
             parts = [panel, panel.chart]
         elif name == "diff":
             if self._other is None:
@@ -265,7 +277,7 @@ class WorkbenchView:
         """Bring tab ``name`` forward (building it if needed) and return its panel.
 
         ``name`` is a tab name (``"activations"``, ``"steering"``, ``"attacks"``,
-        ``"search"``, ``"preference"``, ``"probes"``, ``"diff"``, ``"journal"``) or its title.
+        ``"search"``, ``"preference"``, ``"probes"``, ``"causal"``, ``"diff"``, ``"journal"``) or its title.
         """
         tab = self._check_tab(name)
         panel = self._build(tab)
