@@ -10,7 +10,8 @@ from __future__ import annotations
 from importlib import import_module
 
 #: Every module of this package that defines recorded techniques.
-MODULES = ("activations", "attacks", "data_search", "diffing", "explain", "feature_search", "neurons",
+MODULES = ("activations", "attacks", "data_search", "diffing", "explain", "feature_lists", "feature_search",
+           "neurons",
            "preference", "probes", "published", "sampling", "steering", "sweep")
 
 
