@@ -111,14 +111,26 @@ def neighbours(session: Session, latent: int, sae: str | None = None, *, by: str
     >>> bool(bench.neighbours(3, by="coactivation", k=2).frame.similarity.between(0, 1).all())
     True
     """
-    import torch
-
     if by not in BY:
         raise ValueError(f"by must be one of {', '.join(map(repr, BY))}, not {by!r}.")
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive whole number, not {k!r}.")
     explainer_id(explainer)
     stats = _feature_stats(session, sae, corpus)
+    latent = saes.check_latent(latent, stats.d_sae)
+    order, similarity, settings = nearest_latents(stats, latent, by=by, k=k)
+    frame = _frame(session, stats, order, similarity, explainer)
+    return FeatureMatches(f"neighbours by {by}", latent, stats.entry.name, frame, settings)
+
+
+def nearest_latents(stats: Any, latent: int, *, by: str = "decoder", k: int = 10
+                    ) -> tuple[list[int], list[float], dict]:
+    """The work of :func:`neighbours` without explanations or the journal (the activation panel's feature view):
+    ``(latents, similarities, settings)``, nearest first."""
+    import torch
+
+    if by not in BY:
+        raise ValueError(f"by must be one of {', '.join(map(repr, BY))}, not {by!r}.")
     latent = saes.check_latent(latent, stats.d_sae)
     settings: dict = {"by": by, "k": k}
     if by == "decoder":
@@ -132,8 +144,7 @@ def neighbours(session: Session, latent: int, sae: str | None = None, *, by: str
     similarity[latent] = -np.inf
     order = [int(i) for i in np.argsort(-similarity, kind="stable")[:k]
              if by == "decoder" or similarity[i] > 0]
-    frame = _frame(session, stats, order, [similarity[i] for i in order], explainer)
-    return FeatureMatches(f"neighbours by {by}", latent, stats.entry.name, frame, settings)
+    return order, [float(similarity[i]) for i in order], settings
 
 
 def _embeddings(session: Session, stats: Any, ident: str, layer: int, items: list) -> np.ndarray:
