@@ -193,3 +193,20 @@ def test_feature_list_round_trips_through_the_journal_file_and_export(stats, tin
         tiny_bench.feature_list(" ", [1])
     with pytest.raises(TypeError, match="list of latent"):
         tiny_bench.feature_list("x", 3)
+
+
+def test_a_long_feature_list_is_journaled_by_its_summary(stats, tiny_bench, tmp_path, monkeypatch):
+    import workbench as wb
+    from workbench.techniques import feature_lists
+
+    monkeypatch.setattr(features, "feature_stats", lambda *a, **k: stats)
+    monkeypatch.setattr(tiny_bench, "journal", wb.Journal(tmp_path / "long.jsonl"))
+    notes = {la: "n" * 400 for la in range(64)}
+    tiny_bench.feature_list("everything", list(range(64)), notes=notes)
+    entry = wb.Journal.load(tmp_path / "long.jsonl").entries[-1]
+    assert entry.result is None  # too big to keep whole: the summary carries every latent
+    found = feature_lists.feature_lists(wb.Journal.load(tmp_path / "long.jsonl"))["everything"]
+    assert found.latents == list(range(64)) and found.items[5]["note"] == "n" * 400
+    assert found.items[5]["explanation"] == explain.rules_explanation(stats, 5)[: feature_lists.SUMMARY_TEXT]
+    with pytest.raises(ValueError, match="at most 500"):
+        tiny_bench.feature_list("too many", [1] * 501)

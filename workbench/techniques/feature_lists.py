@@ -32,7 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 COLUMNS = ["latent", "explanation", "score", "density", "note"]
 MAX_NOTE = 500      # characters a note keeps
-MAX_LATENTS = 1000  # latents one list holds
+MAX_LATENTS = 500   # latents one list holds (its journal summary stays under the journal's budget)
+SUMMARY_TEXT = 160  # characters of each explanation in the journal summary (the whole result keeps them all)
 
 
 @dataclass
@@ -60,8 +61,9 @@ class FeatureList:
         return pd.DataFrame([{c: item.get(c) for c in COLUMNS} for item in self.items], columns=COLUMNS)
 
     def _journal_summary(self) -> dict:
-        return {"name": self.name, "sae": self.sae, "notes": self.notes, "latents": len(self),
-                "items": [{c: item.get(c) for c in COLUMNS} for item in self.items]}
+        items = [{**{c: item.get(c) for c in COLUMNS}, "explanation": str(item.get("explanation"))[:SUMMARY_TEXT]}
+                 for item in self.items]
+        return {"name": self.name, "sae": self.sae, "notes": self.notes, "latents": len(self), "items": items}
 
     def _repr_html_(self) -> str:
         notes = f"<p>{html.escape(self.notes)}</p>" if self.notes else ""
@@ -122,8 +124,8 @@ def feature_list(session: Session, name: str, latents: Sequence[int], sae: str |
 def feature_lists(journal: Journal) -> dict[str, FeatureList]:
     """The feature lists saved in a journal (a loaded file's too), the latest of each name, in saving order.
 
-    Read from each entry's kept result, else its summary (which holds every latent); the file is
-    untrusted, so only well-formed items are kept, as plain values.
+    Read from each entry's kept result, else its summary (which holds every latent, each explanation cut to
+    :data:`SUMMARY_TEXT` characters); the file is untrusted, so only well-formed items are kept, as plain values.
     """
     out: dict[str, FeatureList] = {}
     for entry in journal.entries:
