@@ -1,6 +1,11 @@
 """How well explanations of the default SAE's latents predict where they fire, against shuffled explanations.
 
-    python bench/bench_explain.py [--n 200] [--model-n 200]
+    python bench/bench_explain.py [--n 200] [--model-n 200] [--parts rules,model,search]
+
+``--parts`` measures only some rows and keeps the others of the results file. (The committed
+figures were measured with ``--model-n 100``: on 2 idle CPU cores the model explainer costs
+about 1 s per latent to write and 4 s to score, twice over with the shuffled baseline, so 200
+latents take half an hour; that run shared its cores with other work and took an hour.)
 
 For the ``n`` most frequent latents of the embedded SAE over the shipped corpus, the
 rule-based explainer and the loaded model (through its chat template) each write an
@@ -31,6 +36,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--model-n", type=int, default=200)
+    parser.add_argument("--parts", default="rules,model,search",
+                        help="which rows to measure (comma-separated); the other rows of the results file are kept")
     args = parser.parse_args()
 
     import workbench as wb
@@ -38,7 +45,7 @@ def main() -> None:
     bench = wb.Workbench(journal=False)  # the model is read from the usual cache before it is redirected
     os.environ["WORKBENCH_CACHE"] = scratch = tempfile.mkdtemp(prefix="wb-bench-explain-")
     try:
-        _measure(bench, args.n, args.model_n)
+        _measure(bench, args.n, args.model_n, set(args.parts.split(",")))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -57,24 +64,43 @@ def _row(bench, found, label: str, seconds: float) -> dict:
             "examples": [{"latent": e.latent, "text": e.text[:160], "score": e.score} for e in list(found)[:5]]}
 
 
-def _measure(bench, n: int, model_n: int) -> None:
-    from workbench.techniques import explain
+def _measure(bench, n: int, model_n: int, parts: set) -> None:
+    import json
+
+    from _timing import RESULTS
 
     stats = bench.feature_stats(progress=False)
+    kept = RESULTS / "explain.json"
+    rows = json.loads(kept.read_text())["rows"] if kept.is_file() else {}
+    if "search" in parts:
+        _search(bench, stats, rows)
+    if "rules" not in parts and "model" not in parts:
+        return
     start = time.perf_counter()
     rules = bench.explain_all(n=n, progress=False)
-    rows = {"rules_detection_vs_shuffled": _row(
+    rows["rules_detection_vs_shuffled"] = _row(
         bench, rules, f"rule-based explanations of the {n} most frequent latents, lexical scorer (AUROC)",
-        time.perf_counter() - start)}
+        time.perf_counter() - start)
     print(rows["rules_detection_vs_shuffled"]["detail"], flush=True)
     report("explain", rows)  # written after each part, so a long run keeps what it measured
+    if "model" not in parts:
+        return
     start = time.perf_counter()
     model = bench.explain_all(explainer="model", n=model_n, progress=False)
     rows["model_detection_vs_shuffled"] = _row(
         bench, model, f"the model's own explanations of the {model_n} most frequent latents, model yes/no scorer "
                       "(AUROC)", time.perf_counter() - start)
+    same = [rules[e.latent].score for e in model if rules[e.latent].score is not None] if model_n <= n else []
+    rows["model_detection_vs_shuffled"]["rules_on_same_latents"] = round(float(sum(same) / len(same)), 4) if same \
+        else None
+    rows["model_detection_vs_shuffled"]["detail"] += (f"; the rule-based explanations of the same latents: "
+                                                       f"{rows['model_detection_vs_shuffled']['rules_on_same_latents']}")
     print(rows["model_detection_vs_shuffled"]["detail"], flush=True)
     report("explain", rows)
+
+
+def _search(bench, stats, rows: dict) -> None:
+    from workbench.techniques import explain
 
     # the chocolate latent: the one that fires most on " chocolate" in a sentence outside the corpus
     acts = bench.activations("I baked a cake with dark chocolate")

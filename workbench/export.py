@@ -233,9 +233,30 @@ def _explanations_html(journal: Journal) -> str:
             f"<th>scorer</th></tr></thead><tbody>{rows}</tbody></table></section>")
 
 
+def _feature_lists_html(journal: Journal) -> str:
+    from .techniques.feature_lists import feature_lists
+
+    found = feature_lists(journal)
+    if not found:
+        return ""
+    parts = ['<section id="feature-lists"><h2>Feature lists</h2>']
+    for name, saved in found.items():
+        rows = "".join(
+            f"<tr><td>{_e(item['latent'])}</td><td class=\"wb-text\">{_e(item['explanation'])}</td>"
+            f"<td>{_e(item['score'])}</td><td>{_e(item['density'])}</td><td class=\"wb-text\">{_e(item['note'])}</td>"
+            "</tr>" for item in saved.items)
+        notes = f'<p class="wb-text">{_e(saved.notes)}</p>' if saved.notes else ""
+        parts.append(f'<h3 class="wb-feature-list">{_e(name)} <span class="wb-meta">({len(saved)} latents of '
+                     f"{_e(saved.sae)})</span></h3>{notes}"
+                     '<table class="wb-entries"><thead><tr><th>latent</th><th>explanation</th><th>detection score</th>'
+                     f"<th>density</th><th>note</th></tr></thead><tbody>{rows}</tbody></table>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
 def journal_html(journal: Journal) -> str:
-    """The journal as escaped HTML: findings, notes about the investigation, the explanations of features it
-    holds, then every entry."""
+    """The journal as escaped HTML: findings, notes about the investigation, the explanations of features and
+    the feature lists it holds, then every entry."""
     entries = {e.id: e for e in journal.entries}
     index = {e.id: i for i, e in enumerate(journal.entries)}
     findings = journal.findings
@@ -252,6 +273,9 @@ def journal_html(journal: Journal) -> str:
     explained = _explanations_html(journal)
     if explained:
         parts.append(explained)
+    listed = _feature_lists_html(journal)
+    if listed:
+        parts.append(listed)
     parts += [f'<section id="journal"><h2>Journal ({len(journal.entries)} entries)</h2>', table, "</section>"]
     return "\n".join(parts)
 

@@ -305,6 +305,52 @@ class Workbench(Session):
 
         return feature_search.search_features(self, query, sae, **kwargs)
 
+    def span_features(self, source: Any, start: int, stop: int, sae: str | None = None, **kwargs: Any):
+        """The latents that fire on tokens ``start:stop`` of a text more than on the rest of it, each with its
+        explanation (what the activation panel shows for a selection over its token strip).
+
+        ``source`` is a text, a conversation or a ``TokenActivations``; ``k``, ``reduce`` (``"max"`` or
+        ``"sum"``), ``explainer``, ``corpus`` as in :func:`workbench.techniques.feature_search.span_features`.
+        Returns a ``FeatureMatches`` (``.frame``: rank, latent, similarity (the contrast), span, elsewhere,
+        explanation, score).
+
+        Examples
+        --------
+        >>> bench.span_features("The quick brown fox", 3, 4, k=2).kind
+        'span'
+        """
+        from .techniques import feature_search
+
+        return feature_search.span_features(self, source, start, stop, sae, **kwargs)
+
+    def feature_list(self, name: str, latents: Sequence[int], sae: str | None = None, **kwargs: Any):
+        """Save a named list of latents with notes (``notes=`` a string, or one per latent) to the journal,
+        each with its explanation and detection score; it appears in the exported HTML page.
+
+        See :func:`workbench.techniques.feature_lists.feature_list`; :meth:`feature_lists` reads them back.
+
+        Examples
+        --------
+        >>> bench.feature_list("candidates", [3, 7], notes={7: "fires on dogs"}).to_pandas().note.tolist()
+        ['', 'fires on dogs']
+        """
+        from .techniques import feature_lists
+
+        return feature_lists.feature_list(self, name, latents, sae, **kwargs)
+
+    def feature_lists(self, journal: Any = None) -> dict:
+        """The feature lists saved in this session's journal (or another loaded one), by name.
+
+        Examples
+        --------
+        >>> _ = bench.feature_list("candidates", [3])
+        >>> bench.feature_lists()["candidates"].latents
+        [3]
+        """
+        from .techniques import feature_lists
+
+        return feature_lists.feature_lists(self.journal if journal is None else journal)
+
     # -- model diffing -----------------------------------------------------------
 
     def diff(self, other: Any = None, prompts: Any = None, **kwargs: Any):

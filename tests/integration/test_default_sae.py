@@ -1,5 +1,6 @@
 """The embedded default SAE on the embedded default model."""
 
+import itertools
 import json
 import sys
 
@@ -60,3 +61,24 @@ def test_feature_stats_of_the_default_sae(default_bench):
     assert len(detail.promoted) == 10
     table = stats.lookup("Python")
     assert len(table) > 0
+
+
+def test_search_finds_the_chocolate_latent_of_the_shipped_corpus_in_the_top_3(default_bench):
+    # the chocolate latent: the one " chocolate" activates most where it occurs in the shipped corpus
+    stats = default_bench.feature_stats(progress=False)
+    chocolate = int(stats.lookup("chocolate").latent.iloc[0])
+    found = default_bench.search_features("chocolate", k=3)
+    assert chocolate in found.frame.latent.tolist(), found.frame
+    assert "chocolate" in found.frame.explanation[found.frame.latent.tolist().index(chocolate)].lower()
+
+
+def test_feature_dashboard_of_the_default_sae(default_bench):
+    stats = default_bench.feature_stats(progress=False)
+    latent = int(stats.lookup("chocolate").latent.iloc[0])
+    counts, _ = stats.activation_histogram(latent)
+    assert counts.sum() == round(float(stats.density[latent]) * stats.windows.shape[0] * (stats.windows.shape[1] - 1))
+    bins = stats.quantile_examples(latent)
+    assert bins and all(a["low"] >= b["high"] for a, b in itertools.pairwise(bins))
+    assert any("chocolate" in e["token"] for e in stats.examples(latent))
+    near = default_bench.neighbours(latent, by="coactivation", k=3)
+    assert len(near) > 0 and near.frame.similarity.is_monotonic_decreasing

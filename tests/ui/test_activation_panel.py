@@ -45,12 +45,21 @@ def test_panel_in_jupyterlab_token_feature_lens_and_steer(lab, screenshot):
     assert title.text_content() == f"Feature {latent}"
     root.locator(".wb-example").first.wait_for()
     assert root.locator(".wb-promoted").text_content().startswith("Promotes: ")
+    # the feature's dashboard: histogram, quantile-binned examples, suppressed tokens, neighbours
+    assert root.locator(".wb-hist-bar").count() > 0 and root.locator(".wb-quantile").count() > 0
+    assert root.locator(".wb-suppressed").text_content().startswith("Suppresses: ")
+    assert root.locator(".wb-neighbours[data-by=decoder] .wb-neighbour-row").count() == 5
     # the strip is now coloured by the feature: the clicked token fires, so it is tinted
     assert "rgba" in (tokens.nth(2).get_attribute("style") or "")
 
     root.locator(".wb-steer").click()
     root.locator(".wb-steer", has_text="Sent to steering").wait_for()
     screenshot(page, "-features")
+
+    # shift-click selects a span from the clicked token: its features are listed
+    tokens.nth(4).click(modifiers=["Shift"])
+    root.locator(".wb-span-title").wait_for()
+    assert root.locator(".wb-tok.in-span").count() == 3
 
     root.locator(".wb-tab-lens").click()
     root.locator(".wb-lens-row").first.wait_for()
@@ -155,3 +164,70 @@ def test_feature_view_shows_explanations_as_text(bare_widget, panel, tiny_bench,
     assert root.locator(".wb-published").text_content() == f"Published: {hostile}"
     assert root.locator("img").count() == 0
     screenshot(bare.page)
+
+
+def test_feature_dashboard_and_span_selection(bare_widget, panel, tiny_bench, screenshot):
+    from workbench.techniques import explain, feature_search
+
+    stats = tiny_bench.feature_stats("tiny", progress=False)
+    bare = bare_widget("activations", widget=panel)
+    root = bare.page.locator(".wb-act")
+    tokens = root.locator(".wb-tok")
+    tokens.first.wait_for()
+    tokens.nth(1).click()
+    row = root.locator(".wb-feature-row").first
+    row.wait_for()
+    latent = int(row.get_attribute("data-latent"))
+    row.click()
+    root.locator(".wb-neighbours").first.wait_for()
+
+    # the histogram: one bar per log bin from the first to the last non-empty one, counts as the statistics hold
+    counts, _ = stats.activation_histogram(latent)
+    nonzero = [i for i, c in enumerate(counts) if c > 0]
+    shown = [int(c) for c in root.locator(".wb-hist-bar").evaluate_all("els => els.map(e => e.dataset.count)")]
+    assert shown == [int(c) for c in counts[nonzero[0] : nonzero[-1] + 1]] and sum(shown) == int(counts.sum())
+    # examples binned by activation quantile, strongest bin first
+    bins = root.locator(".wb-quantile")
+    assert bins.count() == len(stats.quantile_examples(latent)) > 0
+    lows = [float(b.get_attribute("data-low")) for b in bins.all()]
+    highs = [float(b.get_attribute("data-high")) for b in bins.all()]
+    assert all(lo >= hi for lo, hi in zip(lows, highs[1:]))
+    assert bins.first.locator(".wb-example").count() > 0
+    # promoted and suppressed tokens
+    expected = " ".join(visible(t) for t, _ in stats.suppressed(latent))
+    assert root.locator(".wb-suppressed").text_content() == f"Suppresses: {expected}"
+    # neighbours by decoder and by co-activation, each with its explanation, click to open
+    for by in ("decoder", "coactivation"):
+        near, _, _ = feature_search.nearest_latents(stats, latent, by=by, k=5)
+        rows = root.locator(f".wb-neighbours[data-by={by}] .wb-neighbour-row")
+        assert [int(r.get_attribute("data-latent")) for r in rows.all()] == near
+        if near:
+            assert rows.first.locator(".wb-explanation-cell").text_content() == explain.rules_explanation(stats,
+                                                                                                          near[0])
+    neighbour = root.locator(".wb-neighbours[data-by=decoder] .wb-neighbour-row").first
+    other = int(neighbour.get_attribute("data-latent"))
+    neighbour.click()
+    root.locator(".wb-feature-title", has_text=f"Feature {other}").wait_for()
+    assert panel.selected_feature == other
+    screenshot(bare.page, "-dashboard")
+
+    # a span: click a token, shift-click another; the features of the span come back ranked
+    tokens.nth(2).click()
+    root.locator(".wb-feature-row").first.wait_for()
+    tokens.nth(4).click(modifiers=["Shift"])
+    root.locator(".wb-span-title").wait_for()
+    expected = feature_search.span_features(tiny_bench, panel.activations, 2, 5, k=10).frame
+    rows = root.locator(".wb-span-row")
+    assert [int(r.get_attribute("data-latent")) for r in rows.all()] == expected.latent.tolist()
+    assert root.locator(".wb-tok.in-span").count() == 3
+    assert root.locator(".wb-span-text").text_content() == visible("".join(panel.tokens[2:5]))
+    # a drag over the strip selects a span too
+    tokens.nth(5).hover()
+    bare.page.mouse.down()
+    tokens.nth(6).hover()
+    bare.page.mouse.up()
+    root.locator(".wb-span-title", has_text="Tokens 5–6").wait_for()
+    assert root.locator(".wb-tok.in-span").count() == 2
+    screenshot(bare.page, "-span")
+    assert root.locator("img").count() == 0
+    assert bare.blocked == [] and bare.dialogs == [] and bare.js_errors() == []

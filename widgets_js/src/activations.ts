@@ -43,15 +43,80 @@ interface TokenDetail {
   features: { latent: number; activation: number; density?: number; promoted?: string[]; explanation?: string }[];
 }
 
+interface Example {
+  activation: number;
+  before: string;
+  token: string;
+  after: string;
+}
+
+interface Neighbour {
+  latent: number;
+  similarity: number;
+  explanation: string;
+}
+
 interface FeatureDetail {
   latent: number;
   values: Payload;
   max: number;
   density?: number;
   promoted?: [string, number][];
-  examples?: { activation: number; before: string; token: string; after: string }[];
+  suppressed?: [string, number][];
+  examples?: Example[];
+  quantiles?: { quantiles: [number, number]; low: number; high: number; examples: Example[] }[];
+  histogram?: { counts: Payload; edges: Payload };
+  neighbours?: { decoder: Neighbour[]; coactivation: Neighbour[] };
   explanation?: { text: string; explainer: string; score: number | null; scorer: string | null; note: string };
   published?: string;
+}
+
+interface SpanDetail {
+  start: number;
+  stop: number;
+  text: string;
+  features: { latent: number; span: number; elsewhere: number; contrast: number; explanation: string }[];
+}
+
+// a corpus example: the firing token highlighted, its context as text nodes
+function exampleLine(e: Example): HTMLElement {
+  return h("div", { class: "wb-example" }, [
+    h("span", { class: "wb-muted", text: `${e.activation.toFixed(2)}  ` }),
+    e.before,
+    h("span", { class: "hit", text: e.token }),
+    e.after,
+  ]);
+}
+
+// the latent's activations over the corpus: one bar per log-spaced bin, from the first to the last non-empty one
+function histogramView(histogram: { counts: Payload; edges: Payload }): HTMLElement {
+  const counts = decode<Int32Array>(histogram.counts).data;
+  const edges = decode<Float32Array>(histogram.edges).data;
+  let first = counts.findIndex((c) => c > 0);
+  if (first < 0) return h("p", { class: "wb-muted wb-histogram", text: "Never fires on the corpus." });
+  let last = counts.length - 1;
+  while (counts[last] === 0) last--;
+  first = Math.max(0, first);
+  let peak = 0;
+  let total = 0;
+  for (let i = first; i <= last; i++) {
+    peak = Math.max(peak, counts[i]);
+    total += counts[i];
+  }
+  const bars = [];
+  for (let i = first; i <= last; i++) {
+    const height = peak > 0 ? Math.max(counts[i] > 0 ? 2 : 0, Math.round((counts[i] / peak) * 48)) : 0;
+    bars.push(h("div", {
+      class: "wb-hist-bar",
+      title: `${edges[i].toPrecision(3)}–${edges[i + 1].toPrecision(3)}: ${counts[i]} tokens`,
+      attrs: { "data-count": counts[i] },
+      style: { height: `${height}px` },
+    }));
+  }
+  return h("div", { class: "wb-histogram" }, [
+    h("div", { class: "wb-hist-bars" }, bars),
+    h("div", { class: "wb-hist-axis wb-muted", text: `${edges[first].toPrecision(2)} … ${edges[last + 1].toPrecision(2)} (log scale) · ${total} corpus tokens` }),
+  ]);
 }
 
 // model-written and imported explanations are untrusted: text nodes only (h sets textContent)
@@ -126,6 +191,8 @@ const widget: AnyWidget<State> = {
     let featureMax = 0;
     let probeValues: Float32Array | null = null;
     let probeName = ""; // the probe whose scores are in probeValues (or being fetched)
+    let span: [number, number] | null = null; // the selected span of tokens [start, stop)
+    let dragFrom = -1; // the token a drag over the strip started on
 
     const setStatus = (text: string) => {
       status.textContent = text;
@@ -152,15 +219,27 @@ const widget: AnyWidget<State> = {
             ? `${token} | probe ${probeName}: ${score.toFixed(3)}`
             : featureValues ? `${token} | feature ${model.get("selected_feature")}: ${value.toFixed(3)}` : token;
           const background = score !== null ? probeColour(score) : featureValues ? colour(value, featureMax) : "transparent";
-          const span = h("span", {
-            class: i === selected ? "wb-tok selected" : "wb-tok",
+          const inSpan = span !== null && i >= span[0] && i < span[1];
+          const el = h("span", {
+            class: "wb-tok" + (i === selected ? " selected" : "") + (inSpan ? " in-span" : ""),
             text: visibleToken(token),
             title,
             attrs: { "data-index": i, role: "listitem", ...(score !== null ? { "data-score": score.toFixed(4) } : {}) },
             style: { background },
           });
-          span.addEventListener("click", () => selectToken(i));
-          return span;
+          el.addEventListener("click", (event) => {
+            const anchor = model.get("selected_token");
+            if (event.shiftKey && anchor >= 0) void selectSpan(anchor, i);
+            else void selectToken(i);
+          });
+          el.addEventListener("mousedown", () => {
+            dragFrom = i;
+          });
+          el.addEventListener("mouseup", () => {
+            if (dragFrom >= 0 && dragFrom !== i) void selectSpan(dragFrom, i);
+            dragFrom = -1;
+          });
+          return el;
         }),
       );
       const sae = model.get("sae");
@@ -169,6 +248,7 @@ const widget: AnyWidget<State> = {
     };
 
     const selectToken = (index: number) => load(tokenPane, "loading…", async () => {
+      span = null;
       const detail = await request<TokenDetail>("token", { index });
       drawStrip();
       const rows = detail.features.map((f) => {
@@ -206,27 +286,80 @@ const widget: AnyWidget<State> = {
       }
       drawStrip();
       const steer = sendButton(root, { class: "wb-steer", text: "Steer with this" }, () => request("steer", { latent }), () => "Sent to steering ✓");
-      const examples = (detail.examples ?? []).map((e) =>
-        h("div", { class: "wb-example" }, [
-          h("span", { class: "wb-muted", text: `${e.activation.toFixed(2)}  ` }),
-          e.before,
-          h("span", { class: "hit", text: e.token }),
-          e.after,
+      const examples = (detail.examples ?? []).map(exampleLine);
+      const quantiles = (detail.quantiles ?? []).map((b) =>
+        h("div", { class: "wb-quantile", attrs: { "data-low": b.low, "data-high": b.high } }, [
+          h("div", { class: "wb-muted wb-quantile-title", text: `quantiles ${Math.round(b.quantiles[0] * 100)}–${Math.round(b.quantiles[1] * 100)}% · activation ${b.low.toFixed(2)}–${b.high.toFixed(2)}` }),
+          ...b.examples.map(exampleLine),
         ]),
       );
+      const tokenList = (tokens: [string, number][] | undefined) => (tokens ?? []).map(([t]) => visibleToken(t)).join(" ");
       return [
         h("h4", { class: "wb-feature-title", text: `Feature ${detail.latent}` }),
         h("p", {
           class: "wb-muted",
           text: `max here ${detail.max.toFixed(3)}` + (detail.density === undefined ? "" : ` · fires on ${(detail.density * 100).toFixed(2)}% of corpus tokens`),
         }),
-        h("p", { class: "wb-promoted", text: "Promotes: " + (detail.promoted ?? []).map(([t]) => visibleToken(t)).join(" ") }),
+        h("p", { class: "wb-promoted", text: "Promotes: " + tokenList(detail.promoted) }),
+        ...(detail.suppressed ? [h("p", { class: "wb-suppressed", text: "Suppresses: " + tokenList(detail.suppressed) })] : []),
         ...explanationLines(detail),
         steer,
+        ...(detail.histogram ? [h("h5", { text: "Activations over the corpus" }), histogramView(detail.histogram)] : []),
         h("h5", { text: "Top corpus examples" }),
         ...(examples.length ? examples : [h("p", { class: "wb-muted", text: "No corpus statistics for this SAE." })]),
+        ...(quantiles.length ? [h("h5", { text: "Examples by activation quantile" }), ...quantiles] : []),
+        ...(detail.neighbours ? [neighbourTable("decoder", "Neighbours by decoder direction", "cosine", detail.neighbours.decoder),
+                                 neighbourTable("coactivation", "Neighbours by co-activation", "Jaccard", detail.neighbours.coactivation)] : []),
       ];
     });
+
+    const neighbourTable = (by: string, title: string, measure: string, rows: Neighbour[]) => {
+      const body = rows.map((n) => {
+        const row = h("tr", { class: "wb-neighbour-row", attrs: { "data-latent": n.latent } }, [
+          h("td", { text: String(n.latent) }),
+          h("td", { text: n.similarity.toFixed(3) }),
+          h("td", { class: "wb-explanation-cell", text: n.explanation }),
+        ]);
+        row.addEventListener("click", () => selectFeature(n.latent));
+        return row;
+      });
+      return h("div", { class: "wb-neighbours", attrs: { "data-by": by } }, [
+        h("h5", { text: title }),
+        body.length
+          ? h("table", {}, [h("tr", {}, [h("th", { text: "feature" }), h("th", { text: measure }), h("th", { text: "explanation" })]), ...body])
+          : h("p", { class: "wb-muted", text: "None found." }),
+      ]);
+    };
+
+    // a span of tokens (shift-click after a click, or a drag over the strip): the features that fire on it
+    const selectSpan = (a: number, b: number) => {
+      const start = Math.min(a, b);
+      const stop = Math.max(a, b) + 1;
+      span = [start, stop];
+      drawStrip();
+      return load(tokenPane, "finding the features of the span…", async () => {
+        const detail = await request<SpanDetail>("span", { start, stop });
+        const rows = detail.features.map((f) => {
+          const row = h("tr", { class: "wb-span-row", attrs: { "data-latent": f.latent } }, [
+            h("td", { text: String(f.latent) }),
+            h("td", { text: f.span.toFixed(3) }),
+            h("td", { text: f.elsewhere.toFixed(3) }),
+            h("td", { class: "wb-explanation-cell", text: f.explanation }),
+          ]);
+          row.addEventListener("click", () => selectFeature(f.latent));
+          return row;
+        });
+        return [
+          h("h4", { class: "wb-span-title", text: `Tokens ${detail.start}–${detail.stop - 1} ` }, [h("code", { class: "wb-span-text", text: visibleToken(detail.text) })]),
+          rows.length
+            ? h("table", {}, [
+                h("tr", {}, [h("th", { text: "feature" }), h("th", { text: "on span" }), h("th", { text: "elsewhere" }), h("th", { text: "explanation" })]),
+                ...rows,
+              ])
+            : h("p", { class: "wb-muted", text: "No feature fires on this span more than elsewhere." }),
+        ];
+      });
+    };
 
     const drawProbeMenu = () => {
       const names = model.get("probes");
@@ -307,6 +440,7 @@ const widget: AnyWidget<State> = {
     });
 
     const onNewText = () => {
+      span = null;
       featureValues = null;
       featureMax = 0;
       input.value = model.get("text");

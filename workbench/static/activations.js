@@ -272,6 +272,43 @@ function createRequester(model, defaults = {}) {
 }
 
 // src/activations.ts
+function exampleLine(e) {
+  return h("div", { class: "wb-example" }, [
+    h("span", { class: "wb-muted", text: `${e.activation.toFixed(2)}  ` }),
+    e.before,
+    h("span", { class: "hit", text: e.token }),
+    e.after
+  ]);
+}
+function histogramView(histogram) {
+  const counts = decode(histogram.counts).data;
+  const edges = decode(histogram.edges).data;
+  let first = counts.findIndex((c) => c > 0);
+  if (first < 0) return h("p", { class: "wb-muted wb-histogram", text: "Never fires on the corpus." });
+  let last = counts.length - 1;
+  while (counts[last] === 0) last--;
+  first = Math.max(0, first);
+  let peak = 0;
+  let total = 0;
+  for (let i = first; i <= last; i++) {
+    peak = Math.max(peak, counts[i]);
+    total += counts[i];
+  }
+  const bars = [];
+  for (let i = first; i <= last; i++) {
+    const height = peak > 0 ? Math.max(counts[i] > 0 ? 2 : 0, Math.round(counts[i] / peak * 48)) : 0;
+    bars.push(h("div", {
+      class: "wb-hist-bar",
+      title: `${edges[i].toPrecision(3)}–${edges[i + 1].toPrecision(3)}: ${counts[i]} tokens`,
+      attrs: { "data-count": counts[i] },
+      style: { height: `${height}px` }
+    }));
+  }
+  return h("div", { class: "wb-histogram" }, [
+    h("div", { class: "wb-hist-bars" }, bars),
+    h("div", { class: "wb-hist-axis wb-muted", text: `${edges[first].toPrecision(2)} … ${edges[last + 1].toPrecision(2)} (log scale) · ${total} corpus tokens` })
+  ]);
+}
 function explanationLines(detail) {
   const lines = [];
   const e = detail.explanation;
@@ -324,6 +361,8 @@ var widget = {
     let featureMax = 0;
     let probeValues = null;
     let probeName = "";
+    let span = null;
+    let dragFrom = -1;
     const setStatus = (text) => {
       status.textContent = text;
     };
@@ -345,15 +384,27 @@ var widget = {
           const score = probeValues && i < probeValues.length ? probeValues[i] : null;
           const title = score !== null ? `${token} | probe ${probeName}: ${score.toFixed(3)}` : featureValues ? `${token} | feature ${model.get("selected_feature")}: ${value.toFixed(3)}` : token;
           const background = score !== null ? probeColour(score) : featureValues ? colour(value, featureMax) : "transparent";
-          const span = h("span", {
-            class: i === selected ? "wb-tok selected" : "wb-tok",
+          const inSpan = span !== null && i >= span[0] && i < span[1];
+          const el2 = h("span", {
+            class: "wb-tok" + (i === selected ? " selected" : "") + (inSpan ? " in-span" : ""),
             text: visibleToken(token),
             title,
             attrs: { "data-index": i, role: "listitem", ...score !== null ? { "data-score": score.toFixed(4) } : {} },
             style: { background }
           });
-          span.addEventListener("click", () => selectToken(i));
-          return span;
+          el2.addEventListener("click", (event) => {
+            const anchor = model.get("selected_token");
+            if (event.shiftKey && anchor >= 0) void selectSpan(anchor, i);
+            else void selectToken(i);
+          });
+          el2.addEventListener("mousedown", () => {
+            dragFrom = i;
+          });
+          el2.addEventListener("mouseup", () => {
+            if (dragFrom >= 0 && dragFrom !== i) void selectSpan(dragFrom, i);
+            dragFrom = -1;
+          });
+          return el2;
         })
       );
       const sae = model.get("sae");
@@ -361,6 +412,7 @@ var widget = {
       setStatus(`${tokens.length} tokens · ${base}` + (probeValues ? ` · coloured by probe ${probeName}` : ""));
     };
     const selectToken = (index) => load(tokenPane, "loading…", async () => {
+      span = null;
       const detail = await request("token", { index });
       drawStrip();
       const rows = detail.features.map((f) => {
@@ -394,27 +446,75 @@ var widget = {
       }
       drawStrip();
       const steer = sendButton(root, { class: "wb-steer", text: "Steer with this" }, () => request("steer", { latent }), () => "Sent to steering ✓");
-      const examples = (detail.examples ?? []).map(
-        (e) => h("div", { class: "wb-example" }, [
-          h("span", { class: "wb-muted", text: `${e.activation.toFixed(2)}  ` }),
-          e.before,
-          h("span", { class: "hit", text: e.token }),
-          e.after
+      const examples = (detail.examples ?? []).map(exampleLine);
+      const quantiles = (detail.quantiles ?? []).map(
+        (b) => h("div", { class: "wb-quantile", attrs: { "data-low": b.low, "data-high": b.high } }, [
+          h("div", { class: "wb-muted wb-quantile-title", text: `quantiles ${Math.round(b.quantiles[0] * 100)}–${Math.round(b.quantiles[1] * 100)}% · activation ${b.low.toFixed(2)}–${b.high.toFixed(2)}` }),
+          ...b.examples.map(exampleLine)
         ])
       );
+      const tokenList = (tokens) => (tokens ?? []).map(([t]) => visibleToken(t)).join(" ");
       return [
         h("h4", { class: "wb-feature-title", text: `Feature ${detail.latent}` }),
         h("p", {
           class: "wb-muted",
           text: `max here ${detail.max.toFixed(3)}` + (detail.density === void 0 ? "" : ` · fires on ${(detail.density * 100).toFixed(2)}% of corpus tokens`)
         }),
-        h("p", { class: "wb-promoted", text: "Promotes: " + (detail.promoted ?? []).map(([t]) => visibleToken(t)).join(" ") }),
+        h("p", { class: "wb-promoted", text: "Promotes: " + tokenList(detail.promoted) }),
+        ...detail.suppressed ? [h("p", { class: "wb-suppressed", text: "Suppresses: " + tokenList(detail.suppressed) })] : [],
         ...explanationLines(detail),
         steer,
+        ...detail.histogram ? [h("h5", { text: "Activations over the corpus" }), histogramView(detail.histogram)] : [],
         h("h5", { text: "Top corpus examples" }),
-        ...examples.length ? examples : [h("p", { class: "wb-muted", text: "No corpus statistics for this SAE." })]
+        ...examples.length ? examples : [h("p", { class: "wb-muted", text: "No corpus statistics for this SAE." })],
+        ...quantiles.length ? [h("h5", { text: "Examples by activation quantile" }), ...quantiles] : [],
+        ...detail.neighbours ? [
+          neighbourTable("decoder", "Neighbours by decoder direction", "cosine", detail.neighbours.decoder),
+          neighbourTable("coactivation", "Neighbours by co-activation", "Jaccard", detail.neighbours.coactivation)
+        ] : []
       ];
     });
+    const neighbourTable = (by, title, measure, rows) => {
+      const body = rows.map((n) => {
+        const row = h("tr", { class: "wb-neighbour-row", attrs: { "data-latent": n.latent } }, [
+          h("td", { text: String(n.latent) }),
+          h("td", { text: n.similarity.toFixed(3) }),
+          h("td", { class: "wb-explanation-cell", text: n.explanation })
+        ]);
+        row.addEventListener("click", () => selectFeature(n.latent));
+        return row;
+      });
+      return h("div", { class: "wb-neighbours", attrs: { "data-by": by } }, [
+        h("h5", { text: title }),
+        body.length ? h("table", {}, [h("tr", {}, [h("th", { text: "feature" }), h("th", { text: measure }), h("th", { text: "explanation" })]), ...body]) : h("p", { class: "wb-muted", text: "None found." })
+      ]);
+    };
+    const selectSpan = (a, b) => {
+      const start = Math.min(a, b);
+      const stop = Math.max(a, b) + 1;
+      span = [start, stop];
+      drawStrip();
+      return load(tokenPane, "finding the features of the span…", async () => {
+        const detail = await request("span", { start, stop });
+        const rows = detail.features.map((f) => {
+          const row = h("tr", { class: "wb-span-row", attrs: { "data-latent": f.latent } }, [
+            h("td", { text: String(f.latent) }),
+            h("td", { text: f.span.toFixed(3) }),
+            h("td", { text: f.elsewhere.toFixed(3) }),
+            h("td", { class: "wb-explanation-cell", text: f.explanation })
+          ]);
+          row.addEventListener("click", () => selectFeature(f.latent));
+          return row;
+        });
+        return [
+          h("h4", { class: "wb-span-title", text: `Tokens ${detail.start}–${detail.stop - 1} ` }, [h("code", { class: "wb-span-text", text: visibleToken(detail.text) })]),
+          rows.length ? h("table", {}, [
+            h("tr", {}, [h("th", { text: "feature" }), h("th", { text: "on span" }), h("th", { text: "elsewhere" }), h("th", { text: "explanation" })]),
+            ...rows
+          ]) : h("p", { class: "wb-muted", text: "No feature fires on this span more than elsewhere." })
+        ];
+      });
+    };
     const drawProbeMenu = () => {
       const names = model.get("probes");
       const chosen = model.get("selected_probe");
@@ -489,6 +589,7 @@ var widget = {
       if (!await act(root, () => request("run", { text: input.value }))) setStatus("");
     });
     const onNewText = () => {
+      span = null;
       featureValues = null;
       featureMax = 0;
       input.value = model.get("text");

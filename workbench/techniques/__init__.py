@@ -10,8 +10,9 @@ from __future__ import annotations
 from importlib import import_module
 
 #: Every module of this package that defines recorded techniques.
-MODULES = ("activations", "attacks", "attribution", "data_search", "diffing", "explain", "feature_search", "neurons",
-           "patching", "preference", "probes", "published", "sampling", "steering", "sweep")
+MODULES = ("activations", "attacks", "attribution", "data_search", "diffing", "explain", "feature_lists",
+           "feature_search", "neurons", "patching", "preference", "probes", "published", "sampling", "steering",
+           "sweep")
 
 
 def load_all() -> None:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..session import Session
 
 LENS_TOP = 5
+SPAN_REDUCE = ("max", "mean")
 _LENS_CHUNK_ELEMENTS = 64 * 1024 * 1024  # logits per matmul chunk (256 MB of float32)
 
 
@@ -112,6 +113,40 @@ class TokenActivations:
             raise ValueError("No SAE was used for these activations, so there are no latents to read.")
         latent = saes.check_latent(latent, self._entry.d_sae)
         return self._entry.column(self._site_acts, latent).numpy().astype(np.float32)
+
+    def span_activations(self, start: int, stop: int, reduce: str = "max") -> tuple[np.ndarray, np.ndarray]:
+        """Every latent's activation over the tokens ``start:stop`` and over the other tokens: two ``[d_sae]``
+        float32 arrays, each the maximum (``reduce="max"``) or the mean per token (``reduce="mean"``) of its
+        tokens (0 where there are none). Encoded a chunk of tokens at a time, like :meth:`feature`."""
+        import torch
+
+        if self._entry is None:
+            raise ValueError("No SAE was used for these activations, so there are no latents to read.")
+        if reduce not in SPAN_REDUCE:
+            raise ValueError(f"reduce must be one of {', '.join(map(repr, SPAN_REDUCE))}, not {reduce!r}.")
+        n = len(self.tokens)
+        for name, value in (("start", start), ("stop", stop)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"{name} must be a token index (an int), not {value!r}.")
+        if not 0 <= start < stop <= n:
+            raise ValueError(f"The span must be 0 <= start < stop <= {n} (the text has {n} tokens), not "
+                             f"{start}:{stop}.")
+        d_sae = self._entry.d_sae
+        inside, outside = torch.zeros(d_sae), torch.zeros(d_sae)
+        for first, latents in self._entry.encode_chunks(self._site_acts):
+            latents = latents.cpu().float().clamp_min(0)
+            rows = torch.arange(first, first + latents.shape[0])
+            mask = (rows >= start) & (rows < stop)
+            for target, part in ((inside, latents[mask]), (outside, latents[~mask])):
+                if part.shape[0]:
+                    if reduce == "max":
+                        torch.maximum(target, part.max(0).values, out=target)
+                    else:
+                        target += part.sum(0)
+        if reduce == "mean":
+            inside /= stop - start
+            outside /= max(n - (stop - start), 1)
+        return inside.numpy(), outside.numpy()
 
     def top_features(self, position: int) -> pd.DataFrame:
         """The active latents at one token, strongest first."""

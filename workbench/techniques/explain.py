@@ -186,16 +186,8 @@ def top_contexts(stats: FeatureStats, latent: int) -> list[tuple[float, list[int
 
 
 def suppressed(stats: FeatureStats, latent: int, k: int = 5) -> list[str]:
-    """The output tokens the latent's decoder direction pushes down most."""
-    import torch
-
-    from ..layout import unembedding
-
-    unembed = unembedding(stats.session).weight.detach().float().cpu()
-    row = stats.entry.sae.W_dec[latent].detach().float().cpu()
-    with torch.inference_mode():
-        ids = (unembed @ row).topk(min(k, unembed.shape[0]), largest=False).indices.tolist()
-    return [stats.session.tokenizer.decode([i]) for i in ids]
+    """The output tokens the latent's decoder direction pushes down most (from the feature statistics)."""
+    return [token for token, _ in stats.suppressed(latent)[:k]]
 
 
 def rules_explanation(stats: FeatureStats, latent: int) -> str:

@@ -6,6 +6,8 @@
 * :func:`search_features`: a text query ranked against the latents' explanations through
   the loaded model's own embeddings (mean-pooled hidden states at a middle layer,
   centred and normalised, as the semantic data search embeds documents).
+* :func:`span_features`: the latents that fire on a span of a text's tokens more than on
+  the rest of it (the activation panel's selection over its token strip).
 
 >>> near = bench.neighbours(3, k=4)
 >>> near.frame.columns.tolist()
@@ -14,6 +16,8 @@
 (4, False)
 >>> bench.search_features("fox", k=3).frame.latent.tolist()
 [...]
+>>> bench.span_features("The quick brown fox", 3, 4).frame.columns.tolist()
+['rank', 'latent', 'similarity', 'span', 'elsewhere', 'explanation', 'score']
 """
 
 from __future__ import annotations
@@ -107,14 +111,26 @@ def neighbours(session: Session, latent: int, sae: str | None = None, *, by: str
     >>> bool(bench.neighbours(3, by="coactivation", k=2).frame.similarity.between(0, 1).all())
     True
     """
-    import torch
-
     if by not in BY:
         raise ValueError(f"by must be one of {', '.join(map(repr, BY))}, not {by!r}.")
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive whole number, not {k!r}.")
     explainer_id(explainer)
     stats = _feature_stats(session, sae, corpus)
+    latent = saes.check_latent(latent, stats.d_sae)
+    order, similarity, settings = nearest_latents(stats, latent, by=by, k=k)
+    frame = _frame(session, stats, order, similarity, explainer)
+    return FeatureMatches(f"neighbours by {by}", latent, stats.entry.name, frame, settings)
+
+
+def nearest_latents(stats: Any, latent: int, *, by: str = "decoder", k: int = 10
+                    ) -> tuple[list[int], list[float], dict]:
+    """The work of :func:`neighbours` without explanations or the journal (the activation panel's feature view):
+    ``(latents, similarities, settings)``, nearest first."""
+    import torch
+
+    if by not in BY:
+        raise ValueError(f"by must be one of {', '.join(map(repr, BY))}, not {by!r}.")
     latent = saes.check_latent(latent, stats.d_sae)
     settings: dict = {"by": by, "k": k}
     if by == "decoder":
@@ -128,8 +144,7 @@ def neighbours(session: Session, latent: int, sae: str | None = None, *, by: str
     similarity[latent] = -np.inf
     order = [int(i) for i in np.argsort(-similarity, kind="stable")[:k]
              if by == "decoder" or similarity[i] > 0]
-    frame = _frame(session, stats, order, [similarity[i] for i in order], explainer)
-    return FeatureMatches(f"neighbours by {by}", latent, stats.entry.name, frame, settings)
+    return order, [float(similarity[i]) for i in order], settings
 
 
 def _embeddings(session: Session, stats: Any, ident: str, layer: int, items: list) -> np.ndarray:
@@ -215,3 +230,58 @@ def search_features(session: Session, query: str, sae: str | None = None, *, k: 
     frame = _frame(session, stats, latents_out, [scores[i] for i in order], explainer)
     return FeatureMatches("search", query, stats.entry.name, frame,
                           {"layer": layer, "explainer": ident, "candidates": len(candidates), "k": k})
+
+
+@recorded("span_features")
+def span_features(session: Session, source: Any, start: int, stop: int, sae: str | None = None, *, k: int = 10,
+                  reduce: str = "max", explainer: Any = "rules", corpus: Sequence[str] | None = None
+                  ) -> FeatureMatches:
+    """The latents that fire on tokens ``start:stop`` of a text more than on its other tokens, best first.
+
+    Each latent's activation is reduced over the span and over the rest of the text
+    (:meth:`~workbench.techniques.activations.TokenActivations.span_activations`); the
+    ranking (``similarity``) is ``span - elsewhere`` for ``reduce="max"``, and the span's
+    summed activation less what the rest's mean per token would give over as many tokens
+    for ``reduce="sum"``. Latents that do not fire on the span, or fire as much elsewhere,
+    are left out.
+
+    Parameters
+    ----------
+    source : str, conversation or TokenActivations
+        The text (run with :func:`workbench.techniques.activations.activations`), or activations already run.
+    start, stop : int
+        The span, as a slice of the token positions (``stop`` excluded).
+    reduce : {"max", "sum"}
+    explainer : as in :func:`workbench.techniques.explain.explain`
+
+    Examples
+    --------
+    >>> found = bench.span_features("The quick brown fox jumps", 3, 5, k=3)
+    >>> found.kind, bool((found.frame.span > found.frame.elsewhere).all())
+    ('span', True)
+    """
+    from .activations import TokenActivations, activations
+
+    if reduce not in ("max", "sum"):
+        raise ValueError(f"reduce must be 'max' or 'sum', not {reduce!r}.")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive whole number, not {k!r}.")
+    explainer_id(explainer)
+    acts = source if isinstance(source, TokenActivations) else activations(session, source, sae=sae, k=1)
+    if acts.sae is None:
+        raise ValueError("These activations were run without an SAE; register one (bench.saes) and run again.")
+    if reduce == "max":
+        inside, outside = acts.span_activations(start, stop, "max")
+        contrast = inside - outside
+    else:
+        inside, outside = acts.span_activations(start, stop, "mean")
+        width = stop - start
+        inside, outside = inside * width, outside * width  # the span's sum, and the rest's rate over as many tokens
+        contrast = inside - outside
+    order = [int(i) for i in np.argsort(-contrast, kind="stable") if inside[i] > 0 and contrast[i] > 0][:k]
+    stats = _feature_stats(session, acts.sae, corpus)
+    frame = _frame(session, stats, order, [contrast[i] for i in order], explainer)
+    frame.insert(3, "span", [round(float(inside[i]), 4) for i in order])
+    frame.insert(4, "elsewhere", [round(float(outside[i]), 4) for i in order])
+    query = {"start": int(start), "stop": int(stop), "text": "".join(acts.tokens[start:stop])[:200]}
+    return FeatureMatches("span", query, acts.sae, frame, {"reduce": reduce, "k": k, "tokens": len(acts.tokens)})

@@ -7,11 +7,16 @@ TokenActivations(11 tokens, sae='tiny', layer=1, k=32)
 (['The', ' c', 'at'], ['features', 'index', 'token'])
 >>> panel.show_probe("polite").shape   # colour the tokens by a probe's score
 (11,)
+>>> sorted(panel.feature(3)["neighbours"]), panel.span(1, 3)["text"]   # a feature's dashboard; a span's features
+(['coactivation', 'decoder'], ' cat')
 
 State travels as traits (tokens, and the per-token top latents as binary payloads);
 details are requests the front-end makes when the auditor clicks: a token's top
-features, a feature's activation over the text with its corpus examples and
-promoted tokens, the logit-lens grid. "Steer with this" appends the feature to
+features; a feature's dashboard (its activation over the text, a histogram of its
+activations over the corpus, its top examples and examples binned by activation
+quantile, the tokens it promotes and suppresses, its neighbours by decoder cosine and
+by co-activation, each with its explanation); the features of a span of tokens
+(shift-click or drag over the strip); the logit-lens grid. "Steer with this" appends the feature to
 ``steer_requests`` and calls the ``on_steer`` callbacks, for the steering panel.
 A probe registered on the session (``bench.probe(...)``) can colour the tokens by
 its score instead of a feature (the probe menu, or :meth:`ActivationPanel.show_probe`).
@@ -30,6 +35,9 @@ import traitlets
 
 from ._base import STATIC, Panel, request
 from ._buffers import Array, array_serialization, to_buffer
+
+NEIGHBOURS = 5       # neighbours of each kind in the feature view
+SPAN_FEATURES = 10   # latents listed for a span
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -225,10 +233,46 @@ class ActivationPanel(Panel):
         stats = self._stats()
         if stats is not None:
             detail = stats.feature(int(latent))
+            counts, edges = stats.activation_histogram(int(latent))
             out.update(density=detail.density, promoted=[list(p) for p in detail.promoted],
-                       examples=detail.examples[:8])
+                       suppressed=[list(p) for p in detail.suppressed], examples=detail.examples[:8],
+                       quantiles=[{**b, "quantiles": list(b["quantiles"]), "examples": b["examples"][:3]}
+                                  for b in detail.quantiles],
+                       histogram={"counts": to_buffer(counts), "edges": to_buffer(edges)})
             out.update(self._explanation(stats, int(latent)))
+            out["neighbours"] = self._neighbours(stats, int(latent))
         return out
+
+    def _neighbours(self, stats, latent: int, k: int = NEIGHBOURS) -> dict:
+        """The nearest latents by decoder cosine and by co-activation over the corpus, each with its rule-based
+        explanation (``{by: [{latent, similarity, explanation}]}``; a part that fails is left empty)."""
+        from ..techniques import feature_search
+
+        out: dict = {}
+        for by in feature_search.BY:
+            try:
+                with self._model():
+                    latents, similarity, _ = feature_search.nearest_latents(stats, latent, by=by, k=k)
+            except Exception:  # neighbours are a courtesy: the feature view still shows
+                latents, similarity = [], []
+            texts = self._explanation_texts(stats, latents) if latents else {}
+            out[by] = [{"latent": la, "similarity": round(s, 4), "explanation": texts.get(la, "")}
+                       for la, s in zip(latents, similarity)]
+        return out
+
+    @request
+    def span(self, start: int, stop: int) -> dict:
+        """The features that fire on tokens ``start:stop`` more than on the rest of the text (a selection over
+        the token strip), each with its explanation."""
+        from ..techniques import feature_search
+
+        acts = self._require()
+        with self._model():
+            found = feature_search.span_features(self.bench, acts, int(start), int(stop), k=SPAN_FEATURES)
+        rows = [{"latent": int(r.latent), "span": float(r.span), "elsewhere": float(r.elsewhere),
+                 "contrast": float(r.similarity), "explanation": str(r.explanation)}
+                for r in found.frame.itertuples()]
+        return {"start": int(start), "stop": int(stop), "text": found.query["text"], "features": rows}
 
     def _explanation(self, stats, latent: int) -> dict:
         """The latent's rule-based explanation with its detection score, and a published one if imported (text
