@@ -323,9 +323,16 @@ def compute(session: Session, entry: SAEEntry, windows: torch.Tensor, *, batch: 
             # the first tokens of a window sit next to the attention sink, whose outsized
             # activations would crowd every latent's examples: they count for density and the histogram only
             latents = latents.masked_fill((positions[here] < EXAMPLE_START)[:, None], 0.0)
-            _merge_top(top_values, top_index, latents, flat[here])
-            keys = torch.rand(latents.shape, generator=generator).mul_(-1).add_(1).masked_fill_(latents <= 0, 0.0)
-            _merge_top(sample_keys, sample_index, keys, flat[here].to(torch.int32), latents, sample_values)
+            # only the latents that fire in this chunk can change their examples or their sample: the merges
+            # read those columns alone (a few hundred of a wide SAE's million for a chunk of a few tokens)
+            cols = (latents > 0).any(0).nonzero().squeeze(1)
+            if not len(cols):
+                continue
+            fired_part = latents[:, cols]
+            _merge_top(top_values, top_index, fired_part, flat[here], cols=cols)
+            keys = torch.rand(fired_part.shape, generator=generator).mul_(-1).add_(1).masked_fill_(fired_part <= 0, 0.0)
+            _merge_top(sample_keys, sample_index, keys, flat[here].to(torch.int32), fired_part, sample_values,
+                       cols=cols)
         bar.update(chunk.shape[0])
     bar.close()
     promoted_values, promoted_ids = promoted_tokens(session, entry.sae.W_dec)
@@ -345,18 +352,25 @@ def compute(session: Session, entry: SAEEntry, windows: torch.Tensor, *, batch: 
 
 
 def _merge_top(top_values: torch.Tensor, top_index: torch.Tensor, latents: torch.Tensor, flat: torch.Tensor,
-               carried: torch.Tensor | None = None, top_carried: torch.Tensor | None = None) -> None:
+               carried: torch.Tensor | None = None, top_carried: torch.Tensor | None = None, *,
+               cols: torch.Tensor | None = None) -> None:
     """Fold a chunk's latents ``[rows, d_sae]`` (at corpus tokens ``flat``) into the running top examples, in place,
     a block of latents at a time (so its temporaries stay a few MB, whatever the SAE's width).
 
     With ``carried`` (``[rows, d_sae]``, e.g. the activations when ``latents`` are random sampling keys), the
-    values of ``carried`` at the kept entries are kept in ``top_carried`` alongside."""
+    values of ``carried`` at the kept entries are kept in ``top_carried`` alongside. With ``cols`` (latent ids),
+    ``latents`` and ``carried`` hold only those columns (``[rows, len(cols)]``), and only they are updated."""
     import torch
 
-    top, d_sae = top_values.shape
+    top = top_values.shape[0]
+    width = latents.shape[1]
     block = max(1, (saes.CHUNK_ELEMENTS // 4) // (top + latents.shape[0]))
-    for lo in range(0, d_sae, block):
-        part = slice(lo, lo + block)
+    for lo in range(0, width, block):
+        part = slice(lo, lo + block) if cols is None else cols[lo : lo + block]
+        if cols is not None:
+            _merge_block(top_values, top_index, latents[:, lo : lo + block], flat,
+                         None if carried is None else carried[:, lo : lo + block], top_carried, part)
+            continue
         values, order = torch.cat([top_values[:, part], latents[:, part]]).topk(top, dim=0)
         # order < top: a previous top example; else row (order - top) of this chunk
         old = order < top
@@ -366,6 +380,22 @@ def _merge_top(top_values: torch.Tensor, top_index: torch.Tensor, latents: torch
             new = carried[:, part].gather(0, (order - top).clamp(min=0))
             top_carried[:, part] = torch.where(old, top_carried[:, part].gather(0, order.clamp(max=top - 1)), new)
         top_values[:, part] = values
+
+
+def _merge_block(top_values: torch.Tensor, top_index: torch.Tensor, latents: torch.Tensor, flat: torch.Tensor,
+                 carried: torch.Tensor | None, top_carried: torch.Tensor | None, cols: torch.Tensor) -> None:
+    """:func:`_merge_top` for the columns ``cols`` only (``latents`` and ``carried`` hold just those)."""
+    import torch
+
+    top = top_values.shape[0]
+    values, order = torch.cat([top_values[:, cols], latents]).topk(top, dim=0)
+    old = order < top
+    kept = top_index[:, cols].gather(0, order.clamp(max=top - 1))
+    top_index[:, cols] = torch.where(old, kept, flat[(order - top).clamp(min=0)])
+    if carried is not None:
+        new = carried.gather(0, (order - top).clamp(min=0))
+        top_carried[:, cols] = torch.where(old, top_carried[:, cols].gather(0, order.clamp(max=top - 1)), new)
+    top_values[:, cols] = values
 
 
 def promoted_tokens(session: Session, w_dec: torch.Tensor, top: int = PROMOTED, *, bottom: bool = False
