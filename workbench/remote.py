@@ -270,20 +270,25 @@ def _ndif_backend(session: Any, kind: str, status: Callable[[str], None] | None)
 
     model = session.model
     host = session.remote if isinstance(session.remote, str) else None
-    return NDIFBackend(_model_key(model), host=host, env=model._remoteable_get_env())
+    return NDIFBackend(_model_key(model, self_hosted=host is not None), host=host, env=model._remoteable_get_env())
 
 
-def _model_key(model: Any) -> str:
-    """The key a server knows ``model`` by. A Hub id's is resolved by nnsight (on the Hub); a checkpoint folder,
-    which a self-hosted NDIF serves after ``ndif deploy`` of that folder, is keyed by its path as given,
-    without asking the Hub about a name that is not a Hub id."""
+def _model_key(model: Any, *, self_hosted: bool) -> str:
+    """The key a server knows ``model`` by. A Hub id's is resolved by nnsight (on the Hub); on a self-hosted
+    NDIF (a host URL), a checkpoint folder, which that server serves after ``ndif deploy`` of the folder, is
+    keyed by its path as given, without asking the Hub about a name that is not a Hub id."""
     import os
 
     repo_id = getattr(model, "repo_id", None)
-    if isinstance(repo_id, str) and os.path.isdir(repo_id):
-        from nnsight.modeling import huggingface
+    if not (self_hosted and isinstance(repo_id, str) and os.path.isdir(repo_id)):
+        return model.to_model_key()
+    from nnsight.modeling import huggingface
 
-        cache = getattr(huggingface, "_ID_CACHE", None)
-        if isinstance(cache, dict):
-            cache.setdefault(repo_id, repo_id)
-    return model.to_model_key()
+    cache = getattr(huggingface, "_ID_CACHE", None)  # nnsight's Hub-id cache: the folder stands for itself
+    if not isinstance(cache, dict) or repo_id in cache:
+        return model.to_model_key()
+    cache[repo_id] = repo_id
+    try:
+        return model.to_model_key()
+    finally:  # only for this key: a later session on NDIF proper still resolves the name its own way
+        cache.pop(repo_id, None)
