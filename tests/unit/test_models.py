@@ -124,13 +124,15 @@ def test_bad_dtype(tiny_model_dir):
         wb.Workbench(str(tiny_model_dir), dtype="float33")
 
 
-def test_a_self_hosted_server_keys_a_checkpoint_folder_by_its_path(tiny_model_dir, monkeypatch):
-    """A folder deployed on a self-hosted NDIF (``ndif deploy``) is keyed by its path: the Hub is not asked."""
-    import huggingface_hub
-    from nnsight.intervention.backends import remote
+class Captured(Exception):
+    """Raised where nnsight's remote backend would send the request (no NDIF here)."""
 
-    class Captured(Exception):
-        pass
+
+@pytest.fixture
+def captured_request(monkeypatch):
+    """What a Workbench hands nnsight's remote backend (``model_key`` and its keyword arguments), caught before
+    anything is sent: the call raises :class:`Captured`."""
+    from nnsight.intervention.backends import remote
 
     seen = {}
 
@@ -139,34 +141,29 @@ def test_a_self_hosted_server_keys_a_checkpoint_folder_by_its_path(tiny_model_di
             seen["model_key"] = model_key
             seen.update(kwargs)
             raise Captured
+
+    monkeypatch.setattr(remote, "RemoteBackend", RecordingBackend)
+    return seen
+
+
+def test_a_self_hosted_server_keys_a_checkpoint_folder_by_its_path(tiny_model_dir, monkeypatch, captured_request):
+    """A folder deployed on a self-hosted NDIF (``ndif deploy``) is keyed by its path: the Hub is not asked."""
+    import huggingface_hub
 
     def model_info(self, repo_id, *args, **kwargs):
         raise AssertionError(f"the Hub was asked about {repo_id!r}")
 
-    monkeypatch.setattr(remote, "RemoteBackend", RecordingBackend)
     monkeypatch.setattr(huggingface_hub.HfApi, "model_info", model_info)
     bench = wb.Workbench(str(tiny_model_dir), remote="http://127.0.0.1:5001")
     with pytest.raises(Captured):
         bench.sample("Hi", n=2, max_new_tokens=4, progress=False)
+    seen = captured_request
     assert f'"repo_id": "{tiny_model_dir}"' in seen["model_key"] and seen["host"] == "http://127.0.0.1:5001"
 
 
-def test_remote_flag_and_repo_id_reach_nnsight(tiny_model_dir, monkeypatch):
+def test_remote_flag_and_repo_id_reach_nnsight(tiny_model_dir, monkeypatch, captured_request):
     """No NDIF here: catch the request at nnsight's remote backend and read it."""
-    from nnsight.intervention.backends import remote
-
-    class Captured(Exception):
-        pass
-
-    seen = {}
-
-    class RecordingBackend:
-        def __init__(self, model_key, *args, **kwargs):
-            seen["model_key"] = model_key
-            seen.update(kwargs)
-            raise Captured
-
-    monkeypatch.setattr(remote, "RemoteBackend", RecordingBackend)
+    seen = captured_request
     # nnsight canonicalises the id through the Hub before keying the request
     import huggingface_hub
 
