@@ -45,3 +45,9 @@ class ChartHolder:
             self._chart.chart = spec
             self._chart_shown(self._chart)
         self._chart.layout.display = "none" if spec is None else None
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """Shown as the panel with its chart below (a panel that shows more says so itself)."""
+        import ipywidgets
+
+        return ipywidgets.VBox([self, self.chart])._repr_mimebundle_(**kwargs)

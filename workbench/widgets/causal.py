@@ -241,11 +241,6 @@ class CausalPanel(ChartHolder, Panel):
     def _current_chart(self) -> Any | None:
         return None if self._patching is None else self._patching.chart()
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        import ipywidgets
-
-        return ipywidgets.VBox([self, self.chart])._repr_mimebundle_(**kwargs)
-
     # -- requests from the front-end ------------------------------------------------
 
     @request

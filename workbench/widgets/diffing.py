@@ -241,11 +241,6 @@ class DiffPanel(ChartHolder, Panel):
         shown = self._diff is not None and self.metric in self.metrics
         return self._diff.chart(self.metric) if shown else None
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        import ipywidgets
-
-        return ipywidgets.VBox([self, self.chart])._repr_mimebundle_(**kwargs)
-
     # -- requests from the front-end ------------------------------------------------
 
     @request
