@@ -219,13 +219,20 @@ def test_neuron_activations_are_equal(pair):
     pd.testing.assert_frame_equal(local, remote, atol=1e-5, check_exact=False)
 
 
-def test_diff_of_two_remote_sessions_is_equal_to_local(pair, tiny_model_dir):
-    here, there = pair
+@pytest.fixture(scope="module")
+def edited(tiny_model_dir):
+    """``(here, there)`` of a second checkpoint: the tiny model with neuron (1, 7)'s value vector negated."""
     other_here = wb.Workbench(str(tiny_model_dir), journal=False)
     other_there = wb.Workbench(str(tiny_model_dir), journal=False, remote="local")
     for other in (other_here, other_there):
         with torch.no_grad():
             other.module.model.layers[1].mlp.down_proj.weight[:, 7].mul_(-1)
+    return other_here, other_there
+
+
+def test_diff_of_two_remote_sessions_is_equal_to_local(pair, edited):
+    here, there = pair
+    other_here, other_there = edited
     local = here.diff(other_here, ["Hi"], n_samples=1, max_new_tokens=3, seed=2, progress=False)
     remote = there.diff(other_there, ["Hi"], n_samples=1, max_new_tokens=3, seed=2, progress=False)
     assert local.verdict() == remote.verdict()
@@ -307,13 +314,9 @@ def test_semantic_index_pools_in_the_trace_and_the_scale_is_a_median_there(pair)
     assert len(log) == 1 and log.received < 2000  # one number (and its pickle)
 
 
-def test_diff_reads_only_the_asked_neurons_value_vectors_and_refuses_the_full_scan(pair, tiny_model_dir):
+def test_diff_reads_only_the_asked_neurons_value_vectors_and_refuses_the_full_scan(pair, edited):
     here, there = pair
-    other_here = wb.Workbench(str(tiny_model_dir), journal=False)
-    other_there = wb.Workbench(str(tiny_model_dir), journal=False, remote="local")
-    for other in (other_here, other_there):
-        with torch.no_grad():
-            other.module.model.layers[1].mlp.down_proj.weight[:, 7].mul_(-1)
+    other_here, other_there = edited
     kwargs = {"neurons": [(1, 7), (0, 3)], "n_samples": 1, "max_new_tokens": 2, "seed": 0, "progress": False}
     local = here.diff(other_here, ["Hi"], **kwargs)
     remote = there.diff(other_there, ["Hi"], **kwargs)
