@@ -11,14 +11,15 @@ use converts it into the cache, so it is not run here)::
     bench = wb.Workbench()
 
 Importing the package is cheap: torch, transformers and nnsight are imported only
-when a Workbench is created (anyio's socket types are defined at once, so that nnsight,
-which mounts ``save`` on every object, can be imported next, e.g. ``from nnsight import
-CONFIG`` to set an NDIF key).
+when a Workbench is created. Where the MCP SDK is installed (``bench.serve()``), anyio's
+socket types are defined at once (about 60 ms), so that nnsight, which mounts ``save`` on
+every object, can be imported next, e.g. ``from nnsight import CONFIG`` to set an NDIF key.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -69,7 +70,8 @@ _EXPORTS = {
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
-import_module("workbench.models")._before_nnsight()
+if find_spec("mcp") is not None:  # only the agent server's networking needs them before nnsight
+    import_module("workbench.models")._before_nnsight()
 
 if TYPE_CHECKING:  # pragma: no cover
     from .chat import RenderedPrompt
