@@ -353,49 +353,28 @@ def compute(session: Session, entry: SAEEntry, windows: torch.Tensor, *, batch: 
 
 def _merge_top(top_values: torch.Tensor, top_index: torch.Tensor, latents: torch.Tensor, flat: torch.Tensor,
                carried: torch.Tensor | None = None, top_carried: torch.Tensor | None = None, *,
-               cols: torch.Tensor | None = None) -> None:
-    """Fold a chunk's latents ``[rows, d_sae]`` (at corpus tokens ``flat``) into the running top examples, in place,
-    a block of latents at a time (so its temporaries stay a few MB, whatever the SAE's width).
+               cols: torch.Tensor) -> None:
+    """Fold a chunk's latents ``[rows, len(cols)]`` (the columns ``cols`` of the SAE, at corpus tokens ``flat``)
+    into the running top examples ``[top, d_sae]``, in place, a block of columns at a time (so its temporaries
+    stay a few MB, whatever the chunk).
 
-    With ``carried`` (``[rows, d_sae]``, e.g. the activations when ``latents`` are random sampling keys), the
-    values of ``carried`` at the kept entries are kept in ``top_carried`` alongside. With ``cols`` (latent ids),
-    ``latents`` and ``carried`` hold only those columns (``[rows, len(cols)]``), and only they are updated."""
+    With ``carried`` (``[rows, len(cols)]``, e.g. the activations when ``latents`` are random sampling keys), the
+    values of ``carried`` at the kept entries are kept in ``top_carried`` alongside."""
     import torch
 
     top = top_values.shape[0]
-    width = latents.shape[1]
     block = max(1, (saes.CHUNK_ELEMENTS // 4) // (top + latents.shape[0]))
-    for lo in range(0, width, block):
-        part = slice(lo, lo + block) if cols is None else cols[lo : lo + block]
-        if cols is not None:
-            _merge_block(top_values, top_index, latents[:, lo : lo + block], flat,
-                         None if carried is None else carried[:, lo : lo + block], top_carried, part)
-            continue
-        values, order = torch.cat([top_values[:, part], latents[:, part]]).topk(top, dim=0)
+    for lo in range(0, latents.shape[1], block):
+        part, here = cols[lo : lo + block], slice(lo, lo + block)
+        values, order = torch.cat([top_values[:, part], latents[:, here]]).topk(top, dim=0)
         # order < top: a previous top example; else row (order - top) of this chunk
         old = order < top
         kept = top_index[:, part].gather(0, order.clamp(max=top - 1))
         top_index[:, part] = torch.where(old, kept, flat[(order - top).clamp(min=0)])
         if carried is not None:
-            new = carried[:, part].gather(0, (order - top).clamp(min=0))
+            new = carried[:, here].gather(0, (order - top).clamp(min=0))
             top_carried[:, part] = torch.where(old, top_carried[:, part].gather(0, order.clamp(max=top - 1)), new)
         top_values[:, part] = values
-
-
-def _merge_block(top_values: torch.Tensor, top_index: torch.Tensor, latents: torch.Tensor, flat: torch.Tensor,
-                 carried: torch.Tensor | None, top_carried: torch.Tensor | None, cols: torch.Tensor) -> None:
-    """:func:`_merge_top` for the columns ``cols`` only (``latents`` and ``carried`` hold just those)."""
-    import torch
-
-    top = top_values.shape[0]
-    values, order = torch.cat([top_values[:, cols], latents]).topk(top, dim=0)
-    old = order < top
-    kept = top_index[:, cols].gather(0, order.clamp(max=top - 1))
-    top_index[:, cols] = torch.where(old, kept, flat[(order - top).clamp(min=0)])
-    if carried is not None:
-        new = carried.gather(0, (order - top).clamp(min=0))
-        top_carried[:, cols] = torch.where(old, top_carried[:, cols].gather(0, order.clamp(max=top - 1)), new)
-    top_values[:, cols] = values
 
 
 def promoted_tokens(session: Session, w_dec: torch.Tensor, top: int = PROMOTED, *, bottom: bool = False
