@@ -77,7 +77,7 @@ def _measure(bench, n: int, model_n: int, parts: set) -> None:
     if "rules" not in parts and "model" not in parts:
         return
     start = time.perf_counter()
-    rules = bench.explain_all(n=n, progress=False)
+    rules = bench.explain_all(n=n, explainer="rules", progress=False)
     rows["rules_detection_vs_shuffled"] = _row(
         bench, rules, f"rule-based explanations of the {n} most frequent latents, lexical scorer (AUROC)",
         time.perf_counter() - start)
@@ -115,7 +115,7 @@ def _search(bench, stats, rows: dict) -> None:
         "ratio": rank if rank is not None else -1, "unit": "(rank)",
         "detail": f"latent {chocolate} ranks {rank} of {len(ranking)} live latents (rule-based explanations, "
                   f"layer {found.settings['layer']} embeddings); its explanation: "
-                  f"{explain.explain_all(bench, [chocolate], progress=False)[chocolate].text[:120]}",
+                  f"{explain.explain_all(bench, [chocolate], explainer='rules', progress=False)[chocolate].text[:120]}",
         "latent": chocolate, "candidates": len(ranking), "seconds": round(seconds, 1),
         "top3": found.frame.head(3)[["latent", "similarity", "explanation"]].to_dict("records")}
     print(rows["search_chocolate_rank"]["detail"], flush=True)

@@ -202,7 +202,7 @@ class Workbench(Session):
 
         return features.feature_stats(self, sae, corpus, **kwargs)
 
-    def explain(self, latent: int, sae: str | None = None, explainer: Any = "rules", **kwargs: Any):
+    def explain(self, latent: int, sae: str | None = None, explainer: Any = "model", **kwargs: Any):
         """A short explanation of what a latent responds to, with its detection score (cached on disk).
 
         Parameters
@@ -210,12 +210,14 @@ class Workbench(Session):
         latent : int
         sae : str, optional
             A registered SAE (default: the first one).
-        explainer : {"rules", "model", "imported"} or wb.Endpoint
-            ``"rules"``: the tokens and contexts it fires on, what it promotes and suppresses
-            (no model needed); ``"model"``: the loaded model, through its chat template;
+        explainer : {"model", "rules", "imported"} or wb.Endpoint
+            ``"model"`` (the default): the loaded model, through its chat template (weak on
+            small models: the embedded 135M one scores at chance); ``"rules"``: the tokens and
+            contexts it fires on, what it promotes and suppresses (no model needed, fast);
             ``"imported"``: one imported with :meth:`import_explanations`;
             ``wb.Endpoint(base_url, model, api_key_env=...)``: a chat model behind an
-            OpenAI-compatible endpoint you name. Both fall back to the rule-based summary.
+            OpenAI-compatible endpoint you name. All but ``"rules"`` fall back to the rule-based
+            summary when they have nothing, saying so in ``note``.
         **kwargs
             ``scorer`` (``"lexical"`` or ``"model"``), ``corpus``, ``refresh``: see
             :func:`workbench.techniques.explain.explain`.
@@ -228,15 +230,17 @@ class Workbench(Session):
 
         Examples
         --------
-        >>> e = bench.explain(3)
+        >>> e = bench.explain(3, explainer="rules")
         >>> e.text.startswith("fires on"), 0 <= e.score <= 1
         (True, True)
+        >>> bench.explain(3).explainer in ("model", "rules")  # the model's, or the rules' when it wrote nothing
+        True
         """
         from .techniques import explain
 
         return explain.explain(self, latent, sae, explainer, **kwargs)
 
-    def explain_all(self, latents: Sequence[int] | None = None, sae: str | None = None, explainer: Any = "rules",
+    def explain_all(self, latents: Sequence[int] | None = None, sae: str | None = None, explainer: Any = "model",
                     **kwargs: Any):
         """Explanations of many latents (default: the ``n=50`` most frequent), each with its detection score.
 
@@ -245,7 +249,7 @@ class Workbench(Session):
 
         Examples
         --------
-        >>> found = bench.explain_all(n=3)
+        >>> found = bench.explain_all(n=3, explainer="rules")
         >>> len(found), found.to_pandas().columns[:2].tolist()
         (3, ['latent', 'explanation'])
         """

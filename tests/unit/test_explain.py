@@ -121,7 +121,7 @@ def test_explain_all_ranks_frequent_latents_caches_on_disk_and_journals(stats, t
     journal = tiny_bench.journal
     tiny_bench.journal = wb.Journal(None)
     try:
-        found = tiny_bench.explain_all(n=6, progress=False)
+        found = tiny_bench.explain_all(n=6, explainer="rules", progress=False)
         entry = tiny_bench.journal.last("explain_all")
     finally:
         tiny_bench.journal = journal
@@ -137,7 +137,7 @@ def test_explain_all_ranks_frequent_latents_caches_on_disk_and_journals(stats, t
     tiny_bench.cache.explanations.clear()
     monkeypatch.setattr(explain, "rules_explanation", lambda *a: pytest.fail("explained again"))
     monkeypatch.setattr(detection, "detection", lambda *a: pytest.fail("scored again"))
-    again = tiny_bench.explain_all(n=6, progress=False)
+    again = tiny_bench.explain_all(n=6, explainer="rules", progress=False)
     assert [(e.text, e.score) for e in again] == [(e.text, e.score) for e in found]
 
 
@@ -190,6 +190,32 @@ def test_model_explainer_prompts_through_the_chat_template_and_falls_back(stats,
     assert fallback.text == explain.rules_explanation(stats, other)
 
 
+def test_the_model_is_the_default_explainer_a_batch_at_a_time_and_cancel_keeps_what_was_written(
+        stats, tiny_bench, monkeypatch):
+    from workbench.techniques import sampling
+
+    monkeypatch.setattr(explain, "_stats", lambda *a: stats)
+    monkeypatch.setattr(explain, "MODEL_BATCH", 2)
+    batches, cancel = [], threading.Event()
+
+    def fake_sample_many(session, prompts, **kwargs):
+        batches.append(len(prompts))
+        if len(batches) == 2:  # the person presses Cancel while the second generation runs
+            cancel.set()
+        return [type("S", (), {"texts": [f"explanation {len(batches)}.{i}"]})() for i in range(len(prompts))]
+
+    monkeypatch.setattr(sampling, "sample_many", fake_sample_many)
+    latents = explain.frequent_latents(stats, 5)
+    with pytest.raises(wb.Cancelled, match="cached"):
+        tiny_bench.explain_all(latents, progress=False, cancel=cancel)
+    assert batches == [2, 2]  # two generations of two latents; the third never ran
+    known = explain.store(tiny_bench, stats)["model|model"]
+    assert sorted(known) == sorted(latents[:3])  # the cancel is seen before the fourth latent
+    assert [known[la]["text"] for la in latents[:3]] == ["explanation 1.0", "explanation 1.1", "explanation 2.0"]
+    one = tiny_bench.explain(latents[0])  # the default explainer reads the model's cached explanation back
+    assert (one.explainer, one.text, one.scorer) == ("model", "explanation 1.0", "model") and batches == [2, 2]
+
+
 class _Stub(BaseHTTPRequestHandler):
     answers: ClassVar[list] = []
     requests: ClassVar[list] = []
@@ -239,7 +265,7 @@ def test_endpoint_explainer_over_plain_http(stats, tiny_bench, stub_server, monk
 
 
 def test_bad_choices_say_what_to_do(stats, tiny_bench):
-    with pytest.raises(ValueError, match="'rules', 'model'"):
+    with pytest.raises(ValueError, match="'model', 'rules'"):
         _call(tiny_bench, stats, 1, "gpt")
     with pytest.raises(ValueError, match="scorer must be"):
         _call(tiny_bench, stats, 1, scorer="vibes")
@@ -353,7 +379,7 @@ def test_exported_page_lists_the_explanations_escaped(stats, tiny_bench, tmp_pat
     journal = tiny_bench.journal
     tiny_bench.journal = wb.Journal(None)
     try:
-        found = tiny_bench.explain_all([1, 2], progress=False)
+        found = tiny_bench.explain_all([1, 2], explainer="rules", progress=False)
         tiny_bench.import_explanations([{"modelId": "m", "layer": "1", "index": 4,
                                          "description": "<script>alert(1)</script> & foxes"}], "tiny",
                                        dashboard_id="m/1")

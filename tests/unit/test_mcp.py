@@ -174,6 +174,20 @@ def test_every_tool_answers_as_the_python_api_does_and_is_journaled_as_the_agent
     assert out["detail"]["density"] == detail.density
     assert [p["token"] for p in out["detail"]["promoted_tokens"]] == [t for t, _ in detail.promoted]
     assert out["detail"]["top_examples"] == detail.examples[:2]
+    # the dashboard: explanation with its score, suppressed tokens, quantile bins, histogram, neighbours
+    from workbench.techniques import explain, feature_search
+
+    own = explain.explanations_for(bench, stats, [3])[0]
+    assert out["detail"]["explanation"] == {"text": own.text, "explainer": "rules", "detection_score": own.score}
+    assert [p["token"] for p in out["detail"]["suppressed_tokens"]] == [t for t, _ in detail.suppressed]
+    assert [b["high"] for b in out["detail"]["quantile_examples"]] == [b["high"] for b in detail.quantiles]
+    assert all(len(b["examples"]) <= 2 for b in out["detail"]["quantile_examples"])
+    counts, _ = stats.activation_histogram(3)
+    assert sum(b["tokens"] for b in out["detail"]["activation_histogram"]) == int(counts.sum()) > 0
+    for by in feature_search.BY:
+        latents, _, _ = feature_search.nearest_latents(stats, 3, by=by, k=5)
+        assert [n["latent"] for n in out["detail"]["neighbours"][by]] == latents
+        assert all(n["explanation"] for n in out["detail"]["neighbours"][by])
     assert [n["latent"] for n in out["near"]["nearest"]] == features.nearest(bench, 3, k=4).latent.tolist()
     assert [f["latent"] for f in out["lookup"]["features"]] == stats.lookup("chocolate", n=3).latent.tolist()
 

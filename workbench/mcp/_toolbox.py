@@ -21,7 +21,7 @@ from ..journal import _now, acting_as
 
 #: Characters a tool's output may take, by tool (others: :data:`DEFAULT_OUTPUT_CHARS`).
 DEFAULT_OUTPUT_CHARS = 4000
-OUTPUT_CHARS = {"show_conversation": 8000, "read_journal": 8000, "feature_details": 6000, "steer": 6000,
+OUTPUT_CHARS = {"show_conversation": 8000, "read_journal": 8000, "feature_details": 10000, "steer": 6000,
                 "fuzz_activations": 6000, "workbench_status": 3000, "patch_activations": 6000}
 MAX_K = 50
 MAX_EXAMPLES = 16

@@ -207,19 +207,42 @@ class Toolbox(ToolboxBase):
                 "features": [{"latent": latent, "max_activation": round(float(np.float32(v)), 4), "tokens_firing": c,
                               "top_token": acts.tokens[p], "top_position": p} for latent, (v, c, p) in ranked]}
 
-    def feature_details(self, latent: int, sae: str | None = None, examples: int = 5) -> dict:
-        """One SAE feature: how often it fires (density over the reference corpus), the output tokens its
-        decoder direction promotes, and its top-activating corpus snippets (``before`` [``token``] ``after``).
-        No human-written explanation is loaded for these features: read the examples."""
-        from ..techniques import features
+    def feature_details(self, latent: int, sae: str | None = None, examples: int = 5, neighbours: int = 5) -> dict:
+        """One SAE feature's dashboard: how often it fires (density over the reference corpus), a written
+        explanation with its detection score (AUROC at picking the corpus snippets where the feature fires
+        out of a mix; 0.5 is chance), the output tokens its decoder direction promotes and suppresses, its
+        top-activating corpus snippets (``before`` [``token``] ``after``), snippets at every strength
+        (activation-quantile bins, strongest first), a histogram of its activations over the corpus, and its
+        neighbours by decoder direction and by co-activation, each with its explanation. The explanation is
+        a rule-based summary of the examples (and a published one when the person imported it): check it
+        against the examples."""
+        from ..techniques import explain, feature_search, features, published
 
         _check_int("examples", examples, 0, MAX_EXAMPLES)
+        _check_int("neighbours", neighbours, 0, MAX_K)
         stats = features.feature_stats(self.bench, sae, progress=False)
         detail = stats.feature(latent)
         self._look("feature_details", [detail.latent], sae=stats.entry.name)
+        near: dict = {}
+        for by in feature_search.BY if neighbours else ():
+            latents, similarity, _ = feature_search.nearest_latents(stats, detail.latent, by=by, k=neighbours)
+            near[by] = list(zip(latents, similarity))
+        wanted = [detail.latent, *{la for rows in near.values() for la, _ in rows}]
+        texts = {e.latent: e for e in explain.explanations_for(self.bench, stats, wanted)}
+        own = texts[detail.latent]
+        counts, edges = stats.activation_histogram(detail.latent)
         return {"latent": detail.latent, "sae": stats.entry.name, "density": detail.density,
+                "explanation": {"text": own.text, "explainer": own.explainer, "detection_score": own.score},
+                "published_explanation": published.imported(self.bench, stats.entry).get(detail.latent),
                 "promoted_tokens": [{"token": t, "logit": v} for t, v in detail.promoted],
-                "top_examples": detail.examples[:examples], "explanation": None}
+                "suppressed_tokens": [{"token": t, "logit": v} for t, v in detail.suppressed],
+                "top_examples": detail.examples[:examples],
+                "quantile_examples": [{"quantiles": list(b["quantiles"]), "low": b["low"], "high": b["high"],
+                                       "examples": b["examples"][:min(examples, 2)]} for b in detail.quantiles],
+                "activation_histogram": [{"from": round(float(lo), 4), "to": round(float(hi), 4), "tokens": int(c)}
+                                         for lo, hi, c in zip(edges[:-1], edges[1:], counts) if c],
+                "neighbours": {by: [{"latent": la, "similarity": round(s, 4), "explanation": texts[la].text}
+                                    for la, s in rows] for by, rows in near.items()}}
 
     def nearest_features(self, latent: int, k: int = 10, sae: str | None = None) -> dict:
         """The features whose decoder directions are closest to one feature's (cosine similarity): related

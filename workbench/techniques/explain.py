@@ -4,13 +4,15 @@ An explanation is a short text saying what a latent responds to, written from it
 feature statistics (:mod:`workbench.techniques.features`: top examples, promoted tokens)
 by one of three explainers:
 
-* ``"rules"`` (the default): a summary that needs no model: the tokens and the two-token
+* ``"model"`` (the default of :func:`explain` and :func:`explain_all`): the loaded model,
+  prompted through its chat template with the examples (the firing token marked ``<<so>>``)
+  and the promoted tokens, decoding greedily, a few latents per generation. Weak on a
+  small model (the embedded 135M one scores at chance), useful on 8B and larger;
+* ``"rules"``: a summary that needs no model: the tokens and the two-token
   contexts the latent fires on in its top examples, the tokens it fires on most often at any
   strength (in the explaining half of the scoring sample), the tokens it promotes and
-  suppresses. Always available,
-  deterministic, and the fallback of the other two;
-* ``"model"``: the loaded model, prompted through its chat template with the examples
-  (the firing token marked ``<<so>>``) and the promoted tokens, decoding greedily;
+  suppresses. Always available, fast and deterministic: the fallback of the others, and
+  what the activation panel and the agent's ``feature_details`` show;
 * an :class:`Endpoint`: any chat model behind an OpenAI-compatible HTTP endpoint the user
   names (base URL, model, API key read from an environment variable). Nothing is sent
   anywhere unless one is given.
@@ -21,10 +23,12 @@ on corpus segments it was not written from. Explanations are kept under
 ``cache_dir()/explanations/`` by the feature statistics' key (model, SAE weights, corpus),
 so asking again costs nothing.
 
->>> e = bench.explain(3)
+>>> e = bench.explain(3, explainer="rules")
 >>> e.explainer, e.latent, e.text.startswith("fires on")
 ('rules', 3, True)
->>> table = bench.explain_all(n=4).to_pandas()
+>>> bench.explain(3).scorer  # the loaded model writes it (or the rules do, saying so) and scores it
+'model'
+>>> table = bench.explain_all(n=4, explainer="rules").to_pandas()
 >>> table.columns.tolist()
 ['latent', 'explanation', 'explainer', 'score', 'scorer', 'density', 'note']
 """
@@ -56,11 +60,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..session import Session
     from .features import FeatureStats
 
-EXPLAINERS = ("rules", "model", "imported")
+EXPLAINERS = ("model", "rules", "imported")
+DEFAULT_EXPLAINER = "model"   # of explain / explain_all (the panel and the agent show "rules")
 MAX_TEXT = 300             # characters an explanation keeps
 STORE_VERSION = 1
 STORE_LIMIT = 64 << 20     # bytes of an explanation file that are read
 EXAMPLES_SHOWN = 8         # top examples an explainer model is shown
+MODEL_BATCH = 8            # latents the loaded model explains per generation (progress and Cancel between)
 
 
 @dataclass
@@ -357,15 +363,15 @@ def explanations_for(session: Session, stats: FeatureStats, latents: Sequence[in
         published = imported(session, stats.entry)
         todo += [la for la in latents if la not in todo and la in published and known[la]["text"] != published[la]]
     texts: dict[int, tuple[str, str]] = {}
-    if todo and ident == "model":
-        for latent, text in _model_explanations(session, stats, todo).items():
-            texts[latent] = (text, "")
     sample = detection.scoring_sample(stats) if todo else None
     bar = progress_bar(progress, len(todo), "explaining latents", unit="latent")
     try:
         for latent in todo:
             if cancel is not None and cancel.is_set():
                 raise Cancelled("Explaining was cancelled; the latents explained so far are cached.")
+            if ident == "model" and latent not in texts:  # the next few latents, in one generation
+                batch = todo[todo.index(latent):][:MODEL_BATCH]
+                texts.update((la, (text, "")) for la, text in _model_explanations(session, stats, batch).items())
             text, note = texts.get(latent, ("", ""))
             if ident == "rules":
                 text = rules_explanation(stats, latent)
@@ -397,7 +403,7 @@ def explanations_for(session: Session, stats: FeatureStats, latents: Sequence[in
 
 
 @recorded("explain")
-def explain(session: Session, latent: int, sae: str | None = None, explainer: Any = "rules", *,
+def explain(session: Session, latent: int, sae: str | None = None, explainer: Any = DEFAULT_EXPLAINER, *,
             scorer: str | None = None, corpus: Sequence[str] | None = None, refresh: bool = False) -> Explanation:
     """Explain one latent and score the explanation (see module docstring).
 
@@ -406,8 +412,8 @@ def explain(session: Session, latent: int, sae: str | None = None, explainer: An
     latent : int
     sae : str, optional
         A registered SAE (default: the first one).
-    explainer : {"rules", "model", "imported"} or Endpoint
-        Who writes it. ``"imported"`` takes the explanation imported with
+    explainer : {"model", "rules", "imported"} or Endpoint
+        Who writes it (default: the loaded model). ``"imported"`` takes the explanation imported with
         :func:`workbench.techniques.published.import_explanations`. ``"model"``, an endpoint and
         ``"imported"`` fall back to the rule-based summary when they have nothing (or the
         endpoint fails), saying so in ``note``.
@@ -420,7 +426,7 @@ def explain(session: Session, latent: int, sae: str | None = None, explainer: An
 
     Examples
     --------
-    >>> bench.explain(5).scorer
+    >>> bench.explain(5, explainer="rules").scorer
     'lexical'
     """
     stats = _stats(session, sae, corpus, None)
@@ -435,7 +441,7 @@ def frequent_latents(stats: FeatureStats, n: int) -> list[int]:
 
 @recorded("explain_all")
 def explain_all(session: Session, latents: Sequence[int] | None = None, sae: str | None = None,
-                explainer: Any = "rules", *, n: int = 50, scorer: str | None = None,
+                explainer: Any = DEFAULT_EXPLAINER, *, n: int = 50, scorer: str | None = None,
                 corpus: Sequence[str] | None = None, refresh: bool = False, progress: bool = True,
                 cancel: threading.Event | None = None) -> Explanations:
     """Explain and score many latents: those given, or the ``n`` most frequent ones.
@@ -445,7 +451,7 @@ def explain_all(session: Session, latents: Sequence[int] | None = None, sae: str
 
     Examples
     --------
-    >>> found = bench.explain_all([1, 2, 3])
+    >>> found = bench.explain_all([1, 2, 3], explainer="rules")
     >>> [e.latent for e in found], found.mean_score is None or 0 <= found.mean_score <= 1
     ([1, 2, 3], True)
     """
