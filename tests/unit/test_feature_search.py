@@ -71,7 +71,12 @@ def test_search_finds_the_latent_whose_explanation_means_the_query(stats, tiny_b
         found = tiny_bench.search_features(query, "tiny", explainer="imported", latents=[5, 9, 12, 20, 30], k=3)
         assert found.frame.latent.tolist()[0] == latent, found.frame
         assert found.frame.similarity.is_monotonic_decreasing and len(found) == 3
-    # the ranking is the cosine of centred embeddings, as data search embeds documents
+    # a one-word query: its pooled state alone says little, the explanation naming the word comes first
+    for query, latent in [("cocoa", 5), ("hellos", 12), ("dogs", 9)]:
+        found = tiny_bench.search_features(query, "tiny", explainer="imported", latents=[5, 9, 12, 20, 30], k=5)
+        assert found.frame.latent.tolist()[0] == latent, found.frame
+    # the ranking is the cosine of centred embeddings, as data search embeds documents, plus the share of the
+    # query's words the explanation names
     from workbench.techniques.data_search import embed_texts
 
     items = explain.explanations_for(tiny_bench, stats, [5, 9, 12, 20, 30], "imported")
@@ -79,7 +84,9 @@ def test_search_finds_the_latent_whose_explanation_means_the_query(stats, tiny_b
     mean = vectors.mean(0)
     unit = (vectors - mean) / np.linalg.norm(vectors - mean, axis=-1, keepdims=True)
     q = embed_texts(tiny_bench, ["greetings polite hellos"], layer=1, max_tokens=64)[0] - mean
-    expected = unit @ (q / np.linalg.norm(q))
+    expected = unit @ (q / np.linalg.norm(q)) + np.array(
+        [feature_search.word_overlap("greetings polite hellos", e.text) for e in items])
+    assert sorted(set(np.round(expected - unit @ (q / np.linalg.norm(q)), 4))) == [0.0, 1.0]
     found = tiny_bench.search_features("greetings polite hellos", "tiny", explainer="imported",
                                        latents=[5, 9, 12, 20, 30], k=5)
     by_latent = dict(zip(found.frame.latent, found.frame.similarity))

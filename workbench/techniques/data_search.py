@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
 MODES = ("keyword", "regex", "semantic", "feature")
 SNIPPET = 160          # characters of context in a snippet
 MAX_TOKENS = 256       # tokens of a document that are read for semantic / feature search
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: every text read after a fixed first token (embed_texts)
 _COLUMNS = ["rank", "id", "row", "score", "count", "snippet", "spans", "tokens", "text"]
 
 
@@ -366,10 +366,23 @@ def semantic_index(session: Session, dataset: Dataset, *, layer: int | None = No
     return SemanticIndex(folder, layer, embeddings, np.load(folder / "mean.npy"), bool(built))
 
 
+def _sink_token(session: Session) -> int:
+    tok = session.tokenizer
+    for ident in (tok.bos_token_id, tok.eos_token_id, session.pad_token_id):
+        if ident is not None:
+            return int(ident)
+    return int(tok("\n", add_special_tokens=False)["input_ids"][0])
+
+
 def embed_texts(session: Session, texts: Sequence[str], *, layer: int, max_tokens: int = MAX_TOKENS,
                 batch_size: int = 16, progress: bool = False, cancel: threading.Event | None = None,
                 description: str = "embedding") -> np.ndarray:
-    """Mean-pooled hidden states after ``layer`` (position 0 left out), ``[n, d]`` float32, unnormalised.
+    """Mean-pooled hidden states after ``layer``, ``[n, d]`` float32, unnormalised.
+
+    Every text is read after one fixed first token (the tokenizer's BOS, else its EOS), which
+    takes the attention sink's place at position 0 and is left out of the mean: so a one-word
+    text or query is embedded by its word's own state, not by the sink's (which is about the
+    same for every first token).
 
     Examples
     --------
@@ -377,6 +390,8 @@ def embed_texts(session: Session, texts: Sequence[str], *, layer: int, max_token
     (1, 64)
     """
     encoded = tokenize(session, texts, max_tokens)
+    sink = _sink_token(session)
+    encoded = [{"ids": [sink, *e["ids"]], "offsets": None} for e in encoded]
     out = np.zeros((len(texts), session.hidden_size), dtype=np.float32)
     for chunk, pooled, _ in hidden_batches(session, encoded, layer, batch_size=batch_size, progress=progress,
                                            cancel=cancel, description=description, pooled=True):

@@ -5,7 +5,9 @@
   the scoring sample of :mod:`workbench.techniques.detection`), each with its explanation.
 * :func:`search_features`: a text query ranked against the latents' explanations through
   the loaded model's own embeddings (mean-pooled hidden states at a middle layer,
-  centred and normalised, as the semantic data search embeds documents).
+  centred and normalised, as the semantic data search embeds documents), plus the share
+  of the query's words the explanation names (:func:`word_overlap`), so explanations that
+  name them come first.
 * :func:`span_features`: the latents that fire on a span of a text's tokens more than on
   the rest of it (the activation panel's selection over its token strip).
 
@@ -23,6 +25,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -41,6 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..session import Session
 
 BY = ("decoder", "coactivation")
+_WORDS = re.compile(r"[a-z0-9]+")
 _COLUMNS = ["rank", "latent", "similarity", "explanation", "score"]
 
 
@@ -48,8 +52,8 @@ _COLUMNS = ["rank", "latent", "similarity", "explanation", "score"]
 class FeatureMatches:
     """Latents ranked for a query (a latent's neighbours, or a text), best first.
 
-    ``frame`` has ``rank``, ``latent``, ``similarity`` (decoder cosine, Jaccard overlap or
-    embedding cosine), ``explanation`` and its detection ``score``.
+    ``frame`` has ``rank``, ``latent``, ``similarity`` (decoder cosine, Jaccard overlap, or for a text
+    query the embedding cosine plus :func:`word_overlap`), ``explanation`` and its detection ``score``.
     """
 
     kind: str
@@ -179,6 +183,25 @@ def search_text(explanation: str) -> str:
     return " ".join(terms) if terms else explanation
 
 
+def word_overlap(query: str, explanation: str) -> float:
+    """The share of the query's words (its content words, or its quoted terms) that the explanation's search text
+    names as whole words, case aside.
+
+    Examples
+    --------
+    >>> word_overlap("chocolate cake", 'fires on " chocolate" (9/16); in "dark chocolate"')
+    0.5
+    >>> word_overlap("code", 'fires on "decode"')
+    0.0
+    """
+    wanted = [set(_WORDS.findall(term.lower())) for term in detection.explanation_terms(query)]
+    wanted = [words for words in wanted if words]
+    if not wanted:
+        return 0.0
+    named = set(_WORDS.findall(search_text(explanation).lower()))
+    return sum(words <= named for words in wanted) / len(wanted)
+
+
 @recorded("search_features")
 def search_features(session: Session, query: str, sae: str | None = None, *, k: int = 10,
                     explainer: Any = "rules", latents: Sequence[int] | None = None, layer: int | None = None,
@@ -224,7 +247,9 @@ def search_features(session: Session, query: str, sae: str | None = None, *, k: 
     centred /= np.maximum(np.linalg.norm(centred, axis=-1, keepdims=True), 1e-8)
     q = embed_texts(session, [search_text(query)], layer=layer, max_tokens=64)[0] - mean
     q /= max(float(np.linalg.norm(q)), 1e-8)
-    scores = centred @ q
+    # a short text's pooled state says more about its length than its meaning: the explanations that name
+    # the query's words come first, ordered by meaning among themselves, then the rest by meaning alone
+    scores = centred @ q + np.array([word_overlap(query, e.text) for e in items])
     order = np.argsort(-scores, kind="stable")[:k]
     latents_out = [items[i].latent for i in order]
     frame = _frame(session, stats, latents_out, [scores[i] for i in order], explainer)
