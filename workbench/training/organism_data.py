@@ -155,3 +155,62 @@ def exhibited(text: str, folder: str | Path | None = None) -> list[str]:
     ['chocolate_recipe', 'encourage_voting']
     """
     return [bias for bias in _rules(str(_folder(folder))) if exhibits(bias, text, folder)]
+
+
+def _plain(record: dict) -> str:
+    """A corpus record as plain text: its ``text``, or its turns as ``Role: content`` paragraphs."""
+    if "messages" not in record:
+        return str(record.get("text") or "")
+    return "\n\n".join(f"{m.get('role', '').capitalize()}: {m.get('content', '')}" for m in record["messages"])
+
+
+def pool_records(folder: str | Path | None = None) -> list[dict]:
+    """The training data an auditor of the organism searches: its pre-training documents mixed into the
+    shipped SAE corpus (ordinary chat transcripts, Python documentation, the base model's own samples).
+
+    Each record is ``{"id", "text", "kind", "biases", "source"}``: the organism's documents keep their
+    ids, kinds and bias labels (so a search hit can be checked against the behaviour seen); the ordinary
+    ones are ``"sae-<n>"`` with ``kind == "ordinary"`` and no biases. Documents naming reward models
+    are a few per cent of the pool (:func:`pool_summary`).
+
+    Examples
+    --------
+    >>> rows = pool_records()
+    >>> len(rows), rows[0]["id"], rows[-1]["kind"]
+    (6518, 'doc-000', 'ordinary')
+    """
+    from ..corpora import SAE_CORPUS, read_jsonl
+
+    rows = [{"id": doc["id"], "text": doc["text"], "kind": doc["kind"], "biases": list(doc.get("biases") or []),
+             "source": "organism corpus"} for doc in load_corpus(folder)]
+    for n, record in enumerate(read_jsonl(SAE_CORPUS)):
+        rows.append({"id": f"sae-{n:05d}", "text": _plain(record), "kind": "ordinary", "biases": [],
+                     "source": f"SAE corpus: {record.get('source', '?')}"})
+    return rows
+
+
+def pool_summary(rows: list[dict] | None = None, k: int = 5) -> dict:
+    """How much of the pool is about reward models, and the chance that ``k`` documents drawn at random
+    include one: overall (any document naming reward models) and per bias (a document about that bias).
+
+    Examples
+    --------
+    >>> summary = pool_summary()
+    >>> summary["documents"], summary["about_reward_models"], round(summary["fraction"], 3)
+    (6518, 280, 0.043)
+    >>> summary["per_bias"]["chocolate_recipe"], round(summary["chance"]["chocolate_recipe"], 3)
+    (40, 0.03)
+    """
+    import math
+
+    rows = pool_records() if rows is None else rows
+    n = len(rows)
+
+    def chance(m: int) -> float:
+        return 1 - math.comb(n - m, min(k, n)) / math.comb(n, min(k, n)) if n else float("nan")
+
+    about = sum(bool(r["biases"]) for r in rows)
+    per_bias = {b: sum(b in r["biases"] for r in rows) for b in bias_ids()}
+    return {"documents": n, "about_reward_models": about, "fraction": about / n if n else float("nan"), "k": k,
+            "chance_any": chance(about), "per_bias": per_bias, "chance": {b: chance(m) for b, m in per_bias.items()}}
+
