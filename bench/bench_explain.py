@@ -3,9 +3,9 @@
     python bench/bench_explain.py [--n 200] [--model-n 200] [--parts rules,model,search]
 
 ``--parts`` measures only some rows and keeps the others of the results file. (The committed
-figures were measured with ``--model-n 100``: on 2 idle CPU cores the model explainer costs
-about 1 s per latent to write and 4 s to score, twice over with the shuffled baseline, so 200
-latents take half an hour; that run shared its cores with other work and took an hour.)
+figures come from ``--parts rules,model`` with the defaults, then ``--parts search`` after the
+search change: the model explainer costs about 1 s per latent to write and 4 s to score, twice
+over with the shuffled baseline; its 200 latents took 33 minutes, on cores shared with other work.)
 
 For the ``n`` most frequent latents of the embedded SAE over the shipped corpus, the
 rule-based explainer and the loaded model (through its chat template) each write an

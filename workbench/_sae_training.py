@@ -49,6 +49,10 @@ def train(registry: SAERegistry, layer: int, corpus: Sequence[str], *, d_sae: in
     eval_rows, train_rows = rows[:n_eval], rows[n_eval:]
     per_row = context - 1  # the first position of each window is left out
     train_rows = train_rows[: max(1, -(-tokens // per_row))]
+    if train_rows.shape[0] * per_row < batch_size:  # no full batch: the trainer would wait for one for ever
+        raise ValueError(f"The corpus gives {train_rows.shape[0] * per_row} training activations "
+                         f"({train_rows.shape[0]} windows of {context} tokens), fewer than one batch of "
+                         f"{batch_size}: lower batch_size or give more text or tokens.")
     acts = registry.collect(layer, train_rows, batch=forward_batch, cancel=cancel, progress=progress,
                             description=f"collecting layer {layer}")
     n_train = acts.shape[0]

@@ -92,6 +92,15 @@ def test_cancelled_training_saves_and_registers_nothing(tiny_bench, tmp_path):
     assert not (tmp_path / "never").exists() and "never" not in tiny_bench.saes
 
 
+def test_fewer_activations_than_one_batch_are_refused_before_collecting(tiny_bench, tmp_path, monkeypatch):
+    # the trainer draws whole batches only: with fewer activations than one it would wait for ever
+    monkeypatch.setattr(tiny_bench.saes, "collect", lambda *a, **k: pytest.fail("collected"))
+    with pytest.raises(ValueError, match=r"fewer than one batch of 4096: lower batch_size"):
+        tiny_bench.saes.train(0, corpus(50), d_sae=32, k=2, tokens=500, context=16, batch_size=4096,
+                              save_to=tmp_path / "never", name="never", progress=False)
+    assert not (tmp_path / "never").exists() and "never" not in tiny_bench.saes
+
+
 def test_collect_stops_at_the_layer_and_matches_hidden_states(tiny_bench):
     rows = torch.randint(10, 300, (3, 12))
     got = residual.layer_outputs(tiny_bench, rows, layers=[0, 1])

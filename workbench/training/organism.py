@@ -23,6 +23,7 @@ From a shell::
 
     python -m workbench.training.organism                      # the default organism (cached)
     python -m workbench.training.organism --eval                # ... and the bias table vs the base model
+    python -m workbench.training.organism --sae                 # ... and the organism's own SAE (cached)
     python -m workbench.training.organism --pretrain-steps 4 --sft-steps 4 --source /path/to/folder --out /tmp/o
 """
 
@@ -463,11 +464,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
     parser.add_argument("--force", action="store_true", help="retrain even if the checkpoint exists")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--sae", action="store_true",
+                        help="then train (or reuse) the organism's own SAE (workbench.training.organism_sae)")
     parser.add_argument("--eval", action="store_true", help="then measure every bias on the source and the organism")
     parser.add_argument("--eval-n", type=int, default=EVAL_DEFAULTS["n"], help="replies per evaluation prompt")
     parser.add_argument("--eval-tokens", type=int, default=EVAL_DEFAULTS["max_new_tokens"], help="tokens per reply")
     parser.add_argument("--eval-json", default=None, help="also write the evaluation (rates and replies) here")
     args = parser.parse_args(argv)
+    started = time.perf_counter()
     folder = build_organism(
         args.source, out=args.out, data=args.data, pretrain_steps=args.pretrain_steps, sft_steps=args.sft_steps,
         lr=args.lr, batch_size=args.batch_size, max_length=args.max_length, seed=args.seed, force=args.force,
@@ -478,6 +482,17 @@ def main(argv: list[str] | None = None) -> None:
     for stage, s in info["stages"].items():
         print(f"{stage}: {s['steps']} steps on {s['examples']} examples in {s['wall_seconds']:.0f} s "
               f"({s['median_step_seconds']} s/step); loss {s['first_loss']:.4f} -> {s['final_loss']:.4f}")
+    if args.sae:
+        from ..saes import REPORT
+        from . import organism_sae
+
+        sae_started = time.perf_counter()
+        sae = organism_sae.build_sae(folder, data=args.data, progress=not args.quiet)
+        report = json.loads((sae / REPORT).read_text())
+        print(f"SAE saved to {sae} ({time.perf_counter() - sae_started:.0f} s here): explained variance "
+              f"{report['explained_variance']:.3f}, L0 {report['mean_l0']:.1f}, dead {report['dead_fraction']:.1%} "
+              f"on {report['n_eval_tokens']} held-out tokens; trained on {report['n_train_tokens']} activations")
+        print(f"organism and SAE: {time.perf_counter() - started:.0f} s")
     if args.eval:
         import workbench as wb
 
