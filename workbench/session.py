@@ -48,17 +48,23 @@ class Caches:
     explanations : dict
         ``(SAE name, feature statistics key) -> (SAEEntry, {explainer: {latent: record}})``: the
         explanations read from or written to disk (see :mod:`workbench.techniques.explain`).
+    feature_index : dict
+        ``(SAE name, dataset digest, options) -> (SAEEntry, [documents, d_sae] array)``: each
+        document's strongest activation of every latent, read from or written to disk (see
+        :func:`workbench.techniques.data_search.feature_index`).
     """
 
     natural_scale: dict[int, float] = field(default_factory=dict)
     feature_stats: dict[tuple, Any] = field(default_factory=dict)
     explanations: dict[tuple, Any] = field(default_factory=dict)
+    feature_index: dict[tuple, Any] = field(default_factory=dict)
 
     def clear(self) -> None:
         """Forget everything (e.g. after editing the model's weights in place)."""
         self.natural_scale.clear()
         self.feature_stats.clear()
         self.explanations.clear()
+        self.feature_index.clear()
 
 
 class Session:

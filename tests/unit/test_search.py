@@ -118,7 +118,7 @@ def test_semantic_cancel_caches_nothing(tiny_bench, data, cache):
     assert tiny_bench.search(data, "fox", mode="semantic", progress=False).summary["index"] == "built"
 
 
-def test_feature_mode_finds_top_activating_documents(tiny_bench, data, trained):
+def test_feature_mode_finds_top_activating_documents(tiny_bench, data, trained, cache, monkeypatch):
     entry, _ = trained
     import torch
 
@@ -147,10 +147,27 @@ def test_feature_mode_finds_top_activating_documents(tiny_bench, data, trained):
     assert result.summary["documents_firing"] == len(frame)
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(wb.Cancelled, match="cancelled after 0 of 5"):
+    with pytest.raises(wb.Cancelled, match="cancelled after 0 of"):  # re-reading the index's top documents
         tiny_bench.search(data, latent, mode="feature", sae="tiny", cancel=cancel, progress=False)
     # numpy ints are accepted as latents
     assert tiny_bench.search(data, np.int64(latent), mode="feature", sae="tiny", progress=False).ids == result.ids
+    # the feature index holds each document's maximum of every latent: a search reads a column of it, and gives
+    # what one pass over every document for that latent gives
+    from workbench.techniques import data_search
+
+    index = data_search.feature_index(tiny_bench, data, "tiny", progress=False)
+    assert index.shape == (len(DOCS), entry.d_sae) and result.summary["index"] == "feature index"
+    assert float(index[:, latent].max()) == pytest.approx(expected, rel=1e-3)
+    monkeypatch.setattr(data_search, "FEATURE_INDEX_LIMIT", 0)
+    for other in (latent, int(np.argsort(-index.sum(0))[1]), int(np.argsort(-index.sum(0))[5])):
+        whole = tiny_bench.search(data, other, mode="feature", sae="tiny", progress=False)
+        assert whole.summary["index"] == "none"
+        monkeypatch.setattr(data_search, "FEATURE_INDEX_LIMIT", 256 << 20)
+        indexed = tiny_bench.search(data, other, mode="feature", sae="tiny", k=3, progress=False)
+        monkeypatch.setattr(data_search, "FEATURE_INDEX_LIMIT", 0)
+        assert indexed.ids == whole.ids[:3]
+        assert indexed.frame["score"].tolist() == whole.frame["score"].tolist()[:3]
+        assert indexed.frame["tokens"].tolist() == whole.frame["tokens"].tolist()[:3]
 
 
 def test_search_chat_and_preference_datasets(tiny_bench):

@@ -51,6 +51,8 @@ MODES = ("keyword", "regex", "semantic", "feature")
 SNIPPET = 160          # characters of context in a snippet
 MAX_TOKENS = 256       # tokens of a document that are read for semantic / feature search
 INDEX_VERSION = 2  # 2: every text read after a fixed first token (embed_texts)
+FEATURE_INDEX_VERSION = 1
+FEATURE_INDEX_LIMIT = 256 << 20  # documents x latents a feature index may hold (512 MB as float16)
 _COLUMNS = ["rank", "id", "row", "score", "count", "snippet", "spans", "tokens", "text"]
 
 
@@ -420,6 +422,65 @@ def _semantic_search(session: Session, dataset: Dataset, query: Any, *, k: int |
 # -- feature -------------------------------------------------------------------------
 
 
+def feature_index(session: Session, dataset: Dataset, sae: str | None = None, *, field: str | None = None,
+                  max_tokens: int = MAX_TOKENS, batch_size: int = 16, progress: bool = True,
+                  cancel: threading.Event | None = None) -> np.ndarray | None:
+    """Each document's strongest activation of every latent of an SAE, ``[documents, d_sae]`` float16: one pass
+    over the dataset, then kept in ``session.cache.feature_index`` and on disk under ``cache_dir()/feature_index/``
+    (keyed by the model, the SAE's weights and the dataset), so a feature search of another latent reads a column.
+
+    ``None`` when the index would hold more than :data:`FEATURE_INDEX_LIMIT` values (a wide SAE over many
+    documents): a feature search then reads the dataset once per latent. The first position of every document
+    (the attention sink) is left out, as in the search itself.
+
+    Examples
+    --------
+    >>> from workbench.corpora import demo_training_corpus
+    >>> feature_index(bench, demo_training_corpus(), "tiny", progress=False).shape
+    (300, 64)
+    """
+    from .features import _digest, sae_parts
+
+    entry = session.saes.get(sae)
+    texts = dataset.texts(session, field=field)
+    _empty_texts(texts)
+    if len(texts) * entry.d_sae > FEATURE_INDEX_LIMIT:
+        return None
+    options = (field, max_tokens, str(session.dtype))
+    cache_key = (entry.name, dataset.digest, options)
+    cached = session.cache.feature_index.get(cache_key)
+    if cached is not None and cached[0] is entry:
+        return cached[1]
+    key = _digest(json.dumps([FEATURE_INDEX_VERSION, session.model_name, dataset.digest, *options]).encode(),
+                  *sae_parts(entry))
+    folder = models.cache_dir() / "feature_index" / f"{_safe(entry.name)}-{dataset.digest}-{key}"
+
+    def build(tmp: Path) -> None:
+        import torch
+
+        best = np.zeros((len(texts), entry.d_sae), dtype=np.float16)
+        encoded = tokenize(session, texts, max_tokens)
+        for chunk, hidden, mask in hidden_batches(session, encoded, entry.site, batch_size=batch_size,
+                                                   progress=progress, cancel=cancel,
+                                                   description=f"indexing {entry.name}'s latents over documents"):
+            keep = mask.bool().clone()
+            keep[:, 0] = False  # the attention sink: its outsized activations are not the document's content
+            owner = keep.nonzero()[:, 0]  # the document (row of the batch) of each token kept
+            out = torch.zeros(hidden.shape[0], entry.d_sae)
+            for start, latents in entry.encode_chunks(hidden[keep]):
+                rows = owner[start : start + latents.shape[0], None].expand(-1, entry.d_sae)
+                out.scatter_reduce_(0, rows, latents.cpu(), "amax")
+            best[chunk] = out.clamp(min=0).numpy().astype(np.float16)
+        np.save(tmp / "max.npy", best)
+        (tmp / "about.json").write_text(json.dumps({"model": session.model_name, "sae": entry.name,
+                                                    "documents": len(texts), "dataset": dataset.source}))
+
+    models.ensure_converted(folder, build, source={"feature_index": key, "version": FEATURE_INDEX_VERSION})
+    index = np.load(folder / "max.npy")
+    session.cache.feature_index[cache_key] = (entry, index)
+    return index
+
+
 def _feature_search(session: Session, dataset: Dataset, query: Any, *, k: int | None, field: str | None,
                     sae: str | None, max_tokens: int, batch_size: int, progress: bool,
                     cancel: threading.Event | None, top_tokens: int = 8) -> SearchResult:
@@ -429,21 +490,35 @@ def _feature_search(session: Session, dataset: Dataset, query: Any, *, k: int | 
     latent = saes.check_latent(query, entry.d_sae)
     texts = dataset.texts(session, field=field)
     _empty_texts(texts)
-    encoded = tokenize(session, texts, max_tokens)
+    index = feature_index(session, dataset, sae, field=field, max_tokens=max_tokens, batch_size=batch_size,
+                          progress=progress, cancel=cancel)
+    # with an index, only the documents returned are read again (for their firing tokens)
+    wanted = None
+    if index is not None:
+        column = index[:, latent].astype(np.float32)
+        wanted = [int(i) for i in np.argsort(-column, kind="stable") if column[i] > 0]
+        wanted = wanted[:k] if k else wanted
+    chosen = list(range(len(texts))) if wanted is None else wanted
+    encoded_all = tokenize(session, [texts[i] for i in chosen], max_tokens) if chosen else []
+    encoded = [None] * len(texts)
+    for i, item in zip(chosen, encoded_all):
+        encoded[i] = item
     best = np.zeros(len(texts), dtype=np.float32)
     firing: dict[int, list[tuple[float, int]]] = {}
-    for chunk, hidden, mask in hidden_batches(session, encoded, entry.site, batch_size=batch_size,
-                                               progress=progress, cancel=cancel,
+    for chunk, hidden, mask in hidden_batches(session, encoded_all, entry.site, batch_size=batch_size,
+                                               progress=progress and wanted is None, cancel=cancel,
                                                description=f"latent {latent} over documents"):
         acts = entry.column(hidden, latent)  # encoded a chunk of tokens at a time, one latent kept
         acts = acts.view(hidden.shape[0], hidden.shape[1]) * mask
         acts[:, 0] = 0.0  # the attention sink: its outsized activations are not the document's content
-        for j, i in enumerate(chunk):
+        for j, c in enumerate(chunk):
+            i = chosen[c]
             values = acts[j]
             best[i] = float(values.max())
             fired = (values > 0).nonzero().flatten().tolist()
             if fired:
                 firing[i] = sorted(((float(values[p]), p) for p in fired), reverse=True)
+    # (with an index the documents re-read are its top ones, ranked by their exact float32 maxima)
     order = [int(i) for i in np.argsort(-best, kind="stable") if best[i] > 0]
     decode = session.tokenizer.decode
     rows = []
@@ -457,8 +532,9 @@ def _feature_search(session: Session, dataset: Dataset, query: Any, *, k: int | 
         row = _result_row(rank, dataset, i, texts[i], float(best[i]), len(firing[i]), spans, tokens)
         row["snippet"] = snippet(texts[i], top_span)[0]
         rows.append(row)
-    summary = {"documents": len(texts), "documents_firing": len(order),
-               "tokens_firing": sum(len(v) for v in firing.values())}
+    summary = {"documents": len(texts), "documents_firing": len(order) if index is None else
+               int((index[:, latent] > 0).sum()), "tokens_firing": sum(len(v) for v in firing.values()),
+               "index": "none" if index is None else "feature index"}
     return SearchResult("feature", latent, _frame(rows), summary,
                         {"sae": entry.name, "layer": entry.layer, "site": entry.site.kind, "latent": latent,
                          "field": field, "k": k,

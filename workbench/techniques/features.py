@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -271,6 +271,20 @@ def nearest(session: Session, latent: int, *, sae: str | None = None, k: int = 1
     return pd.DataFrame({"latent": ids.numpy().astype(np.int64), "cosine": values.numpy().astype(np.float64)})
 
 
+def sae_parts(entry: SAEEntry) -> Iterator[Any]:
+    """What identifies an SAE in a cache key, as buffers to hash one after another: its sites (for an SAE off the
+    residual stream) and its weights, tensor by tensor, never copied into one byte string (4.8 GB for a 262k
+    Gemma SAE)."""
+    import torch
+
+    # (an SAE off the residual stream adds its sites, so a residual SAE keeps the key it always had)
+    if not entry.site_out == entry.site == Site(entry.layer):
+        yield str(entry.site).encode()
+        yield str(entry.site_out).encode()
+    for _, value in sorted(entry.sae.state_dict().items()):
+        yield value.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy()
+
+
 def _digest(*parts: Any) -> str:
     """sha256 (16 hex digits) of byte strings or buffers (numpy arrays), fed one after another, never joined."""
     digest = hashlib.sha256()
@@ -426,13 +440,7 @@ def feature_stats(session: Session, sae: str | None = None, corpus: Sequence[str
         return stats
     rows = session.saes.corpus_windows(corpus, context)
     rows = rows[torch.randperm(rows.shape[0], generator=torch.Generator().manual_seed(0))][:windows]
-    # the SAE's weights are hashed tensor by tensor, never copied into one byte string (4.8 GB for a 262k Gemma SAE)
-    tensors = [value.detach().cpu().contiguous() for _, value in sorted(entry.sae.state_dict().items())]
-    # (an SAE off the residual stream adds its sites, so a residual SAE keeps the key it always had)
-    sites = [] if entry.site_out == entry.site == Site(entry.layer) else [str(entry.site).encode(),
-                                                                         str(entry.site_out).encode()]
-    weights = (tensor.view(-1).view(torch.uint8).numpy() for tensor in tensors)
-    key = _digest(session.model_name.encode(), *sites, *weights, rows.numpy().tobytes())
+    key = _digest(session.model_name.encode(), *sae_parts(entry), rows.numpy().tobytes())
     folder = models.cache_dir() / "feature_stats" / f"{entry.name}-{key}-v{STATS_VERSION}"
 
     def build(tmp: Path) -> None:
