@@ -452,6 +452,8 @@ def unit_direction(session: Session, direction: Any, what: str = "The direction"
 # -- through the unembedding -----------------------------------------------------------------
 
 
+#: Bytes of float32 vectors one remote request of :func:`project_top` carries (NDIF refuses bodies of ~1 MB).
+REMOTE_VECTOR_BYTES = 640 << 10
 PROJECT_CHUNK_ELEMENTS = 4 * 1024 * 1024  # logits per matmul block of project_top (16 MB of float32)
 
 
@@ -460,9 +462,11 @@ def project_top(session: Session, vectors: torch.Tensor, k: int, *, bottom: bool
     """Logits and ids of the ``k`` tokens each row of ``vectors`` ``[n, d]`` pushes up most through the
     unembedding matrix (``W_U @ v``; ``bottom=True``: down most), a block of rows at a time, in float32.
 
-    Where the weights are: on a remote session one request carries the vectors to the
+    Where the weights are: on a remote session a request carries the vectors to the
     server, which ranks there and returns ``[n, k]`` ids and logits (the unembedding
-    never leaves it).
+    never leaves it). A request carries at most :data:`REMOTE_VECTOR_BYTES` of vectors
+    (NDIF refuses request bodies of about 1 MB and more), so an SAE's whole decoder (9.4 MB
+    for the default SAE) travels in several.
 
     Examples
     --------
@@ -478,10 +482,10 @@ def project_top(session: Session, vectors: torch.Tensor, k: int, *, bottom: bool
     step = max(1, PROJECT_CHUNK_ELEMENTS // max(session.vocab_size, 1))
     sign = -1.0 if bottom else 1.0
 
-    def rank(weight: Any) -> list:  # runs where the weights are: here, or inside the trace on a server
+    def rank(weight: Any, rows: Any) -> list:  # runs where the weights are: here, or inside the trace on a server
         found = []
-        for start in range(0, vectors.shape[0], step):
-            logits = vectors[start : start + step].to(weight.device) @ weight.float().T
+        for start in range(0, rows.shape[0], step):
+            logits = rows[start : start + step].to(weight.device) @ weight.float().T
             values, ids = (logits * sign).topk(min(k, logits.shape[1]), dim=-1)
             found.append(((values * sign).cpu(), ids.cpu()))
         return found
@@ -490,14 +494,19 @@ def project_top(session: Session, vectors: torch.Tensor, k: int, *, bottom: bool
         return torch.zeros(0, k), torch.zeros(0, k, dtype=torch.long)
     if not session.remote:
         with torch.inference_mode():
-            found = rank(unembedding(session).weight)
+            found = rank(unembedding(session).weight, vectors)
     else:
         unembed = unembedding_envoy(session)
         one = torch.tensor([[session.pad_token_id]])  # a one-token pass: the trace is only a way to the weights
         inputs = {"input_ids": one, "attention_mask": torch.ones_like(one)}
-        with torch.inference_mode(), session.trace(inputs) as tracer:
-            found = nnsight.save(rank(unembed.weight))  # rank is a closure: shipped by value
-            tracer.stop()
+        per_request = max(1, REMOTE_VECTOR_BYTES // (4 * max(vectors.shape[1], 1)))
+        found = []
+        for start in range(0, vectors.shape[0], per_request):
+            rows = vectors[start : start + per_request]
+            with torch.inference_mode(), session.trace(inputs) as tracer:
+                part = nnsight.save(rank(unembed.weight, rows))  # rank is a closure: shipped by value
+                tracer.stop()
+            found += part
     return torch.cat([v for v, _ in found]), torch.cat([i for _, i in found])
 
 

@@ -105,6 +105,20 @@ def test_feature_stats_are_equal(pair, tmp_path, monkeypatch):
     assert local.feature(7).promoted == remote.feature(7).promoted
 
 
+def test_projecting_many_vectors_splits_them_under_the_request_size_limit(pair, monkeypatch):
+    # a real NDIF server refuses request bodies of about 1 MB: an SAE's decoder goes in several requests
+    here, there = pair
+    rows = torch.randn(50, 64, generator=torch.Generator().manual_seed(0))
+    local = residual.project_top(here, rows, 5)
+    monkeypatch.setattr(residual, "REMOTE_VECTOR_BYTES", 16 * 64 * 4)  # 16 rows a request
+    remote, log = _one_action(there, lambda b: residual.project_top(b, rows, 5))
+    assert len(log) == 4 and max(entry.sent for entry in log) < 32 << 10
+    torch.testing.assert_close(local[0], remote[0])
+    assert torch.equal(local[1], remote[1])
+    bottom = residual.project_top(there, rows, 3, bottom=True)
+    torch.testing.assert_close(bottom[0], residual.project_top(here, rows, 3, bottom=True)[0])
+
+
 def test_probe_accuracy_and_weights_are_equal(pair):
     here, there = pair
     local = here.probe(POLITE, RUDE, register=False, progress=False)
