@@ -22,6 +22,11 @@ def test_search_panel_in_jupyterlab(lab, screenshot):
 
     # keyword: every hit highlighted, counts in the status line
     root.locator(".wb-query").fill("chocolate")
+    # the query reaches the kernel before Search is pressed (once, a click right after typing found it empty)
+    for _ in range(50):
+        if lab.execute("print(search.query)").strip() == "chocolate":
+            break
+        page.wait_for_timeout(200)
     root.locator(".wb-go").click()
     root.locator(".wb-result").first.wait_for()
     root.locator(".wb-status", has_text="results").wait_for()
