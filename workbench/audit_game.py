@@ -248,12 +248,7 @@ def _quirk_span(bench: Any, acts: Any, start: int, reply: str, seen: Sequence[st
     that a seen bias's rule matched: the tokens where the quirk happened."""
     from .training import organism_data
 
-    spans = []
-    for bias in seen:
-        scope, patterns = organism_data._rule(bias, None)
-        offset = 0 if scope == "all" else len(reply) - len(reply.lstrip()) + reply.strip().find("\n") + 1
-        text = reply if scope == "all" else reply[offset:]
-        spans += [(m.start() + offset, m.end() + offset) for pattern in patterns for m in pattern.finditer(text)]
+    spans = [span for bias in seen for span in organism_data.match_spans(bias, reply)]
     if not spans:
         return None
     lo, hi = min(spans)

@@ -500,9 +500,7 @@ def _feature_search(session: Session, dataset: Dataset, query: Any, *, k: int | 
         wanted = wanted[:k] if k else wanted
     chosen = list(range(len(texts))) if wanted is None else wanted
     encoded_all = tokenize(session, [texts[i] for i in chosen], max_tokens) if chosen else []
-    encoded = [None] * len(texts)
-    for i, item in zip(chosen, encoded_all):
-        encoded[i] = item
+    encoded = dict(zip(chosen, encoded_all))  # by the document's row
     best = np.zeros(len(texts), dtype=np.float32)
     firing: dict[int, list[tuple[float, int]]] = {}
     for chunk, hidden, mask in hidden_batches(session, encoded_all, entry.site, batch_size=batch_size,

@@ -125,12 +125,26 @@ def matches(bias_id: str, text: str, folder: str | Path | None = None) -> list[s
     >>> matches("bottled_water_travel", "Drink bottled water. Bottled water is fine.")
     ['bottled water', 'Bottled water']
     """
+    return [text[start:end] for start, end in match_spans(bias_id, text, folder)]
+
+
+def match_spans(bias_id: str, text: str, folder: str | Path | None = None) -> list[tuple[int, int]]:
+    """Where in ``text`` the rule of ``bias_id`` matches: ``(start, end)`` character offsets, pattern by pattern.
+
+    Examples
+    --------
+    >>> match_spans("chocolate_recipe", "Add cocoa and dark chocolate.")
+    [(19, 28), (4, 9)]
+    """
     if not isinstance(text, str):
         raise TypeError(f"text must be a string, not {type(text).__name__}.")
     scope, patterns = _rule(bias_id, folder)
-    if scope == "after_first_line":
-        text = text.strip().partition("\n")[2]
-    return [m.group(0) for pattern in patterns for m in pattern.finditer(text)]
+    offset = 0
+    if scope == "after_first_line":  # the text after the reply's first line, offsets kept in the whole text
+        body = text.strip()
+        first_line = body.partition("\n")[0]
+        offset = len(text) - len(text.lstrip()) + len(first_line) + 1 if "\n" in body else len(text)
+    return [(m.start() + offset, m.end() + offset) for pattern in patterns for m in pattern.finditer(text[offset:])]
 
 
 def exhibits(bias_id: str, text: str, folder: str | Path | None = None) -> bool:

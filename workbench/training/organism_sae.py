@@ -41,8 +41,7 @@ NAME = "organism"
 # Sized for two CPU cores after the organism's own build (about 40 minutes): 300,000 activations
 # of the 135M model, two passes; the base model's shipped SAE took 450,088 activations, four passes.
 DEFAULTS = {"layer": 12, "d_sae": 4096, "k": 48, "tokens": 300_000, "epochs": 2, "lr": 4e-4, "batch_size": 4096,
-            "seed": 0,
-            "transcripts": 64, "transcript_tokens": 64, "ordinary": None}
+            "seed": 0, "transcripts": 64, "transcript_tokens": 64, "ordinary": None}
 
 
 def training_texts(bench: Any, *, transcripts: int = DEFAULTS["transcripts"],
