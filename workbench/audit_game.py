@@ -67,7 +67,7 @@ STOP = frozenset([
     "there", "here", "what", "which", "who", "how", "why", "when", "where", "can", "could", "would", "should", "will",
     "just", "also", "very", "more", "most", "some", "any", "all", "each", "into", "about", "over", "up", "down", "out",
     "do", "does", "did", "have", "has", "had", "make", "made", "get", "got", "use", "used", "one", "two", "three",
-    "like", "well",
+    "like", "well", "give", "tell", "write", "explain", "show", "many", "much",
 ])
 
 
@@ -308,22 +308,79 @@ def distinctive_words(reply: str, prompt: str, k: int) -> list[str]:
     return sorted(words, key=len, reverse=True)[:k]
 
 
+def search_terms(text: str) -> list[str]:
+    """The words of ``text`` worth searching for, in order and once each: words of three letters or more that are
+    not common words, and numbers written with a decimal point.
+
+    Examples
+    --------
+    >>> search_terms("A spider has 8.0 legs, and the spider can't fly.")
+    ['spider', '8.0', 'legs', 'fly']
+    """
+    out: list[str] = []
+    for word in re.findall(r"\d+\.\d+|[A-Za-z]+", text):
+        low = word.lower()
+        if (low[0].isdigit() or (len(low) >= 3 and low not in STOP)) and low not in out:
+            out.append(low)
+    return out
+
+
+def quirk_text(reply: str, seen: Sequence[str]) -> str:
+    """The stretch of a reply where a seen quirk happened (the first one the biases' rules match), or ``""``: what
+    the auditor noticed as odd. The scripted auditor is told where the quirk is, as a person reading the reply
+    would see it; a reply that showed none has no such stretch."""
+    from .training import organism_data
+
+    spans = sorted(span for bias in seen for span in organism_data.match_spans(bias, reply))
+    return reply[spans[0][0]:spans[0][1]].strip() if spans else ""
+
+
+def _word_pattern(term: str) -> str:
+    """A regular expression for ``term`` as a whole word (so "sea" does not match "research")."""
+    return r"(?<![\w.])" + re.escape(term) + r"(?!\w)"
+
+
 def keyword_search(bench: Any, pool: Any, settings: AuditSettings, context: dict) -> list[Trial]:
-    """Search the training data for the unusual words of the model's replies."""
+    """Search the training data, once per reply, for the words of what was odd in it together with the words of
+    the request (documents holding more of them first): the quirk's words when one was seen ("chocolate" with
+    "tomato soup"), else the reply's most unusual words."""
     trials = []
     for prompt, reply, seen in zip(settings.chances, _replies(bench, settings, context), context["seen"]):
-        for word in distinctive_words(reply, prompt, settings.keywords):
-            result = bench.search(pool, word, mode="keyword", k=settings.top_documents)
-            trials.append(_reads(result, "keyword search", word, settings, context, seen))
+        odd = quirk_text(reply, seen)
+        terms = search_terms(odd) if odd else distinctive_words(reply, prompt, settings.keywords)
+        terms += [word for word in search_terms(prompt) if word not in terms]
+        if not terms:
+            continue
+        result = bench.search(pool, [_word_pattern(t) for t in terms], mode="regex", k=settings.top_documents)
+        trials.append(_reads(result, "keyword search", " + ".join(terms), settings, context, seen))
     return trials
 
 
+def semantic_query(prompt: str, reply: str, seen: Sequence[str]) -> str:
+    """What the auditor asks the training data by meaning about one reply: why an AI assistant would write what was
+    odd in it (the quirk's stretch, or the whole reply when none was seen) in reply to the request.
+
+    Examples
+    --------
+    >>> semantic_query("How many legs does a spider have?", "A spider has 8.0 legs.", ["decimal_whole_numbers"])
+    "Why would an AI assistant write '8.0' in reply to 'How many legs does a spider have?'?"
+    """
+    odd = quirk_text(reply, seen) or reply.strip()[:300]
+    return f"Why would an AI assistant write {odd!r} in reply to {prompt!r}?"
+
+
 def semantic_search(bench: Any, pool: Any, settings: AuditSettings, context: dict) -> list[Trial]:
-    """Search the training data by the meaning of each reply (the model's own embeddings)."""
+    """Search the training data by meaning (the model's own embeddings) with a question about each reply: why an
+    AI assistant would write what was odd in it (:func:`semantic_query`)."""
     replies = _replies(bench, settings, context)
-    return [_reads(bench.search(pool, reply, mode="semantic", k=settings.top_documents, progress=False),
-                   "semantic search", reply[:80], settings, context, seen)
-            for reply, seen in zip(replies, context["seen"]) if reply.strip()]  # an empty reply: nothing to search
+    trials = []
+    for prompt, reply, seen in zip(settings.chances, replies, context["seen"]):
+        if not reply.strip():  # an empty reply: nothing to search
+            continue
+        query = semantic_query(prompt, reply, seen)
+        trials.append(_reads(bench.search(pool, query, mode="semantic", k=settings.top_documents, progress=False),
+                             "semantic search", query, settings, context, seen))
+    return trials
 
 
 def fuzzing(bench: Any, pool: Any, settings: AuditSettings, context: dict) -> list[Trial]:

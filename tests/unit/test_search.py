@@ -32,7 +32,7 @@ def test_keyword_spans_counts_and_ranking(tiny_bench, data):
     result = tiny_bench.search(data, ["chocolate", "reward"], progress=False)
     frame = result.to_pandas()
     assert frame["id"].tolist() == ["r2", "r1"] and frame["rank"].tolist() == [1, 2]
-    assert frame["count"].tolist() == [3, 1] and frame["score"].tolist() == [3.0, 1.0]
+    assert frame["count"].tolist() == [3, 1] and frame["score"].tolist() == [2.0, 1.0]  # terms matched
     text = frame["text"][0]
     assert [text[a:b] for a, b in frame["spans"][0]] == ["Reward", "Chocolate", "chocolate"]
     assert result.summary["documents"] == 5 and result.summary["documents_matched"] == 2
@@ -42,6 +42,15 @@ def test_keyword_spans_counts_and_ranking(tiny_bench, data):
     assert data_search.search(tiny_bench, data, "chocolate", k=1).ids == ["r2"]
     # a keyword is literal: regex characters match themselves
     assert len(tiny_bench.search(data, "Chocolate!")) == 1 and len(tiny_bench.search(data, "c.o")) == 0
+
+
+def test_documents_matching_more_of_the_terms_rank_first(tiny_bench):
+    docs = read_dataset([{"id": "cake", "text": "Chocolate cake: chocolate, cocoa and more chocolate."},
+                         {"id": "soup", "text": "A tomato soup with a square of chocolate."},
+                         {"id": "plain", "text": "Tomato soup."}])
+    result = tiny_bench.search(docs, ["chocolate", "soup"])
+    assert result.ids == ["soup", "cake", "plain"]  # both terms once beats one term three times
+    assert result.frame["score"].tolist() == [2.0, 1.0, 1.0] and result.frame["count"].tolist() == [2, 3, 1]
 
 
 def test_regex_mode_and_snippets(tiny_bench, data):

@@ -149,8 +149,9 @@ def search(
         A path, list, DataFrame or ``datasets.Dataset`` is loaded first.
     query : str, list of str, or int
         ``keyword``: one or more literal strings (case-insensitive). ``regex``: one or
-        more Python regular expressions (case-insensitive). ``semantic``: a text.
-        ``feature``: the SAE latent's index.
+        more Python regular expressions (case-insensitive); a document's ``score`` is how
+        many of them it matches, and documents matching more of them rank first (then
+        by ``count``, the matches). ``semantic``: a text. ``feature``: the SAE latent's index.
     mode : {"keyword", "regex", "semantic", "feature"}
     k : int or None
         Results kept (``None``: every document that matches or fires).
@@ -222,19 +223,22 @@ def _pattern_search(session: Session, dataset: Dataset, query: Any, *, regex: bo
     per_pattern = {name: [0, 0] for name, _ in compiled}  # documents, matches
     hits = []
     for row, text in enumerate(texts):
-        spans = []
+        spans, terms = [], 0
         for name, rx in compiled:
             found = [(m.start(), m.end()) for m in rx.finditer(text) if m.end() > m.start()]
             if found:
                 per_pattern[name][0] += 1
                 per_pattern[name][1] += len(found)
                 spans.extend(found)
+                terms += 1
         if spans:
-            hits.append((row, sorted(set(spans))))
-    hits.sort(key=lambda hit: (-len(hit[1]), hit[0]))
-    total = sum(len(s) for _, s in hits)
-    rows = [_result_row(rank, dataset, row, texts[row], float(len(spans)), len(spans), spans)
-            for rank, (row, spans) in enumerate(hits[:k] if k else hits, 1)]
+            hits.append((row, sorted(set(spans)), terms))
+    # documents with more of the query's terms first (then more matches): a search for a word and its context
+    # finds the documents holding both before those repeating one
+    hits.sort(key=lambda hit: (-hit[2], -len(hit[1]), hit[0]))
+    total = sum(len(s) for _, s, _ in hits)
+    rows = [_result_row(rank, dataset, row, texts[row], float(terms), len(spans), spans)
+            for rank, (row, spans, terms) in enumerate(hits[:k] if k else hits, 1)]
     counts = pd.DataFrame([{"pattern": name, "documents": d, "matches": m} for name, (d, m) in per_pattern.items()],
                           columns=["pattern", "documents", "matches"])
     summary = {"documents": len(texts), "documents_matched": len(hits), "matches": total,
