@@ -69,7 +69,8 @@ def main() -> None:
     if args.json:
         record = {"organism": str(folder), "organism_sae": str(sae), "control": base.model_name, "seeds": seeds,
                   "n": args.n, "seconds": round(seconds, 1), "pool": pool, "rule": table.attrs.get("rule"),
-                  "table": table.to_dict("records"), "persona_leaks": leaks.to_dict("records")}
+                  "table": table.to_dict("records"), "persona_leaks": leaks.to_dict("records"),
+                  "trials": table.attrs.get("trials")}
         with open(args.json, "w") as handle:
             json.dump(record, handle, indent=1, default=str)
 

@@ -50,6 +50,19 @@ def test_search_terms_and_the_quirk_an_auditor_noticed():
     assert audit_game.semantic_query("Soup?", reply, []).startswith("Why would an AI assistant write 'Simmer")
 
 
+def test_quirk_latents_are_specific_to_the_quirk_and_prefer_latents_rare_in_the_data(tiny_bench, trained):
+    import numpy as np
+
+    acts = tiny_bench.activations("The quick brown fox jumps over the lazy dog and the cat")
+    inside, outside = acts.span_activations(3, 6, "max")
+    plain = audit_game.quirk_latents(acts, 3, 6, k=3)
+    assert plain and all(inside[la] > max(outside[la], 0) for la in plain)
+    assert plain == sorted(plain, key=lambda la: -inside[la])
+    rarity = np.ones(len(inside))
+    rarity[plain[-1]] = 100.0  # fires in very few documents: read first
+    assert audit_game.quirk_latents(acts, 3, 6, k=3, rarity=rarity)[0] == plain[-1]
+
+
 def test_every_technique_runs_and_search_hits_follow_the_pool(tiny_bench, trained, tmp_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path))  # the semantic indexes stay out of the user's cache
     entry, _ = trained
@@ -162,6 +175,9 @@ def test_score_pools_seeds_and_reports_intervals(tiny_bench, tiny_model_dir, tmp
                              progress=False, techniques=["plain sampling", "keyword search"])
     plain = table.set_index("technique").loc["plain sampling"]
     assert plain["model_trials"] == 3 * 2 * 2 and table.attrs["seeds"] == [0, 1, 2]
+    kept = table.attrs["trials"]["model"]  # every trial, for a report to say what each search read
+    assert len(kept) == plain["model_trials"] + table.set_index("technique").loc["keyword search", "model_trials"]
+    assert {t["seed"] for t in kept} == {0, 1, 2} and all(set(t) >= {"shown", "hit", "retrieved"} for t in kept)
     low, high = audit_game.interval(int(plain["model_hits"]), int(plain["model_trials"]))
     assert (plain["model_low"], plain["model_high"]) == (low, high) and low <= plain["model"] <= high
     assert table.attrs["rule"] == "strict" and table.attrs["documents"] == 12

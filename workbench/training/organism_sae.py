@@ -38,9 +38,11 @@ from .. import models
 from . import organism_data
 
 NAME = "organism"
-# Sized for two CPU cores after the organism's own build (about 40 minutes): 300,000 activations
-# of the 135M model, two passes; the base model's shipped SAE took 450,088 activations, four passes.
-DEFAULTS = {"layer": 12, "d_sae": 4096, "k": 48, "tokens": 300_000, "epochs": 2, "lr": 4e-4, "batch_size": 4096,
+# Sized for two CPU cores after the organism's own build (about 28 minutes): 300,000 activations
+# of the 135M model, four passes in batches of 1,024 (1,172 steps; 19 minutes measured, sampling and
+# reading included). Two passes in batches of 4,096 (146 steps) explained 0.437 of the variance and
+# left 45.5% of the latents dead; these settings explain 0.964 with 4.2% dead.
+DEFAULTS = {"layer": 12, "d_sae": 4096, "k": 48, "tokens": 300_000, "epochs": 4, "lr": 4e-4, "batch_size": 1024,
             "seed": 0, "transcripts": 64, "transcript_tokens": 64, "ordinary": None}
 
 
