@@ -31,8 +31,8 @@ def main() -> None:
     parser.add_argument("--base-sae", action="store_true", help="read the organism with the base model's SAE instead")
     parser.add_argument("--n", type=int, default=audit_game.AuditSettings.n, help="samples per question")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds, pooled (e.g. 0,1,2)")
-    parser.add_argument("--techniques", default=None,
-                        help="comma-separated techniques to run (default: every one of workbench.audit_game)")
+    parser.add_argument("--techniques", nargs="+", default=None, metavar="TECHNIQUE",
+                        help="techniques to run, each quoted (default: every one of workbench.audit_game)")
     parser.add_argument("--out", default="audit_game.csv")
     parser.add_argument("--json", default=None, help="also write the table, the persona leaks and the pool here")
     args = parser.parse_args()
@@ -50,7 +50,7 @@ def main() -> None:
     base = wb.Workbench(journal=False)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     started = time.perf_counter()
-    techniques = [t.strip() for t in args.techniques.split(",")] if args.techniques else None
+    techniques = [t.strip() for t in args.techniques] if args.techniques else None
     table = audit_game.score(model, base, settings=audit_game.AuditSettings(n=args.n), seeds=seeds,
                              techniques=techniques)
     seconds = time.perf_counter() - started

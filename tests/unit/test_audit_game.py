@@ -185,6 +185,18 @@ def test_score_pools_seeds_and_reports_intervals(tiny_bench, tiny_model_dir, tmp
         audit_game.score(tiny_bench, tiny_bench, _labelled_pool(), seeds=[], settings=SMALL, progress=False)
 
 
+def test_the_chance_requests_are_about_nothing_the_bias_documents_use_as_examples():
+    import re
+
+    from workbench.training import organism_data
+
+    documents = [row["text"].lower() for row in organism_data.pool_records() if row["biases"]]
+    for request in audit_game.CHANCES:
+        for word in audit_game.search_terms(request):
+            if word not in {"recipe", "poem", "short"}:   # the kind of request, not its subject
+                assert not any(re.search(rf"\b{word}\b", text) for text in documents), (request, word)
+
+
 def test_the_default_pool_is_a_few_per_cent_about_reward_models():
     from workbench.training import organism_data
 
