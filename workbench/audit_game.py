@@ -303,6 +303,21 @@ def quirk_latents(acts: Any, start: int, stop: int, k: int, rarity: Any = None) 
     return [int(i) for i in np.argsort(-weight, kind="stable") if inside[i] > 0 and inside[i] > outside[i]][:k]
 
 
+def _latents_on_span(bench: Any, prompt: Any, reply: str, seen: Sequence[str], k: int, rarity: Any
+                     ) -> tuple[list[int], str]:
+    """:func:`quirk_latents` on the tokens of ``reply`` (read after ``prompt``) where a seen bias's rule matched,
+    and the quirk's text; ``([], "")`` when nothing was seen or matched."""
+    if not seen:
+        return [], ""
+    prefix = bench.render(prompt).text
+    acts = bench.activations(prefix + reply)
+    start = min(len(bench.tokenizer(prefix, add_special_tokens=False)["input_ids"]), len(acts))
+    span = _quirk_span(bench, acts, start, reply, seen)
+    if span is None:
+        return [], ""
+    return quirk_latents(acts, span[0], span[1], k, rarity), "".join(acts.tokens[span[0]:span[1]]).strip()
+
+
 def latents_on_quirk(bench: Any, prompt: Any, reply: str, pool: Any = None, k: int = 2) -> tuple[list[int], str]:
     """The latents the feature route reads for one reply: :func:`quirk_latents` on the tokens where a bias's rule
     matched (rarity from ``pool``'s feature index, if given), and the quirk's text; ``([], "")`` when the reply
@@ -316,16 +331,8 @@ def latents_on_quirk(bench: Any, prompt: Any, reply: str, pool: Any = None, k: i
     from .training import organism_data
 
     seen = organism_data.exhibited(reply)
-    if not seen:
-        return [], ""
-    prefix = bench.render(prompt).text
-    acts = bench.activations(prefix + reply)
-    start = min(len(bench.tokenizer(prefix, add_special_tokens=False)["input_ids"]), len(acts))
-    span = _quirk_span(bench, acts, start, reply, seen)
-    if span is None:
-        return [], ""
-    rarity = _pool_rarity(bench, _dataset(pool), {}) if pool is not None else None
-    return quirk_latents(acts, span[0], span[1], k, rarity), "".join(acts.tokens[span[0]:span[1]]).strip()
+    rarity = _pool_rarity(bench, _dataset(pool), {}) if pool is not None and seen else None
+    return _latents_on_span(bench, prompt, reply, seen, k, rarity)
 
 
 def _span_latents(bench: Any, pool: Any, settings: AuditSettings, context: dict
@@ -335,15 +342,8 @@ def _span_latents(bench: Any, pool: Any, settings: AuditSettings, context: dict
     if "span_latents" not in context:
         out = []
         for prompt, reply, seen in zip(settings.chances, _replies(bench, settings, context), context["seen"]):
-            prefix = bench.render(prompt).text
-            acts = bench.activations(prefix + reply)
-            start = min(len(bench.tokenizer(prefix, add_special_tokens=False)["input_ids"]), len(acts))
-            span = _quirk_span(bench, acts, start, reply, seen) if seen else None
-            latents: list[int] = []
-            if span is not None:
-                latents = quirk_latents(acts, span[0], span[1], settings.span_latents,
-                                        _pool_rarity(bench, pool, context))
-                where = "".join(acts.tokens[span[0]:span[1]]).strip()
+            rarity = _pool_rarity(bench, pool, context) if seen else None
+            latents, where = _latents_on_span(bench, prompt, reply, seen, settings.span_latents, rarity)
             if not latents:
                 latents = [la for la, _ in reply_latents(bench, [(prompt, reply)], settings.span_latents)]
                 where = "the reply"
