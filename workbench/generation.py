@@ -231,6 +231,111 @@ def generate(
     return _trim(new, logprobs, stop_ids, max_new_tokens, bool(state["fired"]), seed)
 
 
+def generate_bundle(
+    session: Session,
+    rows: Sequence[Sequence[int]],
+    hooks: Sequence[Callable[[Any, Any], None] | None],
+    *,
+    score: int | None = None,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_p: float = 1.0,
+    seed: int,
+    stop_ids: Sequence[int] | None = None,
+    cancel: threading.Event | None = None,
+    progress: bool | Callable[[int, int], None] = True,
+    description: str = "sampling",
+) -> tuple[list[Generated], list[list[float]] | None]:
+    """Several generations of the same ``rows`` on a REMOTE session in ONE request: one run per entry of ``hooks``
+    (an ``intervene`` of :func:`generate`, or ``None`` for the unedited model), each on ``seed``; with ``score=i``
+    also every token run ``i`` sampled, scored under the unedited model (its log-probability, as
+    :func:`workbench.techniques.steering.token_logprobs` gives it, cut at the same stop tokens).
+
+    It is an nnsight session: the generations and the scoring pass run one after another on the
+    server and come back together, so a steering panel's move (steered and unsteered samples
+    and the shift between them) costs one request. Returns the :class:`Generated` of each run and
+    the scores (``None`` without ``score``). Cancel and progress are as for a remote :func:`generate`.
+    """
+    import nnsight
+    import torch
+
+    from . import remote as remote_mod
+    from ._traced import recorder_classes
+
+    if not session.remote:
+        raise ValueError("generate_bundle bundles a remote session's runs into one request; a local session runs "
+                         "them one after another with generate().")
+    if not session.adapter_enabled:
+        raise ValueError("generate_bundle runs the model as loaded; it cannot switch an adapter off.")
+    if score is not None and not 0 <= score < len(hooks):
+        raise ValueError(f"score must index one of the {len(hooks)} runs, not {score!r}.")
+    if cancel is not None and cancel.is_set():
+        raise Cancelled(f"{description} was cancelled before its request was sent.")
+    ids, mask = left_pad(rows, session.pad_token_id)
+    config = generation_config(
+        getattr(session.module, "generation_config", None), max_new_tokens=max_new_tokens,
+        temperature=temperature, top_p=top_p, stop_ids=stop_ids, pad_id=session.pad_token_id,
+    )
+    StepRecorder, StopRecorder = recorder_classes()
+    runs = []
+    for hook in hooks:
+        state = {"logprobs": [], "sequences": None, "fired": False}
+        recorder = StepRecorder(None)
+        runs.append((hook, state, {"generation_config": config, "logits_processor": [recorder],
+                                   "stopping_criteria": [StopRecorder(state, recorder, None)]}))
+    from .layout import final_norm, unembedding_envoy
+
+    norm, unembed = (final_norm(session), unembedding_envoy(session)) if score is not None else (None, None)
+    cap = getattr(session.config, "final_logit_softcapping", None)
+    model, device, start = session.model, session.device, ids.shape[1]
+    inputs = {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
+    total = max_new_tokens * len(hooks)
+    bar = progress_bar(progress, total, f"{description} ({len(rows)} rows, {len(hooks)} runs)", unit="tok")
+    try:
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_OUTRAN, category=UserWarning)
+            # nnsight finds a nested block by its line in the session's body: inside it, no comment lines and
+            # no `with` statement split over lines (either shifts the lines it reads, and the request fails)
+            with model.session(backend=remote_mod.backend(session, "session", session._status)):
+                states = []
+                for hook, state, settings in runs:  # on the server: one run after another
+                    with model.generate(inputs, **settings) as tracer:
+                        torch.manual_seed(seed)
+                        states.append(state)
+                        if hook is not None:
+                            hook(model, tracer)
+                scores = None
+                if score is not None:  # the scored run's tokens under the unedited model, one number a token
+                    sequences = states[score]["sequences"].to(device)
+                    ones = torch.ones(sequences.shape[0], sequences.shape[1] - start, dtype=mask.dtype)
+                    full = {"input_ids": sequences, "attention_mask": torch.cat([mask, ones], 1).to(device)}
+                    with model.trace(full):
+                        logits = unembed(norm.output[:, start - 1:-1]).float()
+                        if cap:
+                            logits = torch.tanh(logits / cap) * cap
+                        picked = torch.log_softmax(logits, -1).gather(2, sequences[:, start:, None].to(logits.device))
+                        scores = picked[:, :, 0].cpu()
+                states = nnsight.save(states)
+                scores = nnsight.save(scores)
+        bar.update(total)
+    finally:
+        bar.close()
+    if cancel is not None and cancel.is_set():
+        warnings.warn(f"Cancel came after {description}'s request was sent to a remote backend, which cannot stop "
+                      "a job once it runs: it ran to the end, and its results are kept.", RemoteCancelIgnored,
+                      stacklevel=2)
+    out = []
+    for state in states:
+        new = state["sequences"][:, start: start + max_new_tokens]
+        steps = state["logprobs"][: new.shape[1]]
+        logprobs = torch.stack(steps, dim=1) if steps else torch.zeros(len(rows), 0)
+        out.append(_trim(new, logprobs, stop_ids, max_new_tokens, False, seed))
+    scored = None
+    if score is not None:
+        scored = [row[: len(tokens)] for row, tokens in zip(scores.tolist(), out[score].token_ids)]
+    return out, scored
+
+
 class RemoteCancelIgnored(UserWarning):
     """Cancel was asked of a remote job already sent: it cannot be stopped, so it ran to the end."""
 

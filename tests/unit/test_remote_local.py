@@ -159,6 +159,33 @@ def test_same_seed_same_samples_in_one_request(pair, options):
     assert len(generations) == 1
 
 
+@pytest.mark.parametrize("options", [
+    {"steer": {"ones": 0.8}},
+    {"steer": {"ones": 1.5}, "positions": "generated", "prefill": "Well,"},
+    {"fuzz": 0.7, "neurons": {(0, 3): ("scale", 2.0)}},
+], ids=["steer", "generated-prefill", "fuzz-neurons"])
+def test_a_steering_effect_is_one_request_and_equal_to_local(pair, options):
+    from workbench.techniques import steering
+
+    here, there = pair
+    call = lambda b, **kw: steering.effect(b, "What is your goal?", 3, max_new_tokens=6, seed=5,  # noqa: E731
+                                            progress=False, **options, **kw)
+    local = call(here)
+    remote, log = _one_action(there, call)
+    assert len(log) == 1 and log[0].kind == "session"
+    for side in ("unsteered", "steered"):
+        mine, theirs = getattr(local, side), getattr(remote, side)
+        assert theirs.token_ids == mine.token_ids and theirs.texts == mine.texts and theirs.seed == 5
+        assert theirs.finish_reasons == mine.finish_reasons and theirs.settings == mine.settings
+        np.testing.assert_allclose(np.concatenate(theirs.logprobs), np.concatenate(mine.logprobs), atol=1e-5)
+    np.testing.assert_allclose(np.concatenate(remote.shift), np.concatenate(local.shift), atol=1e-4)
+    # the panel's next move reuses the unsteered side: the steered run and its scores, still one request
+    moved, log = _one_action(there, lambda b: call(b, baseline=remote.unsteered))
+    assert len(log) == 1 and moved.unsteered is remote.unsteered
+    assert moved.steered.token_ids == local.steered.token_ids
+    np.testing.assert_allclose(np.concatenate(moved.shift), np.concatenate(local.shift), atol=1e-4)
+
+
 def test_a_drawn_seed_is_recorded_and_reproduces_remotely(pair):
     _, there = pair
     first = there.sample("Hi", n=2, max_new_tokens=5, progress=False)

@@ -213,12 +213,26 @@ def sample(session: Session, conversation: str | Mapping | Sequence[Mapping], n:
     0
     """
     o = sample_options(options)
+    prompt, stops, intervene, seed, settings = prepare(session, conversation, n, o)
+    out = generation.generate(
+        session, [prompt.input_ids] * n, max_new_tokens=o["max_new_tokens"], temperature=o["temperature"],
+        top_p=o["top_p"], seed=seed, stop_ids=stops, cancel=o["cancel"], progress=o["progress"],
+        description=f"sampling as {prompt.persona}", intervene=intervene,
+    )
+    return _samples(session, prompt, out, slice(None), settings)
+
+
+def prepare(session: Session, conversation: Any, n: int, o: Mapping[str, Any]
+            ) -> tuple[chat.RenderedPrompt, list[int], Callable[[Any, Any], None] | None, int | None, dict]:
+    """What :func:`sample` decodes with, checked in full before anything runs: the rendered prompt, its stop
+    tokens, the ``intervene`` hook of its edits (``None`` without), the seed (drawn when edits need one and none was
+    given) and the settings its :class:`Samples` record. ``o`` holds every option (:func:`sample_options`)."""
     generation.check_settings(n, o["max_new_tokens"], o["temperature"], o["top_p"], o["seed"])
     from . import interventions
 
     edits = None
     seed = o["seed"]
-    if o["steer"] or o["fuzz"]:  # checked in full before anything runs
+    if o["steer"] or o["fuzz"]:
         edits = interventions.plan(session, o["steer"], layer=o["layer"], positions=o["positions"], fuzz=o["fuzz"])
         if seed is None:
             seed = secrets.randbelow(generation.MAX_SEED)
@@ -227,15 +241,10 @@ def sample(session: Session, conversation: str | Mapping | Sequence[Mapping], n:
     prompt = session.render(conversation, persona=o["persona"], prefill=o["prefill"])
     _check_context(session, prompt, o["max_new_tokens"], "The prompt")
     stops = stop_tokens(session.tokenizer, session.config, prompt.text, prompt.persona)
-    out = generation.generate(
-        session, [prompt.input_ids] * n, max_new_tokens=o["max_new_tokens"], temperature=o["temperature"],
-        top_p=o["top_p"], seed=seed, stop_ids=stops, cancel=o["cancel"], progress=o["progress"],
-        description=f"sampling as {prompt.persona}", intervene=intervene,
-    )
     settings = {"n": n, "max_new_tokens": o["max_new_tokens"], "temperature": o["temperature"], "top_p": o["top_p"],
                 "model": session.model_name, **(edits.settings if edits else {}),
                 **(neuron_edits.settings if neuron_edits else {})}
-    return _samples(session, prompt, out, slice(None), settings)
+    return prompt, stops, intervene, seed, settings
 
 
 @recorded("complete")

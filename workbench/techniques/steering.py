@@ -168,6 +168,8 @@ def effect(session: Session, conversation: Any, n: int = 4, *, baseline: Samples
 
     steered = None
     active = bool(plan.noise) or any(coefficient != 0 for coefficient in (plan.settings.get("steer") or {}).values())
+    if active and session.remote:
+        return _effect_in_one_request(session, conversation, n, plain, steering, baseline, cancel, progress)
     total = steps * ((1 if active else 0) + (1 if baseline is None else 0))
     if active:
         steered = sampling.sample(session, conversation, n, cancel=cancel, progress=counted(0), **plain, **steering)
@@ -182,5 +184,28 @@ def effect(session: Session, conversation: Any, n: int = 4, *, baseline: Samples
     if steered is None:  # nothing to steer: the steered side is the unsteered one
         return SteeringEffect(unsteered, unsteered, [[0.0] * len(ids) for ids in unsteered.token_ids])
     scores = token_logprobs(session, steered.prompt_ids, steered.token_ids)
+    shift = [[s - u for s, u in zip(srow, urow)] for srow, urow in zip(steered.logprobs, scores)]
+    return SteeringEffect(unsteered, steered, shift)
+
+
+def _effect_in_one_request(session: Session, conversation: Any, n: int, plain: dict, steering: dict,
+                           baseline: Samples | None, cancel: Any, progress: Any) -> SteeringEffect:
+    """:func:`effect` on a remote session: the steered run, the unsteered one (unless ``baseline`` is reused) and
+    the scoring pass in one request (:func:`workbench.generation.generate_bundle`), with the same results."""
+    from .. import generation
+
+    unedited = sampling.sample_options(plain, what="effect")
+    prompt, stops, steer_hook, seed, steered_settings = sampling.prepare(
+        session, conversation, n, sampling.sample_options({**plain, **steering}, what="effect"))
+    _, _, plain_hook, _, plain_settings = sampling.prepare(session, conversation, n, unedited)
+    hooks = [steer_hook] + ([plain_hook] if baseline is None else [])
+    runs, scores = generation.generate_bundle(
+        session, [prompt.input_ids] * n, hooks, score=0, max_new_tokens=unedited["max_new_tokens"],
+        temperature=unedited["temperature"], top_p=unedited["top_p"], seed=seed, stop_ids=stops, cancel=cancel,
+        progress=progress, description=f"steering effect as {prompt.persona}",
+    )
+    steered = sampling._samples(session, prompt, runs[0], slice(None), steered_settings)
+    unsteered = baseline if baseline is not None else sampling._samples(session, prompt, runs[1], slice(None),
+                                                                         plain_settings)
     shift = [[s - u for s, u in zip(srow, urow)] for srow, urow in zip(steered.logprobs, scores)]
     return SteeringEffect(unsteered, steered, shift)
