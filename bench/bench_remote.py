@@ -144,7 +144,6 @@ def _measure(wb, bench) -> dict:
 
 def _why_more(key: str) -> str:
     return {
-        "search_index": "building the index is one bundled request, the query another",
         "audit": "the encoding is one bundled request; the hypotheses' promoted tokens another",
         "diff": "per model (two models, two servers): one bundled residual read, the neurons' activations, "
                 "their value vectors and one generation",

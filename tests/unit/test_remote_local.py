@@ -233,6 +233,22 @@ def test_semantic_and_feature_search_are_equal(pair):
         pd.testing.assert_frame_equal(local, remote, atol=1e-5, check_exact=False)
 
 
+def test_a_first_semantic_search_builds_its_index_with_the_query_in_one_request(pair, tmp_path, monkeypatch):
+    here, there = pair
+    data = wb.corpora.demo_training_corpus()
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "here"))
+    local = here.search(data, "a recipe with chocolate", mode="semantic", k=5, progress=False)
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "there"))  # the remote side builds its own index
+    first, log = _one_action(there, lambda b: b.search(data, "a recipe with chocolate", mode="semantic", k=5,
+                                                       progress=False))
+    assert first.summary["index"] == "built" and len(log) == 1
+    again, log = _one_action(there, lambda b: b.search(data, "a recipe with chocolate", mode="semantic", k=5,
+                                                       progress=False))
+    assert again.summary["index"] == "cached" and len(log) == 1   # the query alone
+    for result in (first, again):
+        pd.testing.assert_frame_equal(local.to_pandas(), result.to_pandas(), atol=1e-5, check_exact=False)
+
+
 def test_preference_audit_is_equal(pair):
     here, there = pair
     pairs = wb.corpora.preference_planted()

@@ -303,6 +303,7 @@ class SemanticIndex:
     embeddings: np.ndarray  # [n_docs, d] float16, unit norm after centring
     mean: np.ndarray        # [d] float32, the corpus mean removed before normalising
     built: bool
+    queries: np.ndarray | None = None  # [n_queries, d] raw pooled vectors of ``queries=``, when built with them
 
     def scores(self, query_vectors: np.ndarray) -> np.ndarray:
         """Cosine similarities ``[n_queries, n_docs]`` of raw pooled query vectors."""
@@ -322,8 +323,13 @@ def _safe(name: str) -> str:
 
 def semantic_index(session: Session, dataset: Dataset, *, layer: int | None = None, field: str | None = None,
                    max_tokens: int = MAX_TOKENS, batch_size: int = 16, progress: bool = True,
-                   cancel: threading.Event | None = None, texts: Sequence[str] | None = None) -> SemanticIndex:
+                   cancel: threading.Event | None = None, texts: Sequence[str] | None = None,
+                   queries: Sequence[str] = ()) -> SemanticIndex:
     """The semantic index of a dataset at a layer: built once, then read from ``cache_dir()``.
+
+    ``queries`` are embedded in the same pass when the index is built (``index.queries``;
+    ``None`` when it was read from the cache): on a remote session the first search's query
+    rides in the index's one request.
 
     Each document is embedded as the mean of the model's hidden states after
     ``layer`` over its tokens (the first token left out: the attention sink's
@@ -348,11 +354,12 @@ def semantic_index(session: Session, dataset: Dataset, *, layer: int | None = No
     key = hashlib.sha256(json.dumps([INDEX_VERSION, session.model_name, layer, dataset.digest, field, max_tokens,
                                      str(session.dtype)]).encode()).hexdigest()[:16]
     folder = models.cache_dir() / "search_index" / f"{_safe(session.model_name)}-{layer}-{dataset.digest}-{key[:8]}"
-    built = []
+    built, asked = [], list(queries)
 
     def build(tmp: Path) -> None:
-        vectors = embed_texts(session, texts, layer=layer, max_tokens=max_tokens, batch_size=batch_size,
+        vectors = embed_texts(session, [*texts, *asked], layer=layer, max_tokens=max_tokens, batch_size=batch_size,
                               progress=progress, cancel=cancel, description="building search index")
+        vectors, extra = vectors[: len(texts)], vectors[len(texts):]
         mean = vectors.mean(0)
         centred = vectors - mean
         centred /= np.maximum(np.linalg.norm(centred, axis=-1, keepdims=True), 1e-8)
@@ -362,14 +369,15 @@ def semantic_index(session: Session, dataset: Dataset, *, layer: int | None = No
             "model": session.model_name, "layer": layer, "dataset": dataset.source, "digest": dataset.digest,
             "documents": len(texts), "field": field, "max_tokens": max_tokens, "pooling": "mean, position 0 left out",
         }))
-        built.append(True)
+        built.append(extra)
 
     models.ensure_converted(folder, build, source={"search_index": key})
     embeddings = np.load(folder / "embeddings.npy")
     if embeddings.shape[0] != len(texts):  # pragma: no cover - a digest collision
         raise RuntimeError(f"The cached index at {folder} has {embeddings.shape[0]} rows for {len(texts)} documents; "
                            "delete the folder to rebuild it.")
-    return SemanticIndex(folder, layer, embeddings, np.load(folder / "mean.npy"), bool(built))
+    return SemanticIndex(folder, layer, embeddings, np.load(folder / "mean.npy"), bool(built),
+                         built[0] if built and asked else None)
 
 
 def _sink_token(session: Session) -> int:
@@ -412,8 +420,9 @@ def _semantic_search(session: Session, dataset: Dataset, query: Any, *, k: int |
     if not query.strip():
         raise ValueError("The query is empty: describe what you are looking for.")
     texts = dataset.texts(session, field=field)
-    index = semantic_index(session, dataset, layer=layer, field=field, texts=texts, **options)
-    vector = embed_texts(session, [query], layer=index.layer, max_tokens=options["max_tokens"])
+    index = semantic_index(session, dataset, layer=layer, field=field, texts=texts, queries=[query], **options)
+    vector = index.queries if index.queries is not None else embed_texts(session, [query], layer=index.layer,
+                                                                         max_tokens=options["max_tokens"])
     scores = index.scores(vector)[0]
     order = np.argsort(-scores, kind="stable")[: k or len(scores)]
     rows = [_result_row(rank, dataset, int(r), texts[r], float(scores[r]), 0, [])
