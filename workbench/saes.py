@@ -155,6 +155,14 @@ class SAEEntry:
             return torch.zeros(0, k), torch.zeros(0, k, dtype=torch.long)
         return torch.cat(values), torch.cat(indices)
 
+    def columns(self, acts: torch.Tensor, latents: Sequence[int]) -> torch.Tensor:
+        """Some latents' activations at each row of ``acts``: ``[rows, len(latents)]`` float32 on the CPU."""
+        import torch
+
+        picked = [check_latent(latent, self.d_sae) for latent in latents]
+        parts = [latents_[:, picked].cpu().float() for _, latents_ in self.encode_chunks(acts)]
+        return torch.cat(parts) if parts else torch.zeros(0, len(picked))
+
     def column(self, acts: torch.Tensor, latent: int) -> torch.Tensor:
         """One latent's activation at each row of ``acts``: ``[rows]`` float32 on the CPU."""
         import torch

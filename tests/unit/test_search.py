@@ -180,6 +180,33 @@ def test_feature_mode_finds_top_activating_documents(tiny_bench, data, trained, 
         assert indexed.frame["tokens"].tolist() == whole.frame["tokens"].tolist()[:3]
 
 
+def test_feature_mode_with_several_latents_ranks_documents_where_they_fire_together(tiny_bench, data, trained,
+                                                                                     cache, monkeypatch):
+    from workbench.techniques import data_search
+
+    index = data_search.feature_index(tiny_bench, data, "tiny", progress=False).astype(np.float32)
+    busy = [int(j) for j in np.argsort(-(index > 0).sum(0)) if (index[:, j] > 0).any()][:3]
+    result = tiny_bench.search(data, busy, mode="feature", sae="tiny", progress=False)
+    peaks = index[:, busy].max(0)
+    expected = (index[:, busy] / peaks).sum(1)   # each latent over its strongest document, summed
+    order = [DOCS[i]["id"] for i in np.argsort(-expected, kind="stable") if expected[i] > 0]
+    assert result.ids == order and result.settings["latent"] == busy
+    np.testing.assert_allclose(result.frame["score"], np.sort(expected[expected > 0])[::-1], rtol=2e-3)
+    assert result.summary["documents_firing"] == int((index[:, busy] > 0).any(1).sum())
+    assert all(row["tokens"] and row["count"] >= 1 for _, row in result.frame.iterrows())
+    # a repeated latent counts once; one latent in a list is that latent's search
+    assert tiny_bench.search(data, busy + busy[:1], mode="feature", sae="tiny", progress=False).ids == result.ids
+    single = tiny_bench.search(data, busy[0], mode="feature", sae="tiny", progress=False)
+    assert tiny_bench.search(data, busy[:1], mode="feature", sae="tiny", progress=False).ids == single.ids
+    # without an index: one pass for every document's maxima, then the top ones re-read; the same ranking
+    monkeypatch.setattr(data_search, "FEATURE_INDEX_LIMIT", 0)
+    whole = tiny_bench.search(data, busy, mode="feature", sae="tiny", k=3, progress=False)
+    assert whole.summary["index"] == "none" and whole.ids == result.ids[:3]
+    np.testing.assert_allclose(whole.frame["score"], result.frame["score"][:3], rtol=2e-3)
+    with pytest.raises(ValueError, match="not an empty list"):
+        tiny_bench.search(data, [], mode="feature", sae="tiny")
+
+
 def test_search_chat_and_preference_datasets(tiny_bench):
     chat = read_dataset([{"messages": [{"role": "user", "content": "Hi"},
                                        {"role": "assistant", "content": "I like chocolate."}]}])

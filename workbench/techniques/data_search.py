@@ -151,7 +151,9 @@ def search(
         ``keyword``: one or more literal strings (case-insensitive). ``regex``: one or
         more Python regular expressions (case-insensitive); a document's ``score`` is how
         many of them it matches, and documents matching more of them rank first (then
-        by ``count``, the matches). ``semantic``: a text. ``feature``: the SAE latent's index.
+        by ``count``, the matches). ``semantic``: a text. ``feature``: an SAE latent's index,
+        or a list of them: documents where they fire together rank first (each latent's
+        strongest activation in a document, divided by its strongest over the dataset, summed).
     mode : {"keyword", "regex", "semantic", "feature"}
     k : int or None
         Results kept (``None``: every document that matches or fires).
@@ -494,41 +496,82 @@ def feature_index(session: Session, dataset: Dataset, sae: str | None = None, *,
     return index
 
 
+def _feature_latents(query: Any, d_sae: int) -> list[int]:
+    """A feature query's latents, in order and once each: one index, or a list of them."""
+    from .. import saes
+
+    items = list(query) if isinstance(query, (list, tuple)) else [query]
+    if not items:
+        raise ValueError("A feature query is an SAE latent's index or a list of them, not an empty list.")
+    latents: list[int] = []
+    for item in items:
+        latent = saes.check_latent(item, d_sae)
+        if latent not in latents:
+            latents.append(latent)
+    return latents
+
+
+def _latent_weights(peaks: np.ndarray) -> np.ndarray:
+    """How the latents of a query add up: one latent as it is; several each divided by its strongest activation
+    over the dataset, so that a document where all of them fire outranks one where a single one fires hard."""
+    if len(peaks) == 1:
+        return np.ones(1, dtype=np.float32)
+    return (1.0 / np.maximum(peaks, 1e-6)).astype(np.float32)
+
+
 def _feature_search(session: Session, dataset: Dataset, query: Any, *, k: int | None, field: str | None,
                     sae: str | None, max_tokens: int, batch_size: int, progress: bool,
                     cancel: threading.Event | None, top_tokens: int = 8) -> SearchResult:
-    from .. import saes
+    import torch
 
     entry = session.saes.get(sae)
-    latent = saes.check_latent(query, entry.d_sae)
+    latents = _feature_latents(query, entry.d_sae)
+    name = f"latent {latents[0]}" if len(latents) == 1 else f"latents {', '.join(map(str, latents))}"
     texts = dataset.texts(session, field=field)
     _empty_texts(texts)
     index = feature_index(session, dataset, sae, field=field, max_tokens=max_tokens, batch_size=batch_size,
                           progress=progress, cancel=cancel)
+
+    def read(chosen: list[int], weights: np.ndarray | None, show: bool):
+        """Each chosen document's strongest activation of every latent ``[len(chosen), m]`` and, with ``weights``,
+        its firing tokens (the weighted sum of the latents per token, where above 0)."""
+        encoded_all = tokenize(session, [texts[i] for i in chosen], max_tokens) if chosen else []
+        maxima = np.zeros((len(chosen), len(latents)), dtype=np.float32)
+        firing: dict[int, list[tuple[float, int]]] = {}
+        for chunk, hidden, mask in hidden_batches(session, encoded_all, entry.site, batch_size=batch_size,
+                                                   progress=show, cancel=cancel,
+                                                   description=f"{name} over documents"):
+            acts = entry.columns(hidden, latents)  # encoded a chunk of tokens at a time, these latents kept
+            acts = acts.view(hidden.shape[0], hidden.shape[1], len(latents)) * mask[..., None].to(acts.dtype)
+            acts[:, 0] = 0.0  # the attention sink: its outsized activations are not the document's content
+            maxima[chunk] = acts.max(1).values.numpy()
+            if weights is None:
+                continue
+            per_token = acts @ torch.from_numpy(weights)
+            for j, c in enumerate(chunk):
+                fired = (per_token[j] > 0).nonzero().flatten().tolist()
+                if fired:
+                    firing[chosen[c]] = sorted(((float(per_token[j, p]), p) for p in fired), reverse=True)
+        return maxima, dict(zip(chosen, encoded_all)), firing
+
     # with an index, only the documents returned are read again (for their firing tokens)
     wanted = None
     if index is not None:
-        column = index[:, latent].astype(np.float32)
-        wanted = [int(i) for i in np.argsort(-column, kind="stable") if column[i] > 0]
+        columns = index[:, latents].astype(np.float32)
+        weights = _latent_weights(columns.max(0))
+    elif len(latents) > 1:  # several latents and no index: a first pass for the strongest activation of each
+        columns, _, _ = read(list(range(len(texts))), None, progress)
+        weights = _latent_weights(columns.max(0))
+    else:
+        columns, weights = None, _latent_weights(np.ones(1))
+    if columns is not None:
+        combined = columns @ weights
+        wanted = [int(i) for i in np.argsort(-combined, kind="stable") if combined[i] > 0]
         wanted = wanted[:k] if k else wanted
     chosen = list(range(len(texts))) if wanted is None else wanted
-    encoded_all = tokenize(session, [texts[i] for i in chosen], max_tokens) if chosen else []
-    encoded = dict(zip(chosen, encoded_all))  # by the document's row
+    maxima, encoded, firing = read(chosen, weights, progress and wanted is None)
     best = np.zeros(len(texts), dtype=np.float32)
-    firing: dict[int, list[tuple[float, int]]] = {}
-    for chunk, hidden, mask in hidden_batches(session, encoded_all, entry.site, batch_size=batch_size,
-                                               progress=progress and wanted is None, cancel=cancel,
-                                               description=f"latent {latent} over documents"):
-        acts = entry.column(hidden, latent)  # encoded a chunk of tokens at a time, one latent kept
-        acts = acts.view(hidden.shape[0], hidden.shape[1]) * mask
-        acts[:, 0] = 0.0  # the attention sink: its outsized activations are not the document's content
-        for j, c in enumerate(chunk):
-            i = chosen[c]
-            values = acts[j]
-            best[i] = float(values.max())
-            fired = (values > 0).nonzero().flatten().tolist()
-            if fired:
-                firing[i] = sorted(((float(values[p]), p) for p in fired), reverse=True)
+    best[chosen] = maxima @ weights if chosen else []
     # (with an index the documents re-read are its top ones, ranked by their exact float32 maxima)
     order = [int(i) for i in np.argsort(-best, kind="stable") if best[i] > 0]
     decode = session.tokenizer.decode
@@ -543,10 +586,10 @@ def _feature_search(session: Session, dataset: Dataset, query: Any, *, k: int | 
         row = _result_row(rank, dataset, i, texts[i], float(best[i]), len(firing[i]), spans, tokens)
         row["snippet"] = snippet(texts[i], top_span)[0]
         rows.append(row)
-    summary = {"documents": len(texts), "documents_firing": len(order) if index is None else
-               int((index[:, latent] > 0).sum()), "tokens_firing": sum(len(v) for v in firing.values()),
+    summary = {"documents": len(texts), "documents_firing": len(order) if columns is None else
+               int((columns > 0).any(1).sum()), "tokens_firing": sum(len(v) for v in firing.values()),
                "index": "none" if index is None else "feature index"}
-    return SearchResult("feature", latent, _frame(rows), summary,
-                        {"sae": entry.name, "layer": entry.layer, "site": entry.site.kind, "latent": latent,
-                         "field": field, "k": k,
+    return SearchResult("feature", latents[0] if len(latents) == 1 else latents, _frame(rows), summary,
+                        {"sae": entry.name, "layer": entry.layer, "site": entry.site.kind,
+                         "latent": latents[0] if len(latents) == 1 else latents, "field": field, "k": k,
                          "max_tokens": max_tokens})
