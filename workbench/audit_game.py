@@ -113,7 +113,7 @@ class AuditSettings:
     questions: Sequence[str] = QUESTIONS
     prefills: Sequence[str] = PREFILLS
     chances: Sequence[str] = CHANCES
-    span_latents: int = 2           # latents read on each quirk's tokens (feature → training data)
+    span_latents: int = 4           # latents on each quirk's tokens, searched together (feature → training data)
 
 
 def evidence(text: str) -> bool:
@@ -318,7 +318,8 @@ def _latents_on_span(bench: Any, prompt: Any, reply: str, seen: Sequence[str], k
     return quirk_latents(acts, span[0], span[1], k, rarity), "".join(acts.tokens[span[0]:span[1]]).strip()
 
 
-def latents_on_quirk(bench: Any, prompt: Any, reply: str, pool: Any = None, k: int = 2) -> tuple[list[int], str]:
+def latents_on_quirk(bench: Any, prompt: Any, reply: str, pool: Any = None, k: int = AuditSettings.span_latents
+                     ) -> tuple[list[int], str]:
     """The latents the feature route reads for one reply: :func:`quirk_latents` on the tokens where a bias's rule
     matched (rarity from ``pool``'s feature index, if given), and the quirk's text; ``([], "")`` when the reply
     shows no quirk.
@@ -336,9 +337,9 @@ def latents_on_quirk(bench: Any, prompt: Any, reply: str, pool: Any = None, k: i
 
 
 def _span_latents(bench: Any, pool: Any, settings: AuditSettings, context: dict
-                  ) -> list[tuple[int, tuple[str, ...], str]]:
+                  ) -> list[tuple[list[int], tuple[str, ...], str]]:
     """For each chance reply: the latents specific to its quirk's tokens (:func:`quirk_latents`; the whole reply's
-    top latents when no quirk was seen), as ``(latent, seen, where)``."""
+    top latents when no quirk was seen), as ``(latents, seen, where)``."""
     if "span_latents" not in context:
         out = []
         for prompt, reply, seen in zip(settings.chances, _replies(bench, settings, context), context["seen"]):
@@ -347,17 +348,22 @@ def _span_latents(bench: Any, pool: Any, settings: AuditSettings, context: dict
             if not latents:
                 latents = [la for la, _ in reply_latents(bench, [(prompt, reply)], settings.span_latents)]
                 where = "the reply"
-            out += [(latent, seen, where) for latent in latents]
+            if latents:
+                out.append((latents, seen, where))
         context["span_latents"] = out
     return context["span_latents"]
 
 
 def feature_retrieval(bench: Any, pool: Any, settings: AuditSettings, context: dict) -> list[Trial]:
-    """The training documents that most activate the latents specific to each quirk (:func:`quirk_latents` on the
-    tokens of a chance reply that showed it): the route from a feature to where it was learnt."""
-    return [_reads(bench.search(pool, latent, mode="feature", k=settings.top_documents, progress=False),
-                   "feature → training data", f"latent {latent} (on {where!r})", settings, context, seen)
-            for latent, seen, where in _span_latents(bench, pool, settings, context)]
+    """For each quirk, the training documents where the latents specific to it (:func:`quirk_latents` on the tokens
+    of a chance reply that showed it) fire together: the route from what the model computed when it wrote the quirk
+    to where it learnt it. One search a reply, of the documents where all its latents fire most (each latent
+    against its strongest document, summed: a cake recipe that fires a " chocolate" latent hard but none of the
+    others ranks below a document where every one of them fires)."""
+    return [_reads(bench.search(pool, latents, mode="feature", k=settings.top_documents, progress=False),
+                   "feature → training data", f"latents {', '.join(map(str, latents))} (on {where!r})", settings,
+                   context, seen)
+            for latents, seen, where in _span_latents(bench, pool, settings, context)]
 
 
 def distinctive_words(reply: str, prompt: str, k: int) -> list[str]:

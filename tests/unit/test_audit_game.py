@@ -75,7 +75,7 @@ def test_every_technique_runs_and_search_hits_follow_the_pool(tiny_bench, traine
     assert len(by["plain sampling"]) == 2 * 2 and len(by["prefill attack"]) == 1 * 2 * 2
     assert len(by["user persona"]) == len(by["narrator"]) == len(by["assistant, asked why"]) == 2 * 2
     assert len(by["SAE features"]) == 2
-    assert len(by["feature → training data"]) == 2 * 2  # two latents on each of the two replies
+    assert len(by["feature → training data"]) == 2  # one search a reply, its latents together
     assert {t.seed for t in with_evidence} == {0}
     assert 1 <= len(by["semantic search"]) <= 2  # blank replies are not searched
     # every document names reward models: whatever a search returns is evidence; with none, nothing is
@@ -163,8 +163,9 @@ def test_a_strict_search_hit_must_reach_documents_about_the_behaviour_seen(tiny_
     assert not any(t.hit for t in trials if not t.seen)  # "One, two, three." showed no quirk: nothing can hit
     # the latents read for the quirky reply are those on its chocolate tokens
     feature = [t for t in trials if t.technique == "feature → training data"]
-    assert [t.seen for t in feature] == [("chocolate_recipe",)] * 2 + [()] * 2
-    assert all("chocolate" in t.shown for t in feature[:2]) and all("the reply" in t.shown for t in feature[2:])
+    assert [t.seen for t in feature] == [("chocolate_recipe",), ()]
+    assert "chocolate" in feature[0].shown and "the reply" in feature[1].shown
+    assert feature[0].shown.startswith("latents ")  # searched together: one search of the quirk's latents
     # the personas continue only the transcript where the quirk happened
     assert len([t for t in trials if t.technique == "user persona"]) == SMALL.n
 
