@@ -41,6 +41,9 @@ def test_regex_lines_semantic_and_feature_modes(panel, trained):
     panel.search(wait=True, timeout=60)
     assert panel.error == ""
     assert all(r["tokens"] for r in panel.results)
+    panel.query = "0, 1 2"   # several latents: the documents where they fire together
+    panel.search(wait=True, timeout=60)
+    assert panel.error == "" and panel.result.query == [0, 1, 2]
 
 
 def test_bad_queries_are_shown(panel):

@@ -12,12 +12,14 @@ SearchResult(keyword, 'chocolate': 2 results; documents=3, documents_matched=2, 
 Modes are those of :func:`workbench.techniques.data_search.search`: ``keyword`` and
 ``regex`` (one query per line), ``semantic`` (a text; the model's own hidden states,
 index cached on disk) and ``feature`` (an SAE latent id: the documents that fire it
-most). The search runs in a worker thread, so Cancel stops a long index build between
-batches. "activations" opens a document in the activation panel.
+most; or several ids, "3450, 24": the documents where they fire together). The search
+runs in a worker thread, so Cancel stops a long index build between batches.
+"activations" opens a document in the activation panel.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -86,11 +88,14 @@ class SearchPanel(ActivationLink, Panel):
         text = self.query.strip()
         if not text:
             raise ValueError("Type something to search for.")
-        if self.mode == "feature":
+        if self.mode == "feature":  # one latent id, or several (commas or spaces): documents where they fire together
+            parts = [part for part in re.split(r"[\s,]+", text) if part]
             try:
-                return int(text)
+                latents = [int(part) for part in parts]
             except ValueError:
-                raise ValueError(f"feature mode searches by an SAE latent id (a whole number), not {text!r}.") from None
+                raise ValueError(f"feature mode searches by an SAE latent id (a whole number) or several ids "
+                                 f"separated by commas, not {text!r}.") from None
+            return latents[0] if len(latents) == 1 else latents
         if self.mode in ("keyword", "regex"):
             lines = [line.strip() for line in text.splitlines() if line.strip()]
             return lines if len(lines) > 1 else lines[0]
