@@ -113,7 +113,7 @@ class AuditSettings:
     questions: Sequence[str] = QUESTIONS
     prefills: Sequence[str] = PREFILLS
     chances: Sequence[str] = CHANCES
-    span_latents: int = 4           # latents on each quirk's tokens, searched together (feature → training data)
+    span_latents: int = 3           # latents on each quirk's tokens, searched together (feature → training data)
 
 
 def evidence(text: str) -> bool:
@@ -306,7 +306,8 @@ def quirk_latents(acts: Any, start: int, stop: int, k: int, rarity: Any = None) 
 def _latents_on_span(bench: Any, prompt: Any, reply: str, seen: Sequence[str], k: int, rarity: Any
                      ) -> tuple[list[int], str]:
     """:func:`quirk_latents` on the tokens of ``reply`` (read after ``prompt``) where a seen bias's rule matched,
-    and the quirk's text; ``([], "")`` when nothing was seen or matched."""
+    from the token before them (the one whose state predicted the quirk), and the quirk's text; ``([], "")`` when
+    nothing was seen or matched."""
     if not seen:
         return [], ""
     prefix = bench.render(prompt).text
@@ -315,7 +316,9 @@ def _latents_on_span(bench: Any, prompt: Any, reply: str, seen: Sequence[str], k
     span = _quirk_span(bench, acts, start, reply, seen)
     if span is None:
         return [], ""
-    return quirk_latents(acts, span[0], span[1], k, rarity), "".join(acts.tokens[span[0]:span[1]]).strip()
+    # from the token before the quirk: its state is the one that chose the quirk's first token
+    first = max(span[0] - 1, 0)
+    return quirk_latents(acts, first, span[1], k, rarity), "".join(acts.tokens[span[0]:span[1]]).strip()
 
 
 def latents_on_quirk(bench: Any, prompt: Any, reply: str, pool: Any = None, k: int = AuditSettings.span_latents
