@@ -256,10 +256,8 @@ def generate_bundle(
     and the shift between them) costs one request. Returns the :class:`Generated` of each run and
     the scores (``None`` without ``score``). Cancel and progress are as for a remote :func:`generate`.
     """
-    import nnsight
     import torch
 
-    from . import remote as remote_mod
     from ._traced import recorder_classes
 
     if not session.remote:
@@ -285,38 +283,27 @@ def generate_bundle(
                                    "stopping_criteria": [StopRecorder(state, recorder, None)]}))
     from .layout import final_norm, unembedding_envoy
 
-    norm, unembed = (final_norm(session), unembedding_envoy(session)) if score is not None else (None, None)
-    cap = getattr(session.config, "final_logit_softcapping", None)
-    model, device, start = session.model, session.device, ids.shape[1]
+    device, start = session.device, ids.shape[1]
     inputs = {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
+    scoring = None
+    if score is not None:  # the scored run's tokens under the unedited model, one number a token
+        norm, unembed = final_norm(session), unembedding_envoy(session)
+        cap = getattr(session.config, "final_logit_softcapping", None)
+
+        def read(sequences: Any) -> Any:
+            logits = unembed(norm.output[:, start - 1:-1]).float()
+            if cap:
+                logits = torch.tanh(logits / cap) * cap
+            picked = torch.log_softmax(logits, -1).gather(2, sequences[:, start:, None].to(logits.device))
+            return picked[:, :, 0].cpu()
+
+        scoring = (score, mask, read)
     total = max_new_tokens * len(hooks)
     bar = progress_bar(progress, total, f"{description} ({len(rows)} rows, {len(hooks)} runs)", unit="tok")
     try:
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=_OUTRAN, category=UserWarning)
-            # nnsight finds a nested block by its line in the session's body: inside it, no comment lines and
-            # no `with` statement split over lines (either shifts the lines it reads, and the request fails)
-            with model.session(backend=remote_mod.backend(session, "session", session._status)):
-                states = []
-                for hook, state, settings in runs:  # on the server: one run after another
-                    with model.generate(inputs, **settings) as tracer:
-                        torch.manual_seed(seed)
-                        states.append(state)
-                        if hook is not None:
-                            hook(model, tracer)
-                scores = None
-                if score is not None:  # the scored run's tokens under the unedited model, one number a token
-                    sequences = states[score]["sequences"].to(device)
-                    ones = torch.ones(sequences.shape[0], sequences.shape[1] - start, dtype=mask.dtype)
-                    full = {"input_ids": sequences, "attention_mask": torch.cat([mask, ones], 1).to(device)}
-                    with model.trace(full):
-                        logits = unembed(norm.output[:, start - 1:-1]).float()
-                        if cap:
-                            logits = torch.tanh(logits / cap) * cap
-                        picked = torch.log_softmax(logits, -1).gather(2, sequences[:, start:, None].to(logits.device))
-                        scores = picked[:, :, 0].cpu()
-                states = nnsight.save(states)
-                scores = nnsight.save(scores)
+            states, scores = session.generate_each(inputs, runs, seed=seed, score=scoring)
         bar.update(total)
     finally:
         bar.close()

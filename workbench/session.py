@@ -369,6 +369,46 @@ class Session:
             values = nnsight.save(values)
         return values
 
+    def generate_each(self, inputs: Any, runs: Sequence[tuple[Any, dict, dict]], *, seed: int,
+                      score: tuple[int, Any, Any] | None = None) -> tuple[list[dict], Any]:
+        """Several generations of the same ``inputs`` on a REMOTE session in ONE request (nnsight's
+        ``model.session``), then optionally one scoring trace; see :func:`workbench.generation.generate_bundle`.
+
+        Each run is ``(hook, state, settings)``: ``settings`` go to generate (its config, logits
+        processors and stopping criteria, which fill ``state``), ``hook(model, tracer)`` (or ``None``)
+        is called inside it, and the seed is set inside each. ``score`` is ``(run, mask, read)``: a
+        forward pass over run ``run``'s sequences (attention: the prompt's ``mask``, then ones) that
+        returns ``read(sequences)``, called inside it. Returns every run's ``state`` and what
+        ``read`` returned (``None`` without ``score``).
+        """
+        import nnsight
+        import torch
+
+        if not self.remote:
+            raise ValueError("generate_each bundles a remote session's generations into one request; a local "
+                             "session runs them one after another with session.generate.")
+        model = self.model
+        # nnsight finds a nested block by its line in the session's body: inside it, no comment lines and no
+        # `with` statement split over lines (either shifts the lines it reads, and the request fails)
+        with model.session(backend=remote_mod.backend(self, "session", self._status)):
+            states = []
+            for hook, state, settings in runs:
+                with model.generate(inputs, **settings) as tracer:
+                    torch.manual_seed(seed)
+                    states.append(state)
+                    if hook is not None:
+                        hook(model, tracer)
+            scores = None
+            if score is not None:
+                sequences = states[score[0]]["sequences"].to(inputs["input_ids"].device)
+                ones = torch.ones(sequences.shape[0], sequences.shape[1] - score[1].shape[1], dtype=score[1].dtype)
+                full = {"input_ids": sequences, "attention_mask": torch.cat([score[1], ones], 1).to(sequences.device)}
+                with model.trace(full):
+                    scores = score[2](sequences)
+            states = nnsight.save(states)
+            scores = nnsight.save(scores)
+        return states, scores
+
     _status = None  # a widget's ``status(text)`` while it runs: a remote job's progress (queued, running...)
 
     @functools.cached_property
