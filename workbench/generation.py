@@ -220,15 +220,28 @@ def generate(
             bar.update(total)
     finally:
         bar.close()
-    if remote and cancel is not None and cancel.is_set():
+    if remote:
+        _warn_if_cancelled_late(cancel, description)
+    return _from_state(state, ids.shape[1], len(rows), stop_ids, max_new_tokens, bool(state["fired"]), seed)
+
+
+def _warn_if_cancelled_late(cancel: threading.Event | None, description: str) -> None:
+    """Warn (:class:`RemoteCancelIgnored`) when Cancel was set after a remote request was sent."""
+    if cancel is not None and cancel.is_set():
         warnings.warn(f"Cancel came after {description}'s request was sent to a remote backend, which cannot stop "
                       "a job once it runs: it ran to the end, and its results are kept.", RemoteCancelIgnored,
-                      stacklevel=2)
-    sequences = state["sequences"][:, : ids.shape[1] + max_new_tokens]
-    new = sequences[:, ids.shape[1]:]
+                      stacklevel=3)
+
+
+def _from_state(state: dict, start: int, n_rows: int, stop_ids: Sequence[int] | None, max_new_tokens: int,
+                cancelled: bool, seed: int) -> Generated:
+    """The :class:`Generated` of a run from what its recorders filled in (prompts ``start`` tokens wide)."""
+    import torch
+
+    new = state["sequences"][:, start: start + max_new_tokens]
     steps = state["logprobs"][: new.shape[1]]
-    logprobs = torch.stack(steps, dim=1) if steps else torch.zeros(len(rows), 0)
-    return _trim(new, logprobs, stop_ids, max_new_tokens, bool(state["fired"]), seed)
+    logprobs = torch.stack(steps, dim=1) if steps else torch.zeros(n_rows, 0)
+    return _trim(new, logprobs, stop_ids, max_new_tokens, cancelled, seed)
 
 
 def generate_bundle(
@@ -307,16 +320,8 @@ def generate_bundle(
         bar.update(total)
     finally:
         bar.close()
-    if cancel is not None and cancel.is_set():
-        warnings.warn(f"Cancel came after {description}'s request was sent to a remote backend, which cannot stop "
-                      "a job once it runs: it ran to the end, and its results are kept.", RemoteCancelIgnored,
-                      stacklevel=2)
-    out = []
-    for state in states:
-        new = state["sequences"][:, start: start + max_new_tokens]
-        steps = state["logprobs"][: new.shape[1]]
-        logprobs = torch.stack(steps, dim=1) if steps else torch.zeros(len(rows), 0)
-        out.append(_trim(new, logprobs, stop_ids, max_new_tokens, False, seed))
+    _warn_if_cancelled_late(cancel, description)
+    out = [_from_state(state, start, len(rows), stop_ids, max_new_tokens, False, seed) for state in states]
     scored = None
     if score is not None:
         scored = [row[: len(tokens)] for row, tokens in zip(scores.tolist(), out[score].token_ids)]

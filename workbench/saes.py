@@ -165,12 +165,7 @@ class SAEEntry:
 
     def column(self, acts: torch.Tensor, latent: int) -> torch.Tensor:
         """One latent's activation at each row of ``acts``: ``[rows]`` float32 on the CPU."""
-        import torch
-
-        latent = check_latent(latent, self.d_sae)
-        # cloned: a view would keep each chunk's whole [rows, d_sae] storage alive
-        parts = [latents[:, latent].cpu().clone() for _, latents in self.encode_chunks(acts)]
-        return torch.cat(parts) if parts else torch.zeros(0)
+        return self.columns(acts, [latent])[:, 0]
 
     def __repr__(self) -> str:
         figures = f", {self.report.summary()}" if self.report else ""

@@ -589,7 +589,7 @@ def _feature_search(session: Session, dataset: Dataset, query: Any, *, k: int | 
     summary = {"documents": len(texts), "documents_firing": len(order) if columns is None else
                int((columns > 0).any(1).sum()), "tokens_firing": sum(len(v) for v in firing.values()),
                "index": "none" if index is None else "feature index"}
-    return SearchResult("feature", latents[0] if len(latents) == 1 else latents, _frame(rows), summary,
-                        {"sae": entry.name, "layer": entry.layer, "site": entry.site.kind,
-                         "latent": latents[0] if len(latents) == 1 else latents, "field": field, "k": k,
-                         "max_tokens": max_tokens})
+    asked = latents[0] if len(latents) == 1 else latents
+    return SearchResult("feature", asked, _frame(rows), summary,
+                        {"sae": entry.name, "layer": entry.layer, "site": entry.site.kind, "latent": asked,
+                         "field": field, "k": k, "max_tokens": max_tokens})
