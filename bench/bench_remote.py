@@ -145,8 +145,8 @@ def _measure(wb, bench) -> dict:
 def _why_more(key: str) -> str:
     return {
         "audit": "the encoding is one bundled request; the hypotheses' promoted tokens another",
-        "diff": "per model (two models, two servers): one bundled residual read, the neurons' activations, "
-                "their value vectors and one generation",
+        "diff": "one per model (two models, two servers): each model's residual read, neurons' activations, "
+                "value vectors and samples are one nnsight session",
     }.get(key, "see bench/bench_remote.py")
 
 

@@ -246,28 +246,29 @@ def _from_state(state: dict, start: int, n_rows: int, stop_ids: Sequence[int] | 
 
 def generate_bundle(
     session: Session,
-    rows: Sequence[Sequence[int]],
-    hooks: Sequence[Callable[[Any, Any], None] | None],
+    runs: Sequence[tuple[Sequence[Sequence[int]], Callable[[Any, Any], None] | None, Sequence[int] | None]],
     *,
     score: int | None = None,
+    reads: Sequence[tuple[Any, Callable[[Any], Any], bool]] = (),
     max_new_tokens: int,
     temperature: float = 1.0,
     top_p: float = 1.0,
     seed: int,
-    stop_ids: Sequence[int] | None = None,
     cancel: threading.Event | None = None,
     progress: bool | Callable[[int, int], None] = True,
     description: str = "sampling",
-) -> tuple[list[Generated], list[list[float]] | None]:
-    """Several generations of the same ``rows`` on a REMOTE session in ONE request: one run per entry of ``hooks``
-    (an ``intervene`` of :func:`generate`, or ``None`` for the unedited model), each on ``seed``; with ``score=i``
-    also every token run ``i`` sampled, scored under the unedited model (its log-probability, as
-    :func:`workbench.techniques.steering.token_logprobs` gives it, cut at the same stop tokens).
+) -> tuple[list[Generated], list[list[float]] | None, list]:
+    """Several generations on a REMOTE session in ONE request: one per ``(rows, hook, stop_ids)`` of ``runs``
+    (``hook`` an ``intervene`` of :func:`generate`, or ``None`` for the unedited model), each on ``seed``; with
+    ``score=i`` also every token run ``i`` sampled, scored under the unedited model (its log-probability, as
+    :func:`workbench.techniques.steering.token_logprobs` gives it, cut at the same stop tokens); before them the
+    forward passes of ``reads`` (``(inputs, read, stop)`` as for :meth:`~workbench.session.Session.trace_each`).
 
-    It is an nnsight session: the generations and the scoring pass run one after another on the
-    server and come back together, so a steering panel's move (steered and unsteered samples
-    and the shift between them) costs one request. Returns the :class:`Generated` of each run and
-    the scores (``None`` without ``score``). Cancel and progress are as for a remote :func:`generate`.
+    It is an nnsight session: the passes, the generations and the scoring run one after another on the server
+    and come back together, so a steering panel's move (steered and unsteered samples and the shift between them)
+    or a diff of one model (its residual streams, neurons, value vectors and samples) costs one request. Returns
+    the :class:`Generated` of each run, the scores (``None`` without ``score``) and what each read returned.
+    Cancel and progress are as for a remote :func:`generate`.
     """
     import torch
 
@@ -278,30 +279,32 @@ def generate_bundle(
                          "them one after another with generate().")
     if not session.adapter_enabled:
         raise ValueError("generate_bundle runs the model as loaded; it cannot switch an adapter off.")
-    if score is not None and not 0 <= score < len(hooks):
-        raise ValueError(f"score must index one of the {len(hooks)} runs, not {score!r}.")
+    if score is not None and not 0 <= score < len(runs):
+        raise ValueError(f"score must index one of the {len(runs)} runs, not {score!r}.")
     if cancel is not None and cancel.is_set():
         raise Cancelled(f"{description} was cancelled before its request was sent.")
-    ids, mask = left_pad(rows, session.pad_token_id)
-    config = generation_config(
-        getattr(session.module, "generation_config", None), max_new_tokens=max_new_tokens,
-        temperature=temperature, top_p=top_p, stop_ids=stop_ids, pad_id=session.pad_token_id,
-    )
     StepRecorder, StopRecorder = recorder_classes()
-    runs = []
-    for hook in hooks:
+    device = session.device
+    planned, shapes = [], []
+    for rows, hook, stop_ids in runs:
+        ids, mask = left_pad(rows, session.pad_token_id)
+        config = generation_config(
+            getattr(session.module, "generation_config", None), max_new_tokens=max_new_tokens,
+            temperature=temperature, top_p=top_p, stop_ids=stop_ids, pad_id=session.pad_token_id,
+        )
         state = {"logprobs": [], "sequences": None, "fired": False}
         recorder = StepRecorder(None)
-        runs.append((hook, state, {"generation_config": config, "logits_processor": [recorder],
-                                   "stopping_criteria": [StopRecorder(state, recorder, None)]}))
+        inputs = {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
+        planned.append((inputs, hook, state, {"generation_config": config, "logits_processor": [recorder],
+                                              "stopping_criteria": [StopRecorder(state, recorder, None)]}))
+        shapes.append((ids.shape[1], len(rows), stop_ids))
     from .layout import final_norm, unembedding_envoy
 
-    device, start = session.device, ids.shape[1]
-    inputs = {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
     scoring = None
     if score is not None:  # the scored run's tokens under the unedited model, one number a token
         norm, unembed = final_norm(session), unembedding_envoy(session)
         cap = getattr(session.config, "final_logit_softcapping", None)
+        start = shapes[score][0]
 
         def read(sequences: Any) -> Any:
             logits = unembed(norm.output[:, start - 1:-1]).float()
@@ -310,22 +313,23 @@ def generate_bundle(
             picked = torch.log_softmax(logits, -1).gather(2, sequences[:, start:, None].to(logits.device))
             return picked[:, :, 0].cpu()
 
-        scoring = (score, mask, read)
-    total = max_new_tokens * len(hooks)
-    bar = progress_bar(progress, total, f"{description} ({len(rows)} rows, {len(hooks)} runs)", unit="tok")
+        scoring = (score, read)
+    total = max_new_tokens * len(runs) + len(reads)
+    bar = progress_bar(progress, total, f"{description} ({len(runs)} runs, {len(reads)} passes)", unit="step")
     try:
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=_OUTRAN, category=UserWarning)
-            states, scores = session.generate_each(inputs, runs, seed=seed, score=scoring)
+            states, scores, values = session.generate_each(planned, seed=seed, score=scoring, reads=reads)
         bar.update(total)
     finally:
         bar.close()
     _warn_if_cancelled_late(cancel, description)
-    out = [_from_state(state, start, len(rows), stop_ids, max_new_tokens, False, seed) for state in states]
+    out = [_from_state(state, start, n_rows, stop_ids, max_new_tokens, False, seed)
+           for state, (start, n_rows, stop_ids) in zip(states, shapes)]
     scored = None
     if score is not None:
         scored = [row[: len(tokens)] for row, tokens in zip(scores.tolist(), out[score].token_ids)]
-    return out, scored
+    return out, scored, values
 
 
 class RemoteCancelIgnored(UserWarning):

@@ -182,6 +182,19 @@ def read_batches(
             outs = [{site: reduce_tokens(v, mask, reduce) for site, v in out.items()}
                     for out, (_, mask) in zip(outs, batches)]
         return outs
+    read, finish = site_reader(session, sites, reduce)
+    with torch.inference_mode():
+        every = session.trace_each([{"input_ids": ids, "attention_mask": mask} for ids, mask in batches], read,
+                                   stop=stop)
+    return [finish(values) for values in every]
+
+
+def site_reader(session: Session, sites: Iterable[Site], reduce: str | None = None
+                ) -> tuple[Callable[[dict], list], Callable[[list], dict[Site, torch.Tensor]]]:
+    """``(read, finish)`` of a remote read of ``sites``: ``read(inputs)``, called inside a trace (on the server: a
+    closure, shipped by value), returns what comes back, and ``finish`` turns that into ``{site: tensor}`` as
+    :func:`read_batches` gives it; ``reduce`` as there (reduced in the trace)."""
+    sites = sorted(set(sites), key=lambda site: site.order)
     module_of = site_taps(session)
     tap_of = {site: (site.layer, module_of.get(site.kind, ("", "output"))) for site in sites}
     taps: dict[Any, Site] = {}
@@ -196,14 +209,11 @@ def read_batches(
             values = [reduce_tokens(value.float(), mask, reduce) for value in values]
         return values
 
-    with torch.inference_mode():
-        every = session.trace_each([{"input_ids": ids, "attention_mask": mask} for ids, mask in batches], read,
-                                   stop=stop)
-    out = []
-    for values in every:
+    def finish(values: list) -> dict[Site, torch.Tensor]:
         saved = dict(zip(taps, values))
-        out.append({site: saved[tap_of[site]].float() for site in sites})
-    return out
+        return {site: saved[tap_of[site]].float() for site in sites}
+
+    return read, finish
 
 
 def layer_outputs(
@@ -537,19 +547,33 @@ def value_rows(session: Session, keys: Sequence[tuple[int, int]]) -> torch.Tenso
     import nnsight
     import torch
 
-    from .layout import mlp_layout, value_matrix
+    from .layout import value_matrix
 
     if not session.remote:
         return torch.stack([value_matrix(session, layer)[neuron] for layer, neuron in keys])
+    inputs, read = value_reader(session, keys)
+    with torch.inference_mode(), session.trace(inputs) as tracer:
+        rows = nnsight.save(read(inputs))
+        tracer.stop()
+    return torch.stack(rows)
+
+
+def value_reader(session: Session, keys: Sequence[tuple[int, int]]) -> tuple[dict, Callable[[dict], list]]:
+    """``(inputs, read)`` of a remote read of :func:`value_rows`: a one-token pass (the trace is only a way to the
+    weights) and ``read(inputs)``, called inside it, which returns the rows (``torch.stack`` them)."""
+    import torch
+
+    from .layout import mlp_layout
+
     mlp = mlp_layout(session)
     column = mlp.value_axis == "column"
     plan = [(mlp.down_module(session.model, layer), neuron) for layer, neuron in keys]
-    one = torch.tensor([[session.pad_token_id]])  # a one-token pass: the trace is only a way to the weights
-    with torch.inference_mode(), session.trace({"input_ids": one, "attention_mask": torch.ones_like(one)}) as tracer:
-        rows = nnsight.save([(down.weight[:, neuron] if column else down.weight[neuron]).float().cpu()
-                             for down, neuron in plan])
-        tracer.stop()
-    return torch.stack(rows)
+    one = torch.tensor([[session.pad_token_id]])
+
+    def read(inputs: dict) -> list:  # inside the trace: only these rows leave the server
+        return [(down.weight[:, neuron] if column else down.weight[neuron]).float().cpu() for down, neuron in plan]
+
+    return {"input_ids": one, "attention_mask": torch.ones_like(one)}, read
 
 
 # -- packing a corpus ------------------------------------------------------------------------

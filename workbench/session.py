@@ -369,17 +369,20 @@ class Session:
             values = nnsight.save(values)
         return values
 
-    def generate_each(self, inputs: Any, runs: Sequence[tuple[Any, dict, dict]], *, seed: int,
-                      score: tuple[int, Any, Any] | None = None) -> tuple[list[dict], Any]:
-        """Several generations of the same ``inputs`` on a REMOTE session in ONE request (nnsight's
-        ``model.session``), then optionally one scoring trace; see :func:`workbench.generation.generate_bundle`.
+    def generate_each(self, runs: Sequence[tuple[Any, Any, dict, dict]], *, seed: int,
+                      score: tuple[int, Any] | None = None, reads: Sequence[tuple[Any, Any, bool]] = ()
+                      ) -> tuple[list[dict], Any, list]:
+        """Several generations on a REMOTE session in ONE request (nnsight's ``model.session``), after the
+        forward passes of ``reads`` and before an optional scoring trace; see
+        :func:`workbench.generation.generate_bundle`.
 
-        Each run is ``(hook, state, settings)``: ``settings`` go to generate (its config, logits
-        processors and stopping criteria, which fill ``state``), ``hook(model, tracer)`` (or ``None``)
-        is called inside it, and the seed is set inside each. ``score`` is ``(run, mask, read)``: a
-        forward pass over run ``run``'s sequences (attention: the prompt's ``mask``, then ones) that
-        returns ``read(sequences)``, called inside it. Returns every run's ``state`` and what
-        ``read`` returned (``None`` without ``score``).
+        Each run is ``(inputs, hook, state, settings)``: ``settings`` go to generate (its config,
+        logits processors and stopping criteria, which fill ``state``), ``hook(model, tracer)`` (or
+        ``None``) is called inside it, and the seed is set inside each. Each read is ``(inputs, read,
+        stop)`` as for :meth:`trace_each`. ``score`` is ``(run, read)``: a forward pass over run ``run``'s
+        sequences (attention: its prompt's mask, then ones) that returns ``read(sequences)``, called
+        inside it. Returns every run's ``state``, what the scoring ``read`` returned (``None`` without
+        ``score``) and what each of ``reads`` returned.
         """
         import nnsight
         import torch
@@ -391,8 +394,14 @@ class Session:
         # nnsight finds a nested block by its line in the session's body: inside it, no comment lines and no
         # `with` statement split over lines (either shifts the lines it reads, and the request fails)
         with model.session(backend=remote_mod.backend(self, "session", self._status)):
+            values = []
+            for inputs, read, stop in reads:
+                with model.trace(inputs) as tracer:
+                    values.append(read(inputs))
+                    if stop:
+                        tracer.stop()
             states = []
-            for hook, state, settings in runs:
+            for inputs, hook, state, settings in runs:
                 with model.generate(inputs, **settings) as tracer:
                     torch.manual_seed(seed)
                     states.append(state)
@@ -400,14 +409,16 @@ class Session:
                         hook(model, tracer)
             scores = None
             if score is not None:
-                sequences = states[score[0]]["sequences"].to(inputs["input_ids"].device)
-                ones = torch.ones(sequences.shape[0], sequences.shape[1] - score[1].shape[1], dtype=score[1].dtype)
-                full = {"input_ids": sequences, "attention_mask": torch.cat([score[1], ones], 1).to(sequences.device)}
+                mask = runs[score[0]][0]["attention_mask"]
+                sequences = states[score[0]]["sequences"].to(mask.device)
+                ones = torch.ones(sequences.shape[0], sequences.shape[1] - mask.shape[1], dtype=mask.dtype)
+                full = {"input_ids": sequences, "attention_mask": torch.cat([mask, ones.to(mask.device)], 1)}
                 with model.trace(full):
-                    scores = score[2](sequences)
+                    scores = score[1](sequences)
+            values = nnsight.save(values)
             states = nnsight.save(states)
             scores = nnsight.save(scores)
-        return states, scores
+        return states, scores, values
 
     _status = None  # a widget's ``status(text)`` while it runs: a remote job's progress (queued, running...)
 

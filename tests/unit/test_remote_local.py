@@ -287,13 +287,33 @@ def edited(tiny_model_dir):
     return other_here, other_there
 
 
-def test_diff_of_two_remote_sessions_is_equal_to_local(pair, edited):
+def test_diff_of_two_remote_sessions_is_equal_to_local_in_one_request_per_model(pair, edited):
     here, there = pair
     other_here, other_there = edited
-    local = here.diff(other_here, ["Hi"], n_samples=1, max_new_tokens=3, seed=2, progress=False)
-    remote = there.diff(other_there, ["Hi"], n_samples=1, max_new_tokens=3, seed=2, progress=False)
+    prompts = ["Hi", [{"role": "user", "content": "Tell me a secret."}], "Insult me."]
+    kwargs = {"neurons": [(1, 7), (0, 3), (1, 2)], "n_samples": 2, "max_new_tokens": 3, "seed": 2, "batch_size": 2,
+              "progress": False}
+    local = here.diff(other_here, prompts, **kwargs)
+    ticks = []
+    with there.requests.during() as mine, other_there.requests.during() as theirs:
+        remote = there.diff(other_there, prompts, **{**kwargs, "progress": lambda done, total: ticks.append(done)})
+    # two batches of prompts, three neurons at two layers, two samples of three prompts: one request a model
+    assert len(mine) == 1 and len(theirs) == 1 and mine.requests[0].kind == "session"
+    assert ticks[-1] == 2 + 1 + 2 * 3
     assert local.verdict() == remote.verdict()
     pd.testing.assert_frame_equal(local.layers, remote.layers, atol=1e-5, check_exact=False)
+    pd.testing.assert_frame_equal(local.neurons, remote.neurons, atol=1e-5, check_exact=False)
+    pd.testing.assert_frame_equal(local.samples, remote.samples)
+    assert local.neurons.loc[0, "value_cosine"] == pytest.approx(-1.0)  # neuron (1, 7) was negated
+
+
+def test_neuron_activations_of_many_batches_are_one_request(pair):
+    here, there = pair
+    texts = POLITE + RUDE
+    local = here.neuron_activations([(1, 7), (0, 3)], texts, batch_size=4)
+    remote, log = _one_action(there, lambda b: b.neuron_activations([(1, 7), (0, 3)], texts, batch_size=4))
+    assert len(log) == 1
+    pd.testing.assert_frame_equal(local, remote, atol=1e-5, check_exact=False)
 
 
 def test_a_block_that_fills_a_dict_it_did_not_save_gets_nothing_back(pair):

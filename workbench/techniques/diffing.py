@@ -301,25 +301,34 @@ def _check_count(value: Any, name: str, low: int = 1) -> int:
 # -- the comparison ----------------------------------------------------------------------
 
 
+def _batches(session: Session, rendered: Sequence[Any], batch_size: int) -> list[tuple[Any, Any]]:
+    """The prompts' ``(input_ids, attention_mask)`` batches, left-padded."""
+    from ..generation import left_pad
+
+    return [left_pad([p.input_ids for p in rendered[start : start + batch_size]], session.pad_token_id)
+            for start in range(0, len(rendered), batch_size)]
+
+
 def residual_changes(session: Session, other: Session, rendered: Sequence[Any], layers: Sequence[int],
                      unit: torch.Tensor | None, batch_size: int,
-                     tick: Any, cancel: threading.Event | None) -> pd.DataFrame:
-    """Per-layer mean residual change of ``other`` against ``bench`` over the prompts' tokens."""
+                     tick: Any, cancel: threading.Event | None, read: tuple[list, list] | None = None
+                     ) -> pd.DataFrame:
+    """Per-layer mean residual change of ``other`` against ``bench`` over the prompts' tokens; ``read``, when
+    given, is both models' ``{layer: states}`` of every batch, already read (in each model's one request)."""
     import pandas as pd
     import torch
-
-    from ..generation import left_pad
 
     d = session.hidden_size
     total = {at: torch.zeros(d, dtype=torch.float64) for at in layers}
     token_norm = dict.fromkeys(layers, 0.0)
     self_norm = dict.fromkeys(layers, 0.0)
     count = 0
-    padded = [left_pad([p.input_ids for p in rendered[start : start + batch_size]], session.pad_token_id)
-              for start in range(0, len(rendered), batch_size)]
-    # a remote model reads every batch in one request (one per model)
-    read_mine = residual.layer_batches(session, padded, layers=layers, cancel=cancel, what="The comparison")
-    read_theirs = residual.layer_batches(other, padded, layers=layers, cancel=cancel, what="The comparison")
+    padded = _batches(session, rendered, batch_size)
+    if read is not None:
+        read_mine, read_theirs = read
+    else:  # a remote model reads every batch in one request (one per model)
+        read_mine = residual.layer_batches(session, padded, layers=layers, cancel=cancel, what="The comparison")
+        read_theirs = residual.layer_batches(other, padded, layers=layers, cancel=cancel, what="The comparison")
     for n, (ids, mask) in enumerate(padded):
         if cancel is not None and cancel.is_set() and (read_mine is None or read_theirs is None):
             raise Cancelled("The comparison was cancelled.")
@@ -350,8 +359,9 @@ def residual_changes(session: Session, other: Session, rendered: Sequence[Any], 
 
 
 def neuron_changes(session: Session, other: Session, keys: Sequence[tuple[int, int]], texts: Sequence[str],
-                   batch_size: int) -> pd.DataFrame:
-    """Mean activation of each neuron in both models on ``texts``, and the cosine of its value vectors."""
+                   batch_size: int, read: tuple[Any, Any, Any, Any] | None = None) -> pd.DataFrame:
+    """Mean activation of each neuron in both models on ``texts``, and the cosine of its value vectors; ``read``,
+    when given, is ``(activations here, there, value rows here, there)``, already read."""
     import pandas as pd
     import torch
 
@@ -360,11 +370,12 @@ def neuron_changes(session: Session, other: Session, keys: Sequence[tuple[int, i
     columns = ["layer", "neuron", "activation_self", "activation_other", "change", "value_cosine"]
     if not keys:
         return pd.DataFrame(columns=columns)
-    mine = (neuron_activations(session, keys, list(texts), batch_size=batch_size)
-            .groupby(["layer", "neuron"])["mean"].mean())
-    theirs = (neuron_activations(other, keys, list(texts), batch_size=batch_size)
-              .groupby(["layer", "neuron"])["mean"].mean())
-    olds, news = residual.value_rows(session, keys), residual.value_rows(other, keys)  # only these rows travel
+    if read is None:
+        read = (neuron_activations(session, keys, list(texts), batch_size=batch_size),
+                neuron_activations(other, keys, list(texts), batch_size=batch_size),
+                residual.value_rows(session, keys), residual.value_rows(other, keys))  # only these rows travel
+    mine, theirs = (frame.groupby(["layer", "neuron"])["mean"].mean() for frame in read[:2])
+    olds, news = read[2:]
     rows = []
     for (layer, neuron), old, new in zip(keys, olds, news):
         cosine = torch.nn.functional.cosine_similarity(old, new, dim=0).item()
@@ -372,6 +383,45 @@ def neuron_changes(session: Session, other: Session, keys: Sequence[tuple[int, i
         rows.append({"layer": layer, "neuron": neuron, "activation_self": a, "activation_other": b,
                      "change": b - a, "value_cosine": cosine})
     return pd.DataFrame(rows, columns=columns)
+
+
+def _in_one_request(who: Session, rendered: Sequence[Any], items: Sequence[Any], layers: Sequence[int],
+                    keys: Sequence[tuple[int, int]], batch_size: int, n_samples: int, max_new_tokens: int,
+                    seed: int, cancel: threading.Event | None) -> tuple[list, Any, Any, list[list[str]]]:
+    """Everything :func:`diff` reads of one REMOTE model, in one request (an nnsight session on its server):
+    the residual stream at ``layers`` of every batch, the neurons' activations and value vectors, and
+    ``n_samples`` samples of each prompt on ``seed``, each as :func:`~workbench.techniques.sampling.sample` draws
+    them. Returns ``(states per batch, neuron table, value rows, texts per prompt)``."""
+    import torch
+
+    from .. import generation
+    from ..layout import Site
+    from . import sampling
+    from .neurons import neuron_reader
+
+    texts = [p.text for p in rendered]
+    read, finish = residual.site_reader(who, [Site(at) for at in layers])
+    reads = [({"input_ids": ids, "attention_mask": mask}, read, True) for ids, mask in _batches(who, rendered,
+                                                                                                batch_size)]
+    if keys:
+        batches, read_neurons, finish_neurons = neuron_reader(who, keys, texts, batch_size)
+        reads += [(inputs, read_neurons, True) for inputs in batches]
+        reads.append((*residual.value_reader(who, keys), True))
+    plans = []
+    if n_samples:
+        options = sampling.sample_options({"max_new_tokens": max_new_tokens, "seed": seed}, what="diff")
+        plans = [sampling.prepare(who, item, n_samples, options) for item in items]
+    runs = [([prompt.input_ids] * n_samples, hook, stops) for prompt, stops, hook, _, _ in plans]
+    out, _, values = generation.generate_bundle(
+        who, runs, reads=reads, max_new_tokens=max_new_tokens, seed=seed, cancel=cancel, progress=False,
+        description=f"diffing on {who.model_name}")
+    n = len(reads) - (len(batches) + 1 if keys else 0)
+    states = [{site.layer: value for site, value in finish(batch).items()} for batch in values[:n]]
+    activations = finish_neurons(values[n:-1], "mean") if keys else None
+    rows = torch.stack(values[-1]) if keys else None
+    samples = [sampling._samples(who, prompt, generated, slice(None), settings).texts
+               for (prompt, _, _, _, settings), generated in zip(plans, out)]
+    return states, activations, rows, samples
 
 
 def turned_neurons(session: Session, other: Session, top: int = 10) -> list[tuple[int, int]]:
@@ -499,12 +549,25 @@ def diff(
     total = -(-len(rendered) // batch_size) + (1 if keys else 0) + (2 * len(items) if n_samples else 0)
     tick = progress_bar(progress, total, f"diffing {session.model_name} against {model.model_name}")
     try:
-        frame = residual_changes(session, model, rendered, chosen, unit, batch_size, tick, cancel)
-        neuron_frame = neuron_changes(session, model, keys, [p.text for p in rendered], batch_size)
+        bundled = None
+        if all(who.remote and who.adapter_enabled for who in (session, model)):  # one request per model
+            bundled = [_in_one_request(who, rendered, items, chosen, keys, batch_size, n_samples, max_new_tokens,
+                                       seed, cancel) for who in (session, model)]
+            reads = [(bundled[0][i], bundled[1][i]) for i in range(4)]
+        frame = residual_changes(session, model, rendered, chosen, unit, batch_size, tick, cancel,
+                                 read=reads[0] if bundled else None)
+        neuron_frame = neuron_changes(session, model, keys, [p.text for p in rendered], batch_size,
+                                      read=(*reads[1], *reads[2]) if bundled and keys else None)
         if keys:
             tick.update(1)
         rows = []
-        if n_samples:
+        if bundled and n_samples:
+            for index, pair in enumerate(zip(*reads[3])):
+                tick.update(2)
+                for j, (mine, theirs) in enumerate(zip(*pair)):
+                    rows.append({"prompt": index, "text": rendered[index].conversation[-1]["content"], "sample": j,
+                                 "self": mine, "other": theirs, "same": mine == theirs})
+        elif n_samples:
             for index, item in enumerate(items):
                 texts = []
                 for who in (session, model):

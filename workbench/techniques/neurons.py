@@ -25,7 +25,7 @@ GPT-2); :mod:`workbench.layout` knows where each architecture keeps them.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -317,14 +317,35 @@ def neuron_activations(session: Session, neurons: Any, prompts: Any, *, batch_si
     1  Thank you.      1       7     -0.0029
     """
     import nnsight
+    import torch
+
+    if reduce not in REDUCE:
+        raise ValueError(f"reduce must be one of {', '.join(map(repr, REDUCE))}, not {reduce!r}.")
+    batches, read, finish = neuron_reader(session, neurons, prompts, batch_size)
+    if session.remote:  # every batch in one request
+        with torch.inference_mode():
+            values = session.trace_each(batches, read)
+    else:
+        values = []
+        for inputs in batches:
+            with torch.inference_mode(), session.trace(inputs) as tracer:
+                batch = nnsight.save(read(inputs))
+                tracer.stop()
+            values.append(batch)
+    return finish(values, reduce)
+
+
+def neuron_reader(session: Session, neurons: Any, prompts: Any, batch_size: int = 8
+                  ) -> tuple[list[dict], Callable[[dict], list], Callable[[list, str], pd.DataFrame]]:
+    """What :func:`neuron_activations` runs: the batches' inputs, ``read(inputs)`` (called inside each batch's trace,
+    it returns only the asked-for neurons' columns: on a server, not the whole MLP width) and ``finish(values,
+    reduce)``, which turns what every batch returned into the table."""
     import pandas as pd
     import torch
 
     from ..generation import left_pad
     from .activations import token_ids_for
 
-    if reduce not in REDUCE:
-        raise ValueError(f"reduce must be one of {', '.join(map(repr, REDUCE))}, not {reduce!r}.")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number >= 1, not {batch_size!r}.")
     keys = neuron_keys(session, neurons)
@@ -340,33 +361,39 @@ def neuron_activations(session: Session, neurons: Any, prompts: Any, *, batch_si
     for layer, neuron in keys:
         position[layer].setdefault(neuron, len(position[layer]))
     columns = {at: torch.tensor(list(position[at])) for at in wanted}
-    rows = []
+    plan = [(layout.down_module(session.model, at), columns[at]) for at in wanted]
+    chunks, batches = [], []
     for start in range(0, len(encoded), batch_size):
         chunk = encoded[start : start + batch_size]
         ids, mask = left_pad([tokens for _, tokens in chunk], session.pad_token_id)
-        inputs = {"input_ids": ids.to(session.device), "attention_mask": mask.to(session.device)}
-        # only the asked-for neurons' columns leave the trace (on a server, not the whole MLP width)
-        plan = [(layout.down_module(session.model, at), columns[at]) for at in wanted]
-        with torch.inference_mode(), session.trace(inputs) as tracer:
-            values = nnsight.save([down.input[:, :, index].float().cpu() for down, index in plan])
-            tracer.stop()
-        real = mask.bool()
-        for at, acts in zip(wanted, values):  # [b, s, neurons asked for at this layer]
-            for layer, neuron in keys:
-                if layer != at:
-                    continue
-                column = acts[:, :, position[at][neuron]]
-                means = (column * real).sum(1) / real.sum(1).clamp_min(1)
-                maxes = column.masked_fill(~real, float("-inf")).max(1).values
-                lasts = column[:, -1]  # rows are left-padded: the last position is each prompt's last token
-                for i, (text, _) in enumerate(chunk):
-                    rows.append({"prompt": start + i, "text": text, "layer": layer, "neuron": neuron,
-                                 "mean": float(means[i]), "max": float(maxes[i]), "last": float(lasts[i])})
-    frame = pd.DataFrame(rows)
-    frame.insert(4, "activation", frame[reduce])
-    order = {key: i for i, key in enumerate(keys)}
-    frame["_order"] = [order[(layer, n)] for layer, n in zip(frame["layer"], frame["neuron"])]
-    return frame.sort_values(["prompt", "_order"]).drop(columns="_order").reset_index(drop=True)
+        chunks.append((start, chunk, mask))
+        batches.append({"input_ids": ids.to(session.device), "attention_mask": mask.to(session.device)})
+
+    def read(inputs: dict) -> list:  # inside the trace
+        return [down.input[:, :, index].float().cpu() for down, index in plan]
+
+    def finish(values: list, reduce: str) -> pd.DataFrame:
+        rows = []
+        for (start, chunk, mask), batch in zip(chunks, values):
+            real = mask.bool()
+            for at, acts in zip(wanted, batch):  # [b, s, neurons asked for at this layer]
+                for layer, neuron in keys:
+                    if layer != at:
+                        continue
+                    column = acts[:, :, position[at][neuron]]
+                    means = (column * real).sum(1) / real.sum(1).clamp_min(1)
+                    maxes = column.masked_fill(~real, float("-inf")).max(1).values
+                    lasts = column[:, -1]  # rows are left-padded: the last position is each prompt's last token
+                    for i, (text, _) in enumerate(chunk):
+                        rows.append({"prompt": start + i, "text": text, "layer": layer, "neuron": neuron,
+                                     "mean": float(means[i]), "max": float(maxes[i]), "last": float(lasts[i])})
+        frame = pd.DataFrame(rows)
+        frame.insert(4, "activation", frame[reduce])
+        order = {key: i for i, key in enumerate(keys)}
+        frame["_order"] = [order[(layer, n)] for layer, n in zip(frame["layer"], frame["neuron"])]
+        return frame.sort_values(["prompt", "_order"]).drop(columns="_order").reset_index(drop=True)
+
+    return batches, read, finish
 
 
 def _promoted_and_suppressed(session: Session, vectors: torch.Tensor, k: int) -> tuple[list, list]:

@@ -199,10 +199,10 @@ def _effect_in_one_request(session: Session, conversation: Any, n: int, plain: d
         session, conversation, n, sampling.sample_options({**plain, **steering}, what="effect"))
     _, _, plain_hook, _, plain_settings = sampling.prepare(session, conversation, n, unedited)
     hooks = [steer_hook] + ([plain_hook] if baseline is None else [])
-    runs, scores = generation.generate_bundle(
-        session, [prompt.input_ids] * n, hooks, score=0, max_new_tokens=unedited["max_new_tokens"],
-        temperature=unedited["temperature"], top_p=unedited["top_p"], seed=seed, stop_ids=stops, cancel=cancel,
-        progress=progress, description=f"steering effect as {prompt.persona}",
+    runs, scores, _ = generation.generate_bundle(
+        session, [([prompt.input_ids] * n, hook, stops) for hook in hooks], score=0,
+        max_new_tokens=unedited["max_new_tokens"], temperature=unedited["temperature"], top_p=unedited["top_p"],
+        seed=seed, cancel=cancel, progress=progress, description=f"steering effect as {prompt.persona}",
     )
     steered = sampling._samples(session, prompt, runs[0], slice(None), steered_settings)
     unsteered = baseline if baseline is not None else sampling._samples(session, prompt, runs[1], slice(None),
