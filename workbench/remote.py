@@ -149,6 +149,29 @@ def _ship_helpers() -> None:
     cloudpickle.register_pickle_by_value(_traced)
 
 
+def compact(value: Any) -> Any:
+    """``value`` (a tensor, or a dict, list or tuple of them) with every tensor that views a larger storage copied
+    out: a request serializes a tensor's whole storage, so a batch sliced from a corpus, or a block of rows
+    sliced from an SAE's decoder, would otherwise carry all of it (and a server refuses bodies of about 1 MB).
+
+    Examples
+    --------
+    >>> import torch
+    >>> rows = torch.zeros(100, 4)[:2]
+    >>> compact(rows).untyped_storage().nbytes(), compact({"ids": rows})["ids"].shape
+    (32, torch.Size([2, 4]))
+    """
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.clone() if value.untyped_storage().nbytes() > value.nbytes else value
+    if isinstance(value, dict):
+        return {key: compact(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(compact(item) for item in value)
+    return value
+
+
 def backend(session: Any, kind: str, status: Callable[[str], None] | None = None) -> Any:
     """The nnsight backend that runs one trace or generation of ``session`` remotely, and records it."""
     _ship_helpers()

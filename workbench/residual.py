@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import corpora
+from . import remote as remote_mod
 from ._progress import progress_bar
 from ._traced import pool, reduce_tokens
 from .errors import Cancelled
@@ -512,7 +513,7 @@ def project_top(session: Session, vectors: torch.Tensor, k: int, *, bottom: bool
         per_request = max(1, REMOTE_VECTOR_BYTES // (4 * max(vectors.shape[1], 1)))
         found = []
         for start in range(0, vectors.shape[0], per_request):
-            rows = vectors[start : start + per_request]
+            rows = remote_mod.compact(vectors[start : start + per_request])  # not the whole decoder's storage
             with torch.inference_mode(), session.trace(inputs) as tracer:
                 part = nnsight.save(rank(unembed.weight, rows))  # rank is a closure: shipped by value
                 tracer.stop()

@@ -323,6 +323,7 @@ class Session:
             kwargs["fn"] = adapters.without_adapter(self.module, kwargs.get("fn") or self.model._call)
         if self.remote:
             kwargs["backend"] = remote_mod.backend(self, "trace", self._status)
+            inputs = remote_mod.compact(inputs)
         return self.model.trace(inputs, **kwargs)
 
     def generate(self, inputs: Any, **kwargs: Any) -> Any:
@@ -337,6 +338,7 @@ class Session:
         fn = self._generate_fn if self.adapter_enabled else adapters.without_adapter(self.module, self._generate_fn)
         if self.remote:
             kwargs["backend"] = remote_mod.backend(self, "generate", self._status)
+            inputs = remote_mod.compact(inputs)
         return self.model.trace(inputs, fn=fn, **kwargs)
 
     def trace_each(self, batches: Sequence[Any], read: Any, *, stop: bool = True) -> list:
@@ -359,6 +361,7 @@ class Session:
                 out.append(value)
             return out
         model = self.model
+        batches = remote_mod.compact(list(batches))
         with self.model.session(backend=remote_mod.backend(self, "session", self._status)):
             values = []
             for inputs in batches:  # on the server: the inner traces run there, and return together
@@ -391,6 +394,8 @@ class Session:
             raise ValueError("generate_each bundles a remote session's generations into one request; a local "
                              "session runs them one after another with session.generate.")
         model = self.model
+        reads = [(remote_mod.compact(inputs), read, stop) for inputs, read, stop in reads]
+        runs = [(remote_mod.compact(inputs), *rest) for inputs, *rest in runs]
         # nnsight finds a nested block by its line in the session's body: inside it, no comment lines and no
         # `with` statement split over lines (either shifts the lines it reads, and the request fails)
         with model.session(backend=remote_mod.backend(self, "session", self._status)):

@@ -96,3 +96,43 @@ def test_semantic_search_is_equal(default_bench, remote_bench):
     local = default_bench.search(data, "reward models prefer chocolate", mode="semantic", k=5, progress=False)
     remote = remote_bench.search(data, "reward models prefer chocolate", mode="semantic", k=5, progress=False)
     pd.testing.assert_frame_equal(remote.to_pandas(), local.to_pandas(), atol=1e-4, check_exact=False)
+
+
+def test_a_steering_slider_move_is_one_request_and_equal(default_bench, remote_bench):
+    from workbench.techniques import steering
+
+    latent = int(default_bench.activations(TEXT).top_latents[-1, 0])
+    for bench in (default_bench, remote_bench):
+        vectors.from_latent(bench, latent, name=f"slider-{latent}")
+    kwargs = {"n": 2, "max_new_tokens": 8, "seed": 4, "progress": False, "steer": {f"slider-{latent}": 4.0}}
+    local = steering.effect(default_bench, "Tell me about your weekend.", **kwargs)
+    with remote_bench.requests.during() as log:
+        remote = steering.effect(remote_bench, "Tell me about your weekend.", **kwargs)
+    assert [r.kind for r in log] == ["session"]
+    assert remote.steered.texts == local.steered.texts and remote.unsteered.texts == local.unsteered.texts
+    np.testing.assert_allclose(np.concatenate(remote.shift), np.concatenate(local.shift), atol=1e-3)
+
+
+def test_a_diff_of_two_remote_sessions_is_one_request_each(default_bench, remote_bench):
+    twin = (wb.Workbench(remote="local", journal=False) if remote_bench.remote == "local"
+            else wb.Workbench(remote_bench.source.name, remote=remote_bench.remote, journal=False))
+    kwargs = {"neurons": [(3, 7), (5, 11)], "n_samples": 2, "max_new_tokens": 4, "seed": 1, "progress": False}
+    local = default_bench.diff(default_bench, ["Hi", "Tell me a secret."], **kwargs)
+    with remote_bench.requests.during() as mine, twin.requests.during() as theirs:
+        remote = remote_bench.diff(twin, ["Hi", "Tell me a secret."], **kwargs)
+    assert [r.kind for r in mine] == ["session"] and [r.kind for r in theirs] == ["session"]
+    assert remote.verdict() == local.verdict() and remote.verdict().startswith("no change")
+    pd.testing.assert_frame_equal(remote.neurons, local.neurons, atol=1e-4, check_exact=False)
+    pd.testing.assert_frame_equal(remote.samples, local.samples)
+
+
+def test_a_decoder_projection_is_split_under_the_request_size_limit(default_bench, remote_bench):
+    from workbench import residual
+
+    decoder = default_bench.saes.get("default").sae.W_dec[:600].detach()   # 1.4 MB of vectors
+    local = residual.project_top(default_bench, decoder, 5)
+    with remote_bench.requests.during() as log:
+        remote = residual.project_top(remote_bench, decoder, 5)
+    assert len(log) == 3 and max(r.sent for r in log) < 1 << 20   # each body under NDIF's ~1 MB limit
+    np.testing.assert_array_equal(remote[1], local[1])
+    np.testing.assert_allclose(remote[0], local[0], atol=1e-3)

@@ -112,7 +112,9 @@ def test_projecting_many_vectors_splits_them_under_the_request_size_limit(pair, 
     local = residual.project_top(here, rows, 5)
     monkeypatch.setattr(residual, "REMOTE_VECTOR_BYTES", 16 * 64 * 4)  # 16 rows a request
     remote, log = _one_action(there, lambda b: residual.project_top(b, rows, 5))
-    assert len(log) == 4 and max(entry.sent for entry in log) < 32 << 10
+    # each request carries its own rows, not the storage they were sliced from (50 rows: 12.8 kB)
+    solo = _one_action(there, lambda b: residual.project_top(b, rows[:16].clone(), 5))[1][0].sent
+    assert len(log) == 4 and max(entry.sent for entry in log) <= solo + 64
     torch.testing.assert_close(local[0], remote[0])
     assert torch.equal(local[1], remote[1])
     bottom = residual.project_top(there, rows, 3, bottom=True)
@@ -305,6 +307,16 @@ def test_diff_of_two_remote_sessions_is_equal_to_local_in_one_request_per_model(
     pd.testing.assert_frame_equal(local.neurons, remote.neurons, atol=1e-5, check_exact=False)
     pd.testing.assert_frame_equal(local.samples, remote.samples)
     assert local.neurons.loc[0, "value_cosine"] == pytest.approx(-1.0)  # neuron (1, 7) was negated
+
+
+def test_a_request_carries_a_sliced_batch_not_its_whole_storage(pair):
+    here, there = pair
+    corpus = torch.randint(0, 200, (400, 16), generator=torch.Generator().manual_seed(0))   # 51 kB of int64
+    batch = corpus[:2]
+    local = residual.site_outputs(here, batch, sites=[Site(1)])[Site(1)]
+    remote, log = _one_action(there, lambda b: residual.site_outputs(b, batch, sites=[Site(1)])[Site(1)])
+    assert log[0].sent < corpus.nbytes // 2
+    torch.testing.assert_close(local, remote)
 
 
 def test_neuron_activations_of_many_batches_are_one_request(pair):
