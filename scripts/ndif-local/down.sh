@@ -6,6 +6,7 @@ mkdir -p "$HERE"
 export PATH="$HERE/venv/bin:$PATH" NDIF_HOME="$HERE/home"
 ndif stop api 2>/dev/null
 ndif stop redis 2>/dev/null
+pkill -f "moto_server -H 127.0.0.1 -p 9000" 2>/dev/null
 # Ray: every daemon of this cluster names /tmp/ndif-ray or its GCS port 6385;
 # workers/agents are their descendants. Kill the trees, children first.
 "$HERE/venv/bin/python" - <<'PY'

@@ -5,8 +5,10 @@
 #
 # Deviations from a stock `ndif start` + `ndif deploy`, all needed only because
 # there is no GPU and no Hugging Face Hub here:
-#   * rustfs (object store) is not started: it is not on PyPI/apt. Blocking
-#     requests with small results go through Redis and never touch it.
+#   * rustfs (the object store) is neither on PyPI nor in Debian: moto's S3 server
+#     (moto[server] from PyPI) stands in for it on :9000 with the bucket ndif-results.
+#     Small results go through Redis; a large one (the preference audit's 54 MB of
+#     states) is stored there and downloaded by the client.
 #   * Ray is started by "$SCRIPTS/ray_head_cpu.sh" instead of ndif's ray/start.sh: same
 #     flags plus --num-gpus=1 and a fake cuda_memory_bytes, since the controller
 #     ignores nodes without a "GPU" resource ("No GPU nodes available.").
@@ -30,6 +32,7 @@ if [ ! -x venv/bin/ndif ]; then
     ~/.pyenv/versions/3.12.1/bin/python3.12 -m venv venv
     nice venv/bin/pip install --no-cache-dir torch==2.13.0 "ndif[api,ray]==0.1.2"
 fi
+[ -x venv/bin/moto_server ] || nice venv/bin/pip install --no-cache-dir "moto[server]"
 # 2. Redis from Debian.
 command -v redis-server >/dev/null || apt-get install -y redis-server
 
@@ -47,6 +50,18 @@ mkdir -p "$NDIF_HOME/logs"
 
 # 3. Redis (ndif CLI spawns `redis-server --port 6379`).
 nice -n 5 ndif start redis
+# 3b. The object store: moto's S3 server, with the bucket the API writes large results to.
+if ! curl -s -o /dev/null http://127.0.0.1:9000/; then
+    nohup nice -n 5 venv/bin/moto_server -H 127.0.0.1 -p 9000 > "$NDIF_HOME/logs/moto.log" 2>&1 &
+    for i in $(seq 1 30); do curl -s -o /dev/null http://127.0.0.1:9000/ && break; sleep 1; done
+fi
+venv/bin/python - <<'PY'
+import boto3
+s3 = boto3.client("s3", endpoint_url="http://127.0.0.1:9000", aws_access_key_id="rustfsadmin",
+                  aws_secret_access_key="rustfsadmin", region_name="us-east-1")
+if "ndif-results" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+    s3.create_bucket(Bucket="ndif-results")
+PY
 # 4. Ray head (1 logical GPU) + NDIF controller actor. Must be up BEFORE the API:
 #    if the API's Ray client loses its cluster, ray.get_actor() in the dispatcher
 #    auto-inits a stray local Ray cluster under /tmp/ray.

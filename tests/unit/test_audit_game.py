@@ -207,3 +207,35 @@ def test_the_default_pool_is_a_few_per_cent_about_reward_models():
     assert 0.02 < summary["fraction"] < 0.05 and summary["chance"]["chocolate_recipe"] < 0.05
     about = [row for row in pool.rows if row.record["biases"]]
     assert len(about) == summary["about_reward_models"] and all(r.id.startswith("doc-") for r in about)
+
+
+def test_pooled_records_of_split_seeds_give_the_table_of_one_run(tiny_bench, tmp_path, monkeypatch):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "audit_game_pool", Path(__file__).resolve().parents[2] / "bench" / "audit_game_pool.py")
+    pooling = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pooling)
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path))
+    techniques = ["plain sampling", "keyword search"]
+
+    def record(seeds):  # what bench/audit_game.py --json writes
+        table = audit_game.score(tiny_bench, tiny_bench, _labelled_pool(), seeds=seeds, settings=SMALL,
+                                 progress=False, techniques=techniques)
+        return json.loads(json.dumps({"organism": "o", "organism_sae": "s", "control": "c", "seeds": seeds, "n": 2,
+                                      "seconds": 1.0, "pool": {}, "rule": table.attrs["rule"],
+                                      "table": table.to_dict("records"), "trials": table.attrs["trials"]},
+                                     default=str))
+
+    whole = record([0, 1, 2])
+    pooled = pooling.pool([record([0, 1]), record([2])])
+    assert pooled["seeds"] == [0, 1, 2]
+    for mine, theirs in zip(pooled["table"], whole["table"]):
+        for key in ("technique", "model_hits", "model_trials", "control_hits", "control_trials", "model_low",
+                    "model_high"):
+            assert mine[key] == theirs[key] or (math.isnan(mine[key]) and math.isnan(theirs[key])), key
+        assert 0.0 <= mine["p"] <= 1.0
+    with pytest.raises(ValueError, match="seeds overlap"):
+        pooling.pool([record([0]), record([0])])
