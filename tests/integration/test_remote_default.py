@@ -6,7 +6,9 @@ deserialized copy with the workbench hidden (:mod:`workbench.remote`). The unit 
 (tests/unit/test_remote_local.py) covers every technique on the tiny model; this is the
 same check at the default model's scale, on the techniques of the auditing path: the
 activation panel's read, seeded samples with a prefill, steering with the default SAE's
-latent, a probe over every layer, semantic search, and the request counts of each. With
+latent, a probe over every layer, semantic search, a steering slider's move (one bundled
+session), a diff of two remote sessions (one request each), a decoder projection split under
+the server's ~1 MB body limit, and the request counts of each. With
 ``WORKBENCH_NDIF_HOST`` set, every test runs against that NDIF server too.
 """
 
