@@ -561,14 +561,11 @@ def diff(
         if keys:
             tick.update(1)
         rows = []
-        if bundled and n_samples:
-            for index, pair in enumerate(zip(*reads[3])):
+        for index, item in enumerate(items if n_samples else []):
+            if bundled:  # both models' samples came with their one request
+                texts = [reads[3][0][index], reads[3][1][index]]
                 tick.update(2)
-                for j, (mine, theirs) in enumerate(zip(*pair)):
-                    rows.append({"prompt": index, "text": rendered[index].conversation[-1]["content"], "sample": j,
-                                 "self": mine, "other": theirs, "same": mine == theirs})
-        elif n_samples:
-            for index, item in enumerate(items):
+            else:
                 texts = []
                 for who in (session, model):
                     if cancel is not None and cancel.is_set():
@@ -576,9 +573,9 @@ def diff(
                     texts.append(sampling.sample(who, item, n_samples, max_new_tokens=max_new_tokens, seed=seed,
                                                  progress=False, cancel=cancel).texts)
                     tick.update(1)
-                for j, (mine, theirs) in enumerate(zip(*texts)):
-                    rows.append({"prompt": index, "text": rendered[index].conversation[-1]["content"], "sample": j,
-                                 "self": mine, "other": theirs, "same": mine == theirs})
+            for j, (mine, theirs) in enumerate(zip(*texts)):
+                rows.append({"prompt": index, "text": rendered[index].conversation[-1]["content"], "sample": j,
+                             "self": mine, "other": theirs, "same": mine == theirs})
     finally:
         tick.close()
     samples = pd.DataFrame(rows, columns=["prompt", "text", "sample", "self", "other", "same"])
