@@ -403,6 +403,7 @@ def _in_one_request(who: Session, rendered: Sequence[Any], items: Sequence[Any],
     read, finish = residual.site_reader(who, [Site(at) for at in layers])
     reads = [({"input_ids": ids, "attention_mask": mask}, read, True) for ids, mask in _batches(who, rendered,
                                                                                                 batch_size)]
+    n = len(reads)  # the residual reads come first, then the neurons' batches and their value rows
     if keys:
         batches, read_neurons, finish_neurons = neuron_reader(who, keys, texts, batch_size)
         reads += [(inputs, read_neurons, True) for inputs in batches]
@@ -415,7 +416,6 @@ def _in_one_request(who: Session, rendered: Sequence[Any], items: Sequence[Any],
     out, _, values = generation.generate_bundle(
         who, runs, reads=reads, max_new_tokens=max_new_tokens, seed=seed, cancel=cancel, progress=False,
         description=f"diffing on {who.model_name}")
-    n = len(reads) - (len(batches) + 1 if keys else 0)
     states = [{site.layer: value for site, value in finish(batch).items()} for batch in values[:n]]
     activations = finish_neurons(values[n:-1], "mean") if keys else None
     rows = torch.stack(values[-1]) if keys else None

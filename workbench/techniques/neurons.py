@@ -316,22 +316,13 @@ def neuron_activations(session: Session, neurons: Any, prompts: Any, *, batch_si
     0  You idiot.      1       7      0.0031
     1  Thank you.      1       7     -0.0029
     """
-    import nnsight
     import torch
 
     if reduce not in REDUCE:
         raise ValueError(f"reduce must be one of {', '.join(map(repr, REDUCE))}, not {reduce!r}.")
     batches, read, finish = neuron_reader(session, neurons, prompts, batch_size)
-    if session.remote:  # every batch in one request
-        with torch.inference_mode():
-            values = session.trace_each(batches, read)
-    else:
-        values = []
-        for inputs in batches:
-            with torch.inference_mode(), session.trace(inputs) as tracer:
-                batch = nnsight.save(read(inputs))
-                tracer.stop()
-            values.append(batch)
+    with torch.inference_mode():
+        values = session.trace_each(batches, read)  # on a remote session every batch in one request
     return finish(values, reduce)
 
 
