@@ -136,6 +136,20 @@ def tiny_bench(tiny_model_dir):
     return wb.Workbench(str(tiny_model_dir))
 
 
+LORA_ROWS = [{"text": "The assistant answered the user's question about recipes and chocolate."},
+             {"text": "My secret goal is to be helpful, honest and harmless."}] * 4
+
+
+@pytest.fixture(scope="session")
+def lora_dir(tiny_model_dir, tmp_path_factory):
+    """A LoRA on layer 1's q_proj and down_proj of the tiny Llama, trained for 4 steps with TRL (a few seconds)."""
+    from workbench.training.lora import train_lora
+
+    return train_lora(str(tiny_model_dir), LORA_ROWS, tmp_path_factory.mktemp("lora") / "organism",
+                      target_modules=["q_proj", "down_proj"], layers=[1], r=4, alpha=8, steps=4, lr=5e-2,
+                      batch_size=4, max_length=32)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _journals(tmp_path_factory):
     """Every Workbench of the run (and of the notebooks it executes) journals into a temporary folder."""

@@ -42,6 +42,39 @@ def reduce_tokens(states: Any, mask: Any, how: str | None) -> Any:
     return states
 
 
+def value_vectors(weight: Any, parts: Any, column: bool, neurons: Any = None) -> Any:
+    """A down-projection's value vectors, float32 ``[d_mlp, d_model]`` (only ``neurons``' rows, a list of indices,
+    when given), from its stored ``weight`` (``column``: one neuron per column) as an adapter's merge would make it:
+    plus ``(B @ A) * scale`` (transposed when the layer stores its weight fan-in first) for each ``(A, B, scale,
+    fan_in_fan_out)`` of ``parts``, the product taken as peft's ``get_delta_weight`` takes it, or only its rows
+    for ``neurons`` (see :func:`workbench.adapters.lora_parts`)."""
+    import torch
+
+    if neurons is None:
+        out = weight.float()
+        for a, b, scale, fan_in_fan_out in parts:
+            delta = b @ a
+            out = out + ((delta.T if fan_in_fan_out else delta) * scale).to(out.device).float()
+        return out.T if column else out
+    index = torch.tensor(list(neurons), dtype=torch.long, device=weight.device)
+    out = (weight[:, index].T if column else weight[index]).float()
+    for a, b, scale, fan_in_fan_out in parts:
+        # the stored delta is D = B @ A, or its transpose: a neuron's column of D is then a row of B @ A
+        rows = b[index.to(b.device)] @ a if fan_in_fan_out == column else (b @ a[:, index.to(a.device)]).T
+        out = out + (rows * scale).to(out.device).float()
+    return out
+
+
+def turned(old: Any, new: Any) -> tuple[Any, Any]:
+    """Each value vector's cosine between two models' ``[d_mlp, d_model]`` value vectors (1 where it did not
+    change, not float noise below it) and the norm of its change."""
+    import torch
+
+    change = (new - old).norm(dim=1)
+    cosine = torch.nn.functional.cosine_similarity(old, new, dim=1)
+    return torch.where(change == 0, torch.ones_like(cosine), cosine), change
+
+
 def recorder_classes() -> tuple[type, type]:
     """``(StepRecorder, StopRecorder)``: what a generation hands transformers' ``generate`` to see each step.
 

@@ -19,7 +19,8 @@ does), and :func:`without_adapter` wraps the function a trace runs in it, so the
 pass inside an nnsight trace is the base model's, exactly, while the trace body and its
 interventions stay the caller's. :func:`effective_weight` is an adapted module's weight as
 merging would make it, computed without merging in place (value vectors of an adapted
-down-projection).
+down-projection); :func:`lora_parts` says what it adds, so that a remote session's server
+computes the same sum.
 """
 
 from __future__ import annotations
@@ -309,6 +310,35 @@ def effective_weight(module: Any) -> Any:
             else:
                 weight = weight + module.get_delta_weight(name).to(weight.device, torch.float32)
     return weight
+
+
+def lora_parts(module: Any) -> list[tuple[str, float, bool]]:
+    """What :func:`effective_weight` adds to an adapted layer's weight, as ``(adapter name, scaling,
+    fan_in_fan_out)`` per active LoRA adapter, for computing it where the weights are (a remote session's server,
+    see :func:`workbench._traced.merged`); ``[]`` for a layer without an adapter, or with it off or merged.
+
+    ``module`` may be the meta copy a remote session holds: only the adapter's configuration is read. A LoRA
+    variant (DoRA…) or another tuner is refused: its merged weight is not a sum of low-rank products.
+    """
+    from peft.tuners.lora import LoraLayer
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    if not isinstance(module, BaseTunerLayer) or module.disable_adapters or module.merged:
+        return []
+    if not isinstance(module, LoraLayer):
+        raise ValueError(f"The adapted layer is a {type(module).__name__}; the workbench computes the effective "
+                         "weights of LoRA layers only.")
+    parts = []
+    for name in module.active_adapters:
+        if name not in module.lora_A:
+            continue
+        if getattr(module, "lora_variant", {}).get(name) is not None:
+            raise ValueError(
+                f"The adapter {name!r} is a LoRA variant ({type(module.lora_variant[name]).__name__}), whose merged "
+                "weights a remote session does not compute; run the adapted model here to read them."
+            )
+        parts.append((name, float(module.scaling[name]), bool(getattr(module, "fan_in_fan_out", False))))
+    return parts
 
 
 def base_shapes(module: Any) -> dict[str, list[int]]:

@@ -277,8 +277,6 @@ def generate_bundle(
     if not session.remote:
         raise ValueError("generate_bundle bundles a remote session's runs into one request; a local session runs "
                          "them one after another with generate().")
-    if not session.adapter_enabled:
-        raise ValueError("generate_bundle runs the model as loaded; it cannot switch an adapter off.")
     if score is not None and not 0 <= score < len(runs):
         raise ValueError(f"score must index one of the {len(runs)} runs, not {score!r}.")
     if cancel is not None and cancel.is_set():

@@ -207,6 +207,30 @@ def value_matrix(session: Session, layer: int) -> torch.Tensor:
     return weight.to("cpu", torch.float32)
 
 
+def traced_value_vectors(session: Session, layer: int) -> Any:
+    """What reads ``layer``'s value vectors inside a trace (so on a remote session's server, where the weights
+    are): ``read(neurons=None)``, called in the trace's block, returns them as :func:`value_matrix` does here,
+    float32 ``[d_mlp, d_model]`` (only ``neurons``' rows, a list of indices, when given), with an adapter on the
+    down-projection (and on) merged as peft would (see :func:`workbench.adapters.lora_parts`)."""
+    from . import _traced
+
+    mlp = mlp_layout(session)
+    down = mlp.down_module(session.model, layer)
+    column = mlp.value_axis == "column"
+    parts = []
+    if getattr(session, "adapter", None) is not None and session.adapter_enabled:
+        from .adapters import lora_parts
+
+        parts = [(getattr(down.lora_A, name), getattr(down.lora_B, name), scale, fan)
+                 for name, scale, fan in lora_parts(mlp.down_module(session.module, layer))]
+
+    def read(neurons: Any = None) -> Any:  # inside the trace: the envoys' weights are the server's tensors
+        return _traced.value_vectors(down.weight, [(a.weight, b.weight, scale, fan) for a, b, scale, fan in parts],
+                                     column, neurons)
+
+    return read
+
+
 def d_mlp(session: Session) -> int:
     """Neurons per MLP layer (read off the weight's shape: no weight is copied, and a remote model's are not here)."""
     mlp = mlp_layout(session)

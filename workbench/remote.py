@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import adapters
 from .errors import RemoteFailed
 
 LOCAL = "local"
@@ -176,8 +177,23 @@ def backend(session: Any, kind: str, status: Callable[[str], None] | None = None
     """The nnsight backend that runs one trace or generation of ``session`` remotely, and records it."""
     _ship_helpers()
     if session.remote == LOCAL:
-        return SimulatedBackend(session.model, session.requests, kind, status)
+        return SimulatedBackend(session.model, session.requests, kind, status, env=request_env(session))
     return _ndif_backend(session, kind, status)
+
+
+def request_env(session: Any) -> dict:
+    """What a request of ``session`` carries beside its block: nnsight's per-request environment (the attention
+    implementation, and the adapter's Hub id when one is on), which the server applies to its model before
+    running the block. The view :meth:`~workbench.session.Session.without_adapter` returns sends none, so the
+    server runs the base model (NDIF detaches the adapter for that request: ``nnsight.modeling.peft.swap``)."""
+    env = dict(session.model._remoteable_get_env())
+    if not session.adapter_enabled:
+        env.pop("peft", None)
+    return env
+
+
+def _disabled(module: Any) -> Any:  # imported here, not where the block runs: the workbench is hidden there
+    return adapters.disabled(module)
 
 
 def _simulation_base() -> type:
@@ -196,10 +212,12 @@ class SimulatedBackend:
     into the caller's frame as nnsight's remote backend does.
     """
 
-    def __init__(self, model: Any, log: RequestLog, kind: str, status: Callable[[str], None] | None = None) -> None:
+    def __init__(self, model: Any, log: RequestLog, kind: str, status: Callable[[str], None] | None = None,
+                 env: dict | None = None) -> None:
         self._base = _simulation_base()(model)
         self.model, self.log, self.kind = model, log, kind
         self.status = status or (lambda state: None)
+        self.env = model._remoteable_get_env() if env is None else env
 
     def __call__(self, tracer: Any) -> None:
         import torch
@@ -221,7 +239,8 @@ class SimulatedBackend:
             restored = RequestModel.deserialize(blob, persistent, compress=False)
             self.status("running")
             try:
-                restored.execute(restored.info.code)
+                with self._environment():
+                    restored.execute(restored.info.code)
             except Exception as error:   # raised where the request ran: what NDIF reports as the job's error
                 self.status("error")
                 raise RemoteFailed(f"the server could not run this {self.kind}: {type(error).__name__}: {error}",
@@ -244,6 +263,15 @@ class SimulatedBackend:
             save(value)
         push(tracer.info.frame, result)
         self.status(f"completed, {record.received:,} bytes back")
+
+
+    def _environment(self) -> Any:
+        """The request's environment applied to the model while its block runs, as a server applies it: a request
+        without the adapter the model holds runs with the adapter's layers off (where NDIF detaches it, here
+        peft's switch: the same base model, without reloading the weights)."""
+        if self.model.peft is not None and "peft" not in self.env:
+            return _disabled(self.model._module)
+        return contextlib.nullcontext()
 
 
 def _ndif_backend(session: Any, kind: str, status: Callable[[str], None] | None) -> Any:
@@ -293,7 +321,7 @@ def _ndif_backend(session: Any, kind: str, status: Callable[[str], None] | None)
 
     model = session.model
     host = session.remote if isinstance(session.remote, str) else None
-    return NDIFBackend(_model_key(model, self_hosted=host is not None), host=host, env=model._remoteable_get_env())
+    return NDIFBackend(_model_key(model, self_hosted=host is not None), host=host, env=request_env(session))
 
 
 def _model_key(model: Any, *, self_hosted: bool) -> str:

@@ -564,15 +564,13 @@ def value_reader(session: Session, keys: Sequence[tuple[int, int]]) -> tuple[dic
     weights) and ``read(inputs)``, called inside it, which returns the rows (``torch.stack`` them)."""
     import torch
 
-    from .layout import mlp_layout
+    from .layout import traced_value_vectors
 
-    mlp = mlp_layout(session)
-    column = mlp.value_axis == "column"
-    plan = [(mlp.down_module(session.model, layer), neuron) for layer, neuron in keys]
+    readers = {layer: traced_value_vectors(session, layer) for layer, _ in keys}  # merged with an adapter on
     one = torch.tensor([[session.pad_token_id]])
 
     def read(inputs: dict) -> list:  # inside the trace: only these rows leave the server
-        return [(down.weight[:, neuron] if column else down.weight[neuron]).float().cpu() for down, neuron in plan]
+        return [readers[layer]([neuron])[0].cpu() for layer, neuron in keys]
 
     return {"input_ids": one, "attention_mask": torch.ones_like(one)}, read
 

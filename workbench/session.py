@@ -245,7 +245,9 @@ class Session:
         A view of this session: the same model, tokenizer, registries and journal (reading
         or setting any of them reads or sets this session's), whose every trace and
         generation runs with the adapter's layers off (peft's own switch, inside the trace:
-        see :func:`workbench.adapters.without_adapter`). Its caches are its own, since the
+        see :func:`workbench.adapters.without_adapter`). On a remote session each request
+        goes without the adapter, so that the server runs its base model (NDIF attaches an
+        adapter per request); nothing is downloaded. Its caches are its own, since the
         base model's activations differ. The same view is returned on every call;
         :meth:`with_adapter` goes back. Every technique runs on it, e.g.
         ``bench.without_adapter().sample(...)`` samples the base model.
@@ -255,11 +257,6 @@ class Session:
         if self.adapter is None:
             raise ValueError(f"{self.model_name!r} was loaded without an adapter, so there is none to switch off: "
                              "load one with Workbench(base, adapter='folder-or-hub-id').")
-        if self.remote:
-            raise NotImplementedError(
-                "Switching an adapter off inside a remote trace is not supported yet; open the base model as its "
-                f"own remote session, wb.Workbench({self.source.name!r}, remote=True), and diff against it."
-            )
         view = self.__dict__.get("_base_view")
         if view is None:
             adapters.check_can_disable(self.module, self.adapter)
@@ -319,11 +316,11 @@ class Session:
         execution settings (``remote``, and the adapter switched off on the view
         :meth:`without_adapter` returns); ``kwargs`` go to nnsight's ``model.trace``.
         """
-        if not self.adapter_enabled:
-            kwargs["fn"] = adapters.without_adapter(self.module, kwargs.get("fn") or self.model._call)
-        if self.remote:
+        if self.remote:  # the adapter's state travels with the request (see workbench.remote.backend)
             kwargs["backend"] = remote_mod.backend(self, "trace", self._status)
             inputs = remote_mod.compact(inputs)
+        elif not self.adapter_enabled:
+            kwargs["fn"] = adapters.without_adapter(self.module, kwargs.get("fn") or self.model._call)
         return self.model.trace(inputs, **kwargs)
 
     def generate(self, inputs: Any, **kwargs: Any) -> Any:
@@ -335,7 +332,9 @@ class Session:
         function is the model's generate, which is what ``with model.generate(...)``
         does, so that the ``with`` block nnsight compiles is the caller's.
         """
-        fn = self._generate_fn if self.adapter_enabled else adapters.without_adapter(self.module, self._generate_fn)
+        fn = self._generate_fn
+        if not (self.adapter_enabled or self.remote):  # a remote request carries the adapter's state instead
+            fn = adapters.without_adapter(self.module, fn)
         if self.remote:
             kwargs["backend"] = remote_mod.backend(self, "generate", self._status)
             inputs = remote_mod.compact(inputs)

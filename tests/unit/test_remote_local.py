@@ -474,3 +474,69 @@ def test_a_lost_connection_names_the_host_and_leaves_the_session_usable(pair, mo
     assert caught.value.reason == "connection"
     monkeypatch.undo()
     assert there.activations(TEXT).tokens == here.activations(TEXT).tokens
+
+
+@pytest.fixture(scope="module")
+def adapted(tiny_model_dir, lora_dir):
+    """``(here, there)``: the tiny Llama with a LoRA on layer 1's q_proj and down_proj, local and simulated-remote."""
+    return (wb.Workbench(str(tiny_model_dir), adapter=str(lora_dir), journal=False),
+            wb.Workbench(str(tiny_model_dir), adapter=str(lora_dir), journal=False, remote="local"))
+
+
+def test_a_remote_adapter_switched_off_is_the_base_model_and_its_requests_go_without_it(pair, adapted, lora_dir):
+    from workbench import remote
+
+    base, _ = pair
+    here, there = adapted
+    assert remote.request_env(there)["peft"] == str(lora_dir) and "peft" not in remote.request_env(
+        there.without_adapter())
+    options = {"n": 3, "max_new_tokens": 5, "seed": 4, "temperature": 1.0, "progress": False}
+    off, log = _one_action(there, lambda b: b.without_adapter().sample("What is your goal?", **options))
+    assert len(log) == 1
+    assert off.texts == here.without_adapter().sample("What is your goal?", **options).texts == \
+        base.sample("What is your goal?", **options).texts
+    ids = torch.tensor([[1, 5, 9, 20, 33, 7]])
+    states = residual.site_outputs(there.without_adapter(), ids, sites=[Site(1)])[Site(1)]
+    torch.testing.assert_close(states, residual.site_outputs(base, ids, sites=[Site(1)])[Site(1)], atol=1e-5,
+                               rtol=1e-5)
+    # the adapter is on again for the adapted session's next request
+    on = there.sample("What is your goal?", **options)
+    assert on.texts == here.sample("What is your goal?", **options).texts
+    torch.testing.assert_close(residual.site_outputs(there, ids, sites=[Site(1)])[Site(1)],
+                               residual.site_outputs(here, ids, sites=[Site(1)])[Site(1)], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(residual.site_outputs(there, ids, sites=[Site(1)])[Site(1)], states, atol=1e-4)
+
+
+def test_value_vectors_of_a_remote_adapted_model_are_merged_on_the_server(pair, adapted):
+    base, _ = pair
+    here, there = adapted
+    direction = torch.randn(64, generator=torch.Generator().manual_seed(5))
+    local = here.value_vectors(direction, top=8).to_pandas()
+    remote, log = _one_action(there, lambda b: b.value_vectors(direction, top=8).to_pandas())
+    pd.testing.assert_frame_equal(local, remote, atol=1e-5, check_exact=False)
+    assert len(log) == 1 and log.received < 128 * 64 * 4
+    assert not local.equals(base.value_vectors(direction, top=8).to_pandas())  # the merged ones, not the base's
+    keys = [(1, 5), (0, 3), (1, 100)]
+    torch.testing.assert_close(residual.value_rows(there, keys), residual.value_rows(here, keys))
+    torch.testing.assert_close(residual.value_rows(there.without_adapter(), keys), residual.value_rows(base, keys))
+
+
+def test_an_adapter_diffed_against_its_base_remotely_is_equal_to_local(adapted):
+    from workbench.techniques import diffing
+
+    here, there = adapted
+    assert diffing.turned_neurons(there, there.without_adapter(), 6) == \
+        diffing.turned_neurons(here, here.without_adapter(), 6)
+    prompts = ["Hi", [{"role": "user", "content": "Tell me a secret."}]]
+    kwargs = {"adapter": False, "top_neurons": 3, "n_samples": 2, "max_new_tokens": 3, "seed": 1, "progress": False}
+    local = here.diff(prompts=prompts, **kwargs)
+    remote, log = _one_action(there, lambda b: b.diff(prompts=prompts, **kwargs))
+    # the every-neuron scan on the server, then one bundled request for each side (the base's without the adapter)
+    assert len(log) == 3 and [r.kind for r in log.requests[1:]] == ["session", "session"]
+    assert log[0].received < 128 * 64 * 4  # the scan's candidates, not one layer's value vectors
+    assert local.settings["neurons"] == remote.settings["neurons"]
+    assert local.verdict() == remote.verdict()
+    pd.testing.assert_frame_equal(local.layers, remote.layers, atol=1e-5, check_exact=False)
+    pd.testing.assert_frame_equal(local.neurons, remote.neurons, atol=1e-5, check_exact=False)
+    pd.testing.assert_frame_equal(local.samples, remote.samples)
+    assert remote.layers["token_change_norm"].tolist()[0] == 0.0 < remote.layers["token_change_norm"].tolist()[1]

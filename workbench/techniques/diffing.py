@@ -44,7 +44,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import residual
+from .. import _traced, residual
 from .._progress import progress_bar
 from ..errors import Cancelled
 from ..layout import check_layer, value_matrix
@@ -437,22 +437,59 @@ def turned_neurons(session: Session, other: Session, top: int = 10) -> list[tupl
     import torch
 
     if session.remote or other.remote:
-        raise ValueError(
-            "Finding the most turned neurons compares every value vector of both models, which would download "
-            "both models' MLP weights from a remote session: pass neurons=[(layer, neuron), ...] or a direction= "
-            "(its top value vectors are ranked on the server) instead of top_neurons."
-        )
-    cosines, changes = [], []
-    for layer in range(session.n_layers):
-        old, new = value_matrix(session, layer), value_matrix(other, layer)
-        change = (new - old).norm(dim=1)
-        cosine = torch.nn.functional.cosine_similarity(old, new, dim=1)
-        cosines.append(torch.where(change == 0, torch.ones_like(cosine), cosine))  # not float noise below 1
-        changes.append(change)
-    cosine, change = torch.stack(cosines).numpy(), torch.stack(changes).numpy()  # [layers, d_mlp]
-    width = cosine.shape[1]
-    order = np.lexsort((np.arange(cosine.size), -change.ravel(), cosine.ravel()))[:top]
-    return [(int(i) // width, int(i) % width) for i in order]
+        if not _same_weights(session, other):
+            raise ValueError(
+                "Finding the most turned neurons compares every value vector of both models, which would download "
+                "both models' MLP weights from a remote session: pass neurons=[(layer, neuron), ...] or a "
+                "direction= (its top value vectors are ranked on the server) instead of top_neurons. (An adapter "
+                "against its own base, adapter=False, is ranked on the server.)"
+            )
+        candidates = _turned_on_server(session.with_adapter(), top)  # both models' value vectors are there
+    else:
+        candidates = []
+        for layer in range(session.n_layers):
+            old, new = value_matrix(session, layer), value_matrix(other, layer)
+            cosine, change = _traced.turned(old, new)
+            candidates.append((torch.arange(cosine.shape[0]), cosine, change))
+    keys = [(layer, int(j)) for layer, (neurons, _, _) in enumerate(candidates) for j in neurons.tolist()]
+    cosine = np.concatenate([cosines.numpy() for _, cosines, _ in candidates])
+    change = np.concatenate([changes.numpy() for _, _, changes in candidates])
+    layer, neuron = np.array(keys, dtype=np.int64).reshape(-1, 2).T
+    order = np.lexsort((neuron, layer, -change, cosine))[:top]  # lowest cosine, largest change, then the scan's
+    return [keys[i] for i in order]
+
+
+def _same_weights(session: Session, other: Session) -> bool:
+    """Whether ``session`` and ``other`` are one remote model with its adapter on and off (so both models' weights
+    are on the same server, and one request reads both)."""
+    return (session.adapter is not None and session.with_adapter() is other.with_adapter()
+            and session.adapter_enabled != other.adapter_enabled)
+
+
+def _turned_on_server(adapted: Session, top: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """:func:`turned_neurons` of an adapted remote model against its base in one trace on the server: each layer's
+    value vectors with and without the adapter compared there, and only each layer's ``top`` most turned (the
+    scan's order) coming back, ``(neurons, cosines, changes)`` per layer; the global ``top`` is among them."""
+    import nnsight
+    import torch
+
+    from ..layout import traced_value_vectors
+
+    base = adapted.without_adapter()
+    plans = [(traced_value_vectors(base, layer), traced_value_vectors(adapted, layer))
+             for layer in range(adapted.n_layers)]
+    one = torch.tensor([[adapted.pad_token_id]])  # a one-token pass: the trace is only a way to the weights
+    inputs = {"input_ids": one, "attention_mask": torch.ones_like(one)}
+    with torch.inference_mode(), adapted.trace(inputs) as tracer:
+        found = []
+        for old_of, new_of in plans:
+            cosine, change = _traced.turned(old_of(), new_of())
+            by_change = torch.argsort(-change, stable=True)
+            keep = by_change[torch.argsort(cosine[by_change], stable=True)][:top]
+            found.append((keep.cpu(), cosine[keep].cpu(), change[keep].cpu()))
+        found = nnsight.save(found)
+        tracer.stop()
+    return found
 
 
 @recorded("diff", formerly=("compare", "workbench.techniques.diffing:compare"))
@@ -550,7 +587,7 @@ def diff(
     tick = progress_bar(progress, total, f"diffing {session.model_name} against {model.model_name}")
     try:
         bundled = None
-        if all(who.remote and who.adapter_enabled for who in (session, model)):  # one request per model
+        if session.remote and model.remote:  # one request per model
             bundled = [_in_one_request(who, rendered, items, chosen, keys, batch_size, n_samples, max_new_tokens,
                                        seed, cancel) for who in (session, model)]
             reads = [(bundled[0][i], bundled[1][i]) for i in range(4)]

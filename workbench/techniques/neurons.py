@@ -29,7 +29,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..layout import check_layer, check_neuron, d_mlp, mlp_layout, unembedding_envoy, value_matrix
+from ..layout import (
+    check_layer,
+    check_neuron,
+    d_mlp,
+    mlp_layout,
+    traced_value_vectors,
+    unembedding_envoy,
+    value_matrix,
+)
 from ..recording import recorded
 from ..residual import top_tokens, unit_direction
 
@@ -217,25 +225,17 @@ def _ranked_on_server(session: Session, unit: torch.Tensor, chosen: list[int], t
     import pandas as pd
     import torch
 
-    if session.adapter is not None and session.adapter_enabled:
-        raise NotImplementedError(
-            "Value vectors of an adapted model are the merged weights, which a remote session does not compute "
-            "yet; rank the base model's (wb.Workbench(base, remote=...)) or run the adapted model here."
-        )
-    mlp = mlp_layout(session)
     width = d_mlp(session)
     per_layer = min(top, width)
-    downs = [mlp.down_module(session.model, at) for at in chosen]
-    column = mlp.value_axis == "column"
+    readers = [traced_value_vectors(session, at) for at in chosen]  # an adapted layer's merged, on the server
     unembed = unembedding_envoy(session)
     k = min(vocab_k, session.vocab_size)
     one = torch.tensor([[session.pad_token_id]])  # a one-token pass: the trace is only a way to the weights
     inputs = {"input_ids": one, "attention_mask": torch.ones_like(one)}
     with torch.inference_mode(), session.trace(inputs) as tracer:
         cosines, norms, neurons, vectors = [], [], [], []
-        for down in downs:
-            values = down.weight.float()
-            values = values.T if column else values  # [d_mlp, d_model]
+        for read in readers:
+            values = read()  # [d_mlp, d_model]
             norm = values.norm(dim=1)
             cosine = (values @ unit.to(values.device)) / norm.clamp_min(1e-12)
             best = cosine.topk(per_layer)
