@@ -75,6 +75,17 @@ def turned(old: Any, new: Any) -> tuple[Any, Any]:
     return torch.where(change == 0, torch.ones_like(cosine), cosine), change
 
 
+def target_logprob(logits: Any, positions: Any, tokens: Any, cap: float | None) -> Any:
+    """Sum of the ``tokens``' log-probabilities read at ``positions`` (the logits predicting each), ``[rows]``,
+    from ``[rows, seq, vocab]`` logits, soft-capped first as the model caps them (``cap``)."""
+    import torch
+
+    logits = logits[:, positions].float()
+    if cap:
+        logits = torch.tanh(logits / cap) * cap
+    return torch.log_softmax(logits, -1)[:, torch.arange(len(tokens)), tokens].sum(-1)
+
+
 def recorder_classes() -> tuple[type, type]:
     """``(StepRecorder, StopRecorder)``: what a generation hands transformers' ``generate`` to see each step.
 

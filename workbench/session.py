@@ -341,8 +341,9 @@ class Session:
         return self.model.trace(inputs, fn=fn, **kwargs)
 
     def trace_each(self, batches: Sequence[Any], read: Any, *, stop: bool = True) -> list:
-        """One trace per inputs of ``batches``, each returning ``read(inputs)`` (called inside it); on a remote
-        session all of them in ONE request (nnsight's ``model.session``, which runs them together on the server).
+        """One trace per inputs of ``batches``, each returning ``read(inputs)`` (called inside it; ``read`` may be a
+        list, one for each batch); on a remote session all of them in ONE request (nnsight's ``model.session``,
+        which runs them together on the server).
 
         ``read`` reads envoys (and reduces what it read) inside the trace; on a remote session it
         travels with the request, so it must be a closure over envoys, tensors and plain values, calling
@@ -350,9 +351,12 @@ class Session:
         """
         import nnsight
 
+        reads = list(read) if isinstance(read, (list, tuple)) else [read] * len(batches)
+        if len(reads) != len(batches):
+            raise ValueError(f"trace_each got {len(reads)} reads for {len(batches)} batches.")
         if not self.remote:
             out = []
-            for inputs in batches:
+            for inputs, read in zip(batches, reads):
                 with self.trace(inputs) as tracer:
                     value = nnsight.save(read(inputs))
                     if stop:
@@ -363,7 +367,7 @@ class Session:
         batches = remote_mod.compact(list(batches))
         with self.model.session(backend=remote_mod.backend(self, "session", self._status)):
             values = []
-            for inputs in batches:  # on the server: the inner traces run there, and return together
+            for inputs, read in zip(batches, reads):  # on the server: the inner traces run there, and return together
                 with model.trace(inputs) as tracer:
                     values.append(read(inputs))
                     if stop:

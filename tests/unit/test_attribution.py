@@ -188,3 +188,54 @@ def test_a_wide_sae_ablates_fewer_rows_per_trace_with_the_same_result(bench, mon
     monkeypatch.setattr(attribution, "ABLATE_ELEMENTS", 1)  # one row per trace, as for a 1M-latent SAE
     apart = result.ablate(pairs)
     np.testing.assert_allclose(apart.logprob, together.logprob, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def remote(bench, tiny_model_dir):
+    """The same model and SAEs on the simulated remote backend: every request serialized as for NDIF."""
+    import workbench as wb
+
+    there = wb.Workbench(str(tiny_model_dir), remote="local", journal=False)
+    test_a_transcoder_is_attributed_where_it_writes(bench)  # registers the transcoder
+    for name in ("attr-resid0", "attr-mlp0", "attr-tc0"):
+        entry = bench.saes[name]
+        there.saes.add(entry.sae, site=entry.site, site_out=entry.site_out if entry.transcoder else None, name=name)
+    return there
+
+
+@pytest.mark.parametrize("sae", ["attr-resid0", "attr-mlp0", "attr-tc0"])
+def test_attribution_on_a_remote_session_is_one_request_and_equal(bench, remote, sae):
+    """The SAE stays here: the server sends back the site's states and the target's gradient by them, and the
+    gradient by the latents is carried back through the decoder here."""
+    import pandas as pd
+
+    here = attribution.attribute(bench, *PROMPTS[0], sae=sae, k=5)
+    with remote.requests.during() as log:
+        there = attribution.attribute(remote, *PROMPTS[0], sae=sae, k=5)
+    assert len(log) == 1
+    # the site's states and the gradient by them, [tokens, d] each, and the pickle's few kB: never the SAE
+    assert log.received < 2 * len(there.tokens) * bench.hidden_size * 4 + 3000
+    pd.testing.assert_frame_equal(here.frame, there.frame, atol=1e-5, rtol=1e-4, check_exact=False)
+    assert there.logprob == pytest.approx(here.logprob, abs=1e-4)
+    with remote.requests.during() as log:
+        measured = there.ablate(there.top(4))  # its site states came with the attribution: one request
+    assert len(log) == 1
+    pd.testing.assert_frame_equal(here.ablate(here.top(4)), measured, atol=1e-4, check_exact=False)
+
+
+def test_ablation_and_agreement_on_a_remote_session_are_equal(bench, remote, monkeypatch):
+    import pandas as pd
+
+    latents = [3, (2, 5), (None, 7), (-1, 11)]
+    here = attribution.ablate(bench, *PROMPTS[1], latents, sae="attr-resid0")
+    monkeypatch.setattr(attribution, "ABLATE_BATCH", 3)  # two batches of rows, still one request
+    with remote.requests.during() as log:
+        there = attribution.ablate(remote, *PROMPTS[1], latents, sae="attr-resid0")
+    assert len(log) == 2  # the site's states, then every ablated row
+    pd.testing.assert_frame_equal(here, there, atol=1e-4, check_exact=False)
+    local = attribution.agreement(bench, PROMPTS, sae="attr-resid0", top=6)
+    with remote.requests.during() as log:
+        check = attribution.agreement(remote, PROMPTS, sae="attr-resid0", top=6)
+    assert len(log) <= 2 * len(PROMPTS)
+    assert check.pearson == pytest.approx(local.pearson, abs=1e-4)
+    pd.testing.assert_frame_equal(local.frame, check.frame, atol=1e-4, check_exact=False)

@@ -82,3 +82,30 @@ def test_cancel_stops_a_patching_between_batches(bench):
     release.set()
     assert view.wait(60)
     assert view.status.startswith("cancelled") and "after 2 of 12 runs" in view.status and view.error == ""
+
+
+def test_both_modes_on_a_simulated_remote_session_give_the_local_figures_one_request_an_action(bench,
+                                                                                               tiny_model_dir):
+    there = wb.Workbench(str(tiny_model_dir), remote="local", journal=False)
+    entry = bench.saes["attr-resid0"]
+    there.saes.add(entry.sae, site=entry.site, name="attr-resid0")
+    here = wb.CausalPanel(bench, "Hello! How can I", " help", sae="attr-resid0", k=3)
+    view = wb.CausalPanel(there, "Hello! How can I", " help", sae="attr-resid0", k=3)
+    here.run(wait=True, timeout=120)
+    with there.requests.during() as log:
+        view.run(wait=True, timeout=120)
+    assert view.error == "" and len(log) == 1
+    assert [(r["position"], r["latent"]) for r in view.attribution_rows] == \
+        [(r["position"], r["latent"]) for r in here.attribution_rows]
+    row = view.attribution_rows[0]
+    with there.requests.during() as log:
+        reply = view.ablate_latent(row["position"], row["latent"])  # the click
+    assert len(log) == 1
+    assert reply["change"] == pytest.approx(here.ablate_latent(row["position"], row["latent"])["change"], abs=1e-4)
+    here = wb.CausalPanel(bench, clean=CLEAN, corrupted=CORRUPTED, mode="patching")
+    view = wb.CausalPanel(there, clean=CLEAN, corrupted=CORRUPTED, mode="patching")
+    here.run(wait=True, timeout=120)
+    with there.requests.during() as log:
+        view.run(wait=True, timeout=120)
+    assert view.error == "" and len(log) == 1
+    np.testing.assert_allclose(view.effect, here.effect, atol=1e-5)

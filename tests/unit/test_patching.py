@@ -175,4 +175,13 @@ def test_the_simulated_remote_backend_gives_the_same_matrix(planted, planted_dir
         there = patching.patch(remote, CLEAN, CORRUPTED, site=site, batch_size=12)
         here = patching.patch(planted, CLEAN, CORRUPTED, site=site, batch_size=12)
         np.testing.assert_allclose(there.effect, here.effect, atol=1e-6)
-    assert len(remote.requests) == 2 * 3  # the clean and corrupted pass, then two batches, per site
+        np.testing.assert_array_equal(there.top_ids, here.top_ids)
+        assert (there.target_id, there.p_clean) == (here.target_id, pytest.approx(here.p_clean, abs=1e-6))
+    # one request per site: the clean and corrupted pass and both batches of patched runs in one nnsight session,
+    # the clean activations kept on the server: what comes back is a probability and a token per patched run
+    assert len(remote.requests) == 2 and [r.kind for r in remote.requests] == ["session", "session"]
+    cells = len(here.layers) * len(here.positions)
+    assert all(r.received < 4000 + 8 * cells for r in remote.requests)
+    # a given target is resolved here and read there
+    there = patching.patch(remote, CLEAN, CORRUPTED, target=here.target_id, site="resid_post", layers=[1, 2])
+    np.testing.assert_allclose(there.effect, here.effect[1:3], atol=1e-6)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import chat, residual, saes
-from .._traced import read_port, write_port
+from .._traced import read_port, target_logprob, write_port
 from ..layout import hidden, site_envoy
 from ..recording import recorded
 
@@ -137,18 +137,11 @@ def _target_logprob(logits: Any, target: Target, cap: float | None) -> Any:
     """Sum of the target tokens' log-probabilities, ``[rows]``, from ``[rows, seq, vocab]`` logits."""
     import torch
 
-    rows = torch.arange(len(target.target_ids)) + target.start
-    tokens = torch.tensor(target.target_ids)
-    logits = logits[:, rows].float()
-    if cap:
-        logits = torch.tanh(logits / cap) * cap
-    return torch.log_softmax(logits, -1)[:, torch.arange(len(tokens)), tokens].sum(-1)
+    return target_logprob(logits, torch.arange(len(target.target_ids)) + target.start,
+                          torch.tensor(target.target_ids), cap)
 
 
 def _entry(session: Session, sae: str | None) -> SAEEntry:
-    if session.remote:
-        raise NotImplementedError("Attribution to SAE latents runs the SAE inside the trace, so its weights would "
-                                  "travel with every request; it runs on a local session only for now.")
     return session.saes.get(sae)
 
 
@@ -198,6 +191,7 @@ class Attribution:
     frame: pd.DataFrame
     _target: Target = field(repr=False, default=None)
     _session: Any = field(repr=False, default=None)
+    _states: Any = field(repr=False, default=None)  # a remote run's site states: its ablations need no second read
 
     def top(self, n: int = 10) -> pd.DataFrame:
         """The ``n`` (token, latent) pairs of largest absolute attribution over the whole prompt."""
@@ -219,7 +213,7 @@ class Attribution:
     def ablate(self, pairs: Any) -> pd.DataFrame:
         """Zero each ``(position, latent)`` pair (the error term kept) and measure the target's log-probability:
         see :func:`ablate`."""
-        return ablate_target(self._session, self._target, pairs, sae=self.sae)
+        return ablate_target(self._session, self._target, pairs, sae=self.sae, states=self._states)
 
     def to_pandas(self) -> pd.DataFrame:
         return self.frame.copy()
@@ -240,8 +234,40 @@ class Attribution:
 
 
 def _attribute_target(session: Session, target: Target, entry: SAEEntry, k: int) -> Attribution:
-    import nnsight
     import pandas as pd
+
+    if session.remote:
+        acts, grad, value, clean, states = _attributed_remotely(session, target, entry)
+    else:
+        acts, grad, value, clean = _attributed_here(session, target, entry)
+        states = None
+    scores = acts * grad  # [T, d_sae]
+    keep = min(k, entry.d_sae)
+    order = scores.abs().topk(keep, dim=-1).indices  # [T, keep]
+    tokens = [session.tokenizer.decode([i]) for i in target.input_ids]
+    positions = np.repeat(np.arange(len(tokens)), keep)
+    picked = order.reshape(-1).numpy()
+    frame = pd.DataFrame({
+        "position": positions.astype(np.int64),
+        "token": [tokens[p] for p in positions],
+        "latent": picked.astype(np.int64),
+        "activation": acts.gather(1, order).reshape(-1).numpy().astype(np.float64),
+        "gradient": grad.gather(1, order).reshape(-1).numpy().astype(np.float64),
+        "attribution": scores.gather(1, order).reshape(-1).numpy().astype(np.float64),
+    })
+    frame = frame[frame.activation != 0].reset_index(drop=True)  # a latent that is off cannot be ablated
+    return Attribution(
+        text=target.text, tokens=tokens, target=session.tokenizer.decode(target.target_ids),
+        target_ids=list(target.target_ids), logprob=float(value), clean_logprob=clean,
+        sae=entry.name, site=entry.site.kind, layer=entry.layer, frame=frame, _target=target, _session=session,
+        _states=states,
+    )
+
+
+def _attributed_here(session: Session, target: Target, entry: SAEEntry) -> tuple[Any, Any, Any, float]:
+    """``(activations, gradients, log-probability, clean log-probability)``: the SAE spliced in at its site
+    inside the trace (its error term held fixed) and one backward pass to its latents."""
+    import nnsight
     import torch
 
     sae = entry.sae
@@ -270,26 +296,50 @@ def _attribute_target(session: Session, target: Target, entry: SAEEntry, k: int)
             grad = nnsight.save(latents.grad[0].detach().cpu())
         acts = nnsight.save(latents[0].detach().cpu())
         value = nnsight.save(logprob.detach().cpu())
-    scores = acts * grad  # [T, d_sae]
-    keep = min(k, entry.d_sae)
-    order = scores.abs().topk(keep, dim=-1).indices  # [T, keep]
-    tokens = [session.tokenizer.decode([i]) for i in target.input_ids]
-    positions = np.repeat(np.arange(len(tokens)), keep)
-    picked = order.reshape(-1).numpy()
-    frame = pd.DataFrame({
-        "position": positions.astype(np.int64),
-        "token": [tokens[p] for p in positions],
-        "latent": picked.astype(np.int64),
-        "activation": acts.gather(1, order).reshape(-1).numpy().astype(np.float64),
-        "gradient": grad.gather(1, order).reshape(-1).numpy().astype(np.float64),
-        "attribution": scores.gather(1, order).reshape(-1).numpy().astype(np.float64),
-    })
-    frame = frame[frame.activation != 0].reset_index(drop=True)  # a latent that is off cannot be ablated
-    return Attribution(
-        text=target.text, tokens=tokens, target=session.tokenizer.decode(target.target_ids),
-        target_ids=list(target.target_ids), logprob=float(value), clean_logprob=float(sum(clean)),
-        sae=entry.name, site=entry.site.kind, layer=entry.layer, frame=frame, _target=target, _session=session,
-    )
+    return acts, grad, value, float(sum(clean))
+
+
+def _attributed_remotely(session: Session, target: Target, entry: SAEEntry
+                         ) -> tuple[Any, Any, Any, float, Any]:
+    """:func:`_attributed_here` for a remote session in ONE request, the SAE staying here: the server runs the
+    prompt with the SAE's site (where it writes) replaced by a copy of itself that takes a gradient, and sends
+    back the site's states and the target's gradient by them. Here the latents are encoded from those states and
+    the gradient is carried back through the decoder (``decode(latents) + error`` is the site's value, the error
+    held fixed, so the chain rule gives what the spliced trace's backward pass gives). The log-probability is
+    the plain run's (what the spliced run gives up to rounding); the states are kept for ablations."""
+    import nnsight
+    import torch
+
+    sae = entry.sae
+    reads, in_port = site_envoy(session, entry.site)
+    writes, out_port = site_envoy(session, entry.site_out)
+    cap = getattr(session.config, "final_logit_softcapping", None)
+    positions = torch.arange(len(target.target_ids)) + target.start
+    tokens = torch.tensor(target.target_ids)
+    transcoder = entry.transcoder
+    ids = torch.tensor([target.input_ids], device=session.device)
+    inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    model = session.model
+    with _frozen(session.module), session.trace(inputs):
+        original = read_port(reads, in_port)
+        seen = nnsight.save(hidden(original)[0].detach().cpu())
+        written = read_port(writes, out_port) if transcoder else original
+        out = hidden(written)
+        leaf = out.detach().clone().requires_grad_(True)
+        write_port(writes, out_port, written, leaf)
+        logprob = target_logprob(model.output.logits, positions, tokens, cap)[0]
+        with logprob.backward():
+            by_site = nnsight.save(leaf.grad[0].detach().float().cpu())
+        value = nnsight.save(logprob.detach().cpu())
+    with torch.enable_grad():
+        latents = sae.encode(_sae_input(entry, seen[None].to(_sae_device(sae)))).detach().requires_grad_(True)
+        recon = sae.decode(latents)
+        grad, = torch.autograd.grad(recon, latents, grad_outputs=by_site[None].to(recon.device, recon.dtype))
+    return latents[0].detach().cpu(), grad[0].detach().cpu(), value, float(value), seen
+
+
+def _sae_device(sae: Any) -> Any:
+    return next(sae.parameters()).device
 
 
 @recorded("attribute")
@@ -336,10 +386,10 @@ def _pairs(pairs: Any, n_tokens: int, d_sae: int) -> list[tuple[int | None, int]
 
 
 def ablate_target(session: Session, target: Target, pairs: Any, *, sae: str | None = None,
-                  cancel: Any = None, progress: Any = False) -> pd.DataFrame:
-    """:func:`ablate` for a prepared :class:`Target`."""
+                  cancel: Any = None, progress: Any = False, states: Any = None) -> pd.DataFrame:
+    """:func:`ablate` for a prepared :class:`Target` (``states``: a remote attribution's site states, which
+    spare an ablation the request that reads them)."""
     import nnsight
-    import pandas as pd
     import torch
 
     from .._progress import progress_bar
@@ -348,6 +398,13 @@ def ablate_target(session: Session, target: Target, pairs: Any, *, sae: str | No
     entry = _entry(session, sae)
     n_tokens = len(target.input_ids)
     wanted = _pairs(pairs, n_tokens, entry.d_sae)
+    if session.remote:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("Ablation was cancelled before its request was sent.")
+        with progress_bar(progress, len(wanted), "ablating latents") as bar:
+            values, clean = _ablated_remotely(session, target, entry, wanted, states)
+            bar.update(len(wanted))
+        return _ablation_frame(wanted, values, clean)
     sae_module = entry.sae
     reads, in_port = site_envoy(session, entry.site)
     writes, out_port = site_envoy(session, entry.site_out)
@@ -386,12 +443,83 @@ def ablate_target(session: Session, target: Target, pairs: Any, *, sae: str | No
                 got = nnsight.save(_target_logprob(session.model.output.logits, target, cap).cpu())
             values += got.tolist()
             bar.update(len(chunk))
+    return _ablation_frame(wanted, values, clean)
+
+
+def _ablation_frame(wanted: list[tuple[int | None, int]], values: list[float], clean: float) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame({
         "position": [p if p is not None else -1 for p, _ in wanted],
         "latent": [latent for _, latent in wanted],
         "logprob": values,
         "change": [v - clean for v in values],
     })
+
+
+def _ablation_rows(chunk: Sequence[tuple[int | None, int]], n_tokens: int) -> tuple[Any, Any, Any]:
+    """``(rows, positions, latents)`` index tensors of a chunk of ablations, one row of the batch each."""
+    import torch
+
+    rows_i, pos_i, lat_i = [], [], []
+    for row, (position, latent) in enumerate(chunk):
+        for p in (range(n_tokens) if position is None else [position]):
+            rows_i.append(row)
+            pos_i.append(p)
+            lat_i.append(latent)
+    return torch.tensor(rows_i), torch.tensor(pos_i), torch.tensor(lat_i)
+
+
+def _site_states(session: Session, target: Target, entry: SAEEntry) -> Any:
+    """What the SAE encodes for the target's prompt: the states at its site, ``[T, d]``."""
+    import torch
+
+    ids = torch.tensor([target.input_ids], device=session.device)
+    return residual.site_outputs(session, ids, torch.ones_like(ids), sites=[entry.site])[entry.site][0]
+
+
+def _ablated_remotely(session: Session, target: Target, entry: SAEEntry, wanted: list[tuple[int | None, int]],
+                      states: Any) -> tuple[list[float], float]:
+    """:func:`ablate_target` on a remote session, the SAE staying here: from the site's states (read in one
+    request unless an attribution brought them) the change each ablation makes there (``decode(zeroed) -
+    decode(latents)``, nonzero only at the zeroed tokens) is computed here, and one request runs every row with
+    its change added at those tokens, plus a plain row: ``(log-probabilities, the plain one)``."""
+    import torch
+
+    seen = states if states is not None else _site_states(session, target, entry)
+    sae = entry.sae
+    n_tokens = len(target.input_ids)
+    writes, out_port = site_envoy(session, entry.site_out)
+    cap = getattr(session.config, "final_logit_softcapping", None)
+    positions = torch.arange(len(target.target_ids)) + target.start
+    tokens = torch.tensor(target.target_ids)
+    model = session.model
+    with torch.no_grad():
+        latents = sae.encode(_sae_input(entry, seen[None].to(_sae_device(sae))))
+    batches, reads = [], []
+    for start in range(0, len(wanted), ABLATE_BATCH):
+        chunk = wanted[start : start + ABLATE_BATCH]
+        rows, pos, lat = _ablation_rows(chunk, n_tokens)
+        zeroed = latents.expand(len(chunk), -1, -1).clone()
+        with torch.no_grad():
+            zeroed[rows, pos, lat] = 0.0
+            change = (sae.decode(zeroed) - sae.decode(latents))[rows, pos].float().cpu()  # [changed tokens, d]
+        rows = rows + 1  # row 0 of each batch is the plain prompt
+
+        def read(inputs: dict, rows: Any = rows, pos: Any = pos, change: Any = change) -> Any:
+            written = read_port(writes, out_port)
+            out = hidden(written)
+            new = out.float().index_put((rows.to(out.device), pos.to(out.device)), change.to(out.device),
+                                        accumulate=True)
+            write_port(writes, out_port, written, new.to(out.dtype))
+            return target_logprob(model.output.logits, positions, tokens, cap).detach().cpu()
+
+        ids = torch.tensor([target.input_ids] * (len(chunk) + 1), device=session.device)
+        batches.append({"input_ids": ids, "attention_mask": torch.ones_like(ids)})
+        reads.append(read)
+    got = session.trace_each(batches, reads, stop=False)
+    clean = float(got[0][0])
+    return [float(v) for part in got for v in part[1:].tolist()], clean
 
 
 @recorded("ablate")
@@ -487,7 +615,7 @@ def agreement(session: Session, cases: Any, *, sae: str | None = None, top: int 
             bar.update(1)
             if chosen.empty:  # no latent fires on this prompt: nothing to ablate
                 continue
-            measured = ablate_target(session, target, chosen, sae=entry.name)
+            measured = result.ablate(chosen)  # on a remote session its site states came with the attribution
             frames.append(pd.DataFrame({
                 "prompt": i, "position": chosen.position, "token": chosen.token, "latent": chosen.latent,
                 "attribution": chosen.attribution, "drop": -measured["change"].to_numpy(),

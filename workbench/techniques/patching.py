@@ -227,10 +227,6 @@ def patch(session: Session, clean: Any, corrupted: Any, target: Any = None, *, s
 
     See :meth:`workbench.Workbench.patch`.
     """
-    import nnsight
-    import torch
-
-    from .._progress import progress_bar
     from ..errors import Cancelled
 
     clean_text, clean_ids = prompt_ids(session, clean, "clean")
@@ -246,9 +242,60 @@ def patch(session: Session, clean: Any, corrupted: Any, target: Any = None, *, s
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number >= 1, not {batch_size!r}.")
     plan = _envoys(session, kind, layers)
+    cells = [(layer, position) for layer in layers for position in positions]
+    if cancel is not None and cancel.is_set():
+        raise Cancelled(f"Patching was cancelled after 0 of {len(cells)} runs.")
+    given = None if target is None else _target_id(session, target, 0)
+    runs = _patched_remotely if session.remote else _patched_here
+    target_id, p_clean, p_corrupted, probs, tops = runs(session, plan, clean_ids, corrupted_ids, given, cells,
+                                                        batch_size, cancel, progress)
+    shape = (len(layers), len(positions))
+    probs = probs.reshape(shape)
+    decode = session.tokenizer.decode
+    return Patching(
+        clean=clean_text, corrupted=corrupted_text, tokens=[decode([i]) for i in clean_ids],
+        corrupted_tokens=[decode([i]) for i in corrupted_ids], target=decode([target_id]), target_id=target_id,
+        p_clean=p_clean, p_corrupted=p_corrupted, site=kind, layers=layers, positions=positions, probs=probs,
+        effect=(probs - p_corrupted) / (p_clean - p_corrupted), top_ids=tops.reshape(shape), _session=session,
+        _clean_ids=list(clean_ids), _corrupted_ids=list(corrupted_ids),
+    )
+
+
+def _edits(plan: Sequence[tuple[int, Any, str]], chunk: Sequence[tuple[int, int]], width: int, device: Any
+           ) -> list[tuple[int, Any, str, Any]]:
+    """``(layer, envoy, port, mask)`` of each layer a batch of cells patches: ``mask`` ``[rows, width, 1]`` is
+    True at each row's one patched position."""
+    import torch
+
+    masks = {}
+    for row, (layer, position) in enumerate(chunk):
+        mask = masks.setdefault(layer, torch.zeros(len(chunk), width, 1, dtype=torch.bool))
+        mask[row, position] = True
+    return [(layer, envoy, port, masks[layer].to(device)) for layer, envoy, port in plan if layer in masks]
+
+
+def _check_gap(session: Session, target_id: int, p_clean: float, p_corrupted: float) -> None:
+    if abs(p_clean - p_corrupted) < MIN_GAP:
+        raise ValueError(f"The target {session.tokenizer.decode([target_id])!r} has the same probability in both "
+                         f"runs ({p_clean:.3g}): patching has nothing to restore. Choose a token whose probability "
+                         "the corruption changes (target=None takes the clean run's most likely one).")
+
+
+def _patched_here(session: Session, plan: Sequence[tuple[int, Any, str]], clean_ids: Sequence[int],
+                  corrupted_ids: Sequence[int], given: int | None, cells: Sequence[tuple[int, int]],
+                  batch_size: int, cancel: Any, progress: Any) -> tuple[int, float, float, Any, Any]:
+    """The clean and corrupted runs, then the patched runs ``batch_size`` a trace, with progress and Cancel
+    between them: ``(target id, p_clean, p_corrupted, probs, top ids)`` (one per cell)."""
+    import nnsight
+    import torch
+
+    from .._progress import progress_bar
+    from ..errors import Cancelled
+
     device = session.device
+    width = len(clean_ids)
     ids = torch.tensor([clean_ids, corrupted_ids], device=device)
-    model = session.model  # the block holds envoys, tensors and _traced helpers only: it runs on a server too
+    model = session.model
     with torch.inference_mode(), session.trace({"input_ids": ids, "attention_mask": torch.ones_like(ids)}):
         saved = []
         for _, envoy, port in plan:
@@ -256,14 +303,9 @@ def patch(session: Session, clean: Any, corrupted: Any, target: Any = None, *, s
         saved = nnsight.save(saved)
         last = nnsight.save(torch.softmax(model.output.logits[:, -1].float(), -1).cpu())
     clean_values = {layer: value for (layer, _, _), value in zip(plan, saved)}
-    target_id = _target_id(session, target, int(last[0].argmax()))
+    target_id = int(last[0].argmax()) if given is None else given
     p_clean, p_corrupted = float(last[0, target_id]), float(last[1, target_id])
-    gap = p_clean - p_corrupted
-    if abs(gap) < MIN_GAP:
-        raise ValueError(f"The target {session.tokenizer.decode([target_id])!r} has the same probability in both "
-                         f"runs ({p_clean:.3g}): patching has nothing to restore. Choose a token whose probability "
-                         "the corruption changes (target=None takes the clean run's most likely one).")
-    cells = [(layer, position) for layer in layers for position in positions]
+    _check_gap(session, target_id, p_clean, p_corrupted)
     probs = np.zeros(len(cells), dtype=np.float64)
     tops = np.zeros(len(cells), dtype=np.int64)
     with progress_bar(progress, len(cells), "patching", unit="run") as bar:
@@ -271,12 +313,8 @@ def patch(session: Session, clean: Any, corrupted: Any, target: Any = None, *, s
             if cancel is not None and cancel.is_set():
                 raise Cancelled(f"Patching was cancelled after {start} of {len(cells)} runs.")
             chunk = cells[start : start + batch_size]
-            masks = {}
-            for row, (layer, position) in enumerate(chunk):
-                mask = masks.setdefault(layer, torch.zeros(len(chunk), width, 1, dtype=torch.bool))
-                mask[row, position] = True
-            edits = [(envoy, port, masks[layer].to(device), clean_values[layer])
-                     for layer, envoy, port in plan if layer in masks]
+            edits = [(envoy, port, mask, clean_values[layer])
+                     for layer, envoy, port, mask in _edits(plan, chunk, width, device)]
             rows = torch.tensor([corrupted_ids] * len(chunk), device=device)
             with torch.inference_mode(), session.trace({"input_ids": rows, "attention_mask": torch.ones_like(rows)}):
                 for envoy, port, mask, value in edits:
@@ -289,16 +327,57 @@ def patch(session: Session, clean: Any, corrupted: Any, target: Any = None, *, s
             probs[start : start + len(chunk)] = got.numpy()
             tops[start : start + len(chunk)] = best.numpy()
             bar.update(len(chunk))
-    shape = (len(layers), len(positions))
-    probs = probs.reshape(shape)
-    decode = session.tokenizer.decode
-    return Patching(
-        clean=clean_text, corrupted=corrupted_text, tokens=[decode([i]) for i in clean_ids],
-        corrupted_tokens=[decode([i]) for i in corrupted_ids], target=decode([target_id]), target_id=target_id,
-        p_clean=p_clean, p_corrupted=p_corrupted, site=kind, layers=layers, positions=positions, probs=probs,
-        effect=(probs - p_corrupted) / gap, top_ids=tops.reshape(shape), _session=session,
-        _clean_ids=list(clean_ids), _corrupted_ids=list(corrupted_ids),
-    )
+    return target_id, p_clean, p_corrupted, probs, tops
+
+
+def _patched_remotely(session: Session, plan: Sequence[tuple[int, Any, str]], clean_ids: Sequence[int],
+                      corrupted_ids: Sequence[int], given: int | None, cells: Sequence[tuple[int, int]],
+                      batch_size: int, cancel: Any, progress: Any) -> tuple[int, float, float, Any, Any]:
+    """:func:`_patched_here` on a remote session in ONE request (an nnsight session): the clean run's activations
+    stay on the server, where each batch of patched runs reads them, and only each run's probability of the
+    target and its most likely token come back (never a layer's activations). Cancel stops it before it is
+    sent; progress comes when it is back."""
+    import torch
+
+    from .._progress import progress_bar
+
+    device = session.device
+    width = len(clean_ids)
+    model = session.model
+    kept: dict = {}  # filled on the server by the clean run's pass, read there by every patched batch
+
+    def clean_run(inputs: dict) -> Any:
+        for layer, envoy, port in plan:
+            kept[layer] = hidden(read_port(envoy, port))[0].detach()
+        last = torch.softmax(model.output.logits[:, -1].float(), -1)
+        kept["target"] = last[0].argmax() if given is None else torch.tensor(given, device=last.device)
+        return torch.cat([kept["target"][None].float(), last[:, kept["target"]]]).cpu()
+
+    def patched_run(edits: list) -> Any:
+        def read(inputs: dict) -> Any:
+            for layer, envoy, port, mask in edits:
+                original = read_port(envoy, port)
+                states = hidden(original)
+                write_port(envoy, port, original, torch.where(mask, kept[layer].to(states.dtype)[None], states))
+            dist = torch.softmax(model.output.logits[:, -1].float(), -1)
+            return torch.stack([dist[:, kept["target"]], dist.argmax(-1).float()]).cpu()
+
+        return read
+
+    ids = torch.tensor([clean_ids, corrupted_ids], device=device)
+    batches, reads = [{"input_ids": ids, "attention_mask": torch.ones_like(ids)}], [clean_run]
+    for start in range(0, len(cells), batch_size):
+        chunk = cells[start : start + batch_size]
+        rows = torch.tensor([corrupted_ids] * len(chunk), device=device)
+        batches.append({"input_ids": rows, "attention_mask": torch.ones_like(rows)})
+        reads.append(patched_run(_edits(plan, chunk, width, device)))
+    with progress_bar(progress, len(cells), "patching", unit="run") as bar, torch.inference_mode():
+        got = session.trace_each(batches, reads, stop=False)
+        bar.update(len(cells))
+    target_id, p_clean, p_corrupted = int(got[0][0]), float(got[0][1]), float(got[0][2])
+    _check_gap(session, target_id, p_clean, p_corrupted)
+    found = torch.cat(list(got[1:]), dim=1)  # [2, cells]
+    return target_id, p_clean, p_corrupted, found[0].double().numpy(), found[1].numpy().astype(np.int64)
 
 
 def patched_tokens(session: Session, clean_ids: Sequence[int], corrupted_ids: Sequence[int], kind: str, layer: int,
