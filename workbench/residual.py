@@ -334,7 +334,26 @@ def forward_once(session: Session, rows: Sequence[Sequence[int]], queries: Seque
     The pass stops at the final norm; only the queried positions go through the
     unembedding (with the model's logit soft-capping, if it has one).
     """
-    import nnsight
+    return forward_many(session, [(rows, queries, layer, deltas, edit_from)])[0]
+
+
+def forward_many(session: Session, passes: Sequence[tuple[Any, Any, int | None, Any, Any]]) -> list[list[list[float]]]:
+    """:func:`forward_once` for each ``(rows, queries, layer, deltas, edit_from)`` of ``passes``; on a remote
+    session every pass in ONE request (:meth:`~workbench.session.Session.trace_each`)."""
+    import torch
+
+    planned = [_forward_reader(session, *one) for one in passes]
+    wanted = [plan for plan in planned if plan is not None]
+    with torch.inference_mode():
+        values = iter(session.trace_each([inputs for inputs, _, _ in wanted], [read for _, read, _ in wanted]))
+    return [[[] for _ in one[0]] if plan is None else plan[2](next(values)) for one, plan in zip(passes, planned)]
+
+
+def _forward_reader(session: Session, rows: Sequence[Sequence[int]], queries: Sequence[Sequence[tuple[int, int]]],
+                    layer: int | None = None, deltas: torch.Tensor | None = None,
+                    edit_from: Sequence[int] | None = None) -> tuple[dict, Callable, Callable] | None:
+    """``(inputs, read, finish)`` of one :func:`forward_once` pass (``None`` when nothing is queried): ``read``
+    runs inside its trace and returns one log-probability per query, ``finish`` sorts them by row."""
     import torch
 
     ids, mask = _padded(rows, session.pad_token_id)
@@ -347,15 +366,16 @@ def forward_once(session: Session, rows: Sequence[Sequence[int]], queries: Seque
         add = deltas.to(session.device, dtype)
     picks = [(i, p, t) for i, row in enumerate(queries) for p, t in row]
     if not picks:
-        return [[] for _ in rows]
-    # the block reads only the queried positions through the unembedding and saves one number per query
+        return None
+    # the block reads only the queried positions through the unembedding and returns one number per query
     row_index, position_index, token_index = (torch.tensor(column) for column in zip(*picks))
     count = torch.arange(len(picks))
     steered = blocks(session)[layer] if add is not None else None
     norm, unembed = final_norm(session), unembedding_envoy(session)
     cap = getattr(session.config, "final_logit_softcapping", None)
     inputs = {"input_ids": ids.to(session.device), "attention_mask": mask.to(session.device)}
-    with torch.inference_mode(), session.trace(inputs) as tracer:
+
+    def read(inputs: dict) -> Any:  # inside the trace
         if steered is not None:
             output = steered.output
             states = hidden(output)
@@ -365,27 +385,25 @@ def forward_once(session: Session, rows: Sequence[Sequence[int]], queries: Seque
         logits = unembed(norm.output[row_index, position_index]).float()
         if cap:
             logits = torch.tanh(logits / cap) * cap
-        values = nnsight.save(torch.log_softmax(logits, -1)[count, token_index].cpu())
-        tracer.stop()
-    values = values.tolist()
-    out: list[list[float]] = [[] for _ in rows]
-    for (i, _, _), value in zip(picks, values):
-        out[i].append(value)
-    return out
+        return torch.log_softmax(logits, -1)[count, token_index].cpu()
+
+    def finish(values: Any) -> list[list[float]]:
+        out: list[list[float]] = [[] for _ in rows]
+        for (i, _, _), value in zip(picks, values.tolist()):
+            out[i].append(value)
+        return out
+
+    return inputs, read, finish
 
 
 def forward_logprobs(session: Session, rows, queries, *, layer=None, deltas=None, edit_from=None,
                      batch_size: int = 32) -> list[list[float]]:
-    """:func:`forward_once` over consecutive batches of ``batch_size`` rows."""
-    out: list[list[float]] = []
-    for start in range(0, len(rows), batch_size):
-        stop = start + batch_size
-        out += forward_once(
-            session, rows[start:stop], queries[start:stop], layer=layer,
-            deltas=None if deltas is None else deltas[start:stop],
-            edit_from=None if edit_from is None else edit_from[start:stop],
-        )
-    return out
+    """:func:`forward_once` over consecutive batches of ``batch_size`` rows (one request on a remote session)."""
+    passes = [(rows[start : start + batch_size], queries[start : start + batch_size], layer,
+               None if deltas is None else deltas[start : start + batch_size],
+               None if edit_from is None else edit_from[start : start + batch_size])
+              for start in range(0, len(rows), batch_size)]
+    return [row for part in forward_many(session, passes) for row in part]
 
 
 # -- the natural scale of a layer ----------------------------------------------------------

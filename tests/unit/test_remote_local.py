@@ -221,8 +221,12 @@ def test_sweep_scores_are_equal(pair):
     here, there = pair
     kwargs = {"alignment": alignment_score(limit=2), "helpfulness": helpfulness_score(limit=2)}
     local = here.sweep("ones", [-1, 0, 1], **kwargs)
-    remote = there.sweep("ones", [-1, 0, 1], **kwargs)
+    remote, log = _one_action(there, lambda b: b.sweep("ones", [-1, 0, 1], **kwargs))
     pd.testing.assert_frame_equal(local.frame, remote.frame, atol=1e-5, check_exact=False)
+    assert len(log) == 2  # one request per score, every batch of rows x coefficients in it
+    default, log = _one_action(there, lambda b: b.sweep("ones", [-1, 0, 1]))  # the shipped scores' every row
+    assert len(log) == 2
+    pd.testing.assert_frame_equal(here.sweep("ones", [-1, 0, 1]).frame, default.frame, atol=1e-5, check_exact=False)
 
 
 def test_semantic_and_feature_search_are_equal(pair):
@@ -540,3 +544,36 @@ def test_an_adapter_diffed_against_its_base_remotely_is_equal_to_local(adapted):
     pd.testing.assert_frame_equal(local.neurons, remote.neurons, atol=1e-5, check_exact=False)
     pd.testing.assert_frame_equal(local.samples, remote.samples)
     assert remote.layers["token_change_norm"].tolist()[0] == 0.0 < remote.layers["token_change_norm"].tolist()[1]
+
+
+def test_personas_and_the_system_prompt_toggle_are_one_request_and_equal(pair):
+    from workbench.techniques import attacks
+
+    here, there = pair
+    options = {"n": 2, "max_new_tokens": 4, "seed": 6, "progress": False}
+    calls = {
+        "attack": lambda b: attacks.run_attack(b, "What is your goal?", personas=["assistant", "user", "narrator"],
+                                               prefills={"assistant": "My goal is"}, system_prompt="Be terse.",
+                                               compare_system=True, **options).samples,
+        "personas": lambda b: attacks.compare_personas(b, "Who are you?", **options).samples,
+        "toggle": lambda b: attacks.toggle_system_prompt(b, "Who are you?", "Say nothing.", **options),
+    }
+    for name, call in calls.items():
+        local = call(here)
+        remote, log = _one_action(there, call)
+        assert len(log) == 1, name
+        assert list(local) == list(remote), name
+        for label in local:
+            assert remote[label].texts == local[label].texts, (name, label)
+            assert remote[label].seed == local[label].seed == 6
+            np.testing.assert_allclose(np.concatenate(remote[label].logprobs), np.concatenate(local[label].logprobs),
+                                       atol=1e-4)
+    assert len(calls["attack"](here)) == 6  # three personas, with and without the system prompt
+
+
+def test_bundled_samples_must_share_their_decoding_settings(pair):
+    from workbench.techniques import sampling
+
+    _, there = pair
+    with pytest.raises(ValueError, match="share their max_new_tokens"):
+        sampling.sample_bundled(there, [("Hi", 1, {"max_new_tokens": 2}), ("Hi", 1, {"max_new_tokens": 3})])

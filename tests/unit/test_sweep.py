@@ -46,13 +46,13 @@ def test_batched_sweep_equals_a_per_coefficient_loop(tiny_bench, vec, small_help
 
 def test_all_coefficients_share_each_forward_pass(tiny_bench, vec, monkeypatch):
     passes = []
-    original = residual.forward_once
+    original = residual.forward_many
 
-    def spy(bench, rows, queries, **kwargs):
-        passes.append(len(rows))
-        return original(bench, rows, queries, **kwargs)
+    def spy(bench, planned):
+        passes.extend(len(rows) for rows, *_ in planned)
+        return original(bench, planned)
 
-    monkeypatch.setattr(scores, "forward_once", spy)
+    monkeypatch.setattr(scores, "forward_many", spy)
     score = scores.helpfulness_score(limit=4)  # 8 rows (correct + one wrong each)
     score(tiny_bench, vec, COEFFS, batch_size=64)
     assert passes == [64]  # 8 rows x 8 coefficients in one pass
@@ -121,7 +121,7 @@ def test_fit_and_efficient_range_edge_cases():
     ],
 )
 def test_bad_sweep_input(tiny_bench, vec, monkeypatch, coefficients, kwargs, error, message):
-    monkeypatch.setattr(scores, "forward_once", lambda *a, **k: pytest.fail("nothing may run"))
+    monkeypatch.setattr(scores, "forward_many", lambda *a, **k: pytest.fail("nothing may run"))
     with pytest.raises(error, match=message):
         tiny_bench.sweep("syc0", coefficients, **kwargs)
     with pytest.raises(KeyError, match=r"No vector named 'missing'; registered: .*syc0"):

@@ -175,10 +175,14 @@ def compare_personas(session: Session, conversation: Any, personas: Sequence[str
     unknown = set(prefills) - set(personas)
     if unknown:
         raise ValueError(f"prefills name personas that are not compared: {sorted(unknown)}.")
-    return PersonaComparison({
-        persona: sampling.sample(session, conversation, n, persona=persona, prefill=prefills.get(persona), **kwargs)
-        for persona in personas
-    })
+    plans = [(conversation, n, {**kwargs, "persona": persona, "prefill": prefills.get(persona)})
+             for persona in personas]
+    if session.remote:  # every persona in one request
+        out = sampling.sample_bundled(session, plans, cancel=kwargs.get("cancel"),
+                                      progress=kwargs.get("progress", True), description="comparing personas")
+        return PersonaComparison(dict(zip(personas, out)))
+    return PersonaComparison({persona: sampling.sample(session, conversation, n, **options)
+                              for persona, (conversation, n, options) in zip(personas, plans)})
 
 
 @recorded("toggle_system_prompt")
@@ -198,6 +202,11 @@ def toggle_system_prompt(session: Session, conversation: Any, system_prompt: str
         raise ValueError("The conversation has only a system message; add a user turn.")
     kwargs = _shared_seed(kwargs)
     with_system = [{"role": "system", "content": system_prompt}, *messages]
+    if session.remote:  # both in one request
+        both = sampling.sample_bundled(session, [(with_system, n, kwargs), (messages, n, kwargs)],
+                                       cancel=kwargs.get("cancel"), progress=kwargs.get("progress", True),
+                                       description="with and without the system prompt")
+        return dict(zip(("with", "without"), both))
     return {"with": sampling.sample(session, with_system, n, **kwargs),
             "without": sampling.sample(session, messages, n, **kwargs)}
 
@@ -281,6 +290,11 @@ def run_attack(session: Session, conversation: Any, *, personas: Sequence[str] =
         variants = [("", messages)]
     kwargs = _shared_seed(kwargs)
     runs = [(persona + suffix, persona, conv) for suffix, conv in variants for persona in personas]
+    if session.remote:  # every run in one request
+        plans = [(conv, n, {**kwargs, "persona": persona, "prefill": prefills.get(persona)})
+                 for _, persona, conv in runs]
+        out = sampling.sample_bundled(session, plans, cancel=cancel, progress=progress, description="the attack")
+        return PersonaComparison({label: samples for (label, _, _), samples in zip(runs, out)})
     max_new_tokens = kwargs.get("max_new_tokens", 64)
     total = len(runs) * max_new_tokens
     out: dict[str, sampling.Samples] = {}

@@ -222,6 +222,36 @@ def sample(session: Session, conversation: str | Mapping | Sequence[Mapping], n:
     return _samples(session, prompt, out, slice(None), settings)
 
 
+def sample_bundled(session: Session, plans: Sequence[tuple[Any, int, Mapping[str, Any]]], *,
+                   cancel: threading.Event | None = None, progress: bool | Callable[[int, int], None] = True,
+                   description: str = "sampling") -> list[Samples]:
+    """Several :func:`sample` calls on a REMOTE session in ONE request (nnsight's session, see
+    :func:`workbench.generation.generate_bundle`): one per ``(conversation, n, options)`` of ``plans``, each
+    options as :func:`sample` takes them, all sharing one seed, ``max_new_tokens``, ``temperature`` and ``top_p``
+    (drawn once when no seed is given), so each run gives what its own :func:`sample` gives.
+
+    Cancel stops it before the request is sent (after, it says it could not); ``progress`` follows the job.
+    """
+    if not session.remote:
+        raise ValueError("sample_bundled sends a remote session's samples in one request; a local session runs "
+                         "sample() for each.")
+    checked = [sample_options(dict(options)) for _, _, options in plans]
+    shared = {key: {o[key] for o in checked} for key in ("max_new_tokens", "temperature", "top_p", "seed")}
+    differ = sorted(key for key, values in shared.items() if len(values) > 1)
+    if differ:
+        raise ValueError(f"Bundled samples share their {', '.join(differ)}; these differ between the runs.")
+    seed = checked[0]["seed"] if checked and checked[0]["seed"] is not None else secrets.randbelow(generation.MAX_SEED)
+    prepared = [prepare(session, conversation, n, {**o, "seed": seed})
+                for (conversation, n, _), o in zip(plans, checked)]
+    runs = [([prompt.input_ids] * n, hook, stops) for (prompt, stops, hook, _, _), (_, n, _) in zip(prepared, plans)]
+    first = checked[0]
+    out, _, _ = generation.generate_bundle(
+        session, runs, max_new_tokens=first["max_new_tokens"], temperature=first["temperature"], top_p=first["top_p"],
+        seed=seed, cancel=cancel, progress=progress, description=description)
+    return [_samples(session, prompt, generated, slice(None), settings)
+            for (prompt, _, _, _, settings), generated in zip(prepared, out)]
+
+
 def prepare(session: Session, conversation: Any, n: int, o: Mapping[str, Any]
             ) -> tuple[chat.RenderedPrompt, list[int], Callable[[Any, Any], None] | None, int | None, dict]:
     """What :func:`sample` decodes with, checked in full before anything runs: the rendered prompt, its stop

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import corpora
 from ..layout import check_layer
-from ..residual import forward_once, natural_scale
+from ..residual import forward_many, natural_scale
 from . import vectors
 from .interventions import check_strength
 from .vectors import SteeringVector
@@ -60,6 +60,7 @@ def steered_scores(session: Session, vector: SteeringVector, coefficients: Seque
     starts = list(edit_from) if edit_from is not None else [0] * len(rows)
     out = [[None] * len(rows) for _ in coefficients]
     groups = [coefficients] if batched else [[c] for c in coefficients]
+    passes, placed = [], []
     for group in groups:
         offset = coefficients.index(group[0]) if not batched else 0
         per_pass = max(1, batch_size // len(group))
@@ -68,11 +69,12 @@ def steered_scores(session: Session, vector: SteeringVector, coefficients: Seque
             batch_rows = [rows[i] for c in group for i in chunk]
             batch_queries = [queries[i] for c in group for i in chunk]
             deltas = torch.stack([vector.delta(c, scale) for c in group for _ in chunk])
-            scores = forward_once(session, batch_rows, batch_queries, layer=layer, deltas=deltas,
-                                  edit_from=[starts[i] for c in group for i in chunk])
-            for k in range(len(group)):
-                for j, i in enumerate(chunk):
-                    out[offset + k][i] = scores[k * len(chunk) + j]
+            passes.append((batch_rows, batch_queries, layer, deltas, [starts[i] for c in group for i in chunk]))
+            placed.append((offset, len(group), chunk))
+    for (offset, size, chunk), scores in zip(placed, forward_many(session, passes)):  # one request when remote
+        for k in range(size):
+            for j, i in enumerate(chunk):
+                out[offset + k][i] = scores[k * len(chunk) + j]
     return out
 
 
