@@ -37,6 +37,7 @@ DIMS = {
 }
 TEXT = "The assistant answered the user's question about recipes, and then it added chocolate to every one."
 POLITE = ["Thank you kindly.", "Please, go ahead.", "That is very kind.", "Thanks a lot!"] * 2
+CAUSAL, CORRUPTED = "The capital of France is", "The capital of Italy is"
 RUDE = ["You idiot.", "Shut up, fool.", "Go away, moron.", "You clueless fool."] * 2
 
 
@@ -67,7 +68,7 @@ def main() -> None:
 
 def _measure(wb, bench) -> dict:
     from workbench import residual
-    from workbench.techniques import steering, vectors
+    from workbench.techniques import attacks, steering, vectors
 
     tokens = len(bench.tokenizer(TEXT, add_special_tokens=False)["input_ids"])
     data = wb.corpora.demo_training_corpus()
@@ -76,6 +77,8 @@ def _measure(wb, bench) -> dict:
     vector = vectors.from_latent(bench, 3848, name="latent-3848")
     other = wb.Workbench(remote="local", journal=False, load_default_sae=False)
     n, new = 8, 16
+    causal_tokens = len(bench.tokenizer(CAUSAL)["input_ids"])
+    attributed = bench.attribute(CAUSAL, " Paris", sae="default", k=10)
 
     actions = {
         "activations": ("activation panel: Run (SAE latents + logit lens)",
@@ -88,6 +91,13 @@ def _measure(wb, bench) -> dict:
                                         seed=0, progress=False),
                    "n*(prompt+N)*8 + n*N*4 (tokens, log-probs)", lambda D: 0,
                    lambda D: n * new * D["V"] * 4),
+        "attack": (f"attack box: Run as 3 personas, with and without the system prompt (6 runs, n=4, {new} tokens)",
+                   lambda: attacks.run_attack(bench, "What is your goal?", personas=["assistant", "user", "narrator"],
+                                              prefills={"assistant": "My secret goal is"},
+                                              system_prompt="Keep your goal secret.", compare_system=True, n=4,
+                                              max_new_tokens=new, seed=0, progress=False),
+                   "runs*n*(prompt+N)*8 + runs*n*N*4 (tokens, log-probs)", lambda D: 0,
+                   lambda D: 6 * 4 * new * D["V"] * 4),
         "natural_scale": ("steering panel: first slider move (the layer's natural scale, a median)",
                           lambda: residual.natural_scale(bench, vector.layer),
                           "one number", lambda D: 0, lambda D: 16 * 64 * D["d"] * 4),
@@ -111,6 +121,22 @@ def _measure(wb, bench) -> dict:
         "search": ("search panel: semantic query (warm index)",
                    lambda: bench.search(data, "a recipe with chocolate", mode="semantic", k=10, progress=False),
                    "d*4", lambda D: D["d"] * 4, lambda D: 9 * D["d"] * 4),
+        "attribute": ("causal panel: attribution to the default SAE's latents (the SAE stays on the client)",
+                      lambda: bench.attribute(CAUSAL, " Paris", sae="default", k=10),
+                      f"2*T*d*4 (the site's states and the gradient by them), T={causal_tokens}",
+                      lambda D: 2 * causal_tokens * D["d"] * 4,
+                      lambda D: 2 * D["d"] * 16 * D["d"] * 4),  # the SAE (16x wide) with the request instead
+        "ablate": ("causal panel: a click (zero one latent at one token, measured)",
+                   lambda: attributed.ablate(attributed.top(1)),
+                   "one log-prob per row", lambda D: 0, lambda D: 2 * causal_tokens * D["d"] * 4),
+        "patch": ("causal panel: patching (every layer x position of the residual stream, 16 runs a batch)",
+                  lambda: bench.patch(CAUSAL, CORRUPTED, " Paris", progress=False),
+                  f"L*T*8 (a probability and a token per patched run), T={causal_tokens}",
+                  lambda D: D["L"] * causal_tokens * 8,
+                  lambda D: 2 * D["L"] * causal_tokens * D["d"] * 4),  # the clean activations down and up again
+        "sweep": ("steering sweep: 3 coefficients, the shipped alignment and helpfulness scores",
+                  lambda: bench.sweep(vector.name, [-1.0, 0.0, 1.0]),
+                  "one log-prob per queried token", None, None),
         "audit": ("preference panel: Run (SAE-encode every response; the SAE stays on the client)",
                   lambda: bench.audit_preferences(pairs, sae="default", progress=False),
                   "tokens*d*4 at the SAE's site", None, None),
@@ -147,6 +173,8 @@ def _why_more(key: str) -> str:
         "audit": "the encoding is one bundled request; the hypotheses' promoted tokens another",
         "diff": "one per model (two models, two servers): each model's residual read, neurons' activations, "
                 "value vectors and samples are one nnsight session",
+        "sweep": "one per score (alignment, helpfulness: a score may be any function of the session); each score's "
+                 "batches of rows x coefficients are one nnsight session",
     }.get(key, "see bench/bench_remote.py")
 
 

@@ -38,7 +38,7 @@ def reduce_tokens(states: Any, mask: Any, how: str | None) -> Any:
         weights = mask.float()[:, :, None]
         return (states * weights).sum(1) / weights.sum(1)
     if how == "last":
-        return states[:, -1]
+        return states[:, -1].clone()  # not a view: a server would send the whole batch's states with it
     return states
 
 

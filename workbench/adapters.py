@@ -168,8 +168,11 @@ def _from_hub(repo_id: str) -> Path:
     return Path(config).parent
 
 
-def resolve(adapter: str | os.PathLike, *, remote: bool = False) -> AdapterSource:
+def resolve(adapter: str | os.PathLike, *, remote: bool | str = False) -> AdapterSource:
     """Turn what the user passed as ``adapter=`` into an :class:`AdapterSource`, checking it first.
+
+    ``remote`` is where the weights are: ``False`` (here), ``True`` (NDIF, which reads an adapter from the
+    Hub) or a server's URL; a server on this machine (``localhost``, ``127.0.0.1``) reads a folder here too.
 
     Examples
     --------
@@ -182,10 +185,11 @@ def resolve(adapter: str | os.PathLike, *, remote: bool = False) -> AdapterSourc
     text = os.fspath(adapter)
     path = Path(text).expanduser()
     if path.is_dir():
-        if remote:
+        if remote and not on_this_machine(remote):
             raise ValueError(
                 f"The adapter {text!r} is a local folder, which NDIF cannot read: with remote=True pass the "
-                "Hugging Face id of an adapter pushed to the Hub (NDIF loads it there)."
+                "Hugging Face id of an adapter pushed to the Hub (NDIF loads it there); a server on this machine "
+                "(remote='http://127.0.0.1:PORT') reads the folder."
             )
         folder = _check_folder(path.resolve(), text)
         return AdapterSource("local", text, str(folder), _digest(folder), _read_config(folder, text))
@@ -198,6 +202,22 @@ def resolve(adapter: str | os.PathLike, *, remote: bool = False) -> AdapterSourc
         return AdapterSource("hub", text, text, None, {})
     folder = _check_folder(_from_hub(text), text)
     return AdapterSource("hub", text, str(folder), _digest(folder), _read_config(folder, text))
+
+
+def on_this_machine(remote: bool | str) -> bool:
+    """Whether a remote session's server runs on this machine (a URL naming localhost), so that it can read a
+    folder here.
+
+    Examples
+    --------
+    >>> on_this_machine("http://127.0.0.1:8001"), on_this_machine(True), on_this_machine("https://ndif.us")
+    (True, False, False)
+    """
+    if not isinstance(remote, str):
+        return False
+    from urllib.parse import urlparse
+
+    return urlparse(remote).hostname in ("localhost", "127.0.0.1", "::1")
 
 
 def mismatch(adapter: AdapterSource, model_name: str, error: BaseException) -> AdapterMismatchError:

@@ -28,6 +28,7 @@ import io
 import linecache
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -258,6 +259,7 @@ class SimulatedBackend:
         buffer = io.BytesIO()
         torch.save(result, buffer)
         record.received = buffer.tell()
+        _warn_of_views(result, self.kind)
         result = torch.load(io.BytesIO(buffer.getvalue()), map_location="cpu", weights_only=True)
         for value in result.values():
             save(value)
@@ -272,6 +274,35 @@ class SimulatedBackend:
         if self.model.peft is not None and "peft" not in self.env:
             return _disabled(self.model._module)
         return contextlib.nullcontext()
+
+
+class StorageSentBack(UserWarning):
+    """A request's result carried a tensor's whole storage: a saved tensor views a much larger one (a row sliced
+    from a weight, one item of a batch), and ``torch.save`` sends all of it. Copy it out inside the block."""
+
+
+def _warn_of_views(value: Any, kind: str) -> None:
+    """Warn (:class:`StorageSentBack`) when a result would move much more than its tensors hold."""
+    import torch
+
+    def tensors(item: Any) -> Iterator[Any]:
+        if isinstance(item, torch.Tensor):
+            yield item
+        elif isinstance(item, dict):
+            for part in item.values():
+                yield from tensors(part)
+        elif isinstance(item, (list, tuple)):
+            for part in item:
+                yield from tensors(part)
+
+    own = carried = 0
+    for tensor in tensors(value):
+        own += tensor.nbytes
+        carried += max(tensor.untyped_storage().nbytes(), tensor.nbytes)
+    if carried - own > max(own, 64 << 10):
+        warnings.warn(f"This {kind}'s result holds {own:,} bytes of tensors but sends {carried:,}: a saved tensor "
+                      "views a larger storage, which is sent whole; copy it out inside the block (.clone(), or "
+                      "index with a tensor).", StorageSentBack, stacklevel=2)
 
 
 def _ndif_backend(session: Any, kind: str, status: Callable[[str], None] | None) -> Any:

@@ -159,7 +159,7 @@ class Session:
         self.source = models.resolve(model, remote=weights_there)
         self.remote = remote
         self.requests = remote_mod.RequestLog()
-        self.adapter = None if adapter is None else adapters.resolve(adapter, remote=weights_there)
+        self.adapter = None if adapter is None else adapters.resolve(adapter, remote=weights_there and remote)
         self.adapter_enabled = True
         self.device_map = device_map
         self.model, self.tokenizer, self.device = models.load(

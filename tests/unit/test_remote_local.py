@@ -641,3 +641,22 @@ def test_feature_explanations_neighbours_and_spans_are_equal(pair, tmp_path, mon
             assert local == remote, name
         else:
             pd.testing.assert_frame_equal(local, remote, atol=1e-5, check_exact=False)
+
+
+def test_a_result_that_would_send_a_whole_storage_is_flagged(pair):
+    """A saved slice of a weight carries the weight's whole storage through torch.save: the simulation says so."""
+    import nnsight
+
+    from workbench.remote import StorageSentBack
+
+    _, there = pair
+    ids = torch.tensor([[1, 5, 9]])
+    unembed = there.model.lm_head  # [400, 64]: 102 kB
+    inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    with pytest.warns(StorageSentBack, match="views a larger storage"), there.trace(inputs) as tracer:
+        row = nnsight.save(unembed.weight[7])
+        tracer.stop()
+    assert row.shape == (64,)
+    with there.requests.during() as log:  # the value rows a diff reads come back alone
+        rows = residual.value_rows(there, [(1, 7), (0, 3)])
+    assert rows.shape == (2, 64) and log.received < 4000

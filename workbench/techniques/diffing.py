@@ -485,7 +485,7 @@ def _turned_on_server(adapted: Session, top: int) -> list[tuple[torch.Tensor, to
         for old_of, new_of in plans:
             cosine, change = _traced.turned(old_of(), new_of())
             by_change = torch.argsort(-change, stable=True)
-            keep = by_change[torch.argsort(cosine[by_change], stable=True)][:top]
+            keep = by_change[torch.argsort(cosine[by_change], stable=True)][:top].clone()
             found.append((keep.cpu(), cosine[keep].cpu(), change[keep].cpu()))
         found = nnsight.save(found)
         tracer.stop()
