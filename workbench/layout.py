@@ -207,18 +207,20 @@ def value_matrix(session: Session, layer: int) -> torch.Tensor:
     return weight.to("cpu", torch.float32)
 
 
-def traced_value_vectors(session: Session, layer: int) -> Any:
+def traced_value_vectors(session: Session, layer: int, *, merged: bool | None = None) -> Any:
     """What reads ``layer``'s value vectors inside a trace (so on a remote session's server, where the weights
     are): ``read(neurons=None)``, called in the trace's block, returns them as :func:`value_matrix` does here,
     float32 ``[d_mlp, d_model]`` (only ``neurons``' rows, a list of indices, when given), with an adapter on the
-    down-projection (and on) merged as peft would (see :func:`workbench.adapters.lora_parts`)."""
+    down-projection (and on) merged as peft would (see :func:`workbench.adapters.lora_parts`); ``merged=False``
+    reads an adapted layer's base weight on the adapted session (both sides of an adapter's diff in one trace)."""
     from . import _traced
 
     mlp = mlp_layout(session)
     down = mlp.down_module(session.model, layer)
     column = mlp.value_axis == "column"
     parts = []
-    if getattr(session, "adapter", None) is not None and session.adapter_enabled:
+    merged = getattr(session, "adapter", None) is not None and session.adapter_enabled if merged is None else merged
+    if merged:
         from .adapters import lora_parts
 
         parts = [(getattr(down.lora_A, name), getattr(down.lora_B, name), scale, fan)

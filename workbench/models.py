@@ -374,6 +374,19 @@ def _before_nnsight() -> None:
             importlib.import_module(name)
 
 
+def skeleton(source: ModelSource, tokenizer: Any, *, trust_remote_code: bool = False) -> Any:
+    """The model's module tree on the meta device, with no weights and no adapter: what a remote session traces
+    its base model's requests on (:meth:`workbench.session.Session.without_adapter`), wrapped by nnsight as
+    :func:`load` wraps it for ``remote=True``. Only the config is read."""
+    from nnsight.modeling.transformers import TransformersModel
+
+    folder = source.location
+    if source.kind in ("default", "gguf"):
+        folder = str(convert_gguf(Path(source.location)))
+    return TransformersModel(folder, tokenizer=tokenizer, task="text-generation", dispatch=False,
+                             trust_remote_code=trust_remote_code)
+
+
 def load(
     source: ModelSource,
     *,

@@ -177,8 +177,10 @@ def compact(value: Any) -> Any:
 def backend(session: Any, kind: str, status: Callable[[str], None] | None = None) -> Any:
     """The nnsight backend that runs one trace or generation of ``session`` remotely, and records it."""
     _ship_helpers()
-    if session.remote == LOCAL:
-        return SimulatedBackend(session.model, session.requests, kind, status, env=request_env(session))
+    if session.remote == LOCAL:  # the "server" is the model loaded here, with its adapter when it has one
+        server = session.with_adapter().model if session.adapter is not None else session.model
+        return SimulatedBackend(server, session.requests, kind, status, env=request_env(session),
+                                traced_on=session.model)
     return _ndif_backend(session, kind, status)
 
 
@@ -214,11 +216,12 @@ class SimulatedBackend:
     """
 
     def __init__(self, model: Any, log: RequestLog, kind: str, status: Callable[[str], None] | None = None,
-                 env: dict | None = None) -> None:
+                 env: dict | None = None, traced_on: Any = None) -> None:
         self._base = _simulation_base()(model)
         self.model, self.log, self.kind = model, log, kind
         self.status = status or (lambda state: None)
         self.env = model._remoteable_get_env() if env is None else env
+        self.traced_on = model if traced_on is None else traced_on
 
     def __call__(self, tracer: Any) -> None:
         import torch
@@ -228,6 +231,11 @@ class SimulatedBackend:
         from nnsight.tracing.util import push
 
         clock = time.perf_counter()
+        if "peft" not in self.env and getattr(self.traced_on, "peft", None) is not None:
+            # a server that runs the request without the adapter has detached it: the adapter's modules are gone
+            raise RemoteFailed(f"the server could not run this {self.kind}: the request goes without the adapter, "
+                               "but its block was traced on the adapted model's modules, which a server without "
+                               "the adapter does not have", reason="server")
         pull_env()
         blob = RequestModel.serialize(tracer, compress=False)
         record = Request(self.kind, sent=len(blob))

@@ -31,7 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .layout import Layout
 
 DEFAULT_SAE = Path(__file__).parent / "data" / "saes" / "smollm2-135m-layer12"
-_VIEW_OWN = frozenset({"adapter_enabled", "cache", "_adapted", "_status"})  # what without_adapter()'s view holds itself
+# what without_adapter()'s view holds itself (and, on a remote session, the base model's module tree)
+_VIEW_OWN = frozenset({"adapter_enabled", "cache", "_adapted", "_status", "model"})
 
 
 @dataclass
@@ -161,6 +162,7 @@ class Session:
         self.requests = remote_mod.RequestLog()
         self.adapter = None if adapter is None else adapters.resolve(adapter, remote=weights_there and remote)
         self.adapter_enabled = True
+        self._trust_remote_code = bool(trust_remote_code)
         self.device_map = device_map
         self.model, self.tokenizer, self.device = models.load(
             self.source, adapter=self.adapter, device=device, device_map=device_map, dtype=dtype,
@@ -247,8 +249,9 @@ class Session:
         generation runs with the adapter's layers off (peft's own switch, inside the trace:
         see :func:`workbench.adapters.without_adapter`). On a remote session each request
         goes without the adapter, so that the server runs its base model (NDIF attaches an
-        adapter per request); nothing is downloaded. Its caches are its own, since the
-        base model's activations differ. The same view is returned on every call;
+        adapter per request), and is traced on the base model's module tree (the view holds
+        its own weightless copy of it); nothing is downloaded. Its caches are its own, since
+        the base model's activations differ. The same view is returned on every call;
         :meth:`with_adapter` goes back. Every technique runs on it, e.g.
         ``bench.without_adapter().sample(...)`` samples the base model.
         """
@@ -261,7 +264,10 @@ class Session:
         if view is None:
             adapters.check_can_disable(self.module, self.adapter)
             view = object.__new__(type(self))
-            view.__dict__.update(adapter_enabled=False, cache=Caches(), _adapted=self)
+            own = {"adapter_enabled": False, "cache": Caches(), "_adapted": self}
+            if self.remote:  # a server without the adapter has the base model's modules: trace on those
+                own["model"] = models.skeleton(self.source, self.tokenizer, trust_remote_code=self._trust_remote_code)
+            view.__dict__.update(own)
             self._base_view = view
         return view
 

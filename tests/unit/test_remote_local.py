@@ -660,3 +660,21 @@ def test_a_result_that_would_send_a_whole_storage_is_flagged(pair):
     with there.requests.during() as log:  # the value rows a diff reads come back alone
         rows = residual.value_rows(there, [(1, 7), (0, 3)])
     assert rows.shape == (2, 64) and log.received < 4000
+
+
+def test_a_request_without_the_adapter_traced_on_the_adapted_modules_fails_as_on_a_server(adapted):
+    """A server that runs a request without the adapter has detached it, so a block traced on the adapted module
+    tree cannot resolve there: the simulation refuses it too (the base view traces on its own base tree)."""
+    import nnsight
+
+    from workbench import remote
+
+    _, there = adapted
+    ids = torch.tensor([[1, 5, 9]])
+    without = {k: v for k, v in remote.request_env(there).items() if k != "peft"}
+    backend = remote.SimulatedBackend(there.model, there.requests, "trace", env=without)
+    inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    refused = pytest.raises(wb.RemoteFailed, match="traced on the adapted model's modules")
+    with refused, there.model.trace(inputs, backend=backend):
+        nnsight.save(there.model.model.layers[0].output)
+    assert there.without_adapter().model.peft is None and there.without_adapter().module is not there.module

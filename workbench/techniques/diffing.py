@@ -475,8 +475,7 @@ def _turned_on_server(adapted: Session, top: int) -> list[tuple[torch.Tensor, to
 
     from ..layout import traced_value_vectors
 
-    base = adapted.without_adapter()
-    plans = [(traced_value_vectors(base, layer), traced_value_vectors(adapted, layer))
+    plans = [(traced_value_vectors(adapted, layer, merged=False), traced_value_vectors(adapted, layer))
              for layer in range(adapted.n_layers)]
     one = torch.tensor([[adapted.pad_token_id]])  # a one-token pass: the trace is only a way to the weights
     inputs = {"input_ids": one, "attention_mask": torch.ones_like(one)}
