@@ -28,6 +28,7 @@ import io
 import linecache
 import threading
 import time
+import types
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -237,6 +238,7 @@ class SimulatedBackend:
                                "but its block was traced on the adapted model's modules, which a server without "
                                "the adapter does not have", reason="server")
         pull_env()
+        _warn_of_views(_referenced(tracer), self.kind, sent=True)
         blob = RequestModel.serialize(tracer, compress=False)
         record = Request(self.kind, sent=len(blob))
         self.status(f"sent {len(blob):,} bytes")
@@ -285,32 +287,56 @@ class SimulatedBackend:
 
 
 class StorageSentBack(UserWarning):
-    """A request's result carried a tensor's whole storage: a saved tensor views a much larger one (a row sliced
-    from a weight, one item of a batch), and ``torch.save`` sends all of it. Copy it out inside the block."""
+    """A request (or its result) carried a tensor's whole storage: a tensor views a much larger one (a row sliced
+    from a weight, one item of a batch), and serializing it sends all of it. Copy it out."""
 
 
-def _warn_of_views(value: Any, kind: str) -> None:
-    """Warn (:class:`StorageSentBack`) when a result would move much more than its tensors hold."""
+def _referenced(tracer: Any) -> list:
+    """What a traced block's request carries: the globals and locals its source names (as nnsight reduces it)."""
+    from nnsight.intervention.serialization import reduce_block
+
+    _, used_globals, used_locals = reduce_block(tracer.node, tracer.info.frame.f_globals,
+                                                dict(tracer.info.frame.f_locals))
+    return [value for scope in (used_globals, used_locals) for value in scope.values()
+            if not isinstance(value, types.ModuleType)]
+
+
+def _warn_of_views(value: Any, kind: str, *, sent: bool = False) -> None:
+    """Warn (:class:`StorageSentBack`) when a result would move much more than its tensors hold, or, with
+    ``sent``, when what a block references (its variables, the closures it calls and what they capture) would."""
     import torch
 
-    def tensors(item: Any) -> Iterator[Any]:
+    seen: set[int] = set()
+
+    def tensors(item: Any, depth: int = 0) -> Iterator[Any]:
+        if id(item) in seen or depth > 8:
+            return
+        seen.add(id(item))
         if isinstance(item, torch.Tensor):
             yield item
         elif isinstance(item, dict):
             for part in item.values():
-                yield from tensors(part)
-        elif isinstance(item, (list, tuple)):
+                yield from tensors(part, depth + 1)
+        elif isinstance(item, (list, tuple, set, frozenset)):
             for part in item:
-                yield from tensors(part)
+                yield from tensors(part, depth + 1)
+        elif sent and isinstance(item, types.FunctionType):  # a closure travels with what it captured
+            for cell in item.__closure__ or ():
+                try:
+                    yield from tensors(cell.cell_contents, depth + 1)
+                except ValueError:  # an empty cell
+                    continue
+            yield from tensors(item.__defaults__ or (), depth + 1)
 
     own = carried = 0
     for tensor in tensors(value):
         own += tensor.nbytes
         carried += max(tensor.untyped_storage().nbytes(), tensor.nbytes)
     if carried - own > max(own, 64 << 10):
-        warnings.warn(f"This {kind}'s result holds {own:,} bytes of tensors but sends {carried:,}: a saved tensor "
-                      "views a larger storage, which is sent whole; copy it out inside the block (.clone(), or "
-                      "index with a tensor).", StorageSentBack, stacklevel=2)
+        what = "request's block references" if sent else "result holds"
+        warnings.warn(f"This {kind}'s {what} {own:,} bytes of tensors but sends {carried:,}: a tensor views a "
+                      "larger storage, which is sent whole; copy it out (.clone(), or index with a tensor, "
+                      "or workbench.remote.compact).", StorageSentBack, stacklevel=2)
 
 
 def _ndif_backend(session: Any, kind: str, status: Callable[[str], None] | None) -> Any:

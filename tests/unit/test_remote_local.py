@@ -678,3 +678,25 @@ def test_a_request_without_the_adapter_traced_on_the_adapted_modules_fails_as_on
     with refused, there.model.trace(inputs, backend=backend):
         nnsight.save(there.model.model.layers[0].output)
     assert there.without_adapter().model.peft is None and there.without_adapter().module is not there.module
+
+
+def test_a_request_that_would_carry_a_whole_storage_is_flagged(pair):
+    """A closure the block calls travels with what it captured: a view carries its whole storage."""
+    from workbench import _traced
+    from workbench.remote import StorageSentBack
+
+    _, there = pair
+    table = torch.zeros(50_000)  # 200 kB
+    offset = table[:64]          # 256 bytes that view all of it
+    layer = there.model.model.layers[0]
+
+    def read(inputs):
+        return _traced.hidden(layer.output)[0, 0] + offset
+
+    ids = torch.tensor([[1, 5, 9]])
+    with pytest.warns(StorageSentBack, match="block references"):
+        there.trace_each([{"input_ids": ids, "attention_mask": torch.ones_like(ids)}], read)
+    with there.requests.during() as log:  # copied out, it travels alone
+        offset = offset.clone()
+        there.trace_each([{"input_ids": ids, "attention_mask": torch.ones_like(ids)}], read)
+    assert log[0].sent < 100_000
