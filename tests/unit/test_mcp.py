@@ -396,6 +396,30 @@ def test_stdio_server_started_by_the_sdk_client(tiny_model_dir, trained, bench, 
     assert np.isfinite(written.entries[2].duration_s) and written.entries[-1].error is not None
 
 
+def test_a_stdio_server_on_a_simulated_remote_model_gives_the_local_samples(tiny_model_dir, bench, tmp_path):
+    """``--remote local``: the agent's tools run on a remote session, every request serialized as for NDIF."""
+    journal = tmp_path / "remote.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
+    params = StdioServerParameters(command=sys.executable, cwd=str(ROOT), env=env, args=[
+        "-m", "workbench.mcp", str(tiny_model_dir), "--remote", "local", "--journal", str(journal)])
+
+    async def main():
+        async with stdio_client(params) as (read, write), \
+                ClientSession(read, write, client_info=Implementation(name="pytest-remote", version="1")) as s:
+            await s.initialize()
+            status = await call(s, "workbench_status")
+            cid = (await call(s, "start_conversation", user_message="Hi"))["conversation_id"]
+            reply = await call(s, "sample_reply", conversation_id=cid, n=2, max_new_tokens=5, seed=7)
+            return status, reply
+
+    status, reply = run(main())
+    assert status["runs_on"] == "NDIF (simulated here)"
+    expected = bench.sample("Hi", n=2, max_new_tokens=5, seed=7, progress=False)
+    assert [s["text"] for s in reply["samples"]] == expected.completions
+    entry = next(e for e in wb.Journal.load(journal).entries if e.technique == "sample")
+    assert entry.remote["mode"] == "local" and entry.remote["requests"] == 1
+
+
 def test_the_journal_panel_and_the_exported_audit_show_who_did_what(bench, tmp_path):
     view = wb.JournalPanel(bench)
     box = Toolbox(bench)

@@ -61,7 +61,9 @@ class Toolbox(ToolboxBase):
         your per-call limits and the session's budget (calls and sampled tokens), and whether you are paused.
         Call it first."""
         bench = self.bench
-        return {"model": bench.model_name, "layers": bench.n_layers, "saes": bench.saes.names(),
+        runs_on = "here" if not bench.remote else "NDIF (simulated here)" if bench.remote == "local" else (
+            f"NDIF at {bench.remote}" if isinstance(bench.remote, str) else "NDIF")
+        return {"model": bench.model_name, "runs_on": runs_on, "layers": bench.n_layers, "saes": bench.saes.names(),
                 "vectors": bench.vectors.names(), "datasets": sorted(self.datasets),
                 "conversations": len(self.conversations), **self.status()}
 
