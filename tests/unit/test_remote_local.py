@@ -557,6 +557,7 @@ def test_personas_and_the_system_prompt_toggle_are_one_request_and_equal(pair):
                                                compare_system=True, **options).samples,
         "personas": lambda b: attacks.compare_personas(b, "Who are you?", **options).samples,
         "toggle": lambda b: attacks.toggle_system_prompt(b, "Who are you?", "Say nothing.", **options),
+        "complete": lambda b: {"text": b.complete("Once upon a time", **options)},  # no chat template
     }
     for name, call in calls.items():
         local = call(here)
