@@ -250,7 +250,9 @@ def check_can_disable(module: Any, adapter: AdapterSource) -> None:
     LoRA with ``bias`` other than ``"none"`` trains the base layers' own biases, which
     switching the adapter off does not undo (peft warns the same).
     """
-    bias = adapter.config.get("bias", "none")
+    configs = getattr(module, "peft_config", None)  # a remote Hub adapter's config is on the meta model
+    configs = configs if isinstance(configs, dict) else {}
+    bias = adapter.config.get("bias") or next((getattr(c, "bias", None) for c in configs.values()), None) or "none"
     if bias not in (None, "none"):
         raise ValueError(
             f"The adapter {adapter.name!r} trains biases (bias={bias!r}) inside the base layers, so switching it "

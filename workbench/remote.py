@@ -276,7 +276,6 @@ class SimulatedBackend:
         push(tracer.info.frame, result)
         self.status(f"completed, {record.received:,} bytes back")
 
-
     def _environment(self) -> Any:
         """The request's environment applied to the model while its block runs, as a server applies it: a request
         without the adapter the model holds runs with the adapter's layers off (where NDIF detaches it, here
