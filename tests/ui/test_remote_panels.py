@@ -92,3 +92,46 @@ def test_panels_on_a_simulated_remote_session_show_what_a_local_run_gives(lab, s
     assert journal.locator('.wb-entry[data-technique="activations"] .wb-remote').count() >= 1
     screenshot(page)
     assert lab.dialogs == [] and lab.page_errors == []
+
+
+CAUSAL = """\
+import json
+import workbench as wb
+
+bench = wb.Workbench(remote="local")
+here = wb.Workbench(journal=False)
+view = wb.CausalPanel(bench, "The capital of France is", " Paris", clean="The capital of France is",
+                      corrupted="The capital of Italy is", patch_target=" Paris", layers=range(0, 30, 10), k=4)
+view"""
+
+
+def test_the_causal_panel_on_a_simulated_remote_session_attributes_ablates_and_patches(lab, screenshot):
+    """The SAE stays in the kernel: attribution, a click's ablation and patching are one request each."""
+    page = lab.run_cells([CAUSAL], wait_for=".wb-causal-panel .wb-run")
+    root = page.locator(".jp-OutputArea-output .wb-causal-panel")
+    root.locator(".wb-run").click()
+    root.locator(".wb-status", has_text="click a latent").wait_for()
+    assert root.locator(".wb-error").count() == 0
+    same = json.loads(lab.execute(
+        "a = here.attribute(view.attribution.text, ' Paris', sae='default', k=4)\n"
+        "print(json.dumps([[(r.position, r.latent) for r in a.top(5).itertuples()] == "
+        "[(r.position, r.latent) for r in view.attribution.top(5).itertuples()], "
+        "[r.kind for r in bench.requests]]))"))
+    assert same == [True, ["trace"]]
+    root.locator(".wb-latent").first.click()
+    root.locator(".wb-ablation .wb-measured").wait_for()
+    kinds = json.loads(lab.execute("print(json.dumps([r.kind for r in bench.requests]))"))
+    assert kinds == ["trace", "session"]  # the click: one request, its site states came with the attribution
+
+    root.locator(".wb-mode-patching").click()
+    root.locator(".wb-patching-inputs").wait_for()
+    root.locator(".wb-run").click()
+    root.locator(".wb-status", has_text="patched 3 layers").wait_for()
+    assert root.locator(".wb-heatmap .wb-cell").count() == 3 * 5  # 3 layers x 5 tokens
+    out = json.loads(lab.execute(
+        "p = here.patch(view.clean, view.corrupted, ' Paris', layers=[0, 10, 20], progress=False)\n"
+        "print(json.dumps([bool(abs(p.effect - view.patching.effect).max() < 1e-3), "
+        "[r.kind for r in bench.requests][2:]]))"))
+    assert out == [True, ["session"]]
+    screenshot(page)
+    assert lab.dialogs == [] and lab.page_errors == []

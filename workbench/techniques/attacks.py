@@ -177,7 +177,7 @@ def compare_personas(session: Session, conversation: Any, personas: Sequence[str
         raise ValueError(f"prefills name personas that are not compared: {sorted(unknown)}.")
     plans = [(conversation, n, {**kwargs, "persona": persona, "prefill": prefills.get(persona)})
              for persona in personas]
-    if session.remote:  # every persona in one request
+    if session.remote and len(plans) > 1:  # every persona in one request
         out = sampling.sample_bundled(session, plans, cancel=kwargs.get("cancel"),
                                       progress=kwargs.get("progress", True), description="comparing personas")
         return PersonaComparison(dict(zip(personas, out)))
@@ -290,7 +290,7 @@ def run_attack(session: Session, conversation: Any, *, personas: Sequence[str] =
         variants = [("", messages)]
     kwargs = _shared_seed(kwargs)
     runs = [(persona + suffix, persona, conv) for suffix, conv in variants for persona in personas]
-    if session.remote:  # every run in one request
+    if session.remote and len(runs) > 1:  # every run in one request (one run is one generate request anyway)
         plans = [(conv, n, {**kwargs, "persona": persona, "prefill": prefills.get(persona)})
                  for _, persona, conv in runs]
         out = sampling.sample_bundled(session, plans, cancel=cancel, progress=progress, description="the attack")
