@@ -363,7 +363,7 @@ def _forward_reader(session: Session, rows: Sequence[Sequence[int]], queries: Se
     if layer is not None and deltas is not None:
         # [rows, d] and [rows] travel; the [rows, width, d] edit is built where it is added
         starts = torch.tensor(list(edit_from) if edit_from is not None else [0] * len(rows)).to(session.device)
-        add = deltas.to(session.device, dtype)
+        add = remote_mod.compact(deltas.to(session.device, dtype))  # a batch's rows, not all the deltas' storage
     picks = [(i, p, t) for i, row in enumerate(queries) for p, t in row]
     if not picks:
         return None

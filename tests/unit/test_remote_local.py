@@ -544,6 +544,9 @@ def test_an_adapter_diffed_against_its_base_remotely_is_equal_to_local(adapted):
     pd.testing.assert_frame_equal(local.neurons, remote.neurons, atol=1e-5, check_exact=False)
     pd.testing.assert_frame_equal(local.samples, remote.samples)
     assert remote.layers["token_change_norm"].tolist()[0] == 0.0 < remote.layers["token_change_norm"].tolist()[1]
+    base = wb.Workbench(str(there.source.location), journal=False, remote="local")  # another checkpoint, no adapter
+    with pytest.raises(ValueError, match="would download both models' MLP weights"):
+        diffing.turned_neurons(there, base, 3)
 
 
 def test_personas_and_the_system_prompt_toggle_are_one_request_and_equal(pair):

@@ -418,13 +418,7 @@ def ablate_target(session: Session, target: Target, pairs: Any, *, sae: str | No
             if cancel is not None and cancel.is_set():
                 raise Cancelled(f"Ablation was cancelled after {start} of {len(wanted)} latents.")
             chunk = wanted[start : start + rows_per_trace]
-            rows_i, pos_i, lat_i = [], [], []
-            for row, (position, latent) in enumerate(chunk):
-                for p in (range(n_tokens) if position is None else [position]):
-                    rows_i.append(row)
-                    pos_i.append(p)
-                    lat_i.append(latent)
-            index = (torch.tensor(rows_i), torch.tensor(pos_i), torch.tensor(lat_i))
+            index = _ablation_rows(chunk, n_tokens)
             ids = torch.tensor([target.input_ids] * len(chunk), device=session.device)
             inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
             with torch.no_grad(), session.trace(inputs):

@@ -462,8 +462,8 @@ def turned_neurons(session: Session, other: Session, top: int = 10) -> list[tupl
 def _same_weights(session: Session, other: Session) -> bool:
     """Whether ``session`` and ``other`` are one remote model with its adapter on and off (so both models' weights
     are on the same server, and one request reads both)."""
-    return (session.adapter is not None and session.with_adapter() is other.with_adapter()
-            and session.adapter_enabled != other.adapter_enabled)
+    return (session.adapter is not None and other.adapter is not None
+            and session.with_adapter() is other.with_adapter() and session.adapter_enabled != other.adapter_enabled)
 
 
 def _turned_on_server(adapted: Session, top: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
