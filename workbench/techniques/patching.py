@@ -199,9 +199,8 @@ class Patching:
                 f"best=(layer {layer}, position {position}))")
 
 
-def _target_id(session: Session, target: Any, clean_next: int) -> int:
-    if target is None:
-        return clean_next
+def _target_id(session: Session, target: Any) -> int:
+    """The id of the one token ``target`` names (a string of one token, or an id)."""
     if isinstance(target, str):
         ids = session.tokenizer(target, add_special_tokens=False)["input_ids"]
         if len(ids) != 1:
@@ -245,7 +244,7 @@ def patch(session: Session, clean: Any, corrupted: Any, target: Any = None, *, s
     cells = [(layer, position) for layer in layers for position in positions]
     if cancel is not None and cancel.is_set():
         raise Cancelled(f"Patching was cancelled after 0 of {len(cells)} runs.")
-    given = None if target is None else _target_id(session, target, 0)
+    given = None if target is None else _target_id(session, target)
     runs = _patched_remotely if session.remote else _patched_here
     target_id, p_clean, p_corrupted, probs, tops = runs(session, plan, clean_ids, corrupted_ids, given, cells,
                                                         batch_size, cancel, progress)
@@ -281,70 +280,21 @@ def _check_gap(session: Session, target_id: int, p_clean: float, p_corrupted: fl
                          "the corruption changes (target=None takes the clean run's most likely one).")
 
 
-def _patched_here(session: Session, plan: Sequence[tuple[int, Any, str]], clean_ids: Sequence[int],
-                  corrupted_ids: Sequence[int], given: int | None, cells: Sequence[tuple[int, int]],
-                  batch_size: int, cancel: Any, progress: Any) -> tuple[int, float, float, Any, Any]:
-    """The clean and corrupted runs, then the patched runs ``batch_size`` a trace, with progress and Cancel
-    between them: ``(target id, p_clean, p_corrupted, probs, top ids)`` (one per cell)."""
-    import nnsight
+def _plan(session: Session, plan: Sequence[tuple[int, Any, str]], clean_ids: Sequence[int],
+          corrupted_ids: Sequence[int], given: int | None, cells: Sequence[tuple[int, int]], batch_size: int
+          ) -> tuple[list[dict], list]:
+    """The passes of a patching, ``(batches, reads)`` for :meth:`~workbench.session.Session.trace_each`: first the
+    clean and corrupted prompts, whose read keeps the clean run's site at every layer and the target (``given``,
+    or the clean run's most likely token) where it runs and returns ``[target, p_clean, p_corrupted]``; then
+    each batch of cells, the corrupted prompt with one cell of the clean run patched in per row, whose read returns
+    ``[2, rows]``: the target's probability and the most likely token. On a remote session the kept activations
+    stay on the server, read there by every patched batch (never a layer's activations back)."""
     import torch
-
-    from .._progress import progress_bar
-    from ..errors import Cancelled
-
-    device = session.device
-    width = len(clean_ids)
-    ids = torch.tensor([clean_ids, corrupted_ids], device=device)
-    model = session.model
-    with torch.inference_mode(), session.trace({"input_ids": ids, "attention_mask": torch.ones_like(ids)}):
-        saved = []
-        for _, envoy, port in plan:
-            saved.append(hidden(read_port(envoy, port))[0].detach())
-        saved = nnsight.save(saved)
-        last = nnsight.save(torch.softmax(model.output.logits[:, -1].float(), -1).cpu())
-    clean_values = {layer: value for (layer, _, _), value in zip(plan, saved)}
-    target_id = int(last[0].argmax()) if given is None else given
-    p_clean, p_corrupted = float(last[0, target_id]), float(last[1, target_id])
-    _check_gap(session, target_id, p_clean, p_corrupted)
-    probs = np.zeros(len(cells), dtype=np.float64)
-    tops = np.zeros(len(cells), dtype=np.int64)
-    with progress_bar(progress, len(cells), "patching", unit="run") as bar:
-        for start in range(0, len(cells), batch_size):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled(f"Patching was cancelled after {start} of {len(cells)} runs.")
-            chunk = cells[start : start + batch_size]
-            edits = [(envoy, port, mask, clean_values[layer])
-                     for layer, envoy, port, mask in _edits(plan, chunk, width, device)]
-            rows = torch.tensor([corrupted_ids] * len(chunk), device=device)
-            with torch.inference_mode(), session.trace({"input_ids": rows, "attention_mask": torch.ones_like(rows)}):
-                for envoy, port, mask, value in edits:
-                    original = read_port(envoy, port)
-                    states = hidden(original)
-                    write_port(envoy, port, original, torch.where(mask, value.to(states.dtype)[None], states))
-                dist = torch.softmax(model.output.logits[:, -1].float(), -1)
-                got = nnsight.save(dist[:, target_id].cpu())
-                best = nnsight.save(dist.argmax(-1).cpu())
-            probs[start : start + len(chunk)] = got.numpy()
-            tops[start : start + len(chunk)] = best.numpy()
-            bar.update(len(chunk))
-    return target_id, p_clean, p_corrupted, probs, tops
-
-
-def _patched_remotely(session: Session, plan: Sequence[tuple[int, Any, str]], clean_ids: Sequence[int],
-                      corrupted_ids: Sequence[int], given: int | None, cells: Sequence[tuple[int, int]],
-                      batch_size: int, cancel: Any, progress: Any) -> tuple[int, float, float, Any, Any]:
-    """:func:`_patched_here` on a remote session in ONE request (an nnsight session): the clean run's activations
-    stay on the server, where each batch of patched runs reads them, and only each run's probability of the
-    target and its most likely token come back (never a layer's activations). Cancel stops it before it is
-    sent; progress comes when it is back."""
-    import torch
-
-    from .._progress import progress_bar
 
     device = session.device
     width = len(clean_ids)
     model = session.model
-    kept: dict = {}  # filled on the server by the clean run's pass, read there by every patched batch
+    kept: dict = {}  # filled by the clean run's pass, where it runs; read there by every patched batch
 
     def clean_run(inputs: dict) -> Any:
         for layer, envoy, port in plan:
@@ -371,6 +321,46 @@ def _patched_remotely(session: Session, plan: Sequence[tuple[int, Any, str]], cl
         rows = torch.tensor([corrupted_ids] * len(chunk), device=device)
         batches.append({"input_ids": rows, "attention_mask": torch.ones_like(rows)})
         reads.append(patched_run(_edits(plan, chunk, width, device)))
+    return batches, reads
+
+
+def _patched_here(session: Session, plan: Sequence[tuple[int, Any, str]], clean_ids: Sequence[int],
+                  corrupted_ids: Sequence[int], given: int | None, cells: Sequence[tuple[int, int]],
+                  batch_size: int, cancel: Any, progress: Any) -> tuple[int, float, float, Any, Any]:
+    """The passes of :func:`_plan` one trace at a time, with progress and Cancel between the patched batches:
+    ``(target id, p_clean, p_corrupted, probs, top ids)`` (one per cell)."""
+    import torch
+
+    from .._progress import progress_bar
+    from ..errors import Cancelled
+
+    batches, reads = _plan(session, plan, clean_ids, corrupted_ids, given, cells, batch_size)
+    with torch.inference_mode():
+        first = session.trace_each(batches[:1], reads[:1], stop=False)[0]
+    target_id, p_clean, p_corrupted = int(first[0]), float(first[1]), float(first[2])
+    _check_gap(session, target_id, p_clean, p_corrupted)
+    found = []
+    with progress_bar(progress, len(cells), "patching", unit="run") as bar:
+        for n, (batch, read) in enumerate(zip(batches[1:], reads[1:])):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(f"Patching was cancelled after {n * batch_size} of {len(cells)} runs.")
+            with torch.inference_mode():
+                found += session.trace_each([batch], [read], stop=False)
+            bar.update(found[-1].shape[1])
+    found = torch.cat(found, dim=1)  # [2, cells]
+    return target_id, p_clean, p_corrupted, found[0].double().numpy(), found[1].numpy().astype(np.int64)
+
+
+def _patched_remotely(session: Session, plan: Sequence[tuple[int, Any, str]], clean_ids: Sequence[int],
+                      corrupted_ids: Sequence[int], given: int | None, cells: Sequence[tuple[int, int]],
+                      batch_size: int, cancel: Any, progress: Any) -> tuple[int, float, float, Any, Any]:
+    """The passes of :func:`_plan` in ONE request (an nnsight session): Cancel stops it before it is sent;
+    progress comes when it is back."""
+    import torch
+
+    from .._progress import progress_bar
+
+    batches, reads = _plan(session, plan, clean_ids, corrupted_ids, given, cells, batch_size)
     with progress_bar(progress, len(cells), "patching", unit="run") as bar, torch.inference_mode():
         got = session.trace_each(batches, reads, stop=False)
         bar.update(len(cells))
